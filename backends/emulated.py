@@ -1,0 +1,163 @@
+"""The ``emulated`` backend: the interface over the pure-Python model."""
+
+from __future__ import annotations
+
+from typing import Any, final
+
+from portpool._host import EmulatedHost, EmulatedProcess
+from portpool._interface import Address, Socket
+from portpool._model._machine import Machine
+from portpool._types import AF_INET, SOCK_STREAM, Family, Protocol, Reservation
+
+__all__ = ["EmulatedPool", "EmulatedSocket"]
+
+
+@final
+class EmulatedSocket(Socket):
+    """A socket of an emulated process."""
+
+    def __init__(self, pool: EmulatedPool, handle: int) -> None:
+        self._pool = pool
+        self._machine = pool.host.machine
+        self._handle = handle
+        info = self._machine.socket_info(pool.pid, handle)
+        self._family, self._type, self._protocol = info.family, info.type, info.protocol
+        self._closed = False
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"handle={self._handle:#x}"
+        return f"<EmulatedSocket {state} pid={self._pool.pid}>"
+
+    @property
+    def family(self) -> int:
+        """The address family (Winsock value)."""
+        return int(self._family)
+
+    @property
+    def type(self) -> int:
+        """The socket type."""
+        return self._type
+
+    @property
+    def protocol(self) -> Protocol | None:
+        """TCP, UDP, or ``None`` for a raw socket."""
+        return self._protocol
+
+    def acquire_port_reservation(self, start: int, count: int) -> Reservation:
+        """See :meth:`portpool.Socket.acquire_port_reservation`."""
+        return self._machine.acquire(self._pool.pid, self._handle_or_dead(), start, count)
+
+    def associate_port_reservation(self, token: int) -> None:
+        """See :meth:`portpool.Socket.associate_port_reservation`."""
+        self._machine.associate(self._pool.pid, self._handle_or_dead(), token)
+
+    def release_port_reservation(self, token: int) -> None:
+        """See :meth:`portpool.Socket.release_port_reservation`."""
+        self._machine.release(self._pool.pid, self._handle_or_dead(), token)
+
+    def bind(self, address: Address) -> None:
+        """See :meth:`portpool.Socket.bind`."""
+        host, port = _split_address(address, self._family)
+        self._machine.bind(self._pool.pid, self._handle_or_dead(), host, port)
+
+    def getsockname(self) -> Address:
+        """See :meth:`portpool.Socket.getsockname`."""
+        family, host, port = self._machine.sockname(self._pool.pid, self._handle_or_dead())
+        default = "0.0.0.0" if family is Family.INET else "::"  # noqa: S104 - an address, not a listener
+        if family is Family.INET:
+            return (host or default, port)
+        return (host or default, port, 0, 0)
+
+    def close(self) -> None:
+        """See :meth:`portpool.Socket.close`; closing twice is harmless."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._machine.is_alive(self._pool.pid):
+            self._machine.close_socket(self._pool.pid, self._handle)
+
+    def fileno(self) -> int:
+        """The handle, or -1 once closed."""
+        return -1 if self._closed else self._handle
+
+    def _handle_or_dead(self) -> int:
+        # A closed socket's handle is no longer a socket: the model says WSAENOTSOCK.
+        return -1 if self._closed else self._handle
+
+
+def _split_address(address: object, family: Family) -> tuple[object, object]:
+    """Python's address tuple -> (host, port), leaving validation to the model (W4)."""
+    size = 2 if family is Family.INET else (2, 3, 4)
+    if isinstance(address, tuple) and (len(address) == size if isinstance(size, int)
+                                       else len(address) in size):
+        return address[0], address[1]
+    return None, None  # the model refuses it with WSAEFAULT
+
+
+@final
+class EmulatedPool(EmulatedProcess):
+    """A process on an :class:`~portpool.EmulatedHost`."""
+
+    def __init__(self, host: EmulatedHost, pid: int) -> None:
+        self._host = host
+        self._pid = pid
+
+    @classmethod
+    def open(cls, *, admin: bool = False, **host_options: Any) -> EmulatedPool:
+        """``open_pool("emulated")``: a process on a fresh host."""
+        return cls.attach(EmulatedHost(**host_options), admin=admin)
+
+    @classmethod
+    def attach(cls, host: EmulatedHost, *, admin: bool = False) -> EmulatedPool:
+        """A new process on ``host``."""
+        return cls(host, host.machine.create_process(admin=admin))
+
+    def __repr__(self) -> str:
+        return f"<EmulatedPool pid={self._pid} admin={self.admin} alive={self.alive}>"
+
+    @property
+    def host(self) -> EmulatedHost:
+        """The machine this process runs on."""
+        return self._host
+
+    @property
+    def pid(self) -> int:
+        """The process id."""
+        return self._pid
+
+    @property
+    def admin(self) -> bool:
+        """Whether the process is an elevated administrator."""
+        machine: Machine = self._host.machine
+        return machine.is_alive(self._pid) and machine.is_admin(self._pid)
+
+    @property
+    def alive(self) -> bool:
+        """Whether the process still runs."""
+        return self._host.machine.is_alive(self._pid)
+
+    def socket(self, family: int = AF_INET, type: int = SOCK_STREAM,  # noqa: A002 - socket's own name
+               proto: int = 0) -> EmulatedSocket:
+        """See :meth:`portpool.PortPool.socket`."""
+        return EmulatedSocket(self, self._host.machine.open_socket(self._pid, family, type, proto))
+
+    def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
+        """See :meth:`portpool.PortPool.create_persistent_reservation`."""
+        return self._host.machine.create_persistent(self._pid, protocol, start, count)
+
+    def lookup_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
+        """See :meth:`portpool.PortPool.lookup_persistent_reservation`."""
+        return self._host.machine.lookup_persistent(self._pid, protocol, start, count)
+
+    def delete_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> None:
+        """See :meth:`portpool.PortPool.delete_persistent_reservation`."""
+        self._host.machine.delete_persistent(self._pid, protocol, start, count)
+
+    def exit(self) -> None:
+        """End the process (R4); exiting twice is harmless."""
+        if self.alive:
+            self._host.machine.exit_process(self._pid)
+
+    def close(self) -> None:
+        """Same as :meth:`exit`."""
+        self.exit()

@@ -1,0 +1,188 @@
+"""The one interface every backend implements: :class:`PortPool` and :class:`Socket`.
+
+Two backends implement it: ``emulated`` (the pure-Python model) and ``windows``
+(ctypes over ``ws2_32``/``iphlpapi``, real or emulated DLLs).  Every method raises
+:class:`~portpool.PortPoolError` with the exact Windows code; the Raises sections
+below list the codes and the ``specs/semantics.md`` rules behind them.
+"""
+
+from __future__ import annotations
+
+import abc
+from types import TracebackType
+from typing import Any, Self
+
+from ._types import AF_INET, SOCK_STREAM, Protocol, Reservation
+
+__all__ = ["Address", "PortPool", "Socket"]
+
+#: ``(host, port)`` for AF_INET, ``(host, port, flowinfo, scope_id)`` for AF_INET6,
+#: as Python's :mod:`socket` module uses them.
+Address = tuple[Any, ...]
+
+
+class Socket(abc.ABC):
+    """A socket of one process, seen through the port-pool calls.
+
+    Sockets are context managers; :meth:`close` is idempotent, as Python's are.
+    Every other call on a closed socket raises WSAENOTSOCK (rule R9b).
+    """
+
+    @property
+    @abc.abstractmethod
+    def family(self) -> int:
+        """The address family (Winsock value: AF_INET 2 or AF_INET6 23)."""
+
+    @property
+    @abc.abstractmethod
+    def type(self) -> int:
+        """The socket type (SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3)."""
+
+    @property
+    @abc.abstractmethod
+    def protocol(self) -> Protocol | None:
+        """TCP or UDP, or ``None`` for a socket that has no ports (SOCK_RAW)."""
+
+    @abc.abstractmethod
+    def acquire_port_reservation(self, start: int, count: int) -> Reservation:
+        """SIO_ACQUIRE_PORT_RESERVATION: reserve ``count`` ports for this process.
+
+        The block lives as long as this socket (rule R4).
+
+        Args:
+            start: the first port, or 0 for a wildcard block from the dynamic range.
+            count: how many ports (1-65535).
+
+        Returns:
+            The runtime :class:`Reservation` (block and token).
+
+        Raises:
+            PortPoolError: WSAEINVAL (count 0, block past 65535, not integers: A3,
+                R9c); WSAEADDRINUSE (a port of the block is reserved or bound: A2);
+                WSAENOBUFS (no free wildcard block: A13); WSAEOPNOTSUPP (neither TCP
+                nor UDP: R9a); WSAENOTSOCK (closed: R9b).
+        """
+
+    @abc.abstractmethod
+    def associate_port_reservation(self, token: int) -> None:
+        """SIO_ASSOCIATE_PORT_RESERVATION: let :meth:`bind` take ports from a block.
+
+        Must come before :meth:`bind` (rule R5).
+
+        Raises:
+            PortPoolError: WSAEINVAL (unknown token, other protocol, already bound or
+                associated: A11, A6, A7); WSAEACCES (a runtime token of another
+                process, A12, or a persistent token without administrator rights, R7);
+                WSAEOPNOTSUPP (R9a); WSAENOTSOCK (R9b).
+        """
+
+    @abc.abstractmethod
+    def release_port_reservation(self, token: int) -> None:
+        """SIO_RELEASE_PORT_RESERVATION: give a runtime block back (rule R8).
+
+        Sockets already bound from it keep their ports (A20).
+
+        Raises:
+            PortPoolError: WSAEINVAL (unknown or persistent token: A11, A22);
+                WSAEACCES (granted to another process: A5); WSAEOPNOTSUPP (R9a);
+                WSAENOTSOCK (R9b).
+        """
+
+    @abc.abstractmethod
+    def bind(self, address: Address) -> None:
+        """bind(): port 0 takes a free port (from the associated block, R5, or from
+        the dynamic range, W1); an explicit port must be free and not reserved.
+
+        Raises:
+            PortPoolError: WSAEACCES (inside a reserved block without association:
+                R17); WSAEADDRINUSE (bound by another socket, W2, or the associated
+                block is full, A1); WSAENOBUFS (dynamic range exhausted: A13);
+                WSAEINVAL (already bound: W3); WSAEFAULT (malformed address: W4);
+                WSAENOTSOCK (R9b).
+        """
+
+    @abc.abstractmethod
+    def getsockname(self) -> Address:
+        """getsockname(): the bound address, in Python's tuple shape.
+
+        Raises:
+            PortPoolError: WSAEINVAL (not bound: W5); WSAENOTSOCK (R9b).
+        """
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """closesocket(): frees the port and every runtime block acquired here (R4)."""
+
+    @abc.abstractmethod
+    def fileno(self) -> int:
+        """The socket's handle (-1 once closed)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class PortPool(abc.ABC):
+    """One process's view of a machine's TCP and UDP port pools.
+
+    Made by :func:`portpool.open_pool` or ``EmulatedHost.process()``.
+    """
+
+    @abc.abstractmethod
+    def socket(self, family: int = AF_INET, type: int = SOCK_STREAM,  # noqa: A002 - socket's own name
+               proto: int = 0) -> Socket:
+        """socket(): a new socket of this process.
+
+        ``proto`` 0 means TCP for SOCK_STREAM and UDP for SOCK_DGRAM.  A SOCK_RAW
+        socket can be made (by an administrator), but the reservation calls on it fail
+        with WSAEOPNOTSUPP.
+
+        Raises:
+            PortPoolError: WSAEAFNOSUPPORT (W6), WSAESOCKTNOSUPPORT (W7),
+                WSAEPROTONOSUPPORT (W8), WSAEPROTOTYPE (W9), WSAEACCES (SOCK_RAW
+                without administrator rights: W10).
+        """
+
+    @abc.abstractmethod
+    def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
+        """CreatePersistent{Tcp,Udp}PortReservation; ``start`` in host byte order.
+
+        Returns:
+            The token.  It may change at a reboot: look it up again (A10).
+
+        Raises:
+            PortPoolError: ERROR_INVALID_PARAMETER (zero start or count, block past
+                65535: R13a); ERROR_ACCESS_DENIED (not an administrator: R13);
+                ERROR_SHARING_VIOLATION (overlaps a reservation or a bound port:
+                R13b, A15).
+        """
+
+    @abc.abstractmethod
+    def lookup_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
+        """LookupPersistent{Tcp,Udp}PortReservation: the token of that exact block.
+
+        Raises:
+            PortPoolError: ERROR_INVALID_PARAMETER (R13a); ERROR_NOT_FOUND (R15).
+        """
+
+    @abc.abstractmethod
+    def delete_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> None:
+        """DeletePersistent{Tcp,Udp}PortReservation of that exact block.
+
+        Raises:
+            PortPoolError: ERROR_INVALID_PARAMETER (R13a); ERROR_ACCESS_DENIED (R13);
+                ERROR_NOT_FOUND (R16).
+        """
+
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op by default
+        """Release what the pool holds (the emulated one ends its process)."""
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()

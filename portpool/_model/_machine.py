@@ -1,0 +1,617 @@
+"""The state of one emulated Windows machine's port pools, and every operation on it.
+
+Theory of operation
+-------------------
+``Machine`` is the single owner of mutable state.  It knows processes, sockets,
+ports, reservations and tokens; it knows nothing of call shapes (no buffers, no
+byte order, no IOCTL codes: those belong to the ABI room and the backends).
+
+Per protocol it keeps three indexes, all kept in step by the few private helpers
+at the bottom of this file:
+
+* ``bound``: port -> socket handle, sorted, for "is any port of this block bound";
+* ``blocks``: block start -> token, sorted; blocks never overlap, so the only block
+  that can contain a port is the one with the greatest start at or below it;
+* ``free``: the ports of the dynamic range that are neither bound nor reserved,
+  as runs (``FreeRuns``), so bind(0) and wildcard acquire cost O(log n).
+
+Every operation first checks everything that can refuse it (raising through
+``refuse(rule_id, ...)``, whose Windows code lives in ``_rules.py``), and only then
+mutates: a refused call changes nothing.  Persistent reservations are written to
+the durable store before memory, so a failing store also changes nothing.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections.abc import Iterator
+from typing import Final
+
+import attrs
+from sortedcontainers import SortedDict
+
+from .._errors import WinError
+from .._types import (
+    MAX_PORT,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_STREAM,
+    Binding,
+    Family,
+    PortRange,
+    Protocol,
+    Reservation,
+)
+from ._rules import refuse
+from ._runs import FreeRuns
+from ._store import MemoryStore, Store
+
+__all__ = ["DEFAULT_DYNAMIC_RANGE", "Explanation", "Machine", "SocketInfo"]
+
+DEFAULT_DYNAMIC_RANGE: Final = PortRange(49152, 16384)  # rule R18
+_FIRST_PID: Final = 1000  # Windows process ids are multiples of 4
+_FIRST_HANDLE: Final = 0x100  # so are socket handles
+_MAX_TOKEN: Final = 2**64 - 1
+
+
+@attrs.define
+class _Process:
+    pid: int
+    admin: bool
+    alive: bool = True
+    sockets: set[int] = attrs.Factory(set)
+
+
+@attrs.define
+class _Socket:
+    handle: int
+    pid: int
+    family: Family
+    type: int
+    protocol: Protocol | None  # None: a raw socket, which has no ports
+    host: str | None = None  # set once bound
+    port: int | None = None
+    association: int | None = None  # a token, once associated
+    acquired: set[int] = attrs.Factory(set)  # runtime tokens granted on this socket
+
+
+@attrs.define
+class _Block:
+    reservation: Reservation
+    owner_pid: int | None  # None for persistent blocks
+    owner_socket: int | None
+
+
+@attrs.frozen
+class SocketInfo:
+    """What a backend needs to know of a live socket."""
+
+    handle: int
+    family: Family
+    type: int
+    protocol: Protocol | None
+    host: str | None
+    port: int | None
+    association: int | None
+
+
+@attrs.frozen
+class Explanation:
+    """Who holds a port and which rules apply: ``host.explain(protocol, port)``.
+
+    Attributes:
+        protocol, port: the port asked about.
+        in_dynamic_range: whether bind(0) and wildcard blocks may draw it.
+        reservation: the block that contains it, if any.
+        owner_pid: the process a runtime block belongs to (``None`` if persistent).
+        binding: the socket bound to it, if any.
+        plain_bind: the code a bind to this port from a plain socket would get
+            (``None``: it would succeed).
+        rules: the ids of the rules that decide it (see ``specs/semantics.md``).
+    """
+
+    protocol: Protocol
+    port: int
+    in_dynamic_range: bool
+    reservation: Reservation | None
+    owner_pid: int | None
+    binding: Binding | None
+    plain_bind: WinError | None
+    rules: tuple[str, ...]
+
+    def __str__(self) -> str:
+        where = "inside" if self.in_dynamic_range else "outside"
+        parts = [f"{self.protocol.name} port {self.port}: {where} the dynamic range"]
+        if self.reservation is not None:
+            res = self.reservation
+            kind = "persistent" if res.persistent else f"runtime (process {self.owner_pid})"
+            parts.append(f"reserved by {kind} block {res.range!r}, token {res.token:#x}")
+        if self.binding is not None:
+            b = self.binding
+            parts.append(f"bound by socket {b.socket:#x} of process {b.pid}")
+        if self.reservation is None and self.binding is None:
+            parts.append("free")
+        verdict = "a plain bind succeeds" if self.plain_bind is None else (
+            f"a plain bind fails with {self.plain_bind.name} ({int(self.plain_bind)})"
+        )
+        return "; ".join(parts) + f"; {verdict} [rules {', '.join(self.rules)}]"
+
+
+class _Pool:
+    """One protocol's pool: bound ports, reserved blocks, free dynamic ports."""
+
+    def __init__(self, dynamic: PortRange) -> None:
+        self.dynamic = dynamic
+        self.bound: SortedDict[int, int] = SortedDict()
+        self.blocks: SortedDict[int, int] = SortedDict()
+        self.free = FreeRuns()
+        self.free.add(dynamic.start, dynamic.last)
+
+
+class Machine:
+    """One Windows machine's port pools (see the module docstring)."""
+
+    def __init__(
+        self,
+        *,
+        seed: int = 0,
+        dynamic_ports: PortRange | dict[Protocol, PortRange] | None = None,
+        store: Store | None = None,
+    ) -> None:
+        self._rng = random.Random(seed)
+        if dynamic_ports is None:
+            ranges = dict.fromkeys(Protocol, DEFAULT_DYNAMIC_RANGE)
+        elif isinstance(dynamic_ports, PortRange):
+            ranges = dict.fromkeys(Protocol, dynamic_ports)
+        else:
+            ranges = {p: dynamic_ports.get(p, DEFAULT_DYNAMIC_RANGE) for p in Protocol}
+        self._ranges = ranges
+        self._store: Store = store if store is not None else MemoryStore()
+        self._next_pid = _FIRST_PID
+        self._next_handle = _FIRST_HANDLE
+        self._boot()
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    def _boot(self) -> None:
+        """Start (or restart) the machine: nothing runs, persistent blocks reload (R13d)."""
+        self._processes: dict[int, _Process] = {}
+        self._sockets: dict[int, _Socket] = {}
+        self._blocks: dict[int, _Block] = {}  # token -> block
+        self._pools = {p: _Pool(self._ranges[p]) for p in Protocol}
+        for protocol, start, count in self._store.load():
+            # A10: every boot hands out fresh tokens.
+            self._add_block(Reservation(self._new_token(), protocol, PortRange(start, count), True),
+                            None, None)
+
+    def reboot(self) -> None:
+        """Every process ends; only persistent reservations remain, with new tokens (R4, A10)."""
+        for process in self._processes.values():
+            process.alive = False
+        self._boot()
+
+    def create_process(self, *, admin: bool) -> int:
+        """A new process; returns its pid."""
+        pid = self._next_pid
+        self._next_pid += 4
+        self._processes[pid] = _Process(pid, admin)
+        return pid
+
+    def exit_process(self, pid: int) -> None:
+        """The process ends: its sockets close, and their runtime blocks go (R4)."""
+        process = self._live_process(pid)
+        for handle in sorted(process.sockets):
+            self._close(self._sockets[handle])
+        process.alive = False
+
+    def is_alive(self, pid: int) -> bool:
+        """Whether ``pid`` is a live process of this boot."""
+        process = self._processes.get(pid)
+        return process is not None and process.alive
+
+    def is_admin(self, pid: int) -> bool:
+        """Whether ``pid`` runs as an elevated administrator."""
+        return self._live_process(pid).admin
+
+    # --- sockets -------------------------------------------------------------------
+
+    def open_socket(self, pid: int, family: int, kind: int, proto: int) -> int:
+        """socket(): returns the new socket's handle (rules W6-W10)."""
+        process = self._live_process(pid)
+        fam = Family.from_value(family) if isinstance(family, int) else None
+        if fam is None:
+            raise refuse("W6", f"address family {family!r}")
+        if kind not in (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
+            raise refuse("W7", f"socket type {kind!r}")
+        if not isinstance(proto, int) or not 0 <= proto <= 255:
+            raise refuse("W8", f"protocol {proto!r}")
+        protocol: Protocol | None
+        if kind == SOCK_RAW:
+            if not process.admin:
+                raise refuse("W10", f"process {pid} is not an administrator")
+            protocol = None
+        else:
+            natural = Protocol.TCP if kind == SOCK_STREAM else Protocol.UDP
+            if proto not in (0, int(natural)):
+                if proto in (int(Protocol.TCP), int(Protocol.UDP)):
+                    raise refuse("W9", f"protocol {proto} with socket type {kind}")
+                raise refuse("W8", f"protocol {proto} with socket type {kind}")
+            protocol = natural
+        handle = self._next_handle
+        self._next_handle += 4
+        self._sockets[handle] = _Socket(handle, pid, fam, kind, protocol)
+        process.sockets.add(handle)
+        return handle
+
+    def close_socket(self, pid: int, handle: int) -> None:
+        """closesocket(): frees its port and the runtime blocks acquired on it (R4)."""
+        self._close(self._socket(pid, handle))
+
+    def socket_info(self, pid: int, handle: int) -> SocketInfo:
+        """The state of a live socket of ``pid``."""
+        s = self._socket(pid, handle)
+        return SocketInfo(s.handle, s.family, s.type, s.protocol, s.host, s.port, s.association)
+
+    # --- runtime reservations --------------------------------------------------------
+
+    def acquire(self, pid: int, handle: int, start: object, count: object) -> Reservation:
+        """SIO_ACQUIRE_PORT_RESERVATION (R1-R3, A2-A4, A13, A21)."""
+        sock = self._port_socket(pid, handle)
+        protocol = sock.protocol
+        assert protocol is not None  # _port_socket refused raw sockets
+        if not _is_ushort(start) or not _is_ushort(count):
+            raise refuse("R9c", f"StartPort {start!r} / NumberOfPorts {count!r}")
+        assert isinstance(start, int) and isinstance(count, int)
+        if count == 0:
+            raise refuse("A3", "NumberOfPorts is 0")
+        pool = self._pools[protocol]
+        if start == 0:  # R2: a wildcard request
+            first = pool.free.pick(self._rng, count)  # R3, A4
+            if first is None:
+                raise refuse("A13", f"no {count} contiguous free {protocol.name} ports in the"
+                              f" dynamic range {pool.dynamic!r}")
+            block = PortRange(first, count)
+        else:
+            if start + count - 1 > MAX_PORT:
+                raise refuse("A3", f"ports {start}+{count} run past 65535")
+            block = PortRange(start, count)
+            self._check_block_unused(protocol, block, "A2", "A2", "A2")
+        reservation = Reservation(self._new_token(), protocol, block, False)
+        self._add_block(reservation, pid, handle)
+        sock.acquired.add(reservation.token)
+        return reservation
+
+    def associate(self, pid: int, handle: int, token: object) -> None:
+        """SIO_ASSOCIATE_PORT_RESERVATION (R5, R7, R14, A6, A7, A11, A12)."""
+        sock = self._port_socket(pid, handle)
+        block = self._block_for_token(token)
+        if sock.port is not None:
+            raise refuse("A7", f"socket {handle:#x} is already bound to port {sock.port}")
+        if sock.association is not None and sock.association in self._blocks:
+            raise refuse("A7", f"socket {handle:#x} is already associated")
+        res = block.reservation
+        if res.protocol is not sock.protocol:
+            raise refuse("A6", f"token {res.token:#x} is a {res.protocol.name} reservation")
+        if res.persistent:
+            if not self._processes[pid].admin:
+                raise refuse("R7", f"process {pid} is not an elevated administrator")
+        elif block.owner_pid != pid:
+            raise refuse("A12", f"token {res.token:#x} was granted to process {block.owner_pid}")
+        sock.association = res.token
+
+    def release(self, pid: int, handle: int, token: object) -> None:
+        """SIO_RELEASE_PORT_RESERVATION (R8, A5, A11, A20, A22)."""
+        self._port_socket(pid, handle)
+        block = self._block_for_token(token)
+        if block.reservation.persistent:
+            raise refuse("A22", f"token {block.reservation.token:#x} is persistent")
+        if block.owner_pid != pid:
+            raise refuse("A5", f"token {block.reservation.token:#x} was granted to process"
+                          f" {block.owner_pid}")
+        self._remove_block(block.reservation.token)
+
+    # --- bind ------------------------------------------------------------------------
+
+    def bind(self, pid: int, handle: int, host: object, port: object) -> int:
+        """bind(); returns the port taken (R5, R6, R17, W1-W4, A1, A13, A16, A17, A23)."""
+        sock = self._socket(pid, handle)
+        if not _is_ushort(port):
+            raise refuse("W4", f"port {port!r} is not in 0-65535")
+        assert isinstance(port, int)
+        if not _valid_host(host, sock.family):
+            raise refuse("W4", f"{host!r} is not an {sock.family.name} address")
+        assert isinstance(host, str)
+        if sock.host is not None:
+            raise refuse("W3", f"socket {handle:#x} is already bound")
+        protocol = sock.protocol
+        if protocol is None:  # a raw socket: an address, no port
+            sock.host, sock.port = host, None
+            return 0
+        pool = self._pools[protocol]
+        block = self._blocks.get(sock.association) if sock.association is not None else None
+        if block is not None and (port == 0 or port in block.reservation.range):
+            chosen = self._pick_in_block(pool, block.reservation) if port == 0 else port
+            if chosen is None:  # A1
+                raise refuse("A1", f"every port of {block.reservation.range!r} is bound")
+            if chosen in pool.bound:  # R6 allows the port, W2 still applies
+                raise refuse("W2", f"{protocol.name} port {chosen} is bound by socket"
+                             f" {pool.bound[chosen]:#x}")
+        elif port == 0:  # W1 (and A16/A17: a lapsed or foreign association)
+            picked = pool.free.pick(self._rng, 1)
+            if picked is None:
+                raise refuse("A13", f"no free {protocol.name} port in {pool.dynamic!r}")
+            chosen = picked
+        else:
+            owner = self._block_at(protocol, port)
+            if owner is not None:  # R17 before W2 (A23)
+                raise refuse("R17", f"{protocol.name} port {port} is inside reserved block"
+                             f" {owner.reservation.range!r}")
+            if port in pool.bound:
+                raise refuse("W2", f"{protocol.name} port {port} is bound by socket"
+                             f" {pool.bound[port]:#x}")
+            chosen = port
+        # Commit.
+        if block is None:
+            sock.association = None  # A16: a lapsed association is forgotten
+        sock.host, sock.port = host, chosen
+        pool.bound[chosen] = handle
+        pool.free.remove(chosen, chosen)
+        return chosen
+
+    def sockname(self, pid: int, handle: int) -> tuple[Family, str, int]:
+        """getsockname(): (family, host, port) of a bound socket (W5)."""
+        sock = self._socket(pid, handle)
+        if sock.host is None:
+            raise refuse("W5", f"socket {handle:#x} is not bound")
+        return sock.family, sock.host, sock.port or 0
+
+    # --- persistent reservations ---------------------------------------------------
+
+    def create_persistent(self, pid: int, protocol: object, start: object, count: object) -> int:
+        """CreatePersistent*PortReservation (R13, R13a, R13b, A14, A15); returns the token."""
+        proto, block = _protocol(protocol), self._persistent_block(start, count)  # A14
+        if not self._live_process(pid).admin:
+            raise refuse("R13", f"process {pid} is not an elevated administrator")
+        self._check_block_unused(proto, block, "R13b", "A15", "R13b")
+        reservation = Reservation(self._new_token(), proto, block, True)
+        self._store.add(proto, block.start, block.count)  # durable first
+        self._add_block(reservation, None, None)
+        return reservation.token
+
+    def lookup_persistent(self, pid: int, protocol: object, start: object, count: object) -> int:
+        """LookupPersistent*PortReservation (R13a, R15); no administrator needed."""
+        proto, block = _protocol(protocol), self._persistent_block(start, count)
+        self._live_process(pid)
+        return self._persistent_exact(proto, block, "R15").reservation.token
+
+    def delete_persistent(self, pid: int, protocol: object, start: object, count: object) -> None:
+        """DeletePersistent*PortReservation (R13, R13a, R16, A20)."""
+        proto, block = _protocol(protocol), self._persistent_block(start, count)
+        if not self._live_process(pid).admin:
+            raise refuse("R13", f"process {pid} is not an elevated administrator")
+        found = self._persistent_exact(proto, block, "R16")
+        self._store.remove(proto, block.start, block.count)  # durable first
+        self._remove_block(found.reservation.token)
+
+    # --- introspection -------------------------------------------------------------
+
+    def dynamic_range(self, protocol: Protocol) -> PortRange:
+        """The protocol's dynamic port range (R18)."""
+        return self._pools[protocol].dynamic
+
+    def reservations(self, protocol: Protocol) -> tuple[Reservation, ...]:
+        """Live reservations of ``protocol``, in port order."""
+        pool = self._pools[protocol]
+        return tuple(self._blocks[t].reservation for t in pool.blocks.values())
+
+    def reservation_owner(self, token: int) -> int | None:
+        """The pid a runtime block belongs to; ``None`` for persistent or unknown tokens."""
+        block = self._blocks.get(token)
+        return None if block is None else block.owner_pid
+
+    def bindings(self, protocol: Protocol) -> tuple[Binding, ...]:
+        """Live bound sockets of ``protocol``, in port order."""
+        return tuple(self._binding(self._sockets[h]) for h in self._pools[protocol].bound.values())
+
+    def free_ports(self, protocol: Protocol) -> int:
+        """How many ports of the dynamic range are neither bound nor reserved."""
+        return len(self._pools[protocol].free)
+
+    def explain(self, protocol: object, port: object) -> Explanation:
+        """Who holds ``port`` and which rules decide a bind to it."""
+        protocol = _protocol(protocol)
+        if not _is_ushort(port) or port == 0:
+            raise refuse("R13a", f"port {port!r} is not in 1-65535")
+        assert isinstance(port, int)
+        pool = self._pools[protocol]
+        block = self._block_at(protocol, port)
+        handle = pool.bound.get(port)
+        binding = self._binding(self._sockets[handle]) if handle is not None else None
+        rules: list[str] = ["R17a"]
+        plain: WinError | None = None
+        if block is not None:
+            rules += ["R17", "R5"]
+            plain = refuse("R17", "").code
+        elif binding is not None:
+            rules.append("W2")
+            plain = refuse("W2", "").code
+        if port in pool.dynamic:
+            rules += ["R18", "W1"]
+        return Explanation(protocol, port, port in pool.dynamic,
+                           block.reservation if block else None,
+                           block.owner_pid if block else None, binding, plain, tuple(rules))
+
+    def snapshot(self) -> tuple[object, ...]:
+        """A hashable picture of the whole state, for "a failed call changes nothing"."""
+        return (
+            tuple(sorted((p.pid, p.admin, p.alive, tuple(sorted(p.sockets)))
+                         for p in self._processes.values())),
+            tuple(sorted((s.handle, s.pid, s.host, s.port, s.association,
+                          tuple(sorted(s.acquired))) for s in self._sockets.values())),
+            tuple(sorted((t, b.owner_pid, b.owner_socket, b.reservation.range.start,
+                          b.reservation.range.count, int(b.reservation.protocol))
+                         for t, b in self._blocks.items())),
+            tuple((int(p), tuple(pool.free.runs()), tuple(pool.bound.items()))
+                  for p, pool in self._pools.items()),
+            self._next_pid, self._next_handle, self._rng.getstate(),
+        )
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _live_process(self, pid: int) -> _Process:
+        process = self._processes.get(pid)
+        if process is None or not process.alive:
+            raise refuse("A19", f"process {pid} is not running on this machine")
+        return process
+
+    def _socket(self, pid: int, handle: object) -> _Socket:
+        self._live_process(pid)
+        sock = self._sockets.get(handle) if isinstance(handle, int) else None
+        if sock is None or sock.pid != pid:
+            shown = f"{handle:#x}" if isinstance(handle, int) else repr(handle)
+            raise refuse("R9b", f"handle {shown} is not a socket of process {pid}")
+        return sock
+
+    def _port_socket(self, pid: int, handle: int) -> _Socket:
+        sock = self._socket(pid, handle)
+        if sock.protocol is None:
+            raise refuse("R9a", f"socket {handle:#x} is neither TCP nor UDP")
+        return sock
+
+    def _block_for_token(self, token: object) -> _Block:
+        if not isinstance(token, int) or isinstance(token, bool) or not 0 <= token <= _MAX_TOKEN:
+            raise refuse("R9c", f"token {token!r} is not a 64-bit unsigned integer")
+        block = self._blocks.get(token)
+        if block is None:
+            raise refuse("A11", f"token {token:#x} names no live reservation")
+        return block
+
+    def _block_at(self, protocol: Protocol, port: int) -> _Block | None:
+        blocks = self._pools[protocol].blocks
+        index = blocks.bisect_right(port) - 1
+        if index < 0:
+            return None
+        block = self._blocks[blocks.values()[index]]
+        return block if port in block.reservation.range else None
+
+    def _check_block_unused(self, protocol: Protocol, block: PortRange,
+                            persistent_rule: str, runtime_rule: str, bound_rule: str) -> None:
+        pool = self._pools[protocol]
+        index = pool.blocks.bisect_right(block.last) - 1
+        if index >= 0:
+            other = self._blocks[pool.blocks.values()[index]]
+            if other.reservation.range.overlaps(block):
+                rule = persistent_rule if other.reservation.persistent else runtime_rule
+                raise refuse(rule, f"{block!r} overlaps reserved block"
+                             f" {other.reservation.range!r}")
+        for port in pool.bound.irange(block.start, block.last):
+            raise refuse(bound_rule, f"{protocol.name} port {port} of {block!r} is bound by"
+                         f" socket {pool.bound[port]:#x}")
+
+    def _persistent_block(self, start: object, count: object) -> PortRange:
+        if not _is_ushort(start) or not _is_ushort(count) or start == 0 or count == 0:
+            raise refuse("R13a", f"StartPort {start!r} / NumberOfPorts {count!r}")
+        assert isinstance(start, int) and isinstance(count, int)
+        if start + count - 1 > MAX_PORT:
+            raise refuse("R13a", f"ports {start}+{count} run past 65535")
+        return PortRange(start, count)
+
+    def _persistent_exact(self, protocol: Protocol, block: PortRange, rule: str) -> _Block:
+        found = self._block_at(protocol, block.start)
+        if found is None or not found.reservation.persistent or found.reservation.range != block:
+            raise refuse(rule, f"no persistent {protocol.name} reservation {block!r}")
+        return found
+
+    def _pick_in_block(self, pool: _Pool, reservation: Reservation) -> int | None:
+        """A uniformly drawn free port of the block (A4), or ``None`` (A1)."""
+        block = reservation.range
+        taken = list(pool.bound.irange(block.start, block.last))
+        if len(taken) >= block.count:
+            return None
+        port = block.start + self._rng.randrange(block.count - len(taken))
+        for bound_port in taken:  # the i-th free port: skip the bound ones below it
+            if bound_port <= port:
+                port += 1
+            else:
+                break
+        return port
+
+    def _new_token(self) -> int:
+        while True:  # R13c: unique and never INVALID_PORT_RESERVATION_TOKEN (0)
+            token = self._rng.getrandbits(64)
+            if token and token not in self._blocks:
+                return token
+
+    def _add_block(self, reservation: Reservation, pid: int | None, handle: int | None) -> None:
+        pool = self._pools[reservation.protocol]
+        block = reservation.range
+        self._blocks[reservation.token] = _Block(reservation, pid, handle)
+        pool.blocks[block.start] = reservation.token
+        pool.free.remove(block.start, block.last)
+
+    def _remove_block(self, token: int) -> None:
+        block = self._blocks.pop(token)
+        res = block.reservation
+        pool = self._pools[res.protocol]
+        del pool.blocks[res.range.start]
+        if block.owner_socket is not None:
+            self._sockets[block.owner_socket].acquired.discard(token)
+        # A20: bound sockets keep their ports; the rest of the block is free again.
+        self._vacate(pool, res.range.start, res.range.last)
+
+    def _vacate(self, pool: _Pool, lo: int, hi: int) -> None:
+        """Return the unbound ports of lo..hi that lie in the dynamic range to ``free``."""
+        lo, hi = max(lo, pool.dynamic.start), min(hi, pool.dynamic.last)
+        cursor = lo
+        for port in pool.bound.irange(lo, hi):
+            pool.free.add(cursor, port - 1)
+            cursor = port + 1
+        pool.free.add(cursor, hi)
+
+    def _close(self, sock: _Socket) -> None:
+        for token in sorted(sock.acquired):  # R4
+            self._remove_block(token)
+        if sock.protocol is not None and sock.port is not None:
+            pool = self._pools[sock.protocol]
+            del pool.bound[sock.port]
+            if self._block_at(sock.protocol, sock.port) is None:
+                self._vacate(pool, sock.port, sock.port)
+        del self._sockets[sock.handle]
+        self._processes[sock.pid].sockets.discard(sock.handle)
+
+    def _binding(self, sock: _Socket) -> Binding:
+        assert sock.protocol is not None and sock.port is not None and sock.host is not None
+        block = self._blocks.get(sock.association) if sock.association is not None else None
+        token = block.reservation.token if block and sock.port in block.reservation.range else None
+        return Binding(sock.protocol, sock.port, sock.host, sock.family, sock.pid,
+                       sock.handle, token)
+
+    def sockets_of(self, pid: int) -> Iterator[int]:
+        """The live socket handles of ``pid``, in order."""
+        process = self._processes.get(pid)
+        return iter(sorted(process.sockets) if process else ())
+
+
+def _protocol(value: object) -> Protocol:
+    try:
+        return Protocol(value)
+    except ValueError:
+        raise refuse("R13a", f"protocol {value!r} is neither TCP (6) nor UDP (17)") from None
+
+
+def _is_ushort(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PORT
+
+
+def _valid_host(host: object, family: Family) -> bool:
+    if not isinstance(host, str):
+        return False
+    if host == "":
+        return True
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return address.version == (4 if family is Family.INET else 6)
+

@@ -1,0 +1,136 @@
+"""Frozen values shared by the model, the interface and every backend."""
+
+from __future__ import annotations
+
+import enum
+import socket as _socket
+from typing import Final
+
+import attrs
+
+__all__ = [
+    "AF_INET",
+    "AF_INET6",
+    "IPPROTO_TCP",
+    "IPPROTO_UDP",
+    "MAX_PORT",
+    "SOCK_DGRAM",
+    "SOCK_RAW",
+    "SOCK_STREAM",
+    "Binding",
+    "Family",
+    "PortRange",
+    "Protocol",
+    "Reservation",
+]
+
+MAX_PORT: Final = 65535
+
+# Winsock's values (ws2def.h).  AF_INET6 is 23 on Windows and 10 on Linux; portpool
+# speaks Windows, and also accepts the running platform's socket.AF_INET6.
+AF_INET: Final = 2
+AF_INET6: Final = 23
+SOCK_STREAM: Final = 1
+SOCK_DGRAM: Final = 2
+SOCK_RAW: Final = 3
+IPPROTO_TCP: Final = 6
+IPPROTO_UDP: Final = 17
+
+
+class Protocol(enum.IntEnum):
+    """A transport protocol with a port pool of its own (the IPPROTO_* number)."""
+
+    TCP = 6
+    UDP = 17
+
+
+class Family(enum.IntEnum):
+    """The address families whose sockets use the port pools."""
+
+    INET = AF_INET
+    INET6 = AF_INET6
+
+    @classmethod
+    def from_value(cls, value: int) -> Family | None:
+        """Winsock's value, or the running platform's ``socket.AF_*``; ``None`` if neither."""
+        if value == AF_INET:
+            return cls.INET
+        if value in (AF_INET6, int(_socket.AF_INET6)):
+            return cls.INET6
+        return None
+
+
+def _check_range(instance: PortRange, attribute: attrs.Attribute[int], value: int) -> None:
+    del attribute
+    if not 1 <= instance.start <= MAX_PORT or instance.count < 1:
+        raise ValueError(f"a port range needs start in 1-65535 and count >= 1, not {value}")
+    if instance.start + instance.count - 1 > MAX_PORT:
+        raise ValueError(f"ports {instance.start}+{instance.count} run past 65535")
+
+
+@attrs.frozen(repr=False, order=True)
+class PortRange:
+    """A block of ``count`` ports starting at ``start`` (host byte order).
+
+    >>> PortRange(49152, 16384)
+    PortRange(49152-65535)
+    """
+
+    start: int = attrs.field(validator=attrs.validators.instance_of(int))
+    count: int = attrs.field(validator=[attrs.validators.instance_of(int), _check_range])
+
+    @property
+    def last(self) -> int:
+        """The last port of the block (inclusive)."""
+        return self.start + self.count - 1
+
+    def __contains__(self, port: object) -> bool:
+        return isinstance(port, int) and self.start <= port <= self.last
+
+    def overlaps(self, other: PortRange) -> bool:
+        """Whether the two blocks share a port."""
+        return self.start <= other.last and other.start <= self.last
+
+    def __repr__(self) -> str:
+        return f"PortRange({self.start}-{self.last})"
+
+
+@attrs.frozen
+class Reservation:
+    """A reserved block of ports and the token that lets sockets use it.
+
+    Attributes:
+        token: the opaque 64-bit token (never 0, INVALID_PORT_RESERVATION_TOKEN).
+        protocol: TCP or UDP: each protocol has a pool of its own.
+        range: the block.
+        persistent: ``True`` for CreatePersistent*PortReservation blocks, ``False``
+            for runtime (SIO_ACQUIRE_PORT_RESERVATION) blocks.
+    """
+
+    token: int
+    protocol: Protocol
+    range: PortRange
+    persistent: bool
+
+
+@attrs.frozen
+class Binding:
+    """A socket bound to a port: what ``host.bindings()`` reports.
+
+    Attributes:
+        protocol: the pool the port belongs to.
+        port: the local port.
+        host: the local address as given to ``bind`` ("" is the unspecified address).
+        family: IPv4 or IPv6.
+        pid: the owning process.
+        socket: the socket's handle (its ``fileno()``).
+        token: the reservation the port came from through association, if any.
+    """
+
+    protocol: Protocol
+    port: int
+    host: str
+    family: Family
+    pid: int
+    socket: int
+    token: int | None
