@@ -1,0 +1,631 @@
+"""One or more tests per rule of specs/semantics.md, through the public interface."""
+
+from __future__ import annotations
+
+import socket as pysocket
+
+import pytest
+
+from portpool import (
+    AF_INET,
+    AF_INET6,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_STREAM,
+    EmulatedHost,
+    PortRange,
+    Protocol,
+    WinError,
+)
+
+from .conftest import Refusals
+
+TCP, UDP = Protocol.TCP, Protocol.UDP
+rule = pytest.mark.rule
+
+
+# --- the pools --------------------------------------------------------------------------
+
+@rule("R18")
+def test_default_dynamic_range_is_49152_to_65535_per_protocol(emulated_host: EmulatedHost) -> None:
+    assert emulated_host.dynamic_range(TCP) == PortRange(49152, 16384)
+    assert emulated_host.dynamic_range(UDP) == PortRange(49152, 16384)
+
+
+@rule("R18", "W1")
+def test_dynamic_range_is_configurable_per_protocol() -> None:
+    host = EmulatedHost(dynamic_ports={TCP: PortRange(1024, 64512), UDP: PortRange(60000, 4)})
+    app = host.process()
+    ports = set()
+    for _ in range(4):
+        s = app.socket(type=SOCK_DGRAM)
+        s.bind(("", 0))
+        ports.add(s.getsockname()[1])
+    assert ports == {60000, 60001, 60002, 60003}
+    assert host.dynamic_range(TCP) == PortRange(1024, 64512)
+
+
+@rule("R17a")
+def test_tcp_and_udp_pools_are_independent(port_pool, emulated_host: EmulatedHost) -> None:
+    tcp = port_pool.socket()
+    res = tcp.acquire_port_reservation(61000, 5)
+    udp = port_pool.socket(type=SOCK_DGRAM)
+    udp.bind(("127.0.0.1", 61002))
+    assert udp.getsockname() == ("127.0.0.1", 61002)
+    udp_res = port_pool.socket(type=SOCK_DGRAM).acquire_port_reservation(61003, 5)
+    assert udp_res.protocol is UDP and res.protocol is TCP
+    assert [r.range for r in emulated_host.reservations(TCP)] == [PortRange(61000, 5)]
+
+
+@rule("R19")
+def test_specific_block_may_lie_inside_the_dynamic_range(port_pool) -> None:
+    res = port_pool.socket().acquire_port_reservation(50000, 10)
+    assert res.range == PortRange(50000, 10)
+
+
+@rule("R20")
+def test_ipv4_and_ipv6_share_one_pool(port_pool, refused: Refusals) -> None:
+    v4 = port_pool.socket(AF_INET)
+    v4.acquire_port_reservation(62000, 2)
+    v6 = port_pool.socket(AF_INET6)
+    refused(WinError.WSAEACCES, lambda: v6.bind(("::1", 62001, 0, 0)), "R17")
+    plain6 = port_pool.socket(pysocket.AF_INET6)  # the running platform's value works too
+    plain6.bind(("::", 62005, 0, 0))
+    fresh = port_pool.socket(AF_INET)
+    refused(WinError.WSAEADDRINUSE, lambda: fresh.bind(("", 62005)), "W2")
+
+
+@rule("A18")
+def test_a_port_is_in_use_whatever_the_local_address(port_pool, refused: Refusals) -> None:
+    port_pool.socket().bind(("127.0.0.1", 7000))
+    fresh = port_pool.socket()
+    refused(WinError.WSAEADDRINUSE, lambda: fresh.bind(("0.0.0.0", 7000)), "W2")
+
+
+# --- sockets ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("rule_id", "args", "code"),
+    [
+        pytest.param("W6", (99, SOCK_STREAM, 0), WinError.WSAEAFNOSUPPORT, marks=rule("W6")),
+        pytest.param("W7", (AF_INET, 5, 0), WinError.WSAESOCKTNOSUPPORT, marks=rule("W7")),
+        pytest.param("W8", (AF_INET, SOCK_STREAM, 99), WinError.WSAEPROTONOSUPPORT, marks=rule("W8")),
+        pytest.param("W8", (AF_INET, SOCK_STREAM, -1), WinError.WSAEPROTONOSUPPORT, marks=rule("W8")),
+        pytest.param("W9", (AF_INET, SOCK_STREAM, 17), WinError.WSAEPROTOTYPE, marks=rule("W9")),
+        pytest.param("W9", (AF_INET, SOCK_DGRAM, 6), WinError.WSAEPROTOTYPE, marks=rule("W9")),
+        pytest.param("W10", (AF_INET, SOCK_RAW, 0), WinError.WSAEACCES, marks=rule("W10")),
+        pytest.param("W6", ("inet", SOCK_STREAM, 0), WinError.WSAEAFNOSUPPORT, marks=rule("W6")),
+    ],
+)
+def test_socket_refusals(port_pool, refused: Refusals, rule_id: str, args: tuple, code: WinError) -> None:
+    refused(code, lambda: port_pool.socket(*args), rule_id)
+
+
+@rule("W9")
+def test_protocol_zero_picks_tcp_or_udp(port_pool) -> None:
+    assert port_pool.socket(AF_INET, SOCK_STREAM, 0).protocol is TCP
+    assert port_pool.socket(AF_INET, SOCK_DGRAM, 0).protocol is UDP
+    assert port_pool.socket(AF_INET, SOCK_STREAM, 6).protocol is TCP
+    assert port_pool.socket(AF_INET, SOCK_DGRAM, 17).protocol is UDP
+
+
+@rule("R9a", "W10")
+def test_raw_socket_exists_but_has_no_reservations(admin_port_pool, refused: Refusals) -> None:
+    raw = admin_port_pool.socket(AF_INET, SOCK_RAW, 1)
+    assert raw.protocol is None
+    refused(WinError.WSAEOPNOTSUPP, lambda: raw.acquire_port_reservation(0, 1), "R9a")
+    refused(WinError.WSAEOPNOTSUPP, lambda: raw.associate_port_reservation(5), "R9a")
+    refused(WinError.WSAEOPNOTSUPP, lambda: raw.release_port_reservation(5), "R9a")
+    raw.bind(("127.0.0.1", 0))
+    assert raw.getsockname() == ("127.0.0.1", 0)
+
+
+@rule("R9b")
+def test_closed_socket_is_not_a_socket(port_pool, refused: Refusals) -> None:
+    s = port_pool.socket()
+    s.close()
+    s.close()  # idempotent, as Python's sockets are
+    assert s.fileno() == -1
+    for call in (lambda: s.bind(("", 0)), s.getsockname,
+                 lambda: s.acquire_port_reservation(0, 1),
+                 lambda: s.associate_port_reservation(1), lambda: s.release_port_reservation(1)):
+        refused(WinError.WSAENOTSOCK, call, "R9b")
+
+
+@rule("R9b")
+def test_another_process_handle_is_not_a_socket(emulated_host: EmulatedHost, refused: Refusals) -> None:
+    a, b = emulated_host.process(), emulated_host.process()
+    handle = a.socket().fileno()
+    refused(WinError.WSAENOTSOCK, lambda: emulated_host.machine.bind(b.pid, handle, "", 0), "R9b")
+
+
+@pytest.mark.parametrize("bad", [1.5, "5", None, -1, 2**64, True])
+@rule("R9c")
+def test_tokens_must_be_64_bit_integers(port_pool, refused: Refusals, bad: object) -> None:
+    s = port_pool.socket()
+    refused(WinError.WSAEINVAL, lambda: s.associate_port_reservation(bad), "R9c")  # type: ignore[arg-type]
+    refused(WinError.WSAEINVAL, lambda: s.release_port_reservation(bad), "R9c")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("start", "count"), [("1", 1), (1, 2.0), (-1, 1), (70000, 1), (1, 65536)])
+@rule("R9c")
+def test_acquire_input_must_fit_the_struct(port_pool, refused: Refusals, start: object, count: object) -> None:
+    s = port_pool.socket()
+    refused(WinError.WSAEINVAL, lambda: s.acquire_port_reservation(start, count), "R9c")  # type: ignore[arg-type]
+
+
+@rule("A19")
+def test_exited_process_cannot_call(emulated_host: EmulatedHost, refused: Refusals) -> None:
+    app = emulated_host.process()
+    s = app.socket()
+    app.exit()
+    app.exit()  # harmless
+    assert not app.alive
+    refused(WinError.WSANOTINITIALISED, app.socket, "A19")
+    refused(WinError.WSANOTINITIALISED, lambda: s.bind(("", 0)), "A19")
+    refused(WinError.WSANOTINITIALISED,
+            lambda: app.lookup_persistent_reservation(TCP, 1, 1), "A19")
+    s.close()  # closing a dead process's socket is harmless
+
+
+# --- acquire ------------------------------------------------------------------------------
+
+@rule("R1", "R13c")
+def test_specific_acquire_grants_the_block_and_a_token(port_pool, emulated_host: EmulatedHost) -> None:
+    s = port_pool.socket()
+    res = s.acquire_port_reservation(5000, 20)
+    assert res.range == PortRange(5000, 20) and res.protocol is TCP and not res.persistent
+    assert 0 < res.token < 2**64
+    assert emulated_host.reservations(TCP) == (res,)
+
+
+@rule("R2", "R3")
+def test_wildcard_acquire_takes_a_contiguous_block_of_the_dynamic_range(port_pool, emulated_host) -> None:
+    dynamic = emulated_host.dynamic_range(TCP)
+    blocks = [port_pool.socket().acquire_port_reservation(0, 100).range for _ in range(50)]
+    for block in blocks:
+        assert block.count == 100 and block.start in dynamic and block.last in dynamic
+    for i, a in enumerate(blocks):
+        assert not any(a.overlaps(b) for b in blocks[i + 1:])
+
+
+@rule("R3")
+def test_wildcard_block_avoids_bound_ports() -> None:
+    host = EmulatedHost(dynamic_ports=PortRange(50000, 10))
+    app = host.process()
+    app.socket().bind(("", 50004))
+    res = app.socket().acquire_port_reservation(0, 5)
+    assert res.range in (PortRange(50005, 5),)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [((6000, 10), (6009, 1)), ((6000, 10), (5995, 6)), ((6000, 10), (6000, 10)), ((6000, 10), (5000, 2000))],
+)
+@rule("A2")
+def test_overlapping_specific_acquire_fails(port_pool, refused: Refusals, first, second) -> None:
+    port_pool.socket().acquire_port_reservation(*first)
+    s = port_pool.socket()
+    refused(WinError.WSAEADDRINUSE, lambda: s.acquire_port_reservation(*second), "A2")
+
+
+@rule("A2")
+def test_specific_acquire_over_a_bound_port_fails(port_pool, refused: Refusals) -> None:
+    port_pool.socket().bind(("", 6005))
+    fresh = port_pool.socket()
+    refused(WinError.WSAEADDRINUSE, lambda: fresh.acquire_port_reservation(6000, 10), "A2")
+    assert port_pool.socket().acquire_port_reservation(6006, 10).range == PortRange(6006, 10)
+
+
+@pytest.mark.parametrize(("start", "count"), [(6000, 0), (0, 0), (65530, 7), (65535, 2)])
+@rule("A3")
+def test_zero_count_or_past_65535_fails(port_pool, refused: Refusals, start: int, count: int) -> None:
+    fresh = port_pool.socket()
+    refused(WinError.WSAEINVAL, lambda: fresh.acquire_port_reservation(start, count), "A3")
+
+
+@rule("A3")
+def test_block_ending_at_65535_is_fine(port_pool) -> None:
+    assert port_pool.socket().acquire_port_reservation(65530, 6).range.last == 65535
+
+
+@rule("A4")
+def test_choices_are_seeded_and_reproducible() -> None:
+    def run(seed: int) -> list[int]:
+        app = EmulatedHost(seed=seed).process()
+        out = [app.socket().acquire_port_reservation(0, 4).range.start for _ in range(5)]
+        for _ in range(5):
+            s = app.socket()
+            s.bind(("", 0))
+            out.append(s.getsockname()[1])
+        out.append(app.socket().acquire_port_reservation(0, 1).token)
+        return out
+
+    assert run(1) == run(1)
+    assert run(1) != run(2)
+
+
+@rule("A13")
+def test_exhausted_dynamic_range() -> None:
+    host = EmulatedHost(dynamic_ports=PortRange(50000, 4))
+    check = Refusals(host)
+    app = host.process()
+    app.socket().acquire_port_reservation(0, 2)
+    fresh = app.socket()
+    check(WinError.WSAENOBUFS, lambda: fresh.acquire_port_reservation(0, 3), "A13")
+    for _ in range(2):
+        app.socket().bind(("", 0))
+    check(WinError.WSAENOBUFS, lambda: fresh.bind(("", 0)), "A13")
+    # an explicit port outside the dynamic range still binds
+    app.socket().bind(("", 8080))
+
+
+@rule("A21")
+def test_bound_socket_may_acquire(port_pool) -> None:
+    s = port_pool.socket()
+    s.bind(("", 0))
+    assert s.acquire_port_reservation(0, 3).range.count == 3
+
+
+@rule("R13c")
+def test_tokens_are_unique_across_protocols_and_kinds(admin_port_pool) -> None:
+    tokens = {admin_port_pool.socket().acquire_port_reservation(0, 1).token for _ in range(200)}
+    tokens |= {admin_port_pool.socket(type=SOCK_DGRAM).acquire_port_reservation(0, 1).token
+               for _ in range(200)}
+    tokens.add(admin_port_pool.create_persistent_reservation(TCP, 3000, 1))
+    assert len(tokens) == 401 and 0 not in tokens
+
+
+# --- lifetime and release ----------------------------------------------------------------
+
+@rule("R4")
+def test_closing_the_acquiring_socket_releases_the_block(port_pool, emulated_host) -> None:
+    s = port_pool.socket()
+    s.acquire_port_reservation(7000, 10)
+    s.close()
+    assert emulated_host.reservations(TCP) == ()
+    port_pool.socket().bind(("", 7005))
+
+
+@rule("R4")
+def test_process_exit_releases_blocks_and_ports(emulated_host: EmulatedHost) -> None:
+    app = emulated_host.process()
+    s = app.socket()
+    s.acquire_port_reservation(7000, 10)
+    app.socket(type=SOCK_DGRAM).bind(("", 7000))
+    before = emulated_host.machine.free_ports(TCP)
+    app.socket().bind(("", 0))
+    app.exit()
+    assert emulated_host.reservations(TCP) == () and emulated_host.bindings(UDP) == ()
+    assert before == emulated_host.dynamic_range(TCP).count
+    assert emulated_host.machine.free_ports(TCP) == emulated_host.dynamic_range(TCP).count
+
+
+@rule("R4", "R13d")
+def test_reboot_drops_runtime_state(emulated_host: EmulatedHost) -> None:
+    app = emulated_host.process(admin=True)
+    app.socket().acquire_port_reservation(7000, 10)
+    app.socket().bind(("", 0))
+    app.create_persistent_reservation(UDP, 9000, 3)
+    emulated_host.reboot()
+    assert emulated_host.reservations(TCP) == () and emulated_host.bindings(TCP) == ()
+    assert [r.range for r in emulated_host.reservations(UDP)] == [PortRange(9000, 3)]
+    assert not app.alive
+
+
+@rule("R8")
+def test_release_frees_the_block(port_pool, emulated_host) -> None:
+    s = port_pool.socket()
+    res = s.acquire_port_reservation(7000, 10)
+    s.release_port_reservation(res.token)
+    assert emulated_host.reservations(TCP) == ()
+    port_pool.socket().bind(("", 7001))
+    s.close()  # closing after release is fine
+
+
+@rule("A5")
+def test_release_from_another_socket_of_the_same_process(port_pool) -> None:
+    res = port_pool.socket().acquire_port_reservation(7000, 10)
+    port_pool.socket().release_port_reservation(res.token)
+
+
+@rule("A5")
+def test_release_from_another_process_fails(emulated_host: EmulatedHost, refused: Refusals) -> None:
+    res = emulated_host.process().socket().acquire_port_reservation(7000, 10)
+    other = emulated_host.process().socket()
+    refused(WinError.WSAEACCES, lambda: other.release_port_reservation(res.token), "A5")
+
+
+@rule("A22")
+def test_release_of_persistent_token_fails(admin_port_pool, refused: Refusals) -> None:
+    token = admin_port_pool.create_persistent_reservation(TCP, 7000, 2)
+    fresh = admin_port_pool.socket()
+    refused(WinError.WSAEINVAL, lambda: fresh.release_port_reservation(token), "A22")
+
+
+@rule("A20")
+def test_bound_sockets_keep_their_ports_after_release(port_pool, emulated_host, refused: Refusals) -> None:
+    owner = port_pool.socket()
+    res = owner.acquire_port_reservation(7000, 2)
+    user = port_pool.socket()
+    user.associate_port_reservation(res.token)
+    user.bind(("", 0))
+    port = user.getsockname()[1]
+    owner.release_port_reservation(res.token)
+    assert user.getsockname()[1] == port
+    fresh = port_pool.socket()
+    refused(WinError.WSAEADDRINUSE, lambda: fresh.bind(("", port)), "W2")
+    other = ({7000, 7001} - {port}).pop()
+    port_pool.socket().bind(("", other))
+    user.close()
+    port_pool.socket().bind(("", port))
+
+
+@rule("A16")
+def test_association_lapses_when_the_block_goes(port_pool, emulated_host) -> None:
+    owner = port_pool.socket()
+    res = owner.acquire_port_reservation(7000, 2)
+    user = port_pool.socket()
+    user.associate_port_reservation(res.token)
+    owner.close()
+    user.bind(("", 0))
+    assert user.getsockname()[1] in emulated_host.dynamic_range(TCP)
+    assert emulated_host.bindings(TCP)[0].token is None
+
+
+# --- association ----------------------------------------------------------------------------
+
+@rule("R5")
+def test_associated_bind_zero_takes_ports_from_the_block(port_pool, emulated_host) -> None:
+    res = port_pool.socket().acquire_port_reservation(8000, 5)
+    got = set()
+    for _ in range(5):
+        s = port_pool.socket()
+        s.associate_port_reservation(res.token)
+        s.bind(("0.0.0.0", 0))
+        got.add(s.getsockname()[1])
+    assert got == set(range(8000, 8005))
+    assert {b.token for b in emulated_host.bindings(TCP)} == {res.token}
+
+
+@rule("R6")
+def test_acquiring_socket_may_associate_and_bind_an_explicit_port(port_pool, refused: Refusals) -> None:
+    s = port_pool.socket()
+    res = s.acquire_port_reservation(8000, 3)
+    s.associate_port_reservation(res.token)
+    s.bind(("127.0.0.1", 8001))
+    assert s.getsockname() == ("127.0.0.1", 8001)
+    t = port_pool.socket()
+    t.associate_port_reservation(res.token)
+    refused(WinError.WSAEADDRINUSE, lambda: t.bind(("", 8001)), "W2")
+
+
+@rule("A1")
+def test_associated_bind_fails_when_the_block_is_full(port_pool, refused: Refusals) -> None:
+    res = port_pool.socket().acquire_port_reservation(8000, 2)
+    socks = [port_pool.socket() for _ in range(3)]
+    for s in socks:
+        s.associate_port_reservation(res.token)
+    socks[0].bind(("", 0))
+    socks[1].bind(("", 0))
+    refused(WinError.WSAEADDRINUSE, lambda: socks[2].bind(("", 0)), "A1")
+
+
+@rule("A6")
+def test_token_of_the_other_protocol(port_pool, refused: Refusals) -> None:
+    res = port_pool.socket(type=SOCK_DGRAM).acquire_port_reservation(8000, 2)
+    fresh = port_pool.socket()
+    refused(WinError.WSAEINVAL, lambda: fresh.associate_port_reservation(res.token), "A6")
+
+
+@rule("A7")
+def test_associate_after_bind_or_twice(port_pool, refused: Refusals) -> None:
+    res = port_pool.socket().acquire_port_reservation(8000, 2)
+    bound = port_pool.socket()
+    bound.bind(("", 0))
+    refused(WinError.WSAEINVAL, lambda: bound.associate_port_reservation(res.token), "A7")
+    twice = port_pool.socket()
+    twice.associate_port_reservation(res.token)
+    refused(WinError.WSAEINVAL, lambda: twice.associate_port_reservation(res.token), "A7")
+
+
+@rule("A11")
+def test_unknown_token(port_pool, refused: Refusals) -> None:
+    s = port_pool.socket()
+    refused(WinError.WSAEINVAL, lambda: s.associate_port_reservation(0x1234), "A11")
+    refused(WinError.WSAEINVAL, lambda: s.release_port_reservation(0x1234), "A11")
+    refused(WinError.WSAEINVAL, lambda: s.associate_port_reservation(0), "A11")
+
+
+@rule("A12")
+def test_runtime_token_in_another_process(emulated_host: EmulatedHost, refused: Refusals) -> None:
+    res = emulated_host.process().socket().acquire_port_reservation(8000, 2)
+    for admin in (False, True):
+        s = emulated_host.process(admin=admin).socket()
+        refused(WinError.WSAEACCES, lambda s=s: s.associate_port_reservation(res.token), "A12")
+
+
+@rule("R7", "R14")
+def test_persistent_token_needs_an_administrator(emulated_host: EmulatedHost, refused: Refusals) -> None:
+    token = emulated_host.process(admin=True).create_persistent_reservation(TCP, 8500, 4)
+    user = emulated_host.process()
+    fresh = user.socket()
+    refused(WinError.WSAEACCES, lambda: fresh.associate_port_reservation(token), "R7")
+    other_admin = emulated_host.process(admin=True)  # R14: any elevated process
+    s = other_admin.socket()
+    s.associate_port_reservation(token)
+    s.bind(("", 0))
+    assert s.getsockname()[1] in PortRange(8500, 4)
+
+
+@rule("A17")
+def test_associated_socket_binding_outside_its_block(port_pool, refused: Refusals) -> None:
+    res = port_pool.socket().acquire_port_reservation(8000, 2)
+    other = port_pool.socket().acquire_port_reservation(9000, 2)
+    s = port_pool.socket()
+    s.associate_port_reservation(res.token)
+    refused(WinError.WSAEACCES, lambda: s.bind(("", 9000)), "R17")
+    s.bind(("", 8500))
+    assert s.getsockname()[1] == 8500 and other.range.start == 9000
+
+
+# --- bind ----------------------------------------------------------------------------------
+
+@rule("W1")
+def test_plain_bind_zero_avoids_reservations() -> None:
+    host = EmulatedHost(dynamic_ports=PortRange(50000, 20))
+    app = host.process()
+    app.socket().acquire_port_reservation(0, 15)
+    ports = set()
+    for _ in range(5):
+        s = app.socket()
+        s.bind(("", 0))
+        ports.add(s.getsockname()[1])
+    reserved = host.reservations(TCP)[0].range
+    assert len(ports) == 5 and not any(p in reserved for p in ports)
+    assert all(p in PortRange(50000, 20) for p in ports)
+
+
+@rule("R17")
+def test_bind_inside_a_reserved_block_is_wsaeacces(port_pool, refused: Refusals) -> None:
+    port_pool.socket().acquire_port_reservation(9000, 10)
+    fresh = port_pool.socket()
+    err = refused(WinError.WSAEACCES, lambda: fresh.bind(("", 9009)), "R17")
+    assert err.winerror == 10013
+
+
+@rule("W2")
+def test_bind_to_a_bound_port(port_pool, refused: Refusals) -> None:
+    port_pool.socket().bind(("", 9000))
+    fresh = port_pool.socket()
+    err = refused(WinError.WSAEADDRINUSE, lambda: fresh.bind(("", 9000)), "W2")
+    import errno
+
+    assert err.errno == errno.EADDRINUSE
+
+
+@rule("A23")
+def test_reserved_and_bound_port_refuses_with_wsaeacces(port_pool, refused: Refusals) -> None:
+    res = port_pool.socket().acquire_port_reservation(9000, 1)
+    s = port_pool.socket()
+    s.associate_port_reservation(res.token)
+    s.bind(("", 0))
+    fresh = port_pool.socket()
+    refused(WinError.WSAEACCES, lambda: fresh.bind(("", 9000)), "R17")
+
+
+@rule("W3")
+def test_bind_twice(port_pool, refused: Refusals) -> None:
+    s = port_pool.socket()
+    s.bind(("", 0))
+    refused(WinError.WSAEINVAL, lambda: s.bind(("", 0)), "W3")
+
+
+@pytest.mark.parametrize(
+    ("family", "address"),
+    [(AF_INET, ("::1", 80)), (AF_INET, ("300.1.1.1", 80)), (AF_INET, ("127.0.0.1", 70000)),
+     (AF_INET, ("127.0.0.1",)), (AF_INET, "127.0.0.1:80"), (AF_INET6, ("127.0.0.1", 80, 0, 0)),
+     (AF_INET, ("127.0.0.1", -1)), (AF_INET, (None, 80))],
+)
+@rule("W4")
+def test_malformed_addresses(port_pool, refused: Refusals, family: int, address: object) -> None:
+    s = port_pool.socket(family)
+    refused(WinError.WSAEFAULT, lambda: s.bind(address), "W4")  # type: ignore[arg-type]
+
+
+@rule("W5")
+def test_getsockname_before_bind(port_pool, refused: Refusals) -> None:
+    s = port_pool.socket(AF_INET6)
+    refused(WinError.WSAEINVAL, s.getsockname, "W5")
+    s.bind(("", 0))
+    host, port, flow, scope = s.getsockname()
+    assert host == "::" and port > 0 and (flow, scope) == (0, 0)
+
+
+# --- persistent ---------------------------------------------------------------------------
+
+@rule("R13")
+def test_create_and_delete_need_an_administrator(emulated_host: EmulatedHost, refused: Refusals) -> None:
+    user = emulated_host.process()
+    refused(WinError.ERROR_ACCESS_DENIED, lambda: user.create_persistent_reservation(TCP, 3000, 5), "R13")
+    emulated_host.process(admin=True).create_persistent_reservation(TCP, 3000, 5)
+    refused(WinError.ERROR_ACCESS_DENIED, lambda: user.delete_persistent_reservation(TCP, 3000, 5), "R13")
+
+
+@pytest.mark.parametrize(("start", "count"), [(0, 5), (3000, 0), (65535, 2), (-1, 1), (1, 70000), ("1", 1)])
+@rule("R13a")
+def test_persistent_parameters(admin_port_pool, refused: Refusals, start: object, count: object) -> None:
+    for call in (admin_port_pool.create_persistent_reservation,
+                 admin_port_pool.lookup_persistent_reservation,
+                 admin_port_pool.delete_persistent_reservation):
+        refused(WinError.ERROR_INVALID_PARAMETER, lambda call=call: call(TCP, start, count), "R13a")
+
+
+@rule("R13a")
+def test_persistent_protocol_must_be_tcp_or_udp(admin_port_pool, refused: Refusals) -> None:
+    refused(WinError.ERROR_INVALID_PARAMETER,
+            lambda: admin_port_pool.create_persistent_reservation(1, 3000, 1), "R13a")  # type: ignore[arg-type]
+
+
+@rule("A14")
+def test_parameters_are_checked_before_rights(port_pool, refused: Refusals) -> None:
+    refused(WinError.ERROR_INVALID_PARAMETER, lambda: port_pool.create_persistent_reservation(TCP, 0, 0), "R13a")
+
+
+@rule("R13b")
+def test_create_over_persistent_or_bound_ports(admin_port_pool, refused: Refusals) -> None:
+    admin_port_pool.create_persistent_reservation(TCP, 3000, 10)
+    refused(WinError.ERROR_SHARING_VIOLATION,
+            lambda: admin_port_pool.create_persistent_reservation(TCP, 3009, 10), "R13b")
+    admin_port_pool.socket().bind(("", 4005))
+    refused(WinError.ERROR_SHARING_VIOLATION,
+            lambda: admin_port_pool.create_persistent_reservation(TCP, 4000, 10), "R13b")
+    admin_port_pool.create_persistent_reservation(UDP, 3000, 10)  # the other pool
+
+
+@rule("A15")
+def test_create_over_a_runtime_block(admin_port_pool, refused: Refusals) -> None:
+    admin_port_pool.socket().acquire_port_reservation(3000, 10)
+    refused(WinError.ERROR_SHARING_VIOLATION,
+            lambda: admin_port_pool.create_persistent_reservation(TCP, 3005, 10), "A15")
+
+
+@rule("R13d", "A10", "R15")
+def test_persistent_survives_reboot_with_a_new_token(emulated_host: EmulatedHost) -> None:
+    token = emulated_host.process(admin=True).create_persistent_reservation(TCP, 3000, 10)
+    emulated_host.reboot()
+    user = emulated_host.process()
+    new = user.lookup_persistent_reservation(TCP, 3000, 10)
+    assert new != token
+    s = emulated_host.process(admin=True).socket()
+    s.associate_port_reservation(new)
+    s.bind(("", 0))
+    assert s.getsockname()[1] in PortRange(3000, 10)
+
+
+@rule("R15")
+def test_lookup_is_exact_and_needs_no_administrator(emulated_host: EmulatedHost, refused: Refusals) -> None:
+    token = emulated_host.process(admin=True).create_persistent_reservation(UDP, 3000, 10)
+    user = emulated_host.process()
+    assert user.lookup_persistent_reservation(UDP, 3000, 10) == token
+    for start, count in ((3000, 9), (3001, 10), (3000, 11)):
+        refused(WinError.ERROR_NOT_FOUND,
+                lambda s=start, c=count: user.lookup_persistent_reservation(UDP, s, c), "R15")
+    refused(WinError.ERROR_NOT_FOUND, lambda: user.lookup_persistent_reservation(TCP, 3000, 10), "R15")
+    res = user.socket().acquire_port_reservation(5000, 2)
+    assert res
+    refused(WinError.ERROR_NOT_FOUND, lambda: user.lookup_persistent_reservation(TCP, 5000, 2), "R15")
+
+
+@rule("R16", "A20")
+def test_delete_is_exact(emulated_host: EmulatedHost, refused: Refusals) -> None:
+    admin = emulated_host.process(admin=True)
+    token = admin.create_persistent_reservation(TCP, 3000, 10)
+    refused(WinError.ERROR_NOT_FOUND, lambda: admin.delete_persistent_reservation(TCP, 3000, 9), "R16")
+    s = admin.socket()
+    s.associate_port_reservation(token)
+    s.bind(("", 3004))
+    admin.delete_persistent_reservation(TCP, 3000, 10)
+    assert emulated_host.reservations(TCP) == ()
+    assert s.getsockname()[1] == 3004  # A20
+    refused(WinError.ERROR_NOT_FOUND, lambda: admin.delete_persistent_reservation(TCP, 3000, 10), "R16")
