@@ -374,8 +374,8 @@ class Machine:
         if not self._live_process(pid).admin:
             raise refuse("R13", f"process {pid} is not an elevated administrator")
         self._check_block_unused(proto, block, "R13b", "A15", "R13b")
+        self._store.add(proto, block.start, block.count)  # durable first; may fail
         reservation = Reservation(self._new_token(), proto, block, True)
-        self._store.add(proto, block.start, block.count)  # durable first
         self._add_block(reservation, None, None)
         return reservation.token
 

@@ -392,4 +392,10 @@ def run_conformance_test(
     )
     if settings is not None:
         machine.TestCase.settings = settings
-    machine.TestCase().runTest()
+    try:
+        machine.TestCase().runTest()
+    except PortPoolError as exc:  # a call the rules say succeeds failed
+        raise AssertionError(f"conformance: unexpected {exc}") from exc
+    except BaseExceptionGroup as group:  # several distinct failures: report them as one
+        raise AssertionError(f"conformance: {len(group.exceptions)} distinct failures: "
+                             + "; ".join(str(e) for e in group.exceptions)) from group

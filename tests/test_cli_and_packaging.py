@@ -1,0 +1,49 @@
+"""The command line, and the wheel's shape."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from portpool.__main__ import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_demo_tells_the_story(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    for expected in ("[WinError 10013] WSAEACCES", "[rule R17]", "[rule A12]",
+                     "[WinError 5] ERROR_ACCESS_DENIED", "ERROR_SHARING_VIOLATION",
+                     "look tokens up again", "WSANOTINITIALISED", "Legend:"):
+        assert expected in out, expected
+
+
+def test_specs_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["specs"]) == 0
+    assert "### R17 (observed)" in capsys.readouterr().out
+
+
+def test_console_script_runs() -> None:
+    exe = shutil.which("portpool")
+    assert exe is not None, "pip install -e . installs the portpool command"
+    out = subprocess.run([exe, "demo", "--seed", "3"], capture_output=True, text=True, check=True)
+    assert "1. A wildcard runtime reservation" in out.stdout
+
+
+def test_wheel_ships_portpool_alone_with_its_backends(tmp_path: Path) -> None:
+    subprocess.run([sys.executable, "-m", "build", "--wheel", "--outdir", str(tmp_path), str(ROOT)],
+                   check=True, capture_output=True)
+    (wheel,) = tmp_path.glob("portpool-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert top == {"portpool"}
+    assert "portpool/backends/__init__.py" in names
+    assert "portpool/backends/emulated.py" in names
+    assert "portpool/py.typed" in names
+    assert not any(n.startswith(("backends/", "tests/", "specs/")) for n in names)

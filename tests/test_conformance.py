@@ -1,0 +1,71 @@
+"""The shipped conformance machine, run on the emulated backend, and shown to bite."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from portpool import EmulatedHost, PortPool, PortRange, Reservation
+from portpool.testing import run_conformance_test
+
+SETTINGS = settings(max_examples=150, deadline=None, stateful_step_count=40,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@pytest.mark.rule("R1", "R2", "R3", "R4", "R5", "R8", "R17", "W1", "W2", "W3", "W5", "A1", "A2",
+                  "A6", "A7", "A11", "A22", "R13", "R13b", "R15", "R16", "A15")
+@pytest.mark.parametrize("admin", [True, False])
+def test_emulated_backend_conforms(admin: bool) -> None:
+    run_conformance_test(lambda: EmulatedHost(seed=5).process(admin=admin), admin=admin,
+                         dynamic=PortRange(49152, 16384),
+                         snapshot=lambda pool: pool.host.snapshot(),  # type: ignore[attr-defined]
+                         settings=SETTINGS)
+
+
+@pytest.mark.rule("A13")
+def test_emulated_backend_conforms_in_a_tiny_dynamic_range() -> None:
+    tiny = PortRange(50000, 10)
+    run_conformance_test(lambda: EmulatedHost(seed=9, dynamic_ports=tiny).process(),
+                         dynamic=tiny, snapshot=lambda pool: pool.host.snapshot(),  # type: ignore[attr-defined]
+                         settings=SETTINGS)
+
+
+class _Wrapped(PortPool):
+    """A backend with one planted fault, to show the conformance machine catches it."""
+
+    def __init__(self, inner: PortPool, fault: str) -> None:
+        self.inner, self.fault = inner, fault
+
+    def socket(self, *args: Any, **kwargs: Any) -> Any:
+        sock = self.inner.socket(*args, **kwargs)
+        if self.fault == "leaky-close":
+            sock.close = lambda: None  # closing keeps the port and the blocks
+        if self.fault == "shifted-block":
+            real = sock.acquire_port_reservation
+
+            def shifted(start: int, count: int) -> Reservation:
+                res = real(start, count)
+                return Reservation(res.token, res.protocol,
+                                   PortRange(res.range.start + 1 if start else res.range.start, count),
+                                   res.persistent)
+            sock.acquire_port_reservation = shifted
+        return sock
+
+    def create_persistent_reservation(self, *a: Any) -> int:
+        return self.inner.create_persistent_reservation(*a)
+
+    def lookup_persistent_reservation(self, *a: Any) -> int:
+        return self.inner.lookup_persistent_reservation(*a)
+
+    def delete_persistent_reservation(self, *a: Any) -> None:
+        self.inner.delete_persistent_reservation(*a)
+
+
+@pytest.mark.parametrize("fault", ["leaky-close", "shifted-block"])
+def test_conformance_catches_a_broken_backend(fault: str) -> None:
+    with pytest.raises(AssertionError):
+        run_conformance_test(lambda: _Wrapped(EmulatedHost().process(), fault),
+                             settings=settings(max_examples=200, deadline=None, database=None,
+                                               suppress_health_check=list(HealthCheck)))
