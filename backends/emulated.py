@@ -63,7 +63,7 @@ class EmulatedSocket(Socket):
     def getsockname(self) -> Address:
         """See :meth:`portpool.Socket.getsockname`."""
         family, host, port = self._machine.sockname(self._pool.pid, self._handle_or_dead())
-        default = "0.0.0.0" if family is Family.INET else "::"  # noqa: S104 - an address, not a listener
+        default = "0.0.0.0" if family is Family.INET else "::"
         if family is Family.INET:
             return (host or default, port)
         return (host or default, port, 0, 0)

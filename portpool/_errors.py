@@ -14,8 +14,8 @@ Hierarchy::
 
 from __future__ import annotations
 
-import errno as _errno
 import enum
+import errno as _errno
 from typing import Final
 
 __all__ = ["PortPoolError", "WinError", "winerror"]
@@ -187,7 +187,7 @@ class PortPoolError(OSError):
     # A property, so that it shadows OSError's Windows-only member on Windows
     # and exists on every other platform.
     @property
-    def winerror(self) -> int:  # type: ignore[override]  # OSError.winerror is Windows-only
+    def winerror(self) -> int:  # type: ignore[override,unused-ignore]  # OSError.winerror: Windows-only
         """The Windows error code."""
         return self._code
 

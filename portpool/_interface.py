@@ -9,6 +9,7 @@ below list the codes and the ``specs/semantics.md`` rules behind them.
 from __future__ import annotations
 
 import abc
+import builtins
 from types import TracebackType
 from typing import Any, Self
 
@@ -120,7 +121,7 @@ class Socket(abc.ABC):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+    def __exit__(self, exc_type: builtins.type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
 
@@ -183,6 +184,6 @@ class PortPool(abc.ABC):
     def __enter__(self) -> Self:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+    def __exit__(self, exc_type: builtins.type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()

@@ -12,7 +12,7 @@ LEGEND = ". free   r runtime block   P persistent block   B bound from a block  
 
 def picture(host: EmulatedHost, protocol: Protocol, window: PortRange, width: int = 64) -> str:
     """Rows of ``width`` ports from ``window``, each row labelled with its first port."""
-    cells = {port: "." for port in range(window.start, window.last + 1)}
+    cells = dict.fromkeys(range(window.start, window.last + 1), ".")
     for res in host.reservations(protocol):
         mark = "P" if res.persistent else "r"
         for port in range(max(res.range.start, window.start), min(res.range.last, window.last) + 1):

@@ -3,6 +3,8 @@ checked against the host's own introspection after every step."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
@@ -70,7 +72,7 @@ class Lifecycle(RuleBasedStateMachine):
         machine = self.host.machine
         for protocol in Protocol:
             ranges = [r.range for r in self.host.reservations(protocol)]
-            for a, b in zip(ranges, ranges[1:], strict=False):
+            for a, b in itertools.pairwise(ranges):
                 assert a.last < b.start, "reservations overlap"
             for res in self.host.reservations(protocol):
                 if res.persistent:

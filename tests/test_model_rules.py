@@ -149,7 +149,8 @@ def test_tokens_must_be_64_bit_integers(port_pool, refused: Refusals, bad: objec
 
 @pytest.mark.parametrize(("start", "count"), [("1", 1), (1, 2.0), (-1, 1), (70000, 1), (1, 65536)])
 @rule("R9c")
-def test_acquire_input_must_fit_the_struct(port_pool, refused: Refusals, start: object, count: object) -> None:
+def test_acquire_input_must_fit_the_struct(port_pool, refused: Refusals, start: object,
+                                           count: object) -> None:
     s = port_pool.socket()
     refused(WinError.WSAEINVAL, lambda: s.acquire_port_reservation(start, count), "R9c")  # type: ignore[arg-type]
 
@@ -569,7 +570,8 @@ def test_persistent_protocol_must_be_tcp_or_udp(admin_port_pool, refused: Refusa
 
 @rule("A14")
 def test_parameters_are_checked_before_rights(port_pool, refused: Refusals) -> None:
-    refused(WinError.ERROR_INVALID_PARAMETER, lambda: port_pool.create_persistent_reservation(TCP, 0, 0), "R13a")
+    refused(WinError.ERROR_INVALID_PARAMETER,
+            lambda: port_pool.create_persistent_reservation(TCP, 0, 0), "R13a")
 
 
 @rule("R13b")

@@ -23,6 +23,7 @@ the durable store before memory, so a failing store also changes nothing.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 from collections.abc import Iterator
@@ -262,7 +263,8 @@ class Machine:
         assert protocol is not None  # _port_socket refused raw sockets
         if not _is_ushort(start) or not _is_ushort(count):
             raise refuse("R9c", f"StartPort {start!r} / NumberOfPorts {count!r}")
-        assert isinstance(start, int) and isinstance(count, int)
+        assert isinstance(start, int)
+        assert isinstance(count, int)
         if count == 0:
             raise refuse("A3", "NumberOfPorts is 0")
         pool = self._pools[protocol]
@@ -512,7 +514,8 @@ class Machine:
     def _persistent_block(self, start: object, count: object) -> PortRange:
         if not _is_ushort(start) or not _is_ushort(count) or start == 0 or count == 0:
             raise refuse("R13a", f"StartPort {start!r} / NumberOfPorts {count!r}")
-        assert isinstance(start, int) and isinstance(count, int)
+        assert isinstance(start, int)
+        assert isinstance(count, int)
         if start + count - 1 > MAX_PORT:
             raise refuse("R13a", f"ports {start}+{count} run past 65535")
         return PortRange(start, count)
@@ -581,7 +584,9 @@ class Machine:
         self._processes[sock.pid].sockets.discard(sock.handle)
 
     def _binding(self, sock: _Socket) -> Binding:
-        assert sock.protocol is not None and sock.port is not None and sock.host is not None
+        assert sock.protocol is not None
+        assert sock.port is not None
+        assert sock.host is not None
         block = self._blocks.get(sock.association) if sock.association is not None else None
         token = block.reservation.token if block and sock.port in block.reservation.range else None
         return Binding(sock.protocol, sock.port, sock.host, sock.family, sock.pid,
@@ -594,10 +599,9 @@ class Machine:
 
 
 def _protocol(value: object) -> Protocol:
-    try:
+    if isinstance(value, int) and value in (Protocol.TCP, Protocol.UDP):
         return Protocol(value)
-    except ValueError:
-        raise refuse("R13a", f"protocol {value!r} is neither TCP (6) nor UDP (17)") from None
+    raise refuse("R13a", f"protocol {value!r} is neither TCP (6) nor UDP (17)")
 
 
 def _is_ushort(value: object) -> bool:
@@ -607,8 +611,11 @@ def _is_ushort(value: object) -> bool:
 def _valid_host(host: object, family: Family) -> bool:
     if not isinstance(host, str):
         return False
-    if host == "":
-        return True
+    return host == "" or _valid_literal(host, family)
+
+
+@functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
+def _valid_literal(host: str, family: Family) -> bool:
     try:
         address = ipaddress.ip_address(host.split("%", 1)[0])
     except ValueError:

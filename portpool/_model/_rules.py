@@ -88,14 +88,14 @@ SOURCES: Final[Mapping[str, str]] = {
     "DOSSIER": "shared/research/windows-semantics.md (the project's rule dossier)",
 }
 
-D, O, A = Confidence.DOCUMENTED, Confidence.OBSERVED, Confidence.ASSUMED
+D, OBS, A = Confidence.DOCUMENTED, Confidence.OBSERVED, Confidence.ASSUMED
 E = WinError
 
 _TABLE: Final[tuple[Rule, ...]] = (
     # --- The pools ---------------------------------------------------------------
     Rule("R17a", "pools", "TCP and UDP have separate port pools: a reservation or a binding"
          " in one never blocks the other.", "WILD (fluentd#5427: UDP-only excluded blocks"
-         " on a windows-2025 runner); DOSSIER R17", O),
+         " on a windows-2025 runner); DOSSIER R17", OBS),
     Rule("R18", "pools", "The dynamic port range defaults to 49152-65535 (16384 ports),"
          " per protocol, and can be changed (netsh int ipv4 set dynamicport).",
          "BIND (\"a value between 49152 and 65535\"; \"can be set differently for UDP and"
@@ -203,7 +203,7 @@ _TABLE: Final[tuple[Rule, ...]] = (
          " to it will be selected from the port reservation\")", D),
     Rule("R6", "associate", "An associated socket may bind an explicit free port inside its"
          " block; the acquiring socket itself may be associated and bound.", "MSQUIC; the"
-         " seed sample", O),
+         " seed sample", OBS),
     Rule("A1", "associate", "bind(port 0) on an associated socket whose block has no free"
          " port left fails.", "ASSOC (\"the bind function call will fail\"); DOSSIER Q1:"
          " the code is assumed", A, E.WSAEADDRINUSE, check="Q1: acquire 2 ports,"
@@ -232,7 +232,7 @@ _TABLE: Final[tuple[Rule, ...]] = (
          " the dynamic client port range\"); R17", D),
     Rule("R17", "bind", "bind to a port inside a reserved block, from a socket not associated"
          " with it, fails with WSAEACCES (not WSAEADDRINUSE).", "WILD (docker/for-win#3171,"
-         " microsoft/WSL#5306)", O, E.WSAEACCES),
+         " microsoft/WSL#5306)", OBS, E.WSAEACCES),
     Rule("W2", "bind", "bind to a port another socket has bound fails.", "BIND"
          " (WSAEADDRINUSE)", D, E.WSAEADDRINUSE),
     Rule("A23", "bind", "A port that is both reserved and bound refuses a plain bind with"

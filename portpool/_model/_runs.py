@@ -86,7 +86,8 @@ class FreeRuns:
         if candidates <= 0:
             return None
         length, lo = self._by_length[first + rng.randrange(candidates)]
-        return lo + rng.randrange(length - count + 1)
+        first_port: int = lo + rng.randrange(length - count + 1)
+        return first_port
 
     def runs(self) -> list[tuple[int, int]]:
         """The runs in port order (for tests and pictures)."""

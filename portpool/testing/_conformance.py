@@ -12,6 +12,7 @@ the dynamic range, so the two never interfere.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Hashable
 from typing import Any
 
@@ -88,7 +89,8 @@ class ConformanceMachine(RuleBasedStateMachine):
     def _expect(self, call: Callable[[], Any], allowed: set[int], *, must_fail: bool,
                 what: str) -> Any:
         """Run ``call``; it must fail with a code in ``allowed`` iff ``must_fail``."""
-        before = type(self).snapshot(self.pool) if type(self).snapshot else None
+        snapshot = type(self).snapshot
+        before = snapshot(self.pool) if snapshot is not None else None
         try:
             result = call()
         except PortPoolError as exc:
@@ -96,8 +98,8 @@ class ConformanceMachine(RuleBasedStateMachine):
                 f"{what}: got {exc}; expected "
                 + (f"one of {sorted(allowed)}" if allowed else "success")
             )
-            if before is not None:
-                after = type(self).snapshot(self.pool)  # type: ignore[misc]
+            if snapshot is not None:
+                after = snapshot(self.pool)
                 assert before == after, f"{what}: a failed call changed the state"
             return None
         assert not must_fail, f"{what}: succeeded, expected one of {sorted(allowed)}"
@@ -134,7 +136,9 @@ class ConformanceMachine(RuleBasedStateMachine):
                            {_code("A2")} if busy else set(), must_fail=busy,
                            what=f"acquire {block!r}")
         if res is not None:
-            assert res.range == block and res.protocol is sock.protocol and not res.persistent
+            assert res.range == block
+            assert res.protocol is sock.protocol
+            assert not res.persistent
             self._record(res.token, sock, block)
 
     @precondition(lambda self: self.socks)
@@ -146,7 +150,8 @@ class ConformanceMachine(RuleBasedStateMachine):
                            {_code("A13")}, must_fail=False, what=f"acquire 0+{count}")
         if res is None:
             return
-        assert res.range.count == count and res.protocol is sock.protocol
+        assert res.range.count == count
+        assert res.protocol is sock.protocol
         if self.dynamic is not None:
             assert res.range.start in self.dynamic and res.range.last in self.dynamic, res
         assert not any(p in res.range for p in self._bound(sock.protocol)), res
@@ -295,7 +300,8 @@ class ConformanceMachine(RuleBasedStateMachine):
             lambda: self.pool.create_persistent_reservation(protocol, start, count),
             refusals, must_fail=bool(refusals), what=f"create persistent {block!r}")
         if token is not None:
-            assert token not in self.reservations and token != 0
+            assert token not in self.reservations
+            assert token != 0
             res = _Res(token, protocol, block, True, None)
             self.reservations[token] = res
             self.persistent_made.append(res)
@@ -345,11 +351,9 @@ class ConformanceMachine(RuleBasedStateMachine):
         for sock in self.socks:
             sock.socket.close()
         for res in self.persistent_made:
-            try:
+            with contextlib.suppress(PortPoolError):  # already gone: nothing to clean
                 self.pool.delete_persistent_reservation(res.protocol, res.range.start,
                                                         res.range.count)
-            except PortPoolError:  # already gone (a reboot test, a concurrent cleanup)
-                pass
         self.pool.close()
 
 
@@ -384,7 +388,7 @@ def run_conformance_test(
     Raises:
         AssertionError: (through Hypothesis) with a minimal failing call sequence.
     """
-    machine = type(
+    machine: type[ConformanceMachine] = type(
         "Conformance",
         (ConformanceMachine,),
         {"factory": staticmethod(factory), "scratch": scratch, "dynamic": dynamic,

@@ -1,0 +1,104 @@
+"""portpool benchmarks: ratios measured in one run on this machine, printed as a table.
+
+1. The emulated cycle socket + bind(port 0) + getsockname + close, against the same
+   cycle through Python's socket module on the real kernel.  Goal: at most 0.5x.
+2. bind(0) and wildcard acquire with 10, 1,000 and 10,000 live reservations and
+   bindings in a fragmented pool.  Goal: at most 1.5x from 10 to 10,000 (no call
+   scans the port space).
+
+Run: python benchmarks/bench_pool.py [--quick]
+"""
+
+from __future__ import annotations
+
+import random
+import socket
+import sys
+import time
+from collections.abc import Callable
+
+from portpool import EmulatedHost, PortRange
+
+ROUNDS = 7
+
+
+def best_per_call(fn: Callable[[], None], calls: int) -> float:
+    """The best of ROUNDS timings of ``calls`` calls, in microseconds per call."""
+    best = float("inf")
+    for _ in range(ROUNDS):
+        start = time.perf_counter()
+        for _ in range(calls):
+            fn()
+        best = min(best, time.perf_counter() - start)
+    return best / calls * 1e6
+
+
+def cycle_ratio(calls: int) -> tuple[float, float]:
+    app = EmulatedHost(seed=1).process()
+
+    def emulated() -> None:
+        s = app.socket()
+        s.bind(("127.0.0.1", 0))
+        s.getsockname()
+        s.close()
+
+    def kernel() -> None:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.bind(("127.0.0.1", 0))
+        s.getsockname()
+        s.close()
+
+    return best_per_call(emulated, calls), best_per_call(kernel, calls)
+
+
+def loaded(live: int, calls: int) -> tuple[float, float]:
+    """Per-call cost of bind(0) and of wildcard acquire with ``live`` reservations and
+    ``live`` bindings scattered through a 1024-65535 dynamic range."""
+    host = EmulatedHost(seed=2, dynamic_ports=PortRange(1024, 64512))
+    app = host.process()
+    rng = random.Random(3)
+    keep = []
+    for _ in range(live):  # fragment the pool: scattered 2-port blocks and single binds
+        s = app.socket()
+        s.acquire_port_reservation(0, 2)
+        keep.append(s)
+        b = app.socket()
+        b.bind(("", 0))
+        keep.append(b)
+    rng.shuffle(keep)
+
+    def bind_zero() -> None:
+        s = app.socket()
+        s.bind(("", 0))
+        s.close()
+
+    def wildcard() -> None:
+        s = app.socket()
+        s.acquire_port_reservation(0, 4)
+        s.close()
+
+    return best_per_call(bind_zero, calls), best_per_call(wildcard, calls)
+
+
+def main() -> int:
+    quick = "--quick" in sys.argv
+    calls = 300 if quick else 3000
+    emu, kern = cycle_ratio(calls)
+    rows = [("cycle socket+bind(0)+getsockname+close", f"{emu:.2f} us", f"{kern:.2f} us (kernel)",
+             f"{emu / kern:.2f}x", "<= 0.5x", emu / kern <= 0.5)]
+    base = loaded(10, calls)
+    for live in (1000, 10000):
+        bind_t, acq_t = loaded(live, calls)
+        rows.append((f"bind(0) with {live} live vs 10", f"{bind_t:.2f} us", f"{base[0]:.2f} us",
+                     f"{bind_t / base[0]:.2f}x", "<= 1.5x", bind_t / base[0] <= 1.5))
+        rows.append((f"wildcard acquire with {live} live vs 10", f"{acq_t:.2f} us",
+                     f"{base[1]:.2f} us", f"{acq_t / base[1]:.2f}x", "<= 1.5x", acq_t / base[1] <= 1.5))
+    header = ("measurement", "portpool", "reference", "ratio", "goal", "met")
+    widths = [max(len(str(r[i])) for r in (*rows, header)) for i in range(6)]
+    for row in (header, *rows):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
