@@ -36,6 +36,7 @@ class WinError(enum.IntEnum):
     ERROR_PROC_NOT_FOUND = 127
     ERROR_NOT_FOUND = 1168
     WSA_OPERATION_ABORTED = 995
+    WSA_IO_INCOMPLETE = 996
     WSA_IO_PENDING = 997
     WSAEINTR = 10004
     WSAEACCES = 10013
@@ -79,6 +80,7 @@ _MESSAGES: Final[dict[WinError, str]] = {
         "The I/O operation has been aborted because of either a thread exit"
         " or an application request."
     ),
+    WinError.WSA_IO_INCOMPLETE: "Overlapped I/O event is not in a signaled state.",
     WinError.WSA_IO_PENDING: "Overlapped I/O operation is in progress.",
     WinError.WSAEINTR: "A blocking operation was interrupted by a call to WSACancelBlockingCall.",
     WinError.WSAEACCES: (
@@ -137,6 +139,7 @@ _ERRNO_NAMES: Final[dict[WinError, str]] = {
     WinError.ERROR_PROC_NOT_FOUND: "ENOSYS",
     WinError.ERROR_NOT_FOUND: "ENOENT",
     WinError.WSA_OPERATION_ABORTED: "ECANCELED",
+    WinError.WSA_IO_INCOMPLETE: "EINPROGRESS",
     WinError.WSA_IO_PENDING: "EINPROGRESS",
     WinError.WSAEINTR: "EINTR",
     WinError.WSAEACCES: "EACCES",

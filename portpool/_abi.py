@@ -1,0 +1,291 @@
+"""The Windows ABI of the port-pool calls, as ctypes: structs, constants, prototypes.
+
+This room knows call shapes and nothing of port semantics.  Every definition here is
+checked against the mingw-w64 headers by ``tests/test_abi.py``, which generates a C
+file of ``_Static_assert``s from these Python values and compiles it for x86_64 and
+i686.  Integer types are spelled with their Windows sizes (ULONG is 4 bytes on
+Windows; ``ctypes.c_ulong`` is 8 on Linux), so the layouts are right on every OS.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from collections.abc import Callable
+from typing import Any, Final
+
+import attrs
+
+from ._errors import WinError
+
+__all__ = [
+    "AF_INET", "AF_INET6", "DWORD", "FUNCTYPE", "INET_PORT_RANGE", "INET_PORT_RESERVATION",
+    "INET_PORT_RESERVATION_INFORMATION", "INET_PORT_RESERVATION_INSTANCE",
+    "INET_PORT_RESERVATION_TOKEN", "INVALID_PORT_RESERVATION_TOKEN", "INVALID_SOCKET",
+    "IOC_IN", "IOC_VENDOR", "PROTOTYPES", "SIO_ACQUIRE_PORT_RESERVATION",
+    "SIO_ASSOCIATE_PORT_RESERVATION", "SIO_RELEASE_PORT_RESERVATION", "SOCKADDR_IN",
+    "SOCKADDR_IN6", "SOCKET", "SOCKET_ERROR", "ULONG", "ULONG64", "USHORT", "WSADATA",
+    "WSAOVERLAPPED", "WSATHREADID", "Prototype", "htons", "ntohs",
+]
+
+# --- base types (Windows sizes on every OS) ----------------------------------------------
+USHORT = ctypes.c_uint16
+WORD = ctypes.c_uint16
+ULONG = ctypes.c_uint32
+DWORD = ctypes.c_uint32
+INT = ctypes.c_int32
+BOOL = ctypes.c_int32
+ULONG64 = ctypes.c_uint64
+ULONG_PTR = ctypes.c_size_t  # pointer-sized: 8 bytes on x86_64, 4 on x86
+SOCKET = ctypes.c_size_t  # UINT_PTR
+HANDLE = ctypes.c_void_p
+LPVOID = ctypes.c_void_p
+
+# --- constants ---------------------------------------------------------------------------
+IOC_IN: Final = 0x80000000
+IOC_VENDOR: Final = 0x18000000
+
+
+def _wsaiow(group: int, number: int) -> int:
+    return IOC_IN | group | number  # winsock2.h: #define _WSAIOW(x,y) (IOC_IN|(x)|(y))
+
+
+SIO_ACQUIRE_PORT_RESERVATION: Final = _wsaiow(IOC_VENDOR, 100)  # 0x98000064
+SIO_RELEASE_PORT_RESERVATION: Final = _wsaiow(IOC_VENDOR, 101)  # 0x98000065
+SIO_ASSOCIATE_PORT_RESERVATION: Final = _wsaiow(IOC_VENDOR, 102)  # 0x98000066
+INVALID_PORT_RESERVATION_TOKEN: Final = 0
+SOCKET_ERROR: Final = -1
+INVALID_SOCKET: Final = 2 ** (8 * ctypes.sizeof(SOCKET)) - 1  # (SOCKET)(~0)
+AF_INET: Final = 2
+AF_INET6: Final = 23
+WSA_WAIT_EVENT_0: Final = 0
+WSA_WAIT_IO_COMPLETION: Final = 0xC0
+WSA_WAIT_TIMEOUT: Final = 258
+WSA_INVALID_EVENT: Final = 0
+# The constants the static-assert file checks by name, with the header that defines them.
+CONSTANTS: Final[dict[str, int]] = {
+    "SIO_ACQUIRE_PORT_RESERVATION": SIO_ACQUIRE_PORT_RESERVATION,
+    "SIO_RELEASE_PORT_RESERVATION": SIO_RELEASE_PORT_RESERVATION,
+    "SIO_ASSOCIATE_PORT_RESERVATION": SIO_ASSOCIATE_PORT_RESERVATION,
+    "INVALID_PORT_RESERVATION_TOKEN": INVALID_PORT_RESERVATION_TOKEN,
+    "SOCKET_ERROR": SOCKET_ERROR,
+    "AF_INET": AF_INET,
+    "AF_INET6": AF_INET6,
+    "SOCK_STREAM": 1,
+    "SOCK_DGRAM": 2,
+    "SOCK_RAW": 3,
+    "IPPROTO_TCP": 6,
+    "IPPROTO_UDP": 17,
+    "WSA_WAIT_IO_COMPLETION": WSA_WAIT_IO_COMPLETION,
+    "WSA_WAIT_TIMEOUT": WSA_WAIT_TIMEOUT,
+    **{code.name: int(code) for code in WinError if code is not WinError.ERROR_SUCCESS},
+}
+
+
+def htons(value: int) -> int:
+    """Host to network byte order for a 16-bit value (Windows is little-endian)."""
+    return ((value & 0xFF) << 8) | ((value >> 8) & 0xFF)
+
+
+ntohs = htons
+
+
+# --- structures (mstcpip.h, winsock2.h, ws2def.h, ws2ipdef.h) ------------------------------
+class INET_PORT_RANGE(ctypes.Structure):
+    """``{USHORT StartPort (network byte order); USHORT NumberOfPorts;}``, 4 bytes."""
+
+    _fields_ = (("StartPort", USHORT), ("NumberOfPorts", USHORT))
+
+
+INET_PORT_RESERVATION = INET_PORT_RANGE  # typedef struct _INET_PORT_RANGE INET_PORT_RESERVATION
+
+
+class INET_PORT_RESERVATION_TOKEN(ctypes.Structure):
+    """``{ULONG64 Token;}``, 8 bytes."""
+
+    _fields_ = (("Token", ULONG64),)
+
+
+class INET_PORT_RESERVATION_INSTANCE(ctypes.Structure):
+    """``{INET_PORT_RESERVATION Reservation; INET_PORT_RESERVATION_TOKEN Token;}``, 16 bytes.
+
+    Microsoft's names; mingw's C header makes both members anonymous (same layout).
+    """
+
+    _fields_ = (("Reservation", INET_PORT_RESERVATION), ("Token", INET_PORT_RESERVATION_TOKEN))
+
+
+class INET_PORT_RESERVATION_INFORMATION(ctypes.Structure):
+    """``{ULONG OwningPid;}``, 4 bytes."""
+
+    _fields_ = (("OwningPid", ULONG),)
+
+
+class WSAOVERLAPPED(ctypes.Structure):
+    """OVERLAPPED: Internal holds the status, InternalHigh the bytes transferred."""
+
+    _fields_ = (("Internal", ULONG_PTR), ("InternalHigh", ULONG_PTR), ("Offset", DWORD),
+                ("OffsetHigh", DWORD), ("hEvent", HANDLE))
+    # ctypes cannot tell ULONG_PTR from ULONG64 (both c_uint64 on 64-bit Linux):
+    # the fields whose size follows the pointer size are named here.
+    _pointer_sized_ = ("Internal", "InternalHigh", "hEvent")
+
+
+class WSATHREADID(ctypes.Structure):
+    """The thread a service provider queues completion APCs to (WSPIoctl)."""
+
+    _fields_ = (("ThreadHandle", HANDLE), ("Reserved", ULONG_PTR))
+    _pointer_sized_ = ("ThreadHandle", "Reserved")
+
+
+class SOCKADDR_IN(ctypes.Structure):
+    """``sockaddr_in``: family, port (network order), IPv4 address, padding; 16 bytes."""
+
+    _fields_ = (("sin_family", USHORT), ("sin_port", USHORT), ("sin_addr", ctypes.c_uint8 * 4),
+                ("sin_zero", ctypes.c_char * 8))
+
+
+class SOCKADDR_IN6(ctypes.Structure):
+    """``sockaddr_in6``: family, port (network order), flow info, address, scope; 28 bytes."""
+
+    _fields_ = (("sin6_family", USHORT), ("sin6_port", USHORT), ("sin6_flowinfo", ULONG),
+                ("sin6_addr", ctypes.c_uint8 * 16), ("sin6_scope_id", ULONG))
+
+
+class WSADATA(ctypes.Structure):
+    """WSADATA is laid out differently on x86 and x64; portpool only needs its size.
+
+    408 bytes covers both (x64: 408, x86: 400); only wVersion is read.
+    """
+
+    _fields_ = (("wVersion", WORD), ("wHighVersion", WORD), ("_rest", ctypes.c_uint8 * 404))
+
+
+#: The structs the static-assert file checks: Python class -> C type name.
+STRUCTS: Final[dict[str, type[ctypes.Structure]]] = {
+    "INET_PORT_RANGE": INET_PORT_RANGE,
+    "INET_PORT_RESERVATION": INET_PORT_RESERVATION,
+    "INET_PORT_RESERVATION_TOKEN": INET_PORT_RESERVATION_TOKEN,
+    "INET_PORT_RESERVATION_INSTANCE": INET_PORT_RESERVATION_INSTANCE,
+    "INET_PORT_RESERVATION_INFORMATION": INET_PORT_RESERVATION_INFORMATION,
+    "WSAOVERLAPPED": WSAOVERLAPPED,
+    "WSATHREADID": WSATHREADID,
+    "SOCKADDR_IN": SOCKADDR_IN,
+    "SOCKADDR_IN6": SOCKADDR_IN6,
+}
+
+# --- prototypes ----------------------------------------------------------------------------
+# WINAPI/WSAAPI is __stdcall on x86 and the one calling convention on x64.
+if sys.platform == "win32":
+    FUNCTYPE: Callable[..., Any] = ctypes.WINFUNCTYPE
+else:
+    FUNCTYPE = ctypes.CFUNCTYPE
+
+
+#: void CALLBACK CompletionROUTINE(DWORD dwError, DWORD cbTransferred,
+#:                                 LPWSAOVERLAPPED lpOverlapped, DWORD dwFlags)
+COMPLETION_ROUTINE: Final = FUNCTYPE(None, DWORD, DWORD, ctypes.c_void_p, DWORD)
+STATUS_SUCCESS: Final = 0
+STATUS_PENDING: Final = 0x103
+
+
+@attrs.frozen
+class Prototype:
+    """One exported function: its DLL, C result and parameter types, ctypes types.
+
+    A parameter whose C type is a pointer or SOCKET is pointer-sized.
+    """
+
+    dll: str
+    name: str
+    restype: Any
+    c_restype: str
+    params: tuple[tuple[str, Any, str], ...]  # (name, ctypes type, C type)
+    #: the C function-pointer type it must match, for a function no DLL exports
+    #: (WSPIoctl is a service provider's entry point, reached through its table)
+    spi_type: str = ""
+
+    @property
+    def argtypes(self) -> tuple[Any, ...]:
+        """The ctypes argument types."""
+        return tuple(p[1] for p in self.params)
+
+    @property
+    def functype(self) -> Any:
+        """The ctypes function-pointer type (WINFUNCTYPE on Windows)."""
+        return FUNCTYPE(self.restype, *self.argtypes)
+
+
+_P = ctypes.c_void_p
+_WS2 = "ws2_32"
+_IPH = "iphlpapi"
+_IOCTL_PARAMS: Final = (
+    ("s", SOCKET, "SOCKET"), ("dwIoControlCode", DWORD, "DWORD"), ("lpvInBuffer", _P, "LPVOID"),
+    ("cbInBuffer", DWORD, "DWORD"), ("lpvOutBuffer", _P, "LPVOID"), ("cbOutBuffer", DWORD, "DWORD"),
+    ("lpcbBytesReturned", _P, "LPDWORD"), ("lpOverlapped", _P, "LPWSAOVERLAPPED"),
+    ("lpCompletionRoutine", _P, "LPWSAOVERLAPPED_COMPLETION_ROUTINE"),
+)
+
+
+def _persistent(verb: str, protocol: str) -> Prototype:
+    params: tuple[tuple[str, Any, str], ...] = (("StartPort", USHORT, "USHORT"),
+                                                ("NumberOfPorts", USHORT, "USHORT"))
+    if verb != "Delete":
+        params += (("Token", _P, "PULONG64"),)
+    return Prototype(_IPH, f"{verb}Persistent{protocol}PortReservation", ULONG, "ULONG", params)
+
+
+PROTOTYPES: Final[dict[str, Prototype]] = {
+    p.name: p
+    for p in (
+        Prototype(_WS2, "WSAStartup", INT, "int", (("wVersionRequested", WORD, "WORD"),
+                                                    ("lpWSAData", _P, "LPWSADATA"))),
+        Prototype(_WS2, "WSACleanup", INT, "int", ()),
+        Prototype(_WS2, "WSAGetLastError", INT, "int", ()),
+        Prototype(_WS2, "socket", SOCKET, "SOCKET", (("af", INT, "int"), ("type", INT, "int"),
+                                                      ("protocol", INT, "int"))),
+        Prototype(_WS2, "bind", INT, "int", (("s", SOCKET, "SOCKET"),
+                                             ("name", _P, "const struct sockaddr *"),
+                                             ("namelen", INT, "int"))),
+        Prototype(_WS2, "getsockname", INT, "int", (("s", SOCKET, "SOCKET"),
+                                                    ("name", _P, "struct sockaddr *"),
+                                                    ("namelen", _P, "int *"))),
+        Prototype(_WS2, "closesocket", INT, "int", (("s", SOCKET, "SOCKET"),)),
+        Prototype(_WS2, "WSAIoctl", INT, "int", _IOCTL_PARAMS),
+        Prototype(_WS2, "WSPIoctl", INT, "int", (*_IOCTL_PARAMS, ("lpThreadId", _P, "LPWSATHREADID"),
+                                                 ("lpErrno", _P, "LPINT")), spi_type="LPWSPIOCTL"),
+        Prototype(_WS2, "WSACreateEvent", HANDLE, "WSAEVENT", ()),
+        Prototype(_WS2, "WSACloseEvent", BOOL, "BOOL", (("hEvent", HANDLE, "WSAEVENT"),)),
+        Prototype(_WS2, "WSASetEvent", BOOL, "BOOL", (("hEvent", HANDLE, "WSAEVENT"),)),
+        Prototype(_WS2, "WSAResetEvent", BOOL, "BOOL", (("hEvent", HANDLE, "WSAEVENT"),)),
+        Prototype(_WS2, "WSAWaitForMultipleEvents", DWORD, "DWORD", (
+            ("cEvents", DWORD, "DWORD"), ("lphEvents", _P, "const WSAEVENT *"),
+            ("fWaitAll", BOOL, "BOOL"), ("dwTimeout", DWORD, "DWORD"), ("fAlertable", BOOL, "BOOL"))),
+        Prototype(_WS2, "WSAGetOverlappedResult", BOOL, "BOOL", (
+            ("s", SOCKET, "SOCKET"), ("lpOverlapped", _P, "LPWSAOVERLAPPED"),
+            ("lpcbTransfer", _P, "LPDWORD"), ("fWait", BOOL, "BOOL"), ("lpdwFlags", _P, "LPDWORD"))),
+        *(_persistent(verb, proto) for verb in ("Create", "Lookup", "Delete")
+          for proto in ("Tcp", "Udp")),
+    )
+}
+
+
+def bind_prototypes(dll: Any, names: list[str]) -> dict[str, Any]:
+    """Look up ``names`` in a loaded DLL and give each its argtypes/restype.
+
+    Returns:
+        name -> callable; a name the DLL does not export maps to ``None`` (old
+        Windows, Wine), so the caller can raise a clear ERROR_PROC_NOT_FOUND.
+    """
+    out: dict[str, Any] = {}
+    for name in names:
+        proto = PROTOTYPES[name]
+        try:
+            fn = getattr(dll, name)
+        except AttributeError:
+            out[name] = None
+            continue
+        fn.argtypes = proto.argtypes
+        fn.restype = proto.restype
+        out[name] = fn
+    return out
