@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import abc
 import os
+from typing import TYPE_CHECKING
 
 from ._interface import PortPool
 from ._model._machine import Explanation, Machine
 from ._model._store import SqliteStore, Store
 from ._registry import load_backend
 from ._types import Binding, PortRange, Protocol, Reservation
+
+if TYPE_CHECKING:  # _dlls imports ctypes: only when a test asks for DLLs
+    from ._dlls import CallControl, EmulatedDlls
 
 __all__ = ["EmulatedHost", "EmulatedProcess"]
 
@@ -42,6 +46,7 @@ class EmulatedHost:
         if store is not None and isinstance(store, (str, os.PathLike)):
             store = SqliteStore(store)
         self._machine = Machine(seed=seed, dynamic_ports=dynamic_ports, store=store)
+        self._calls: CallControl | None = None
 
     @property
     def machine(self) -> Machine:
@@ -58,6 +63,27 @@ class EmulatedHost:
         """
         process: EmulatedProcess = load_backend("emulated").attach(self, admin=admin)
         return process
+
+    @property
+    def calls(self) -> CallControl:
+        """Call-level modes of the emulated DLLs: ``pend_overlapped``, ``fail_next()``,
+        ``complete_pending()`` (see :class:`portpool.CallControl`)."""
+        if self._calls is None:
+            from ._dlls import CallControl
+
+            self._calls = CallControl()
+        return self._calls
+
+    def dlls(self, *, admin: bool = False) -> EmulatedDlls:
+        """Start a new process and return its emulated ``(ws2_32, iphlpapi)`` pair.
+
+        Their attributes are real C function pointers with the Windows prototypes, so
+        ctypes code written for the real DLLs runs over them:
+        ``WindowsPool(dlls=host.dlls())`` is the ctypes backend over this machine.
+        """
+        from ._dlls import EmulatedDlls
+
+        return EmulatedDlls(self, self._machine.create_process(admin=admin), self.calls)
 
     def reboot(self) -> None:
         """Restart the machine: every process ends, runtime reservations and bindings

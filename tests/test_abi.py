@@ -29,7 +29,7 @@ def _layout(ctype: Any, ptr: int) -> tuple[int, int]:
         size, align = _layout(ctype._type_, ptr)
         return size * ctype._length_, align
     if isinstance(ctype, type) and issubclass(ctype, ctypes.Structure):
-        offsets, size, align = _offsets(ctype, ptr)
+        _, size, align = _offsets(ctype, ptr)
         return size, align
     return ctypes.sizeof(ctype), ctypes.alignment(ctype)
 
@@ -74,13 +74,13 @@ def generate(ptr: int, tamper: dict[str, int] | None = None) -> str:
     for cname, struct in _abi.STRUCTS.items():
         size = tamper.get(f"size:{cname}", _layout(struct, ptr)[0])
         lines.append(f'SA(sizeof({cname}) == {size}, "size of {cname}");')
-        for field, off in _leaf_offsets(cname, struct, ptr):
-            off = tamper.get(f"offset:{cname}.{field}", off)
-            lines.append(f'SA(offsetof({cname}, {field}) == {off}, "{cname}.{field}");')
+        for field, offset in _leaf_offsets(cname, struct, ptr):
+            expected = tamper.get(f"offset:{cname}.{field}", offset)
+            lines.append(f'SA(offsetof({cname}, {field}) == {expected}, "{cname}.{field}");')
     lines.append(f'SA(sizeof(SOCKET) == {ptr}, "SOCKET");')
     for cname, value in _abi.CONSTANTS.items():
-        value = tamper.get(f"const:{cname}", value)
-        lines.append(f'SA((long long)({cname}) == {value}LL, "{cname}");')
+        expected = tamper.get(f"const:{cname}", value)
+        lines.append(f'SA((long long)({cname}) == {expected}LL, "{cname}");')
     for proto in _abi.PROTOTYPES.values():
         params = ", ".join(c for _, _, c in proto.params) or "void"
         lines.append(f"typedef {proto.c_restype} (WINAPI *t_{proto.name})({params});")
@@ -106,7 +106,7 @@ def compile_c(arch: str, source: str, tmp_path: Path) -> subprocess.CompletedPro
     path = tmp_path / f"abi_{arch}.c"
     path.write_text(source)
     return subprocess.run([exe, "-fsyntax-only", "-Wall", "-Werror", "-Wno-unused-variable",
-                           str(path)], capture_output=True, text=True)
+                           str(path)], capture_output=True, text=True, check=False)
 
 
 @pytest.mark.parametrize("arch", sorted(COMPILERS))

@@ -69,3 +69,14 @@ def test_conformance_catches_a_broken_backend(fault: str) -> None:
         run_conformance_test(lambda: _Wrapped(EmulatedHost().process(), fault),
                              settings=settings(max_examples=200, deadline=None, database=None,
                                                suppress_health_check=list(HealthCheck)))
+
+
+@pytest.mark.rule("B4", "B5", "B12")
+@pytest.mark.parametrize("admin", [True, False])
+def test_ctypes_backend_over_emulated_dlls_conforms(admin: bool) -> None:
+    from portpool.backends.windows import WindowsPool
+
+    run_conformance_test(lambda: WindowsPool(dlls=EmulatedHost(seed=5).dlls(admin=admin)),
+                         admin=admin, dynamic=PortRange(49152, 16384),
+                         snapshot=lambda pool: pool.dlls.host.snapshot(),  # type: ignore[attr-defined]
+                         settings=SETTINGS)

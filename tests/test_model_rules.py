@@ -46,39 +46,39 @@ def test_dynamic_range_is_configurable_per_protocol() -> None:
 
 
 @rule("R17a")
-def test_tcp_and_udp_pools_are_independent(port_pool, emulated_host: EmulatedHost) -> None:
-    tcp = port_pool.socket()
+def test_tcp_and_udp_pools_are_independent(pool, emulated_host: EmulatedHost) -> None:
+    tcp = pool.socket()
     res = tcp.acquire_port_reservation(61000, 5)
-    udp = port_pool.socket(type=SOCK_DGRAM)
+    udp = pool.socket(type=SOCK_DGRAM)
     udp.bind(("127.0.0.1", 61002))
     assert udp.getsockname() == ("127.0.0.1", 61002)
-    udp_res = port_pool.socket(type=SOCK_DGRAM).acquire_port_reservation(61003, 5)
+    udp_res = pool.socket(type=SOCK_DGRAM).acquire_port_reservation(61003, 5)
     assert udp_res.protocol is UDP and res.protocol is TCP
     assert [r.range for r in emulated_host.reservations(TCP)] == [PortRange(61000, 5)]
 
 
 @rule("R19")
-def test_specific_block_may_lie_inside_the_dynamic_range(port_pool) -> None:
-    res = port_pool.socket().acquire_port_reservation(50000, 10)
+def test_specific_block_may_lie_inside_the_dynamic_range(pool) -> None:
+    res = pool.socket().acquire_port_reservation(50000, 10)
     assert res.range == PortRange(50000, 10)
 
 
 @rule("R20")
-def test_ipv4_and_ipv6_share_one_pool(port_pool, refused: Refusals) -> None:
-    v4 = port_pool.socket(AF_INET)
+def test_ipv4_and_ipv6_share_one_pool(pool, refused: Refusals) -> None:
+    v4 = pool.socket(AF_INET)
     v4.acquire_port_reservation(62000, 2)
-    v6 = port_pool.socket(AF_INET6)
+    v6 = pool.socket(AF_INET6)
     refused(WinError.WSAEACCES, lambda: v6.bind(("::1", 62001, 0, 0)), "R17")
-    plain6 = port_pool.socket(pysocket.AF_INET6)  # the running platform's value works too
+    plain6 = pool.socket(pysocket.AF_INET6)  # the running platform's value works too
     plain6.bind(("::", 62005, 0, 0))
-    fresh = port_pool.socket(AF_INET)
+    fresh = pool.socket(AF_INET)
     refused(WinError.WSAEADDRINUSE, lambda: fresh.bind(("", 62005)), "W2")
 
 
 @rule("A18")
-def test_a_port_is_in_use_whatever_the_local_address(port_pool, refused: Refusals) -> None:
-    port_pool.socket().bind(("127.0.0.1", 7000))
-    fresh = port_pool.socket()
+def test_a_port_is_in_use_whatever_the_local_address(pool, refused: Refusals) -> None:
+    pool.socket().bind(("127.0.0.1", 7000))
+    fresh = pool.socket()
     refused(WinError.WSAEADDRINUSE, lambda: fresh.bind(("0.0.0.0", 7000)), "W2")
 
 
@@ -97,21 +97,21 @@ def test_a_port_is_in_use_whatever_the_local_address(port_pool, refused: Refusal
         pytest.param("W6", ("inet", SOCK_STREAM, 0), WinError.WSAEAFNOSUPPORT, marks=rule("W6")),
     ],
 )
-def test_socket_refusals(port_pool, refused: Refusals, rule_id: str, args: tuple, code: WinError) -> None:
-    refused(code, lambda: port_pool.socket(*args), rule_id)
+def test_socket_refusals(pool, refused: Refusals, rule_id: str, args: tuple, code: WinError) -> None:
+    refused(code, lambda: pool.socket(*args), rule_id)
 
 
 @rule("W9")
-def test_protocol_zero_picks_tcp_or_udp(port_pool) -> None:
-    assert port_pool.socket(AF_INET, SOCK_STREAM, 0).protocol is TCP
-    assert port_pool.socket(AF_INET, SOCK_DGRAM, 0).protocol is UDP
-    assert port_pool.socket(AF_INET, SOCK_STREAM, 6).protocol is TCP
-    assert port_pool.socket(AF_INET, SOCK_DGRAM, 17).protocol is UDP
+def test_protocol_zero_picks_tcp_or_udp(pool) -> None:
+    assert pool.socket(AF_INET, SOCK_STREAM, 0).protocol is TCP
+    assert pool.socket(AF_INET, SOCK_DGRAM, 0).protocol is UDP
+    assert pool.socket(AF_INET, SOCK_STREAM, 6).protocol is TCP
+    assert pool.socket(AF_INET, SOCK_DGRAM, 17).protocol is UDP
 
 
 @rule("R9a", "W10")
-def test_raw_socket_exists_but_has_no_reservations(admin_port_pool, refused: Refusals) -> None:
-    raw = admin_port_pool.socket(AF_INET, SOCK_RAW, 1)
+def test_raw_socket_exists_but_has_no_reservations(admin_pool, refused: Refusals) -> None:
+    raw = admin_pool.socket(AF_INET, SOCK_RAW, 1)
     assert raw.protocol is None
     refused(WinError.WSAEOPNOTSUPP, lambda: raw.acquire_port_reservation(0, 1), "R9a")
     refused(WinError.WSAEOPNOTSUPP, lambda: raw.associate_port_reservation(5), "R9a")
@@ -121,8 +121,8 @@ def test_raw_socket_exists_but_has_no_reservations(admin_port_pool, refused: Ref
 
 
 @rule("R9b")
-def test_closed_socket_is_not_a_socket(port_pool, refused: Refusals) -> None:
-    s = port_pool.socket()
+def test_closed_socket_is_not_a_socket(pool, refused: Refusals) -> None:
+    s = pool.socket()
     s.close()
     s.close()  # idempotent, as Python's sockets are
     assert s.fileno() == -1
@@ -141,17 +141,17 @@ def test_another_process_handle_is_not_a_socket(emulated_host: EmulatedHost, ref
 
 @pytest.mark.parametrize("bad", [1.5, "5", None, -1, 2**64, True])
 @rule("R9c")
-def test_tokens_must_be_64_bit_integers(port_pool, refused: Refusals, bad: object) -> None:
-    s = port_pool.socket()
+def test_tokens_must_be_64_bit_integers(pool, refused: Refusals, bad: object) -> None:
+    s = pool.socket()
     refused(WinError.WSAEINVAL, lambda: s.associate_port_reservation(bad), "R9c")  # type: ignore[arg-type]
     refused(WinError.WSAEINVAL, lambda: s.release_port_reservation(bad), "R9c")  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(("start", "count"), [("1", 1), (1, 2.0), (-1, 1), (70000, 1), (1, 65536)])
 @rule("R9c")
-def test_acquire_input_must_fit_the_struct(port_pool, refused: Refusals, start: object,
+def test_acquire_input_must_fit_the_struct(pool, refused: Refusals, start: object,
                                            count: object) -> None:
-    s = port_pool.socket()
+    s = pool.socket()
     refused(WinError.WSAEINVAL, lambda: s.acquire_port_reservation(start, count), "R9c")  # type: ignore[arg-type]
 
 
@@ -172,8 +172,8 @@ def test_exited_process_cannot_call(emulated_host: EmulatedHost, refused: Refusa
 # --- acquire ------------------------------------------------------------------------------
 
 @rule("R1", "R13c")
-def test_specific_acquire_grants_the_block_and_a_token(port_pool, emulated_host: EmulatedHost) -> None:
-    s = port_pool.socket()
+def test_specific_acquire_grants_the_block_and_a_token(pool, emulated_host: EmulatedHost) -> None:
+    s = pool.socket()
     res = s.acquire_port_reservation(5000, 20)
     assert res.range == PortRange(5000, 20) and res.protocol is TCP and not res.persistent
     assert 0 < res.token < 2**64
@@ -181,9 +181,9 @@ def test_specific_acquire_grants_the_block_and_a_token(port_pool, emulated_host:
 
 
 @rule("R2", "R3")
-def test_wildcard_acquire_takes_a_contiguous_block_of_the_dynamic_range(port_pool, emulated_host) -> None:
+def test_wildcard_acquire_takes_a_contiguous_block_of_the_dynamic_range(pool, emulated_host) -> None:
     dynamic = emulated_host.dynamic_range(TCP)
-    blocks = [port_pool.socket().acquire_port_reservation(0, 100).range for _ in range(50)]
+    blocks = [pool.socket().acquire_port_reservation(0, 100).range for _ in range(50)]
     for block in blocks:
         assert block.count == 100 and block.start in dynamic and block.last in dynamic
     for i, a in enumerate(blocks):
@@ -204,30 +204,30 @@ def test_wildcard_block_avoids_bound_ports() -> None:
     [((6000, 10), (6009, 1)), ((6000, 10), (5995, 6)), ((6000, 10), (6000, 10)), ((6000, 10), (5000, 2000))],
 )
 @rule("A2")
-def test_overlapping_specific_acquire_fails(port_pool, refused: Refusals, first, second) -> None:
-    port_pool.socket().acquire_port_reservation(*first)
-    s = port_pool.socket()
+def test_overlapping_specific_acquire_fails(pool, refused: Refusals, first, second) -> None:
+    pool.socket().acquire_port_reservation(*first)
+    s = pool.socket()
     refused(WinError.WSAEADDRINUSE, lambda: s.acquire_port_reservation(*second), "A2")
 
 
 @rule("A2")
-def test_specific_acquire_over_a_bound_port_fails(port_pool, refused: Refusals) -> None:
-    port_pool.socket().bind(("", 6005))
-    fresh = port_pool.socket()
+def test_specific_acquire_over_a_bound_port_fails(pool, refused: Refusals) -> None:
+    pool.socket().bind(("", 6005))
+    fresh = pool.socket()
     refused(WinError.WSAEADDRINUSE, lambda: fresh.acquire_port_reservation(6000, 10), "A2")
-    assert port_pool.socket().acquire_port_reservation(6006, 10).range == PortRange(6006, 10)
+    assert pool.socket().acquire_port_reservation(6006, 10).range == PortRange(6006, 10)
 
 
 @pytest.mark.parametrize(("start", "count"), [(6000, 0), (0, 0), (65530, 7), (65535, 2)])
 @rule("A3")
-def test_zero_count_or_past_65535_fails(port_pool, refused: Refusals, start: int, count: int) -> None:
-    fresh = port_pool.socket()
+def test_zero_count_or_past_65535_fails(pool, refused: Refusals, start: int, count: int) -> None:
+    fresh = pool.socket()
     refused(WinError.WSAEINVAL, lambda: fresh.acquire_port_reservation(start, count), "A3")
 
 
 @rule("A3")
-def test_block_ending_at_65535_is_fine(port_pool) -> None:
-    assert port_pool.socket().acquire_port_reservation(65530, 6).range.last == 65535
+def test_block_ending_at_65535_is_fine(pool) -> None:
+    assert pool.socket().acquire_port_reservation(65530, 6).range.last == 65535
 
 
 @rule("A4")
@@ -262,30 +262,30 @@ def test_exhausted_dynamic_range() -> None:
 
 
 @rule("A21")
-def test_bound_socket_may_acquire(port_pool) -> None:
-    s = port_pool.socket()
+def test_bound_socket_may_acquire(pool) -> None:
+    s = pool.socket()
     s.bind(("", 0))
     assert s.acquire_port_reservation(0, 3).range.count == 3
 
 
 @rule("R13c")
-def test_tokens_are_unique_across_protocols_and_kinds(admin_port_pool) -> None:
-    tokens = {admin_port_pool.socket().acquire_port_reservation(0, 1).token for _ in range(200)}
-    tokens |= {admin_port_pool.socket(type=SOCK_DGRAM).acquire_port_reservation(0, 1).token
+def test_tokens_are_unique_across_protocols_and_kinds(admin_pool) -> None:
+    tokens = {admin_pool.socket().acquire_port_reservation(0, 1).token for _ in range(200)}
+    tokens |= {admin_pool.socket(type=SOCK_DGRAM).acquire_port_reservation(0, 1).token
                for _ in range(200)}
-    tokens.add(admin_port_pool.create_persistent_reservation(TCP, 3000, 1))
+    tokens.add(admin_pool.create_persistent_reservation(TCP, 3000, 1))
     assert len(tokens) == 401 and 0 not in tokens
 
 
 # --- lifetime and release ----------------------------------------------------------------
 
 @rule("R4")
-def test_closing_the_acquiring_socket_releases_the_block(port_pool, emulated_host) -> None:
-    s = port_pool.socket()
+def test_closing_the_acquiring_socket_releases_the_block(pool, emulated_host) -> None:
+    s = pool.socket()
     s.acquire_port_reservation(7000, 10)
     s.close()
     assert emulated_host.reservations(TCP) == ()
-    port_pool.socket().bind(("", 7005))
+    pool.socket().bind(("", 7005))
 
 
 @rule("R4")
@@ -315,58 +315,58 @@ def test_reboot_drops_runtime_state(emulated_host: EmulatedHost) -> None:
 
 
 @rule("R8")
-def test_release_frees_the_block(port_pool, emulated_host) -> None:
-    s = port_pool.socket()
+def test_release_frees_the_block(pool, emulated_host) -> None:
+    s = pool.socket()
     res = s.acquire_port_reservation(7000, 10)
     s.release_port_reservation(res.token)
     assert emulated_host.reservations(TCP) == ()
-    port_pool.socket().bind(("", 7001))
+    pool.socket().bind(("", 7001))
     s.close()  # closing after release is fine
 
 
 @rule("A5")
-def test_release_from_another_socket_of_the_same_process(port_pool) -> None:
-    res = port_pool.socket().acquire_port_reservation(7000, 10)
-    port_pool.socket().release_port_reservation(res.token)
+def test_release_from_another_socket_of_the_same_process(pool) -> None:
+    res = pool.socket().acquire_port_reservation(7000, 10)
+    pool.socket().release_port_reservation(res.token)
 
 
 @rule("A5")
-def test_release_from_another_process_fails(emulated_host: EmulatedHost, refused: Refusals) -> None:
-    res = emulated_host.process().socket().acquire_port_reservation(7000, 10)
-    other = emulated_host.process().socket()
+def test_release_from_another_process_fails(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+    res = new_process().socket().acquire_port_reservation(7000, 10)
+    other = new_process().socket()
     refused(WinError.WSAEACCES, lambda: other.release_port_reservation(res.token), "A5")
 
 
 @rule("A22")
-def test_release_of_persistent_token_fails(admin_port_pool, refused: Refusals) -> None:
-    token = admin_port_pool.create_persistent_reservation(TCP, 7000, 2)
-    fresh = admin_port_pool.socket()
+def test_release_of_persistent_token_fails(admin_pool, refused: Refusals) -> None:
+    token = admin_pool.create_persistent_reservation(TCP, 7000, 2)
+    fresh = admin_pool.socket()
     refused(WinError.WSAEINVAL, lambda: fresh.release_port_reservation(token), "A22")
 
 
 @rule("A20")
-def test_bound_sockets_keep_their_ports_after_release(port_pool, emulated_host, refused: Refusals) -> None:
-    owner = port_pool.socket()
+def test_bound_sockets_keep_their_ports_after_release(pool, emulated_host, refused: Refusals) -> None:
+    owner = pool.socket()
     res = owner.acquire_port_reservation(7000, 2)
-    user = port_pool.socket()
+    user = pool.socket()
     user.associate_port_reservation(res.token)
     user.bind(("", 0))
     port = user.getsockname()[1]
     owner.release_port_reservation(res.token)
     assert user.getsockname()[1] == port
-    fresh = port_pool.socket()
+    fresh = pool.socket()
     refused(WinError.WSAEADDRINUSE, lambda: fresh.bind(("", port)), "W2")
     other = ({7000, 7001} - {port}).pop()
-    port_pool.socket().bind(("", other))
+    pool.socket().bind(("", other))
     user.close()
-    port_pool.socket().bind(("", port))
+    pool.socket().bind(("", port))
 
 
 @rule("A16")
-def test_association_lapses_when_the_block_goes(port_pool, emulated_host) -> None:
-    owner = port_pool.socket()
+def test_association_lapses_when_the_block_goes(pool, emulated_host) -> None:
+    owner = pool.socket()
     res = owner.acquire_port_reservation(7000, 2)
-    user = port_pool.socket()
+    user = pool.socket()
     user.associate_port_reservation(res.token)
     owner.close()
     user.bind(("", 0))
@@ -377,11 +377,11 @@ def test_association_lapses_when_the_block_goes(port_pool, emulated_host) -> Non
 # --- association ----------------------------------------------------------------------------
 
 @rule("R5")
-def test_associated_bind_zero_takes_ports_from_the_block(port_pool, emulated_host) -> None:
-    res = port_pool.socket().acquire_port_reservation(8000, 5)
+def test_associated_bind_zero_takes_ports_from_the_block(pool, emulated_host) -> None:
+    res = pool.socket().acquire_port_reservation(8000, 5)
     got = set()
     for _ in range(5):
-        s = port_pool.socket()
+        s = pool.socket()
         s.associate_port_reservation(res.token)
         s.bind(("0.0.0.0", 0))
         got.add(s.getsockname()[1])
@@ -390,21 +390,21 @@ def test_associated_bind_zero_takes_ports_from_the_block(port_pool, emulated_hos
 
 
 @rule("R6")
-def test_acquiring_socket_may_associate_and_bind_an_explicit_port(port_pool, refused: Refusals) -> None:
-    s = port_pool.socket()
+def test_acquiring_socket_may_associate_and_bind_an_explicit_port(pool, refused: Refusals) -> None:
+    s = pool.socket()
     res = s.acquire_port_reservation(8000, 3)
     s.associate_port_reservation(res.token)
     s.bind(("127.0.0.1", 8001))
     assert s.getsockname() == ("127.0.0.1", 8001)
-    t = port_pool.socket()
+    t = pool.socket()
     t.associate_port_reservation(res.token)
     refused(WinError.WSAEADDRINUSE, lambda: t.bind(("", 8001)), "W2")
 
 
 @rule("A1")
-def test_associated_bind_fails_when_the_block_is_full(port_pool, refused: Refusals) -> None:
-    res = port_pool.socket().acquire_port_reservation(8000, 2)
-    socks = [port_pool.socket() for _ in range(3)]
+def test_associated_bind_fails_when_the_block_is_full(pool, refused: Refusals) -> None:
+    res = pool.socket().acquire_port_reservation(8000, 2)
+    socks = [pool.socket() for _ in range(3)]
     for s in socks:
         s.associate_port_reservation(res.token)
     socks[0].bind(("", 0))
@@ -413,46 +413,46 @@ def test_associated_bind_fails_when_the_block_is_full(port_pool, refused: Refusa
 
 
 @rule("A6")
-def test_token_of_the_other_protocol(port_pool, refused: Refusals) -> None:
-    res = port_pool.socket(type=SOCK_DGRAM).acquire_port_reservation(8000, 2)
-    fresh = port_pool.socket()
+def test_token_of_the_other_protocol(pool, refused: Refusals) -> None:
+    res = pool.socket(type=SOCK_DGRAM).acquire_port_reservation(8000, 2)
+    fresh = pool.socket()
     refused(WinError.WSAEINVAL, lambda: fresh.associate_port_reservation(res.token), "A6")
 
 
 @rule("A7")
-def test_associate_after_bind_or_twice(port_pool, refused: Refusals) -> None:
-    res = port_pool.socket().acquire_port_reservation(8000, 2)
-    bound = port_pool.socket()
+def test_associate_after_bind_or_twice(pool, refused: Refusals) -> None:
+    res = pool.socket().acquire_port_reservation(8000, 2)
+    bound = pool.socket()
     bound.bind(("", 0))
     refused(WinError.WSAEINVAL, lambda: bound.associate_port_reservation(res.token), "A7")
-    twice = port_pool.socket()
+    twice = pool.socket()
     twice.associate_port_reservation(res.token)
     refused(WinError.WSAEINVAL, lambda: twice.associate_port_reservation(res.token), "A7")
 
 
 @rule("A11")
-def test_unknown_token(port_pool, refused: Refusals) -> None:
-    s = port_pool.socket()
+def test_unknown_token(pool, refused: Refusals) -> None:
+    s = pool.socket()
     refused(WinError.WSAEINVAL, lambda: s.associate_port_reservation(0x1234), "A11")
     refused(WinError.WSAEINVAL, lambda: s.release_port_reservation(0x1234), "A11")
     refused(WinError.WSAEINVAL, lambda: s.associate_port_reservation(0), "A11")
 
 
 @rule("A12")
-def test_runtime_token_in_another_process(emulated_host: EmulatedHost, refused: Refusals) -> None:
-    res = emulated_host.process().socket().acquire_port_reservation(8000, 2)
+def test_runtime_token_in_another_process(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+    res = new_process().socket().acquire_port_reservation(8000, 2)
     for admin in (False, True):
-        s = emulated_host.process(admin=admin).socket()
+        s = new_process(admin=admin).socket()
         refused(WinError.WSAEACCES, lambda s=s: s.associate_port_reservation(res.token), "A12")
 
 
 @rule("R7", "R14")
-def test_persistent_token_needs_an_administrator(emulated_host: EmulatedHost, refused: Refusals) -> None:
-    token = emulated_host.process(admin=True).create_persistent_reservation(TCP, 8500, 4)
-    user = emulated_host.process()
+def test_persistent_token_needs_an_administrator(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+    token = new_process(admin=True).create_persistent_reservation(TCP, 8500, 4)
+    user = new_process()
     fresh = user.socket()
     refused(WinError.WSAEACCES, lambda: fresh.associate_port_reservation(token), "R7")
-    other_admin = emulated_host.process(admin=True)  # R14: any elevated process
+    other_admin = new_process(admin=True)  # R14: any elevated process
     s = other_admin.socket()
     s.associate_port_reservation(token)
     s.bind(("", 0))
@@ -460,10 +460,10 @@ def test_persistent_token_needs_an_administrator(emulated_host: EmulatedHost, re
 
 
 @rule("A17")
-def test_associated_socket_binding_outside_its_block(port_pool, refused: Refusals) -> None:
-    res = port_pool.socket().acquire_port_reservation(8000, 2)
-    other = port_pool.socket().acquire_port_reservation(9000, 2)
-    s = port_pool.socket()
+def test_associated_socket_binding_outside_its_block(pool, refused: Refusals) -> None:
+    res = pool.socket().acquire_port_reservation(8000, 2)
+    other = pool.socket().acquire_port_reservation(9000, 2)
+    s = pool.socket()
     s.associate_port_reservation(res.token)
     refused(WinError.WSAEACCES, lambda: s.bind(("", 9000)), "R17")
     s.bind(("", 8500))
@@ -488,17 +488,17 @@ def test_plain_bind_zero_avoids_reservations() -> None:
 
 
 @rule("R17")
-def test_bind_inside_a_reserved_block_is_wsaeacces(port_pool, refused: Refusals) -> None:
-    port_pool.socket().acquire_port_reservation(9000, 10)
-    fresh = port_pool.socket()
+def test_bind_inside_a_reserved_block_is_wsaeacces(pool, refused: Refusals) -> None:
+    pool.socket().acquire_port_reservation(9000, 10)
+    fresh = pool.socket()
     err = refused(WinError.WSAEACCES, lambda: fresh.bind(("", 9009)), "R17")
     assert err.winerror == 10013
 
 
 @rule("W2")
-def test_bind_to_a_bound_port(port_pool, refused: Refusals) -> None:
-    port_pool.socket().bind(("", 9000))
-    fresh = port_pool.socket()
+def test_bind_to_a_bound_port(pool, refused: Refusals) -> None:
+    pool.socket().bind(("", 9000))
+    fresh = pool.socket()
     err = refused(WinError.WSAEADDRINUSE, lambda: fresh.bind(("", 9000)), "W2")
     import errno
 
@@ -506,18 +506,18 @@ def test_bind_to_a_bound_port(port_pool, refused: Refusals) -> None:
 
 
 @rule("A23")
-def test_reserved_and_bound_port_refuses_with_wsaeacces(port_pool, refused: Refusals) -> None:
-    res = port_pool.socket().acquire_port_reservation(9000, 1)
-    s = port_pool.socket()
+def test_reserved_and_bound_port_refuses_with_wsaeacces(pool, refused: Refusals) -> None:
+    res = pool.socket().acquire_port_reservation(9000, 1)
+    s = pool.socket()
     s.associate_port_reservation(res.token)
     s.bind(("", 0))
-    fresh = port_pool.socket()
+    fresh = pool.socket()
     refused(WinError.WSAEACCES, lambda: fresh.bind(("", 9000)), "R17")
 
 
 @rule("W3")
-def test_bind_twice(port_pool, refused: Refusals) -> None:
-    s = port_pool.socket()
+def test_bind_twice(pool, refused: Refusals) -> None:
+    s = pool.socket()
     s.bind(("", 0))
     refused(WinError.WSAEINVAL, lambda: s.bind(("", 0)), "W3")
 
@@ -529,14 +529,14 @@ def test_bind_twice(port_pool, refused: Refusals) -> None:
      (AF_INET, ("127.0.0.1", -1)), (AF_INET, (None, 80))],
 )
 @rule("W4")
-def test_malformed_addresses(port_pool, refused: Refusals, family: int, address: object) -> None:
-    s = port_pool.socket(family)
+def test_malformed_addresses(pool, refused: Refusals, family: int, address: object) -> None:
+    s = pool.socket(family)
     refused(WinError.WSAEFAULT, lambda: s.bind(address), "W4")  # type: ignore[arg-type]
 
 
 @rule("W5")
-def test_getsockname_before_bind(port_pool, refused: Refusals) -> None:
-    s = port_pool.socket(AF_INET6)
+def test_getsockname_before_bind(pool, refused: Refusals) -> None:
+    s = pool.socket(AF_INET6)
     refused(WinError.WSAEINVAL, s.getsockname, "W5")
     s.bind(("", 0))
     host, port, flow, scope = s.getsockname()
@@ -546,69 +546,69 @@ def test_getsockname_before_bind(port_pool, refused: Refusals) -> None:
 # --- persistent ---------------------------------------------------------------------------
 
 @rule("R13")
-def test_create_and_delete_need_an_administrator(emulated_host: EmulatedHost, refused: Refusals) -> None:
-    user = emulated_host.process()
+def test_create_and_delete_need_an_administrator(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+    user = new_process()
     refused(WinError.ERROR_ACCESS_DENIED, lambda: user.create_persistent_reservation(TCP, 3000, 5), "R13")
-    emulated_host.process(admin=True).create_persistent_reservation(TCP, 3000, 5)
+    new_process(admin=True).create_persistent_reservation(TCP, 3000, 5)
     refused(WinError.ERROR_ACCESS_DENIED, lambda: user.delete_persistent_reservation(TCP, 3000, 5), "R13")
 
 
 @pytest.mark.parametrize(("start", "count"), [(0, 5), (3000, 0), (65535, 2), (-1, 1), (1, 70000), ("1", 1)])
 @rule("R13a")
-def test_persistent_parameters(admin_port_pool, refused: Refusals, start: object, count: object) -> None:
-    for call in (admin_port_pool.create_persistent_reservation,
-                 admin_port_pool.lookup_persistent_reservation,
-                 admin_port_pool.delete_persistent_reservation):
+def test_persistent_parameters(admin_pool, refused: Refusals, start: object, count: object) -> None:
+    for call in (admin_pool.create_persistent_reservation,
+                 admin_pool.lookup_persistent_reservation,
+                 admin_pool.delete_persistent_reservation):
         refused(WinError.ERROR_INVALID_PARAMETER, lambda call=call: call(TCP, start, count), "R13a")
 
 
 @rule("R13a")
-def test_persistent_protocol_must_be_tcp_or_udp(admin_port_pool, refused: Refusals) -> None:
+def test_persistent_protocol_must_be_tcp_or_udp(admin_pool, refused: Refusals) -> None:
     refused(WinError.ERROR_INVALID_PARAMETER,
-            lambda: admin_port_pool.create_persistent_reservation(1, 3000, 1), "R13a")  # type: ignore[arg-type]
+            lambda: admin_pool.create_persistent_reservation(1, 3000, 1), "R13a")  # type: ignore[arg-type]
 
 
 @rule("A14")
-def test_parameters_are_checked_before_rights(port_pool, refused: Refusals) -> None:
+def test_parameters_are_checked_before_rights(pool, refused: Refusals) -> None:
     refused(WinError.ERROR_INVALID_PARAMETER,
-            lambda: port_pool.create_persistent_reservation(TCP, 0, 0), "R13a")
+            lambda: pool.create_persistent_reservation(TCP, 0, 0), "R13a")
 
 
 @rule("R13b")
-def test_create_over_persistent_or_bound_ports(admin_port_pool, refused: Refusals) -> None:
-    admin_port_pool.create_persistent_reservation(TCP, 3000, 10)
+def test_create_over_persistent_or_bound_ports(admin_pool, refused: Refusals) -> None:
+    admin_pool.create_persistent_reservation(TCP, 3000, 10)
     refused(WinError.ERROR_SHARING_VIOLATION,
-            lambda: admin_port_pool.create_persistent_reservation(TCP, 3009, 10), "R13b")
-    admin_port_pool.socket().bind(("", 4005))
+            lambda: admin_pool.create_persistent_reservation(TCP, 3009, 10), "R13b")
+    admin_pool.socket().bind(("", 4005))
     refused(WinError.ERROR_SHARING_VIOLATION,
-            lambda: admin_port_pool.create_persistent_reservation(TCP, 4000, 10), "R13b")
-    admin_port_pool.create_persistent_reservation(UDP, 3000, 10)  # the other pool
+            lambda: admin_pool.create_persistent_reservation(TCP, 4000, 10), "R13b")
+    admin_pool.create_persistent_reservation(UDP, 3000, 10)  # the other pool
 
 
 @rule("A15")
-def test_create_over_a_runtime_block(admin_port_pool, refused: Refusals) -> None:
-    admin_port_pool.socket().acquire_port_reservation(3000, 10)
+def test_create_over_a_runtime_block(admin_pool, refused: Refusals) -> None:
+    admin_pool.socket().acquire_port_reservation(3000, 10)
     refused(WinError.ERROR_SHARING_VIOLATION,
-            lambda: admin_port_pool.create_persistent_reservation(TCP, 3005, 10), "A15")
+            lambda: admin_pool.create_persistent_reservation(TCP, 3005, 10), "A15")
 
 
 @rule("R13d", "A10", "R15")
-def test_persistent_survives_reboot_with_a_new_token(emulated_host: EmulatedHost) -> None:
-    token = emulated_host.process(admin=True).create_persistent_reservation(TCP, 3000, 10)
+def test_persistent_survives_reboot_with_a_new_token(emulated_host: EmulatedHost, new_process) -> None:
+    token = new_process(admin=True).create_persistent_reservation(TCP, 3000, 10)
     emulated_host.reboot()
-    user = emulated_host.process()
+    user = new_process()
     new = user.lookup_persistent_reservation(TCP, 3000, 10)
     assert new != token
-    s = emulated_host.process(admin=True).socket()
+    s = new_process(admin=True).socket()
     s.associate_port_reservation(new)
     s.bind(("", 0))
     assert s.getsockname()[1] in PortRange(3000, 10)
 
 
 @rule("R15")
-def test_lookup_is_exact_and_needs_no_administrator(emulated_host: EmulatedHost, refused: Refusals) -> None:
-    token = emulated_host.process(admin=True).create_persistent_reservation(UDP, 3000, 10)
-    user = emulated_host.process()
+def test_lookup_is_exact_and_needs_no_administrator(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+    token = new_process(admin=True).create_persistent_reservation(UDP, 3000, 10)
+    user = new_process()
     assert user.lookup_persistent_reservation(UDP, 3000, 10) == token
     for start, count in ((3000, 9), (3001, 10), (3000, 11)):
         refused(WinError.ERROR_NOT_FOUND,
@@ -620,8 +620,8 @@ def test_lookup_is_exact_and_needs_no_administrator(emulated_host: EmulatedHost,
 
 
 @rule("R16", "A20")
-def test_delete_is_exact(emulated_host: EmulatedHost, refused: Refusals) -> None:
-    admin = emulated_host.process(admin=True)
+def test_delete_is_exact(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+    admin = new_process(admin=True)
     token = admin.create_persistent_reservation(TCP, 3000, 10)
     refused(WinError.ERROR_NOT_FOUND, lambda: admin.delete_persistent_reservation(TCP, 3000, 9), "R16")
     s = admin.socket()

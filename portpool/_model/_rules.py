@@ -86,6 +86,10 @@ SOURCES: Final[Mapping[str, str]] = {
     "WILD": "user reports: docker/for-win#3171, microsoft/WSL#5306, fluent/fluentd#5427,"
     " actions/runner-images#1442",
     "DOSSIER": "shared/research/windows-semantics.md (the project's rule dossier)",
+    "WSAIOCTL": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock2/nf-winsock2-wsaioctl.md",
+    "WSASTARTUP": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-wsastartup.md",
+    "WINE": "shared/research/feasibility.md section 3 (Wine 8.0: the IOCTLs answer WSAEOPNOTSUPP,"
+    " the six iphlpapi functions are not exported, GetProcAddress gives error 127)",
 }
 
 D, OBS, A = Confidence.DOCUMENTED, Confidence.OBSERVED, Confidence.ASSUMED
@@ -274,6 +278,55 @@ _TABLE: Final[tuple[Rule, ...]] = (
          E.ERROR_NOT_FOUND),
     Rule("R16", "persistent", "Delete removes the persistent block with exactly that start and"
          " count.", "DELETE (ERROR_NOT_FOUND)", D, E.ERROR_NOT_FOUND),
+    # --- Call shapes (the ABI layer: portpool/_dlls.py, backends/windows) ---------------
+    Rule("B1", "abi", "SIO_ACQUIRE_PORT_RESERVATION needs cbInBuffer equal to"
+         " sizeof(INET_PORT_RANGE) (4).", "ACQ (\"must be the size of the INET_PORT_RANGE"
+         " structure\"; WSAEINVAL)", D, E.WSAEINVAL),
+    Rule("B2", "abi", "An output buffer smaller than INET_PORT_RESERVATION_INSTANCE (16) fails,"
+         " and *lpcbBytesReturned is set to 0.", "ACQ", D, E.WSAEINVAL),
+    Rule("B3", "abi", "A NULL lpvInBuffer, lpvOutBuffer (acquire) or lpcbBytesReturned"
+         " (non-overlapped), or a NULL or short sockaddr to bind/getsockname, fails.  (A"
+         " non-NULL bad pointer cannot be detected by an emulator in the same process.)",
+         "ACQ, BIND (WSAEFAULT)", D, E.WSAEFAULT),
+    Rule("B4", "abi", "StartPort travels in network byte order in INET_PORT_RANGE and in the"
+         " returned INET_PORT_RESERVATION_INSTANCE; NumberOfPorts in host order.", "ACQ (the"
+         " sample's htons), CREATE (\"in network byte order\")", D),
+    Rule("B5", "abi", "WSAIoctl returns 0 on success and SOCKET_ERROR on failure, the code"
+         " coming from WSAGetLastError, which is per thread; a successful acquire sets"
+         " *lpcbBytesReturned to 16.", "ACQ (return value), WSAIOCTL", D),
+    Rule("B6", "abi", "A successful associate or release sets *lpcbBytesReturned to 0 (they"
+         " have no output).", "DOSSIER Q10 (ACQ says it \"cannot be zero\" without"
+         " lpOverlapped, which cannot hold for an IOCTL with no output)", A,
+         check="Q10: read bytesReturned after a successful associate and release."),
+    Rule("B7", "abi", "Associate and release need cbInBuffer of at least"
+         " sizeof(INET_PORT_RESERVATION_TOKEN) (8); associate needs cbOutBuffer 0.", "ASSOC,"
+         " REL (WSAEINVAL); the cbOutBuffer code is assumed", A, E.WSAEINVAL,
+         check="Associate with cbInBuffer 4, and with cbOutBuffer 8."),
+    Rule("B8", "abi", "An IOCTL code the provider does not support fails.", "ACQ"
+         " (WSAEOPNOTSUPP: \"the specified IOCTL command is not supported\")", D,
+         E.WSAEOPNOTSUPP),
+    Rule("B9", "abi", "With lpOverlapped (sockets from socket() are overlapped), the call"
+         " returns at once: 0 if it completed, or SOCKET_ERROR with WSA_IO_PENDING; completion"
+         " signals lpOverlapped->hEvent and queues lpCompletionRoutine to the calling thread,"
+         " run when it waits alertably (WSAWaitForMultipleEvents with fAlertable).", "ACQ"
+         " (WSA_IO_PENDING), WSAIOCTL (completion routines); queueing the routine also for an"
+         " immediate completion is assumed", A, E.WSA_IO_PENDING,
+         check="Overlapped acquire with a completion routine; SleepEx(0, TRUE) after a 0 return."),
+    Rule("B10", "abi", "Closing a socket completes its pending overlapped IOCTLs with"
+         " WSA_OPERATION_ABORTED, and they take no effect.", "ACQ (\"cancelled due to the"
+         " closing of the socket\")", D, E.WSA_OPERATION_ABORTED),
+    Rule("B11", "abi", "WSPIoctl returns its error through *lpErrno instead of"
+         " WSAGetLastError, and takes lpThreadId for the completion APC.", "ACQ (lpThreadId,"
+         " lpErrno)", D),
+    Rule("B12", "abi", "Create/Lookup/DeletePersistent*PortReservation return the Windows code"
+         " as their ULONG result (NO_ERROR on success) and take StartPort in network byte order,"
+         " so host order reserves the byte-swapped block.", "CREATE, LOOKUP, DELETE", D),
+    Rule("B13", "abi", "Every Winsock call before WSAStartup (or after the matching"
+         " WSACleanup) fails; WSACleanup closes the process's remaining sockets.",
+         "WSASTARTUP; BIND (WSANOTINITIALISED)", D, E.WSANOTINITIALISED),
+    Rule("B14", "abi", "A persistent-reservation function the DLL does not export (Wine, very"
+         " old Windows) is reported as ERROR_PROC_NOT_FOUND when called, not at load.",
+         "WINE (GetProcAddress error 127)", OBS, E.ERROR_PROC_NOT_FOUND),
 )
 
 RULES: Final[Mapping[str, Rule]] = {rule.id: rule for rule in _TABLE}
@@ -297,6 +350,7 @@ _AREAS: Final = {
     "associate": "Association",
     "bind": "bind and getsockname",
     "persistent": "Persistent reservations",
+    "abi": "Call shapes (the Winsock and IP Helper ABI)",
 }
 
 

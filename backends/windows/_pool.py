@@ -1,0 +1,307 @@
+"""``WindowsPool``: ctypes calls shaped exactly as a C program makes them.
+
+How the Windows semantics are relied on (rule ids of specs/semantics.md):
+
+* Winsock calls report failure by their return value (SOCKET_ERROR, INVALID_SOCKET)
+  and the code through WSAGetLastError, per thread (B5); IP Helper calls return the
+  code itself (B12).  ``_check`` and ``_check_result`` are the one place either
+  becomes a :class:`PortPoolError`.
+* StartPort crosses the ABI in network byte order (B4, B12); this adapter converts,
+  so the interface speaks host order like the emulated backend.
+* A Python value that cannot be put in the C argument (a port of 70000, a string
+  token) is passed the way C would make the call fail (a zero buffer size, a NULL
+  sockaddr), so the DLL, real or emulated, gives Windows' own code (B1, B3, B7).
+* A closed socket's handle may be reused by Windows, so calls on a closed
+  WindowsSocket pass INVALID_SOCKET and get WSAENOTSOCK (R9b).
+* A function the DLL does not export (Wine, old Windows) is refused when called,
+  with ERROR_PROC_NOT_FOUND (B14).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+import socket as _pysocket
+import sys
+from typing import Any, final
+
+from portpool import _abi
+from portpool._errors import PortPoolError, WinError, winerror
+from portpool._interface import Address, PortPool, Socket
+from portpool._model._rules import refuse
+from portpool._types import (
+    AF_INET,
+    MAX_PORT,
+    SOCK_DGRAM,
+    SOCK_STREAM,
+    Family,
+    PortRange,
+    Protocol,
+    Reservation,
+)
+
+__all__ = ["WindowsPool", "WindowsSocket"]
+
+_WS2_NAMES = ["WSAStartup", "WSACleanup", "WSAGetLastError", "socket", "bind", "getsockname",
+              "closesocket", "WSAIoctl"]
+_IPH_NAMES = [n for n, p in _abi.PROTOTYPES.items() if p.dll == "iphlpapi"]
+
+
+def _is_ushort(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PORT
+
+
+def _load_real_dlls() -> tuple[Any, Any]:
+    if sys.platform == "win32":
+        return ctypes.WinDLL("ws2_32", use_last_error=True), ctypes.WinDLL("iphlpapi")
+    raise winerror(WinError.ERROR_NOT_SUPPORTED,
+                   "the real ws2_32/iphlpapi exist only on Windows;"
+                   " use WindowsPool(dlls=EmulatedHost().dlls()) elsewhere")
+
+
+@final
+class WindowsPool(PortPool):
+    """A process's port pool through ctypes.
+
+    Args:
+        dlls: a ``(ws2_32, iphlpapi)`` pair: ``EmulatedHost.dlls()``, or ``None`` for
+            the real DLLs (Windows only).
+
+    Raises:
+        PortPoolError: ERROR_NOT_SUPPORTED off Windows without ``dlls``; the code of
+            WSAStartup if it fails.
+    """
+
+    def __init__(self, dlls: Any = None) -> None:
+        self.dlls = dlls
+        ws2, iph = dlls if dlls is not None else _load_real_dlls()
+        # The emulated DLLs also say why a call failed; real ones do not.
+        self._details = [getattr(dll, "details", None) for dll in (ws2, iph)]
+        self._ws2 = _abi.bind_prototypes(ws2, _WS2_NAMES)
+        self._iph = _abi.bind_prototypes(iph, _IPH_NAMES)
+        if self._ws2["WSAStartup"] is None:
+            raise refuse("B14", "ws2_32 exports no WSAStartup")
+        data = _abi.WSADATA()
+        code = self._ws2["WSAStartup"](0x0202, ctypes.byref(data))
+        if code:
+            raise winerror(code, "WSAStartup failed")
+        self._started = True
+
+    @classmethod
+    def open(cls, *, dlls: Any = None) -> WindowsPool:
+        """``open_pool("windows", dlls=...)``."""
+        return cls(dlls)
+
+    def __repr__(self) -> str:
+        where = "real DLLs" if self.dlls is None else repr(self.dlls)
+        return f"<WindowsPool over {where}>"
+
+    # --- the one error mapping -------------------------------------------------------
+
+    def _call(self, name: str, *args: Any) -> Any:
+        fn = self._ws2.get(name) or self._iph.get(name)
+        if fn is None:
+            raise refuse("B14", f"{name} is not exported by this DLL")
+        return fn(*args)
+
+    def _check(self, name: str, result: int, failure: int, detail: str) -> int:
+        """Winsock: ``failure`` means the code is in WSAGetLastError (B5)."""
+        if result == failure:
+            code = self._call("WSAGetLastError")
+            raise winerror(code, self._why(0, f"{name}: {detail}"))
+        return result
+
+    def _why(self, dll: int, fallback: str) -> str:
+        details = self._details[dll]
+        return details.text if details is not None and details.text else fallback
+
+    def _check_result(self, name: str, code: int, detail: str) -> None:
+        """IP Helper: the result is the code (B12)."""
+        if code:
+            raise winerror(code, self._why(1, f"{name}: {detail}"))
+
+    # --- the interface ---------------------------------------------------------------
+
+    def socket(self, family: int = AF_INET, type: int = SOCK_STREAM,  # noqa: A002 - socket's own name
+               proto: int = 0) -> WindowsSocket:
+        """See :meth:`portpool.PortPool.socket`."""
+        fam = Family.from_value(family) if isinstance(family, int) else None
+        wire_family = int(fam) if fam is not None else (family if isinstance(family, int) else -1)
+        handle = self._check("socket", self._call("socket", wire_family, type, proto),
+                             _abi.INVALID_SOCKET, f"family {family}, type {type}, proto {proto}")
+        return WindowsSocket(self, handle, fam or Family.INET, type, None)
+
+    def adopt(self, sock: _pysocket.socket) -> WindowsSocket:
+        """Use the port-pool calls on an existing Python socket (by its handle).
+
+        The Python socket keeps ownership: closing the returned object closes it.
+        Only meaningful over the real DLLs on Windows.
+        """
+        fam = Family.from_value(int(sock.family)) or Family.INET
+        return WindowsSocket(self, sock.fileno(), fam, int(sock.type), sock)
+
+    def _persistent(self, verb: str, protocol: object, start: object, count: object,
+                    token: Any = None) -> None:
+        if not isinstance(protocol, int) or protocol not in (Protocol.TCP, Protocol.UDP):
+            raise refuse("R13a", f"protocol {protocol!r} is neither TCP (6) nor UDP (17)")
+        name = f"{verb}Persistent{Protocol(protocol).name.title()}PortReservation"
+        # A value C cannot carry goes as 0, which Windows refuses (R13a).
+        wire_start = _abi.htons(start) if _is_ushort(start) else 0  # type: ignore[arg-type]
+        wire_count = count if _is_ushort(count) else 0
+        args = (wire_start, wire_count) + ((ctypes.byref(token),) if token is not None else ())
+        self._check_result(name, self._call(name, *args), f"{start!r}+{count!r}")
+
+    def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
+        """See :meth:`portpool.PortPool.create_persistent_reservation`."""
+        token = _abi.ULONG64()
+        self._persistent("Create", protocol, start, count, token)
+        return int(token.value)
+
+    def lookup_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
+        """See :meth:`portpool.PortPool.lookup_persistent_reservation`."""
+        token = _abi.ULONG64()
+        self._persistent("Lookup", protocol, start, count, token)
+        return int(token.value)
+
+    def delete_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> None:
+        """See :meth:`portpool.PortPool.delete_persistent_reservation`."""
+        self._persistent("Delete", protocol, start, count)
+
+    def close(self) -> None:
+        """WSACleanup (once); Windows closes the sockets still open (B13)."""
+        if self._started:
+            self._started = False
+            self._call("WSACleanup")
+
+
+@final
+class WindowsSocket(Socket):
+    """A SOCKET handle driven through ctypes."""
+
+    def __init__(self, pool: WindowsPool, handle: int, family: Family, kind: int,
+                 owner: _pysocket.socket | None) -> None:
+        self._pool, self._handle, self._family, self._type = pool, handle, family, kind
+        self._owner = owner
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<WindowsSocket handle={self.fileno():#x}>"
+
+    @property
+    def family(self) -> int:
+        """The address family (Winsock value)."""
+        return int(self._family)
+
+    @property
+    def type(self) -> int:
+        """The socket type."""
+        return self._type
+
+    @property
+    def protocol(self) -> Protocol | None:
+        """TCP, UDP, or ``None`` for a raw socket."""
+        return {SOCK_STREAM: Protocol.TCP, SOCK_DGRAM: Protocol.UDP}.get(self._type)
+
+    def _h(self) -> int:
+        return _abi.INVALID_SOCKET if self._closed else self._handle
+
+    def _ioctl(self, what: str, code: int, in_buf: Any, in_size: int, out_buf: Any,
+               out_size: int) -> int:
+        returned = _abi.DWORD()
+        result = self._pool._call(
+            "WSAIoctl", self._h(), code, ctypes.byref(in_buf), in_size,
+            ctypes.byref(out_buf) if out_buf is not None else None, out_size,
+            ctypes.byref(returned), None, None)
+        self._pool._check("WSAIoctl", result, _abi.SOCKET_ERROR, what)
+        return int(returned.value)
+
+    def acquire_port_reservation(self, start: int, count: int) -> Reservation:
+        """See :meth:`portpool.Socket.acquire_port_reservation`."""
+        fits = _is_ushort(start) and _is_ushort(count)
+        request = _abi.INET_PORT_RANGE(_abi.htons(start) if fits else 0, count if fits else 0)
+        out = _abi.INET_PORT_RESERVATION_INSTANCE()
+        self._ioctl(f"SIO_ACQUIRE_PORT_RESERVATION {start!r}+{count!r}",
+                    _abi.SIO_ACQUIRE_PORT_RESERVATION, request,
+                    ctypes.sizeof(request) if fits else 0, out, ctypes.sizeof(out))
+        protocol = self.protocol
+        assert protocol is not None  # the call fails with WSAEOPNOTSUPP otherwise
+        block = PortRange(_abi.ntohs(out.Reservation.StartPort), out.Reservation.NumberOfPorts)
+        return Reservation(int(out.Token.Token), protocol, block, False)
+
+    def _token_ioctl(self, what: str, code: int, token: object) -> None:
+        fits = isinstance(token, int) and not isinstance(token, bool) and 0 <= token < 2**64
+        buf = _abi.INET_PORT_RESERVATION_TOKEN(token if fits else 0)
+        self._ioctl(f"{what} {token!r}", code, buf, ctypes.sizeof(buf) if fits else 0, None, 0)
+
+    def associate_port_reservation(self, token: int) -> None:
+        """See :meth:`portpool.Socket.associate_port_reservation`."""
+        self._token_ioctl("SIO_ASSOCIATE_PORT_RESERVATION", _abi.SIO_ASSOCIATE_PORT_RESERVATION,
+                          token)
+
+    def release_port_reservation(self, token: int) -> None:
+        """See :meth:`portpool.Socket.release_port_reservation`."""
+        self._token_ioctl("SIO_RELEASE_PORT_RESERVATION", _abi.SIO_RELEASE_PORT_RESERVATION, token)
+
+    def bind(self, address: Address) -> None:
+        """See :meth:`portpool.Socket.bind`."""
+        name = _sockaddr(address, self._family)
+        size = ctypes.sizeof(name) if name is not None else 0
+        result = self._pool._call("bind", self._h(), ctypes.byref(name) if name is not None else None,
+                                  size)
+        self._pool._check("bind", result, _abi.SOCKET_ERROR, repr(address))
+
+    def getsockname(self) -> Address:
+        """See :meth:`portpool.Socket.getsockname`."""
+        buf = _abi.SOCKADDR_IN6()
+        size = ctypes.c_int32(ctypes.sizeof(buf))
+        result = self._pool._call("getsockname", self._h(), ctypes.byref(buf), ctypes.byref(size))
+        self._pool._check("getsockname", result, _abi.SOCKET_ERROR, "")
+        if buf.sin6_family == _abi.AF_INET:
+            sin = _abi.SOCKADDR_IN.from_buffer(buf)
+            return (str(ipaddress.IPv4Address(bytes(sin.sin_addr))), _abi.ntohs(sin.sin_port))
+        host = str(ipaddress.IPv6Address(bytes(buf.sin6_addr)))
+        return (host, _abi.ntohs(buf.sin6_port), buf.sin6_flowinfo, buf.sin6_scope_id)
+
+    def close(self) -> None:
+        """closesocket (once); an adopted Python socket is closed by Python."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owner is not None:
+            self._owner.close()
+            return
+        try:
+            result = self._pool._call("closesocket", self._handle)
+            self._pool._check("closesocket", result, _abi.SOCKET_ERROR, "")
+        except PortPoolError as exc:
+            if exc.code is not WinError.WSANOTINITIALISED:  # WSACleanup closed it already
+                raise
+
+    def fileno(self) -> int:
+        """The SOCKET handle, or -1 once closed."""
+        return -1 if self._closed else self._handle
+
+
+def _sockaddr(address: object, family: Family) -> Any:
+    """Python's address tuple as a sockaddr, or ``None`` (a NULL name: WSAEFAULT, B3)."""
+    if not isinstance(address, tuple) or len(address) < 2:
+        return None
+    host, port = address[0], address[1]
+    if not isinstance(host, str) or not _is_ushort(port):
+        return None
+    try:
+        if family is Family.INET:
+            if len(address) != 2:
+                return None
+            packed = ipaddress.IPv4Address(host or "0.0.0.0").packed
+            sin = _abi.SOCKADDR_IN(_abi.AF_INET, _abi.htons(port))
+            sin.sin_addr[:] = list(packed)
+            return sin
+        if len(address) not in (2, 3, 4):
+            return None
+        packed = ipaddress.IPv6Address((host or "::").split("%")[0]).packed
+    except ValueError:
+        return None
+    sin6 = _abi.SOCKADDR_IN6(_abi.AF_INET6, _abi.htons(port))
+    sin6.sin6_addr[:] = list(packed)
+    return sin6

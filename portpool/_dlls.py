@@ -1,0 +1,502 @@
+"""Emulated ``ws2_32`` and ``iphlpapi``: real C function pointers over the model.
+
+``EmulatedHost.dlls()`` gives a process a pair of objects whose attributes are ctypes
+function pointers (``CFUNCTYPE``; ``WINFUNCTYPE`` on Windows) with the exact C
+prototypes of ``portpool._abi``.  A caller passes real pointers; the emulator reads
+and writes real buffers.  So the ctypes backend (``portpool.backends.windows``) runs
+unchanged over these or over the real DLLs, and C-shaped mistakes (a short buffer,
+a host-order port) behave as on Windows.
+
+Theory of operation
+-------------------
+Each exported function is a Python function wrapped by ``_export``: it never lets a
+Python exception cross into C.  A ``PortPoolError`` (from the model or from the
+call-shape checks here, rules B1-B14) becomes the function's failure value plus the
+per-thread last error (Winsock) or the function's result (IP Helper).
+
+Overlapped IOCTLs (rule B9) either complete at once or, when the host's
+``CallControl.pend_overlapped`` is set, wait in a FIFO until the test calls
+``complete_pending()``; the model operation runs at completion time, so closing the
+socket first aborts them with WSA_OPERATION_ABORTED and no effect (B10).  Completion
+routines are queued per thread and run when that thread calls
+``WSAWaitForMultipleEvents`` with ``fAlertable`` (the emulator never blocks).
+
+What it cannot do: detect a non-NULL pointer that is not valid memory (Windows says
+WSAEFAULT; here the process would crash), or block.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ipaddress
+import sys
+import threading
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Final
+
+import attrs
+
+from . import _abi
+from ._errors import PortPoolError, WinError, winerror
+from ._model._rules import refuse
+from ._types import Family, Protocol
+
+if TYPE_CHECKING:
+    from ._host import EmulatedHost
+
+__all__ = ["CallControl", "EmulatedDlls", "EmulatedIphlpapi", "EmulatedWs2_32"]
+
+_WSADATA_VERSION: Final = 0x0202
+_FIRST_EVENT: Final = 0x1000
+_INSTANCE_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RESERVATION_INSTANCE)
+_RANGE_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RANGE)
+_TOKEN_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RESERVATION_TOKEN)
+
+
+@attrs.define(eq=False)
+class _Pending:
+    ws2: EmulatedWs2_32
+    socket: int
+    overlapped: int
+    routine: int | None
+    thread: int
+    action: Callable[[], int]  # runs the model op, writes outputs, returns bytes
+
+
+class CallControl:
+    """Call-level modes of one emulated host, shared by all its DLL pairs.
+
+    Attributes:
+        pend_overlapped: when true, overlapped IOCTLs return WSA_IO_PENDING and wait
+            for :meth:`complete_pending`.
+    """
+
+    def __init__(self) -> None:
+        self.pend_overlapped = False
+        self._faults: dict[str, deque[int]] = {}
+        self._pending: deque[_Pending] = deque()
+
+    def fail_next(self, function: str, code: WinError | int, *, times: int = 1) -> None:
+        """Make the next ``times`` calls of ``function`` (e.g. ``"WSAIoctl"``) fail with
+        ``code`` and do nothing else: for error paths real Windows rarely shows
+        (WSAENETDOWN, WSAEINTR, WSAEINPROGRESS, ...)."""
+        if function not in _abi.PROTOTYPES:
+            raise ValueError(f"no emulated function {function!r}")
+        self._faults.setdefault(function, deque()).extend([int(code)] * times)
+
+    def take_fault(self, function: str) -> int | None:
+        """The injected code for this call of ``function``, if any (consumed)."""
+        queue = self._faults.get(function)
+        return queue.popleft() if queue else None
+
+    @property
+    def pending(self) -> int:
+        """How many overlapped operations wait for completion."""
+        return len(self._pending)
+
+    def complete_pending(self) -> int:
+        """Complete every pending operation, oldest first; returns how many."""
+        done = 0
+        while self._pending:
+            op = self._pending.popleft()
+            try:
+                code, count = 0, op.action()
+            except PortPoolError as exc:
+                code, count = exc.winerror, 0
+            op.ws2.finish(op, code, count)
+            done += 1
+        return done
+
+    def abort(self, ws2: EmulatedWs2_32, sockets: set[int]) -> None:
+        """Complete the pending operations on ``sockets`` with WSA_OPERATION_ABORTED (B10)."""
+        for op in [p for p in self._pending if p.ws2 is ws2 and p.socket in sockets]:
+            self._pending.remove(op)
+            ws2.finish(op, int(WinError.WSA_OPERATION_ABORTED), 0)
+
+    def queue(self, op: _Pending) -> None:
+        """Hold an overlapped operation until :meth:`complete_pending`."""
+        self._pending.append(op)
+
+
+def _export(self: Any, name: str, impl: Callable[..., Any], on_error: Callable[[PortPoolError], Any]) -> Any:
+    """A C function pointer for ``impl`` with ``name``'s prototype, which never raises."""
+    proto = _abi.PROTOTYPES[name]
+
+    def guarded(*args: Any) -> Any:
+        fault = self.control.take_fault(name)
+        try:
+            if fault is not None:
+                raise winerror(fault, f"injected fault in {name}")
+            return impl(*args)
+        except PortPoolError as exc:
+            self.details.text = exc.detail
+            return on_error(exc)
+        except Exception as exc:
+            traceback.print_exc(file=sys.stderr)
+            return on_error(winerror(WinError.WSAEFAULT, f"{name}: {exc!r}"))
+
+    return proto.functype(guarded)
+
+
+def _read_ptr_array(address: int, count: int) -> list[int]:
+    return [v or 0 for v in (ctypes.c_void_p * count).from_address(address)]
+
+
+class _Details:
+    """Why the last call of this thread failed (a Python-side extra, not a DLL export)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    @property
+    def text(self) -> str:
+        return str(getattr(self._local, "text", ""))
+
+    @text.setter
+    def text(self, value: str) -> None:
+        self._local.text = value
+
+
+class EmulatedWs2_32:
+    """``ws2_32``-shaped functions of one emulated process (see the module docstring)."""
+
+    def __init__(self, host: EmulatedHost, pid: int, control: CallControl) -> None:
+        self.host, self.pid, self.control = host, pid, control
+        self.details = _Details()
+        self._machine = host.machine
+        self._started = 0
+        self._last = threading.local()
+        self._events: dict[int, bool] = {}
+        self._next_event = _FIRST_EVENT
+        self._apcs: dict[int, deque[tuple[int, int, int, int]]] = {}
+        socket_error = self._fail(_abi.SOCKET_ERROR)
+        for name, impl, on_error in (
+            ("WSAStartup", self._startup, lambda e: e.winerror),
+            ("WSACleanup", self._cleanup, socket_error),
+            ("WSAGetLastError", self._get_last_error, lambda e: e.winerror),
+            ("socket", self._socket, self._fail(_abi.INVALID_SOCKET)),
+            ("bind", self._bind, socket_error),
+            ("getsockname", self._getsockname, socket_error),
+            ("closesocket", self._closesocket, socket_error),
+            ("WSAIoctl", self._wsaioctl, socket_error),
+            ("WSPIoctl", self._wspioctl, lambda e: _abi.SOCKET_ERROR),
+            ("WSACreateEvent", self._create_event, self._fail(_abi.WSA_INVALID_EVENT)),
+            ("WSACloseEvent", self._close_event, self._fail(0)),
+            ("WSASetEvent", lambda h: self._signal(h, True), self._fail(0)),
+            ("WSAResetEvent", lambda h: self._signal(h, False), self._fail(0)),
+            ("WSAWaitForMultipleEvents", self._wait, self._fail(0xFFFFFFFF)),
+            ("WSAGetOverlappedResult", self._overlapped_result, self._fail(0)),
+        ):
+            setattr(self, name, _export(self, name, impl, on_error))
+
+    def __repr__(self) -> str:
+        return f"<emulated ws2_32 of process {self.pid}>"
+
+    # --- errors -----------------------------------------------------------------------
+
+    def _fail(self, value: int) -> Callable[[PortPoolError], int]:
+        def record(exc: PortPoolError) -> int:
+            self._last.code = exc.winerror
+            return value
+
+        return record
+
+    def _get_last_error(self) -> int:
+        return int(getattr(self._last, "code", 0))
+
+    def _need_startup(self) -> None:
+        if self._started <= 0 or not self._machine.is_alive(self.pid):
+            raise refuse("B13", f"process {self.pid} has not called WSAStartup")
+
+    # --- WSAStartup / WSACleanup -------------------------------------------------------
+
+    def _startup(self, version: int, wsadata: int | None) -> int:
+        if not wsadata:
+            raise refuse("B3", "lpWSAData is NULL")
+        data = _abi.WSADATA.from_address(wsadata)
+        data.wVersion = min(version, _WSADATA_VERSION)
+        data.wHighVersion = _WSADATA_VERSION
+        self._started += 1
+        return 0
+
+    def _cleanup(self) -> int:
+        self._need_startup()
+        self._started -= 1
+        if self._started == 0:  # B13: the process's sockets are closed
+            handles = set(self._machine.sockets_of(self.pid))
+            self.control.abort(self, handles)
+            for handle in sorted(handles):
+                self._machine.close_socket(self.pid, handle)
+        return 0
+
+    # --- sockets ------------------------------------------------------------------------
+
+    def _socket(self, af: int, kind: int, proto: int) -> int:
+        self._need_startup()
+        if af not in (_abi.AF_INET, _abi.AF_INET6):  # Winsock's numbers only at the ABI
+            raise refuse("W6", f"address family {af}")
+        return self._machine.open_socket(self.pid, af, kind, proto)
+
+    def _bind(self, s: int, name: int | None, namelen: int) -> int:
+        self._need_startup()
+        info = self._machine.socket_info(self.pid, s)
+        host, port = _read_sockaddr(name, namelen, info.family)
+        self._machine.bind(self.pid, s, host, port)
+        return 0
+
+    def _getsockname(self, s: int, name: int | None, namelen_ptr: int | None) -> int:
+        self._need_startup()
+        family, host, port = self._machine.sockname(self.pid, s)
+        if not name or not namelen_ptr:
+            raise refuse("B3", "getsockname name or namelen is NULL")
+        namelen = ctypes.c_int32.from_address(namelen_ptr)
+        namelen.value = _write_sockaddr(name, namelen.value, family, host, port)
+        return 0
+
+    def _closesocket(self, s: int) -> int:
+        self._need_startup()
+        self._machine.socket_info(self.pid, s)  # WSAENOTSOCK first (R9b)
+        self.control.abort(self, {s})  # B10
+        self._machine.close_socket(self.pid, s)
+        return 0
+
+    # --- the IOCTLs -------------------------------------------------------------------
+
+    def _wsaioctl(self, *args: Any) -> int:
+        return self._ioctl(*args, thread=threading.get_ident())
+
+    def _wspioctl(self, *args: Any) -> int:
+        *ioctl_args, thread_id, errno_ptr = args
+        if not errno_ptr:
+            raise refuse("B3", "lpErrno is NULL")
+        thread = threading.get_ident()
+        if thread_id:  # B11: the provider keeps the WSATHREADID, not the pointer
+            thread = _abi.WSATHREADID.from_address(thread_id).ThreadHandle or thread
+        try:
+            return self._ioctl(*ioctl_args, thread=thread)
+        except PortPoolError as exc:
+            ctypes.c_int32.from_address(errno_ptr).value = exc.winerror
+            raise
+
+    def _ioctl(self, s: int, code: int, in_ptr: int | None, in_size: int, out_ptr: int | None,
+               out_size: int, bytes_ptr: int | None, overlapped: int | None,
+               routine: int | None, *, thread: int) -> int:
+        self._need_startup()
+        info = self._machine.socket_info(self.pid, s)  # R9b
+        if code not in (_abi.SIO_ACQUIRE_PORT_RESERVATION, _abi.SIO_ASSOCIATE_PORT_RESERVATION,
+                        _abi.SIO_RELEASE_PORT_RESERVATION):
+            raise refuse("B8", f"IOCTL {code:#x}")
+        if info.protocol is None:
+            raise refuse("R9a", f"socket {s:#x} is neither TCP nor UDP")
+        if not in_ptr:
+            raise refuse("B3", "lpvInBuffer is NULL")
+        if not bytes_ptr and not overlapped:
+            raise refuse("B3", "lpcbBytesReturned is NULL")
+        action: Callable[[], int]
+        if code == _abi.SIO_ACQUIRE_PORT_RESERVATION:
+            if in_size != _RANGE_SIZE:
+                raise refuse("B1", f"cbInBuffer {in_size}, not {_RANGE_SIZE}")
+            if not out_ptr:
+                raise refuse("B3", "lpvOutBuffer is NULL")
+            if out_size < _INSTANCE_SIZE:
+                if bytes_ptr:
+                    _abi.DWORD.from_address(bytes_ptr).value = 0
+                raise refuse("B2", f"cbOutBuffer {out_size} < {_INSTANCE_SIZE}")
+            request = _abi.INET_PORT_RANGE.from_address(in_ptr)
+            start, count = _abi.ntohs(request.StartPort), request.NumberOfPorts  # B4
+
+            def action() -> int:
+                res = self._machine.acquire(self.pid, s, start, count)
+                out = _abi.INET_PORT_RESERVATION_INSTANCE.from_address(out_ptr)
+                out.Reservation.StartPort = _abi.htons(res.range.start)
+                out.Reservation.NumberOfPorts = res.range.count
+                out.Token.Token = res.token
+                return _INSTANCE_SIZE
+        else:
+            if in_size < _TOKEN_SIZE:
+                raise refuse("B7", f"cbInBuffer {in_size} < {_TOKEN_SIZE}")
+            if code == _abi.SIO_ASSOCIATE_PORT_RESERVATION and out_size != 0:
+                raise refuse("B7", f"cbOutBuffer {out_size}, not 0")
+            token = _abi.INET_PORT_RESERVATION_TOKEN.from_address(in_ptr).Token
+            verb = (self._machine.associate if code == _abi.SIO_ASSOCIATE_PORT_RESERVATION
+                    else self._machine.release)
+
+            def action() -> int:
+                verb(self.pid, s, token)
+                return 0  # B6
+        if not overlapped:
+            count_out = action()
+            _abi.DWORD.from_address(bytes_ptr or 0).value = count_out  # B5
+            return 0
+        op = _Pending(self, s, overlapped, routine or None, thread, action)
+        ov = _abi.WSAOVERLAPPED.from_address(overlapped)
+        if self.control.pend_overlapped:  # B9
+            ov.Internal, ov.InternalHigh = _abi.STATUS_PENDING, 0
+            self._signal(ov.hEvent or 0, False, missing_ok=True)
+            self.control.queue(op)
+            raise refuse("B9", "the operation will complete later")
+        count_out = action()
+        if bytes_ptr:
+            _abi.DWORD.from_address(bytes_ptr).value = count_out
+        self.finish(op, 0, count_out)
+        return 0
+
+    def finish(self, op: _Pending, code: int, count: int) -> None:
+        """Complete an overlapped operation: status, event, completion routine (B9, B10)."""
+        ov = _abi.WSAOVERLAPPED.from_address(op.overlapped)
+        ov.Internal, ov.InternalHigh = code, count
+        self._signal(ov.hEvent or 0, True, missing_ok=True)
+        if op.routine:
+            self._apcs.setdefault(op.thread, deque()).append((op.routine, code, count,
+                                                              op.overlapped))
+
+    # --- events and completion ------------------------------------------------------------
+
+    def _create_event(self) -> int:
+        handle = self._next_event
+        self._next_event += 4
+        self._events[handle] = False
+        return handle
+
+    def _close_event(self, handle: int | None) -> int:
+        if self._events.pop(handle or 0, None) is None:
+            raise winerror(WinError.ERROR_INVALID_PARAMETER, f"event {handle!r}")
+        return 1
+
+    def _signal(self, handle: int | None, state: bool, *, missing_ok: bool = False) -> int:
+        if (handle or 0) not in self._events:
+            if missing_ok:
+                return 0
+            raise winerror(WinError.ERROR_INVALID_PARAMETER, f"event {handle!r}")
+        self._events[handle or 0] = state
+        return 1
+
+    def _wait(self, count: int, handles_ptr: int | None, wait_all: int, timeout: int,
+              alertable: int) -> int:
+        del timeout  # the emulator never blocks: a wait that would block times out
+        queued = self._apcs.get(threading.get_ident())
+        if alertable and queued:
+            while queued:
+                routine, code, nbytes, overlapped = queued.popleft()
+                _abi.COMPLETION_ROUTINE(routine)(code, nbytes, overlapped, 0)
+            return _abi.WSA_WAIT_IO_COMPLETION
+        if not handles_ptr or count == 0:
+            raise winerror(WinError.WSAEINVAL, "no events to wait for")
+        handles = _read_ptr_array(handles_ptr, count)
+        states = [self._events.get(h) for h in handles]
+        if any(state is None for state in states):
+            raise winerror(WinError.ERROR_INVALID_PARAMETER, "not an event handle")
+        if wait_all:
+            return _abi.WSA_WAIT_EVENT_0 if all(states) else _abi.WSA_WAIT_TIMEOUT
+        for index, state in enumerate(states):
+            if state:
+                return _abi.WSA_WAIT_EVENT_0 + index
+        return _abi.WSA_WAIT_TIMEOUT
+
+    def _overlapped_result(self, s: int, overlapped: int | None, transfer_ptr: int | None,
+                           wait: int, flags_ptr: int | None) -> int:
+        del wait  # nothing ever blocks here
+        if not overlapped or not transfer_ptr or not flags_ptr:
+            raise refuse("B3", "WSAGetOverlappedResult pointer is NULL")
+        ov = _abi.WSAOVERLAPPED.from_address(overlapped)
+        status = ov.Internal or 0
+        if status == _abi.STATUS_PENDING:
+            raise winerror(WinError.WSA_IO_INCOMPLETE, f"socket {s:#x}")
+        _abi.DWORD.from_address(transfer_ptr).value = ov.InternalHigh or 0
+        _abi.DWORD.from_address(flags_ptr).value = 0
+        if status:
+            raise winerror(status, "the overlapped operation failed")
+        return 1
+
+
+class EmulatedIphlpapi:
+    """``iphlpapi``-shaped persistent-reservation functions of one emulated process."""
+
+    def __init__(self, host: EmulatedHost, pid: int, control: CallControl) -> None:
+        self.host, self.pid, self.control = host, pid, control
+        self.details = _Details()
+        machine = host.machine
+        for verb in ("Create", "Lookup", "Delete"):
+            for protocol in Protocol:
+                name = f"{verb}Persistent{protocol.name.title()}PortReservation"
+                impl = self._make(verb, protocol, machine)
+                setattr(self, name, _export(self, name, impl, lambda e: e.winerror))
+
+    def __repr__(self) -> str:
+        return f"<emulated iphlpapi of process {self.pid}>"
+
+    def _make(self, verb: str, protocol: Protocol, machine: Any) -> Callable[..., int]:
+        def create_or_lookup(start: int, count: int, token_ptr: int | None) -> int:
+            if not token_ptr:
+                raise winerror(WinError.ERROR_INVALID_PARAMETER, "Token is NULL")
+            op = machine.create_persistent if verb == "Create" else machine.lookup_persistent
+            token = op(self.pid, protocol, _abi.ntohs(start), count)  # B12
+            _abi.ULONG64.from_address(token_ptr).value = token
+            return 0
+
+        def delete(start: int, count: int) -> int:
+            machine.delete_persistent(self.pid, protocol, _abi.ntohs(start), count)
+            return 0
+
+        return delete if verb == "Delete" else create_or_lookup
+
+
+class EmulatedDlls:
+    """The pair ``(ws2_32, iphlpapi)`` of one emulated process; unpacks as a pair.
+
+    Attributes:
+        ws2_32, iphlpapi: the DLL-shaped objects.
+        host: the machine.  pid: the process.  control: the host's :class:`CallControl`.
+    """
+
+    def __init__(self, host: EmulatedHost, pid: int, control: CallControl) -> None:
+        self.host, self.pid, self.control = host, pid, control
+        self.ws2_32 = EmulatedWs2_32(host, pid, control)
+        self.iphlpapi = EmulatedIphlpapi(host, pid, control)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.ws2_32, self.iphlpapi))
+
+    def exit(self) -> None:
+        """End the process (R4)."""
+        if self.host.machine.is_alive(self.pid):
+            self.control.abort(self.ws2_32, set(self.host.machine.sockets_of(self.pid)))
+            self.host.machine.exit_process(self.pid)
+
+
+def _read_sockaddr(name: int | None, namelen: int, family: Family) -> tuple[str, int]:
+    if not name or namelen < 2:
+        raise refuse("B3", "the sockaddr is NULL or shorter than its family")
+    wire_family = _abi.USHORT.from_address(name).value
+    if wire_family != int(family):
+        raise refuse("W4", f"sockaddr family {wire_family} on an {family.name} socket")
+    if family is Family.INET:
+        if namelen < ctypes.sizeof(_abi.SOCKADDR_IN):
+            raise refuse("B3", f"namelen {namelen} is too small")
+        sin = _abi.SOCKADDR_IN.from_address(name)
+        return str(ipaddress.IPv4Address(bytes(sin.sin_addr))), _abi.ntohs(sin.sin_port)
+    if namelen < ctypes.sizeof(_abi.SOCKADDR_IN6):
+        raise refuse("B3", f"namelen {namelen} is too small")
+    sin6 = _abi.SOCKADDR_IN6.from_address(name)
+    return str(ipaddress.IPv6Address(bytes(sin6.sin6_addr))), _abi.ntohs(sin6.sin6_port)
+
+
+def _write_sockaddr(name: int, size: int, family: Family, host: str, port: int) -> int:
+    if family is Family.INET:
+        need = ctypes.sizeof(_abi.SOCKADDR_IN)
+        if size < need:
+            raise refuse("B3", f"namelen {size} < {need}")
+        sin = _abi.SOCKADDR_IN.from_address(name)
+        sin.sin_family, sin.sin_port = int(family), _abi.htons(port)
+        sin.sin_addr[:] = list(ipaddress.IPv4Address(host or "0.0.0.0").packed)
+        return need
+    need = ctypes.sizeof(_abi.SOCKADDR_IN6)
+    if size < need:
+        raise refuse("B3", f"namelen {size} < {need}")
+    sin6 = _abi.SOCKADDR_IN6.from_address(name)
+    sin6.sin6_family, sin6.sin6_port = int(family), _abi.htons(port)
+    sin6.sin6_flowinfo, sin6.sin6_scope_id = 0, 0
+    sin6.sin6_addr[:] = list(ipaddress.IPv6Address(host.split("%", maxsplit=1)[0] or "::").packed)
+    return need
