@@ -1,0 +1,33 @@
+"""Run by a Windows CPython under Wine: the ctypes backend against Wine's real ws2_32."""
+
+import sys
+
+sys.path.insert(0, sys.argv[1])
+
+from portpool import EmulatedHost, PortPoolError, Protocol  # noqa: E402
+from portpool.backends.windows import WindowsPool  # noqa: E402
+
+pool = WindowsPool()  # the real DLLs: Wine's ws2_32 and iphlpapi
+print("PLATFORM", sys.platform)
+s = pool.socket()
+try:
+    s.acquire_port_reservation(0, 10)
+    print("ACQUIRE ok")
+except PortPoolError as err:
+    print("ACQUIRE", err.winerror, err.name)
+try:
+    pool.lookup_persistent_reservation(Protocol.TCP, 5000, 1)
+    print("LOOKUP ok")
+except PortPoolError as err:
+    print("LOOKUP", err.winerror, err.name)
+s.bind(("127.0.0.1", 0))
+print("BIND", s.getsockname()[1] > 0)
+s.close()
+pool.close()
+emulated = WindowsPool(dlls=EmulatedHost(seed=1).dlls())  # WINFUNCTYPE callbacks on win32
+owner = emulated.socket()
+block = owner.acquire_port_reservation(0, 4)
+user = emulated.socket()
+user.associate_port_reservation(block.token)
+user.bind(("", 0))
+print("EMULATED", user.getsockname()[1] in block.range)

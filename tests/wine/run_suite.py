@@ -1,0 +1,19 @@
+"""Run by a Windows CPython under Wine: the interface tests, on win32, over both backends."""
+
+import sys
+
+# Wine 8 lacks propsys.VariantToString, which platform's WMI query needs; without _wmi,
+# platform falls back to sys.getwindowsversion().
+sys.modules["_wmi"] = None  # type: ignore[assignment]
+stage, site, root = sys.argv[1:4]
+sys.path[:0] = [stage, site, root]
+
+import pytest  # noqa: E402
+
+sys.exit(pytest.main([
+    "-p", "portpool.pytest_plugin", "-p", "no:cacheprovider", "-q", "--rootdir", root,
+    f"{root}\\tests\\test_model_rules.py", f"{root}\\tests\\test_dlls.py",
+    f"{root}\\tests\\test_sample.py", f"{root}\\tests\\test_values.py",
+    f"{root}\\tests\\test_backends_agree.py",
+    "-k", "not command_line and not example_script",  # they start subprocesses of Linux paths
+]))
