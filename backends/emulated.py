@@ -6,7 +6,7 @@ from typing import Any, final
 
 from portpool._host import EmulatedHost, EmulatedProcess
 from portpool._interface import Address, Socket
-from portpool._model._machine import Machine
+from portpool._model._machine import Machine, SocketInfo
 from portpool._types import AF_INET, SOCK_STREAM, Family, Protocol, Reservation
 
 __all__ = ["EmulatedPool", "EmulatedSocket"]
@@ -16,11 +16,11 @@ __all__ = ["EmulatedPool", "EmulatedSocket"]
 class EmulatedSocket(Socket):
     """A socket of an emulated process."""
 
-    def __init__(self, pool: EmulatedPool, handle: int) -> None:
+    def __init__(self, pool: EmulatedPool, info: SocketInfo) -> None:
         self._pool = pool
+        self._pid = pool.pid
         self._machine = pool.host.machine
-        self._handle = handle
-        info = self._machine.socket_info(pool.pid, handle)
+        self._handle = info.handle
         self._family, self._type, self._protocol = info.family, info.type, info.protocol
         self._closed = False
 
@@ -45,24 +45,29 @@ class EmulatedSocket(Socket):
 
     def acquire_port_reservation(self, start: int, count: int) -> Reservation:
         """See :meth:`portpool.Socket.acquire_port_reservation`."""
-        return self._machine.acquire(self._pool.pid, self._handle_or_dead(), start, count)
+        return self._machine.acquire(self._pid, -1 if self._closed else self._handle, start, count)
 
     def associate_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.associate_port_reservation`."""
-        self._machine.associate(self._pool.pid, self._handle_or_dead(), token)
+        self._machine.associate(self._pid, -1 if self._closed else self._handle, token)
 
     def release_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.release_port_reservation`."""
-        self._machine.release(self._pool.pid, self._handle_or_dead(), token)
+        self._machine.release(self._pid, -1 if self._closed else self._handle, token)
 
     def bind(self, address: Address) -> None:
         """See :meth:`portpool.Socket.bind`."""
-        host, port = _split_address(address, self._family)
-        self._machine.bind(self._pool.pid, self._handle_or_dead(), host, port)
+        # A closed socket's handle is no longer a socket: the model says WSAENOTSOCK.
+        handle = -1 if self._closed else self._handle
+        if type(address) is tuple and len(address) == 2 and self._family is Family.INET:
+            self._machine.bind(self._pid, handle, address[0], address[1])
+        else:
+            host, port = _split_address(address, self._family)
+            self._machine.bind(self._pid, handle, host, port)
 
     def getsockname(self) -> Address:
         """See :meth:`portpool.Socket.getsockname`."""
-        family, host, port = self._machine.sockname(self._pool.pid, self._handle_or_dead())
+        family, host, port = self._machine.sockname(self._pid, -1 if self._closed else self._handle)
         default = "0.0.0.0" if family is Family.INET else "::"
         if family is Family.INET:
             return (host or default, port)
@@ -78,10 +83,6 @@ class EmulatedSocket(Socket):
 
     def fileno(self) -> int:
         """The handle, or -1 once closed."""
-        return -1 if self._closed else self._handle
-
-    def _handle_or_dead(self) -> int:
-        # A closed socket's handle is no longer a socket: the model says WSAENOTSOCK.
         return -1 if self._closed else self._handle
 
 

@@ -45,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
                       f" token {reservation.token:#x}")
                 with pool.socket(args.family, args.type, args.protocol) as user:
                     user.associate_port_reservation(reservation.token)
-                    any_address = ("0.0.0.0", 0) if args.family == 2 else ("::", 0, 0, 0)  # noqa: S104
+                    any_address = ("0.0.0.0", 0) if args.family == 2 else ("::", 0, 0, 0)
                     user.bind(any_address)
                     print(f"port number allocated = {user.getsockname()[1]}")
                 owner.release_port_reservation(reservation.token)

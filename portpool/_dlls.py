@@ -237,7 +237,7 @@ class EmulatedWs2_32:
         self._need_startup()
         if af not in (_abi.AF_INET, _abi.AF_INET6):  # Winsock's numbers only at the ABI
             raise refuse("W6", f"address family {af}")
-        return self._machine.open_socket(self.pid, af, kind, proto)
+        return self._machine.open_socket(self.pid, af, kind, proto).handle
 
     def _bind(self, s: int, name: int | None, namelen: int) -> int:
         self._need_startup()

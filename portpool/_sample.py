@@ -148,12 +148,19 @@ def run_sample(argv: list[str], ws2: Any, out: Callable[[str], None] = print, *,
     return 0
 
 
-def real_ws2_32() -> Any:
-    """The real ws2_32 with the prototypes of portpool._abi (Windows only)."""
-    if sys.platform == "win32":
+if sys.platform == "win32":
+
+    def real_ws2_32() -> Any:
+        """The real ws2_32 with the prototypes of portpool._abi."""
         dll = ctypes.WinDLL("ws2_32")
-        for name, fn in _abi.bind_prototypes(dll, [n for n, p in _abi.PROTOTYPES.items()
-                                                   if p.dll == "ws2_32" and not p.spi_type]).items():
-            setattr(dll, name, fn)
+        names = [n for n, p in _abi.PROTOTYPES.items() if p.dll == "ws2_32" and not p.spi_type]
+        for name, fn in _abi.bind_prototypes(dll, names).items():
+            if fn is not None:
+                setattr(dll, name, fn)
         return dll
-    return None
+
+else:
+
+    def real_ws2_32() -> Any:
+        """``None``: the real ws2_32 exists only on Windows."""
+        return None

@@ -9,11 +9,19 @@ byte order, no IOCTL codes: those belong to the ABI room and the backends).
 Per protocol it keeps three indexes, all kept in step by the few private helpers
 at the bottom of this file:
 
-* ``bound``: port -> socket handle, sorted, for "is any port of this block bound";
+* ``bound``: port -> socket handle, a plain dict (binding and closing are the hot
+  path); "which ports of lo..hi are bound" costs O(min(block size, bound ports));
 * ``blocks``: block start -> token, sorted; blocks never overlap, so the only block
   that can contain a port is the one with the greatest start at or below it;
-* ``free``: the ports of the dynamic range that are neither bound nor reserved,
-  as runs (``FreeRuns``), so bind(0) and wildcard acquire cost O(log n).
+* ``unreserved``: the ports of the dynamic range outside every reserved block, as
+  runs (``FreeRuns``), and ``free_count``, how many of those are not bound.
+
+bind(0) draws a port of the dynamic range uniformly and keeps it if it is neither
+bound (a dict lookup) nor reserved (a bisect): O(1) expected while the range is not
+nearly full; after a few misses it enumerates the free ports exactly.  A wildcard
+block is drawn from the unreserved runs the same way and kept if no port of it is
+bound.  ``free_count`` lets an exhausted range be refused before the generator is
+touched, so a refused call changes nothing, the generator's state included.
 
 Every operation first checks everything that can refuse it (raising through
 ``refuse(rule_id, ...)``, whose Windows code lives in ``_rules.py``), and only then
@@ -26,6 +34,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import random
+import socket as _pysocket
 from collections.abc import Iterator
 from typing import Final
 
@@ -34,6 +43,8 @@ from sortedcontainers import SortedDict
 
 from .._errors import WinError
 from .._types import (
+    AF_INET,
+    AF_INET6,
     MAX_PORT,
     SOCK_DGRAM,
     SOCK_RAW,
@@ -54,6 +65,12 @@ DEFAULT_DYNAMIC_RANGE: Final = PortRange(49152, 16384)  # rule R18
 _FIRST_PID: Final = 1000  # Windows process ids are multiples of 4
 _FIRST_HANDLE: Final = 0x100  # so are socket handles
 _MAX_TOKEN: Final = 2**64 - 1
+# Random draws before bind(0) / a wildcard block falls back to exact enumeration
+# (O(runs + bound ports)).  Blocks need more: a drawn block must miss every bound port.
+_PROBES: Final = 16
+_BLOCK_PROBES: Final = 64
+_SMALL_BLOCK: Final = 64  # up to this size, check a block's ports by dict lookups
+_SLIDES: Final = 8  # window moves within a drawn run before drawing again
 
 
 @attrs.define
@@ -140,14 +157,37 @@ class Explanation:
 
 
 class _Pool:
-    """One protocol's pool: bound ports, reserved blocks, free dynamic ports."""
+    """One protocol's pool: bound ports, reserved blocks, unreserved dynamic ports."""
 
     def __init__(self, dynamic: PortRange) -> None:
         self.dynamic = dynamic
-        self.bound: SortedDict[int, int] = SortedDict()
+        self.bound: dict[int, int] = {}
+        self.dyn_lo, self.dyn_hi = dynamic.start, dynamic.last
         self.blocks: SortedDict[int, int] = SortedDict()
-        self.free = FreeRuns()
-        self.free.add(dynamic.start, dynamic.last)
+        self.unreserved = FreeRuns()
+        self.unreserved.add(dynamic.start, dynamic.last)
+        self.free_count = dynamic.count  # unreserved and not bound
+        self.reserved: set[int] = set()  # every port inside a block: O(1) membership
+
+    def segments(self, minimum: int) -> list[tuple[int, int]]:
+        """Exactly the runs of free ports (unreserved, not bound) of at least ``minimum``."""
+        out = []
+        for lo, hi in self.unreserved.runs():
+            cursor = lo
+            for port in self.bound_in(lo, hi):
+                if port - cursor >= minimum:
+                    out.append((cursor, port - 1))
+                cursor = port + 1
+            if hi - cursor + 1 >= minimum:
+                out.append((cursor, hi))
+        return out
+
+    def bound_in(self, lo: int, hi: int) -> list[int]:
+        """The bound ports of lo..hi, in order: O(min(hi - lo, bound ports))."""
+        bound = self.bound
+        if hi - lo < len(bound):
+            return [port for port in range(lo, hi + 1) if port in bound]
+        return sorted(port for port in bound if lo <= port <= hi)
 
 
 class Machine:
@@ -217,9 +257,25 @@ class Machine:
 
     # --- sockets -------------------------------------------------------------------
 
-    def open_socket(self, pid: int, family: int, kind: int, proto: int) -> int:
-        """socket(): returns the new socket's handle (rules W6-W10)."""
+    def open_socket(self, pid: int, family: int, kind: int, proto: int) -> SocketInfo:
+        """socket(): returns the new socket (its handle and kind) (rules W6-W10)."""
         process = self._live_process(pid)
+        protocol: Protocol | None
+        known = _STREAM_OR_DGRAM.get((family, kind, proto))
+        if known is not None:  # the hot path: a TCP or UDP socket, already validated
+            fam, protocol = known
+        else:
+            fam, protocol = self._check_socket_kind(process, family, kind, proto)
+        handle = self._next_handle
+        self._next_handle += 4
+        self._sockets[handle] = _Socket(handle, pid, fam, kind, protocol)
+        process.sockets.add(handle)
+        return SocketInfo(handle, fam, kind, protocol, None, None, None)
+
+    def _check_socket_kind(self, process: _Process, family: object, kind: object,
+                           proto: object) -> tuple[Family, Protocol | None]:
+        """The full socket() validation (W6-W10), for anything but plain TCP/UDP."""
+        pid = process.pid
         fam = Family.from_value(family) if isinstance(family, int) else None
         if fam is None:
             raise refuse("W6", f"address family {family!r}")
@@ -239,11 +295,7 @@ class Machine:
                     raise refuse("W9", f"protocol {proto} with socket type {kind}")
                 raise refuse("W8", f"protocol {proto} with socket type {kind}")
             protocol = natural
-        handle = self._next_handle
-        self._next_handle += 4
-        self._sockets[handle] = _Socket(handle, pid, fam, kind, protocol)
-        process.sockets.add(handle)
-        return handle
+        return fam, protocol
 
     def close_socket(self, pid: int, handle: int) -> None:
         """closesocket(): frees its port and the runtime blocks acquired on it (R4)."""
@@ -269,7 +321,7 @@ class Machine:
             raise refuse("A3", "NumberOfPorts is 0")
         pool = self._pools[protocol]
         if start == 0:  # R2: a wildcard request
-            first = pool.free.pick(self._rng, count)  # R3, A4
+            first = self._pick_block(pool, count)  # R3, A4
             if first is None:
                 raise refuse("A13", f"no {count} contiguous free {protocol.name} ports in the"
                               f" dynamic range {pool.dynamic!r}")
@@ -340,10 +392,9 @@ class Machine:
                 raise refuse("W2", f"{protocol.name} port {chosen} is bound by socket"
                              f" {pool.bound[chosen]:#x}")
         elif port == 0:  # W1 (and A16/A17: a lapsed or foreign association)
-            picked = pool.free.pick(self._rng, 1)
-            if picked is None:
+            if pool.free_count == 0:
                 raise refuse("A13", f"no free {protocol.name} port in {pool.dynamic!r}")
-            chosen = picked
+            chosen = self._pick_port(pool)
         else:
             owner = self._block_at(protocol, port)
             if owner is not None:  # R17 before W2 (A23)
@@ -358,7 +409,8 @@ class Machine:
             sock.association = None  # A16: a lapsed association is forgotten
         sock.host, sock.port = host, chosen
         pool.bound[chosen] = handle
-        pool.free.remove(chosen, chosen)
+        if pool.dyn_lo <= chosen <= pool.dyn_hi and chosen not in pool.reserved:
+            pool.free_count -= 1
         return chosen
 
     def sockname(self, pid: int, handle: int) -> tuple[Family, str, int]:
@@ -414,11 +466,12 @@ class Machine:
 
     def bindings(self, protocol: Protocol) -> tuple[Binding, ...]:
         """Live bound sockets of ``protocol``, in port order."""
-        return tuple(self._binding(self._sockets[h]) for h in self._pools[protocol].bound.values())
+        bound = self._pools[protocol].bound
+        return tuple(self._binding(self._sockets[bound[port]]) for port in sorted(bound))
 
     def free_ports(self, protocol: Protocol) -> int:
         """How many ports of the dynamic range are neither bound nor reserved."""
-        return len(self._pools[protocol].free)
+        return self._pools[protocol].free_count
 
     def explain(self, protocol: object, port: object) -> Explanation:
         """Who holds ``port`` and which rules decide a bind to it."""
@@ -454,7 +507,8 @@ class Machine:
             tuple(sorted((t, b.owner_pid, b.owner_socket, b.reservation.range.start,
                           b.reservation.range.count, int(b.reservation.protocol))
                          for t, b in self._blocks.items())),
-            tuple((int(p), tuple(pool.free.runs()), tuple(pool.bound.items()))
+            tuple((int(p), tuple(pool.unreserved.runs()), pool.free_count,
+                   tuple(sorted(pool.bound.items())))
                   for p, pool in self._pools.items()),
             self._next_pid, self._next_handle, self._rng.getstate(),
         )
@@ -468,8 +522,10 @@ class Machine:
         return process
 
     def _socket(self, pid: int, handle: object) -> _Socket:
-        self._live_process(pid)
         sock = self._sockets.get(handle) if isinstance(handle, int) else None
+        if sock is not None and sock.pid == pid and self._processes[pid].alive:
+            return sock  # the hot path
+        self._live_process(pid)  # A19 before R9b
         if sock is None or sock.pid != pid:
             shown = f"{handle:#x}" if isinstance(handle, int) else repr(handle)
             raise refuse("R9b", f"handle {shown} is not a socket of process {pid}")
@@ -490,6 +546,8 @@ class Machine:
         return block
 
     def _block_at(self, protocol: Protocol, port: int) -> _Block | None:
+        if port not in self._pools[protocol].reserved:
+            return None
         blocks = self._pools[protocol].blocks
         index = blocks.bisect_right(port) - 1
         if index < 0:
@@ -507,7 +565,7 @@ class Machine:
                 rule = persistent_rule if other.reservation.persistent else runtime_rule
                 raise refuse(rule, f"{block!r} overlaps reserved block"
                              f" {other.reservation.range!r}")
-        for port in pool.bound.irange(block.start, block.last):
+        for port in pool.bound_in(block.start, block.last):
             raise refuse(bound_rule, f"{protocol.name} port {port} of {block!r} is bound by"
                          f" socket {pool.bound[port]:#x}")
 
@@ -529,7 +587,7 @@ class Machine:
     def _pick_in_block(self, pool: _Pool, reservation: Reservation) -> int | None:
         """A uniformly drawn free port of the block (A4), or ``None`` (A1)."""
         block = reservation.range
-        taken = list(pool.bound.irange(block.start, block.last))
+        taken = pool.bound_in(block.start, block.last)
         if len(taken) >= block.count:
             return None
         port = block.start + self._rng.randrange(block.count - len(taken))
@@ -539,6 +597,50 @@ class Machine:
             else:
                 break
         return port
+
+    def _pick_port(self, pool: _Pool) -> int:
+        """A uniformly drawn free port of the dynamic range (W1, A4); one must exist."""
+        dynamic, rng = pool.dynamic, self._rng
+        bound, reserved = pool.bound, pool.reserved
+        for _ in range(_PROBES):  # rejection sampling: O(1) while the range is not full
+            port = dynamic.start + rng.randrange(dynamic.count)
+            if port not in bound and port not in reserved:
+                return port
+        segments = pool.segments(1)  # nearly full: enumerate exactly
+        index = rng.randrange(sum(hi - lo + 1 for lo, hi in segments))
+        for lo, hi in segments:
+            if index <= hi - lo:
+                return lo + index
+            index -= hi - lo + 1
+        raise AssertionError("free_count and the pool disagree")  # pragma: no cover
+
+    def _pick_block(self, pool: _Pool, count: int) -> int | None:
+        """The first port of a drawn free block of ``count`` ports (R3, A4), or ``None``.
+
+        A refusal leaves the generator as it was (the state is restored).
+        """
+        if not pool.unreserved.has_run(count):
+            return None
+        saved = self._rng.getstate()
+        rng = self._rng
+        for _ in range(_BLOCK_PROBES):
+            run = pool.unreserved.pick_run(rng, count)
+            assert run is not None
+            lo, hi = run
+            first = lo + rng.randrange(hi - lo - count + 2)
+            for _ in range(_SLIDES):  # slide past a bound port within the run
+                conflict = _last_bound(pool, first, count)
+                if conflict is None:
+                    return first
+                first = conflict + 1
+                if first + count - 1 > hi:
+                    break
+        segments = pool.segments(count)
+        if not segments:
+            self._rng.setstate(saved)
+            return None
+        lo, hi = segments[self._rng.randrange(len(segments))]
+        return lo + self._rng.randrange(hi - lo - count + 2)
 
     def _new_token(self) -> int:
         while True:  # R13c: unique and never INVALID_PORT_RESERVATION_TOKEN (0)
@@ -551,35 +653,35 @@ class Machine:
         block = reservation.range
         self._blocks[reservation.token] = _Block(reservation, pid, handle)
         pool.blocks[block.start] = reservation.token
-        pool.free.remove(block.start, block.last)
+        lo, hi = max(block.start, pool.dynamic.start), min(block.last, pool.dynamic.last)
+        if lo <= hi:  # the block's dynamic ports stop counting as free
+            pool.free_count -= (hi - lo + 1) - len(pool.bound_in(lo, hi))
+        pool.unreserved.remove(block.start, block.last)
+        pool.reserved.update(range(block.start, block.last + 1))
 
     def _remove_block(self, token: int) -> None:
         block = self._blocks.pop(token)
         res = block.reservation
         pool = self._pools[res.protocol]
         del pool.blocks[res.range.start]
+        pool.reserved.difference_update(range(res.range.start, res.range.last + 1))
         if block.owner_socket is not None:
             self._sockets[block.owner_socket].acquired.discard(token)
         # A20: bound sockets keep their ports; the rest of the block is free again.
-        self._vacate(pool, res.range.start, res.range.last)
-
-    def _vacate(self, pool: _Pool, lo: int, hi: int) -> None:
-        """Return the unbound ports of lo..hi that lie in the dynamic range to ``free``."""
-        lo, hi = max(lo, pool.dynamic.start), min(hi, pool.dynamic.last)
-        cursor = lo
-        for port in pool.bound.irange(lo, hi):
-            pool.free.add(cursor, port - 1)
-            cursor = port + 1
-        pool.free.add(cursor, hi)
+        lo, hi = max(res.range.start, pool.dynamic.start), min(res.range.last, pool.dynamic.last)
+        if lo <= hi:
+            pool.unreserved.add(lo, hi)
+            pool.free_count += (hi - lo + 1) - len(pool.bound_in(lo, hi))
 
     def _close(self, sock: _Socket) -> None:
-        for token in sorted(sock.acquired):  # R4
-            self._remove_block(token)
+        if sock.acquired:
+            for token in sorted(sock.acquired):  # R4
+                self._remove_block(token)
         if sock.protocol is not None and sock.port is not None:
             pool = self._pools[sock.protocol]
             del pool.bound[sock.port]
-            if self._block_at(sock.protocol, sock.port) is None:
-                self._vacate(pool, sock.port, sock.port)
+            if pool.dyn_lo <= sock.port <= pool.dyn_hi and sock.port not in pool.reserved:
+                pool.free_count += 1
         del self._sockets[sock.handle]
         self._processes[sock.pid].sockets.discard(sock.handle)
 
@@ -598,6 +700,27 @@ class Machine:
         return iter(sorted(process.sockets) if process else ())
 
 
+# (family, type, proto) -> (Family, Protocol) for every valid TCP/UDP socket() call (W9).
+_STREAM_OR_DGRAM: Final[dict[tuple[object, object, object], tuple[Family, Protocol]]] = {
+    (family_value, kind, proto): (Family.from_value(family_value) or Family.INET, protocol)
+    for family_value in {AF_INET, AF_INET6, int(_pysocket.AF_INET6)}
+    for kind, protocol in ((SOCK_STREAM, Protocol.TCP), (SOCK_DGRAM, Protocol.UDP))
+    for proto in (0, int(protocol))
+}
+
+
+def _last_bound(pool: _Pool, first: int, count: int) -> int | None:
+    """The highest bound port of first..first+count-1, or ``None`` if all are free."""
+    bound = pool.bound
+    if count <= _SMALL_BLOCK:  # the common case: a few dict lookups
+        for port in range(first + count - 1, first - 1, -1):
+            if port in bound:
+                return port
+        return None
+    inside = pool.bound_in(first, first + count - 1)
+    return inside[-1] if inside else None
+
+
 def _protocol(value: object) -> Protocol:
     if isinstance(value, int) and value in (Protocol.TCP, Protocol.UDP):
         return Protocol(value)
@@ -605,6 +728,8 @@ def _protocol(value: object) -> Protocol:
 
 
 def _is_ushort(value: object) -> bool:
+    if type(value) is int:  # the common case, and excludes bool
+        return 0 <= value <= MAX_PORT
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PORT
 
 

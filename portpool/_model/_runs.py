@@ -14,13 +14,16 @@ from sortedcontainers import SortedDict, SortedList
 
 __all__ = ["FreeRuns"]
 
+_SPAN = 1 << 17  # more than any port number
+
 
 class FreeRuns:
     """A set of ports stored as maximal runs."""
 
     def __init__(self) -> None:
         self._by_start: SortedDict[int, int] = SortedDict()  # lo -> hi
-        self._by_length: SortedList[tuple[int, int]] = SortedList()  # (length, lo)
+        # length * _SPAN + lo: one int per run, so bisection compares ints, not tuples
+        self._by_length: SortedList[int] = SortedList()
         self._size = 0
 
     def __len__(self) -> int:
@@ -28,12 +31,12 @@ class FreeRuns:
 
     def _put(self, lo: int, hi: int) -> None:
         self._by_start[lo] = hi
-        self._by_length.add((hi - lo + 1, lo))
+        self._by_length.add((hi - lo + 1) * _SPAN + lo)
         self._size += hi - lo + 1
 
     def _drop(self, lo: int) -> int:
         hi: int = self._by_start.pop(lo)
-        self._by_length.remove((hi - lo + 1, lo))
+        self._by_length.remove((hi - lo + 1) * _SPAN + lo)
         self._size -= hi - lo + 1
         return hi
 
@@ -75,18 +78,27 @@ class FreeRuns:
         lo = self._by_start.keys()[index]
         return bool(port <= self._by_start[lo])
 
-    def pick(self, rng: random.Random, count: int) -> int | None:
-        """The first port of a random free block of ``count`` ports, or ``None``.
+    def has_run(self, count: int) -> bool:
+        """Whether some run holds ``count`` ports."""
+        return bool(self._by_length) and self._by_length[-1] // _SPAN >= count
 
-        A run long enough is drawn uniformly among the runs that are, then an offset
-        uniformly within it (rule A4).
-        """
-        first = self._by_length.bisect_left((count, -1))
+    def pick_run(self, rng: random.Random, count: int) -> tuple[int, int] | None:
+        """A run of at least ``count`` ports, drawn uniformly among those (rule A4)."""
+        first = self._by_length.bisect_left(count * _SPAN)
         candidates = len(self._by_length) - first
         if candidates <= 0:
             return None
-        length, lo = self._by_length[first + rng.randrange(candidates)]
-        first_port: int = lo + rng.randrange(length - count + 1)
+        length, lo = divmod(self._by_length[first + rng.randrange(candidates)], _SPAN)
+        return lo, lo + length - 1
+
+    def pick(self, rng: random.Random, count: int) -> int | None:
+        """The first port of a random block of ``count`` ports inside one run, or ``None``:
+        a run drawn by :meth:`pick_run`, then an offset uniformly within it."""
+        run = self.pick_run(rng, count)
+        if run is None:
+            return None
+        lo, hi = run
+        first_port: int = lo + rng.randrange(hi - lo - count + 2)
         return first_port
 
     def runs(self) -> list[tuple[int, int]]:

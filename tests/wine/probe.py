@@ -4,8 +4,9 @@ import sys
 
 sys.path.insert(0, sys.argv[1])
 
-from portpool import EmulatedHost, PortPoolError, Protocol  # noqa: E402
-from portpool.backends.windows import WindowsPool  # noqa: E402
+from portpool.backends.windows import WindowsPool
+
+from portpool import EmulatedHost, PortPoolError, Protocol
 
 pool = WindowsPool()  # the real DLLs: Wine's ws2_32 and iphlpapi
 print("PLATFORM", sys.platform)
