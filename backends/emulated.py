@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, final
 
+from portpool._errors import PortPoolError
 from portpool._host import EmulatedHost, EmulatedProcess
 from portpool._interface import Address, Socket
 from portpool._model._machine import Machine, SocketInfo
@@ -16,10 +18,12 @@ __all__ = ["EmulatedPool", "EmulatedSocket"]
 class EmulatedSocket(Socket):
     """A socket of an emulated process."""
 
+    __slots__ = ("_closed", "_family", "_handle", "_machine", "_pid", "_pool", "_protocol", "_type")
+
     def __init__(self, pool: EmulatedPool, info: SocketInfo) -> None:
         self._pool = pool
         self._pid = pool.pid
-        self._machine = pool.host.machine
+        self._machine = pool._machine
         self._handle = info.handle
         self._family, self._type, self._protocol = info.family, info.type, info.protocol
         self._closed = False
@@ -78,8 +82,8 @@ class EmulatedSocket(Socket):
         if self._closed:
             return
         self._closed = True
-        if self._machine.is_alive(self._pool.pid):
-            self._machine.close_socket(self._pool.pid, self._handle)
+        with contextlib.suppress(PortPoolError):  # A19: the process is gone, and the socket
+            self._machine.close_socket(self._pid, self._handle)
 
     def fileno(self) -> int:
         """The handle, or -1 once closed."""
@@ -101,6 +105,7 @@ class EmulatedPool(EmulatedProcess):
 
     def __init__(self, host: EmulatedHost, pid: int) -> None:
         self._host = host
+        self._machine = host.machine
         self._pid = pid
 
     @classmethod
@@ -140,7 +145,7 @@ class EmulatedPool(EmulatedProcess):
     def socket(self, family: int = AF_INET, type: int = SOCK_STREAM,  # noqa: A002 - socket's own name
                proto: int = 0) -> EmulatedSocket:
         """See :meth:`portpool.PortPool.socket`."""
-        return EmulatedSocket(self, self._host.machine.open_socket(self._pid, family, type, proto))
+        return EmulatedSocket(self, self._machine.open_socket(self._pid, family, type, proto))
 
     def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
         """See :meth:`portpool.PortPool.create_persistent_reservation`."""

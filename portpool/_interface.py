@@ -29,6 +29,8 @@ class Socket(abc.ABC):
     Every other call on a closed socket raises WSAENOTSOCK (rule R9b).
     """
 
+    __slots__ = ()
+
     @property
     @abc.abstractmethod
     def family(self) -> int:

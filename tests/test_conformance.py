@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from portpool import EmulatedHost, PortPool, PortRange, Reservation
+from portpool import EmulatedHost, PortPool, PortRange, Reservation, Socket
 from portpool.testing import run_conformance_test
 
 SETTINGS = settings(max_examples=150, deadline=None, stateful_step_count=40,
@@ -32,26 +32,51 @@ def test_emulated_backend_conforms_in_a_tiny_dynamic_range() -> None:
                          settings=SETTINGS)
 
 
+class _FaultySocket(Socket):
+    """Delegates to a real socket, with one planted fault."""
+
+    def __init__(self, inner: Socket, fault: str) -> None:
+        self.inner, self.fault = inner, fault
+
+    family = property(lambda self: self.inner.family)
+    type = property(lambda self: self.inner.type)
+    protocol = property(lambda self: self.inner.protocol)
+
+    def acquire_port_reservation(self, start: int, count: int) -> Reservation:
+        res = self.inner.acquire_port_reservation(start, count)
+        if self.fault == "shifted-block" and start:  # reports a block one port off
+            return Reservation(res.token, res.protocol, PortRange(res.range.start + 1, count),
+                               res.persistent)
+        return res
+
+    def associate_port_reservation(self, token: int) -> None:
+        self.inner.associate_port_reservation(token)
+
+    def release_port_reservation(self, token: int) -> None:
+        self.inner.release_port_reservation(token)
+
+    def bind(self, address: Any) -> None:
+        self.inner.bind(address)
+
+    def getsockname(self) -> Any:
+        return self.inner.getsockname()
+
+    def close(self) -> None:
+        if self.fault != "leaky-close":  # closing keeps the port and the blocks
+            self.inner.close()
+
+    def fileno(self) -> int:
+        return self.inner.fileno()
+
+
 class _Wrapped(PortPool):
     """A backend with one planted fault, to show the conformance machine catches it."""
 
     def __init__(self, inner: PortPool, fault: str) -> None:
         self.inner, self.fault = inner, fault
 
-    def socket(self, *args: Any, **kwargs: Any) -> Any:
-        sock = self.inner.socket(*args, **kwargs)
-        if self.fault == "leaky-close":
-            sock.close = lambda: None  # closing keeps the port and the blocks
-        if self.fault == "shifted-block":
-            real = sock.acquire_port_reservation
-
-            def shifted(start: int, count: int) -> Reservation:
-                res = real(start, count)
-                return Reservation(res.token, res.protocol,
-                                   PortRange(res.range.start + 1 if start else res.range.start, count),
-                                   res.persistent)
-            sock.acquire_port_reservation = shifted
-        return sock
+    def socket(self, *args: Any, **kwargs: Any) -> Socket:
+        return _FaultySocket(self.inner.socket(*args, **kwargs), self.fault)
 
     def create_persistent_reservation(self, *a: Any) -> int:
         return self.inner.create_persistent_reservation(*a)

@@ -1,18 +1,16 @@
-"""Errors, value types and the free-run index."""
+"""Errors, value types and the exact free-run enumeration."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
-import itertools
 import pickle
-import random
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portpool import PortPoolError, PortRange, WinError, winerror
-from portpool._model._runs import FreeRuns
+from portpool import EmulatedHost, PortPoolError, PortRange, Protocol, WinError, winerror
 from portpool.testing.strategies import dynamic_ranges, emulated_hosts, port_ranges
 
 
@@ -48,39 +46,30 @@ def test_port_range_validation_and_repr() -> None:
         PortRange("1", 1)  # type: ignore[arg-type]
 
 
-@given(st.lists(st.tuples(st.booleans(), port_ranges(within=PortRange(1, 200), max_count=30)),
-                max_size=40), st.integers(1, 12), st.integers(0, 10**6))
-def test_free_runs_behave_like_a_set(ops: list[tuple[bool, PortRange]], want: int, seed: int) -> None:
-    runs, model = FreeRuns(), set()
-    for add, block in ops:
-        ports = set(range(block.start, block.last + 1))
-        if add:
-            for lo, hi in _runs_of(sorted(ports - model)):
-                runs.add(lo, hi)
-            model |= ports
+@given(st.lists(port_ranges(within=PortRange(100, 60), max_count=6), max_size=8),
+       st.lists(st.integers(90, 170), max_size=20), st.integers(1, 5))
+def test_free_segments_are_exact(blocks: list[PortRange], binds: list[int], minimum: int) -> None:
+    """The exact enumeration behind the bind(0) and wildcard fallbacks, against brute force."""
+    host = EmulatedHost(dynamic_ports=PortRange(100, 60))
+    app = host.process()
+    for block in blocks:
+        with contextlib.suppress(PortPoolError):
+            app.socket().acquire_port_reservation(block.start, block.count)
+    for port in binds:
+        with contextlib.suppress(PortPoolError):
+            app.socket().bind(("", port))
+    pool = host.machine._pools[Protocol.TCP]
+    taken = {p for r in host.reservations(Protocol.TCP) for p in range(r.range.start, r.range.last + 1)}
+    taken |= {b.port for b in host.bindings(Protocol.TCP)}
+    free = [p for p in range(100, 160) if p not in taken]
+    runs: list[tuple[int, int]] = []
+    for p in free:
+        if runs and runs[-1][1] == p - 1:
+            runs[-1] = (runs[-1][0], p)
         else:
-            runs.remove(block.start, block.last)
-            model -= ports
-        assert len(runs) == len(model)
-        assert {p for lo, hi in runs.runs() for p in range(lo, hi + 1)} == model
-        stored = runs.runs()
-        assert all(a[1] + 1 < b[0] for a, b in itertools.pairwise(stored)), "not maximal"
-    first = runs.pick(random.Random(seed), want)
-    fits = any(all(p in model for p in range(s, s + want)) for s in model)
-    assert (first is not None) == fits
-    if first is not None:
-        assert all(p in model for p in range(first, first + want))
-        assert all((p in runs) for p in range(first, first + want))
-
-
-def _runs_of(ports: list[int]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for p in ports:
-        if out and out[-1][1] == p - 1:
-            out[-1] = (out[-1][0], p)
-        else:
-            out.append((p, p))
-    return out
+            runs.append((p, p))
+    assert pool.segments(minimum) == [r for r in runs if r[1] - r[0] + 1 >= minimum]
+    assert host.machine.free_ports(Protocol.TCP) == len(free)
 
 
 @given(dynamic_ranges(), emulated_hosts())

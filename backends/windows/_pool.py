@@ -178,6 +178,8 @@ class WindowsPool(PortPool):
 class WindowsSocket(Socket):
     """A SOCKET handle driven through ctypes."""
 
+    __slots__ = ("_closed", "_family", "_handle", "_owner", "_pool", "_type")
+
     def __init__(self, pool: WindowsPool, handle: int, family: Family, kind: int,
                  owner: _pysocket.socket | None) -> None:
         self._pool, self._handle, self._family, self._type = pool, handle, family, kind

@@ -6,22 +6,24 @@ Theory of operation
 ports, reservations and tokens; it knows nothing of call shapes (no buffers, no
 byte order, no IOCTL codes: those belong to the ABI room and the backends).
 
-Per protocol it keeps three indexes, all kept in step by the few private helpers
-at the bottom of this file:
+Per protocol it keeps these indexes, kept in step by the few private helpers at
+the bottom of this file:
 
 * ``bound``: port -> socket handle, a plain dict (binding and closing are the hot
   path); "which ports of lo..hi are bound" costs O(min(block size, bound ports));
 * ``blocks``: block start -> token, sorted; blocks never overlap, so the only block
   that can contain a port is the one with the greatest start at or below it;
-* ``unreserved``: the ports of the dynamic range outside every reserved block, as
-  runs (``FreeRuns``), and ``free_count``, how many of those are not bound.
+* ``reserved``: every port inside a block, a set, for O(1) "is this port reserved";
+* ``free_count``: how many ports of the dynamic range are neither bound nor reserved.
 
-bind(0) draws a port of the dynamic range uniformly and keeps it if it is neither
-bound (a dict lookup) nor reserved (a bisect): O(1) expected while the range is not
-nearly full; after a few misses it enumerates the free ports exactly.  A wildcard
-block is drawn from the unreserved runs the same way and kept if no port of it is
-bound.  ``free_count`` lets an exhausted range be refused before the generator is
-touched, so a refused call changes nothing, the generator's state included.
+No call scans the port space.  bind(0) draws a port of the dynamic range uniformly
+and keeps it if it is neither bound nor reserved (two set lookups): O(1) expected
+while the range is not nearly full.  A wildcard block is drawn the same way, as a
+window of the dynamic range, and slid past the highest port that is taken.  After
+many misses both enumerate the free runs exactly, from ``blocks`` and ``bound``
+(O(blocks + bound ports), only near exhaustion).  ``free_count`` lets an exhausted
+range be refused before the generator is touched, and a wildcard refusal restores
+the generator, so a refused call changes nothing, the generator's state included.
 
 Every operation first checks everything that can refuse it (raising through
 ``refuse(rule_id, ...)``, whose Windows code lives in ``_rules.py``), and only then
@@ -36,7 +38,7 @@ import ipaddress
 import random
 import socket as _pysocket
 from collections.abc import Iterator
-from typing import Final
+from typing import Final, NamedTuple
 
 import attrs
 from sortedcontainers import SortedDict
@@ -56,7 +58,6 @@ from .._types import (
     Reservation,
 )
 from ._rules import refuse
-from ._runs import FreeRuns
 from ._store import MemoryStore, Store
 
 __all__ = ["DEFAULT_DYNAMIC_RANGE", "Explanation", "Machine", "SocketInfo"]
@@ -69,7 +70,6 @@ _MAX_TOKEN: Final = 2**64 - 1
 # (O(runs + bound ports)).  Blocks need more: a drawn block must miss every bound port.
 _PROBES: Final = 16
 _BLOCK_PROBES: Final = 64
-_SMALL_BLOCK: Final = 64  # up to this size, check a block's ports by dict lookups
 _SLIDES: Final = 8  # window moves within a drawn run before drawing again
 
 
@@ -101,9 +101,12 @@ class _Block:
     owner_socket: int | None
 
 
-@attrs.frozen
-class SocketInfo:
-    """What a backend needs to know of a live socket."""
+class SocketInfo(NamedTuple):
+    """What a backend needs to know of a live socket.
+
+    Immutable like the attrs values elsewhere, but a NamedTuple: socket() makes one per
+    call, and it is three times cheaper to build (benchmarks/bench_pool.py).
+    """
 
     handle: int
     family: Family
@@ -157,22 +160,21 @@ class Explanation:
 
 
 class _Pool:
-    """One protocol's pool: bound ports, reserved blocks, unreserved dynamic ports."""
+    """One protocol's pool: bound ports, reserved blocks, free dynamic ports."""
 
     def __init__(self, dynamic: PortRange) -> None:
         self.dynamic = dynamic
         self.bound: dict[int, int] = {}
         self.dyn_lo, self.dyn_hi = dynamic.start, dynamic.last
         self.blocks: SortedDict[int, int] = SortedDict()
-        self.unreserved = FreeRuns()
-        self.unreserved.add(dynamic.start, dynamic.last)
-        self.free_count = dynamic.count  # unreserved and not bound
+        self.free_count = dynamic.count  # in the dynamic range, not reserved, not bound
         self.reserved: set[int] = set()  # every port inside a block: O(1) membership
+        self._block_last: dict[int, int] = {}  # block start -> its last port
 
     def segments(self, minimum: int) -> list[tuple[int, int]]:
         """Exactly the runs of free ports (unreserved, not bound) of at least ``minimum``."""
         out = []
-        for lo, hi in self.unreserved.runs():
+        for lo, hi in self.unreserved_runs():
             cursor = lo
             for port in self.bound_in(lo, hi):
                 if port - cursor >= minimum:
@@ -181,6 +183,17 @@ class _Pool:
             if hi - cursor + 1 >= minimum:
                 out.append((cursor, hi))
         return out
+
+    def unreserved_runs(self) -> list[tuple[int, int]]:
+        """The runs of the dynamic range between blocks, in order: O(blocks)."""
+        runs, cursor = [], self.dyn_lo
+        for start in self.blocks.irange(maximum=self.dyn_hi):
+            if start > cursor:
+                runs.append((cursor, start - 1))
+            cursor = max(cursor, self._block_last[start] + 1)
+        if cursor <= self.dyn_hi:
+            runs.append((cursor, self.dyn_hi))
+        return runs
 
     def bound_in(self, lo: int, hi: int) -> list[int]:
         """The bound ports of lo..hi, in order: O(min(hi - lo, bound ports))."""
@@ -259,7 +272,9 @@ class Machine:
 
     def open_socket(self, pid: int, family: int, kind: int, proto: int) -> SocketInfo:
         """socket(): returns the new socket (its handle and kind) (rules W6-W10)."""
-        process = self._live_process(pid)
+        process = self._processes.get(pid)
+        if process is None or not process.alive:
+            process = self._live_process(pid)  # refuses (A19)
         protocol: Protocol | None
         known = _STREAM_OR_DGRAM.get((family, kind, proto))
         if known is not None:  # the hot path: a TCP or UDP socket, already validated
@@ -507,7 +522,7 @@ class Machine:
             tuple(sorted((t, b.owner_pid, b.owner_socket, b.reservation.range.start,
                           b.reservation.range.count, int(b.reservation.protocol))
                          for t, b in self._blocks.items())),
-            tuple((int(p), tuple(pool.unreserved.runs()), pool.free_count,
+            tuple((int(p), pool.free_count,
                    tuple(sorted(pool.bound.items())))
                   for p, pool in self._pools.items()),
             self._next_pid, self._next_handle, self._rng.getstate(),
@@ -619,21 +634,18 @@ class Machine:
 
         A refusal leaves the generator as it was (the state is restored).
         """
-        if not pool.unreserved.has_run(count):
+        if pool.free_count < count:  # cannot fit: refuse before touching the generator
             return None
         saved = self._rng.getstate()
-        rng = self._rng
+        rng, last_first = self._rng, pool.dyn_hi - count + 1
         for _ in range(_BLOCK_PROBES):
-            run = pool.unreserved.pick_run(rng, count)
-            assert run is not None
-            lo, hi = run
-            first = lo + rng.randrange(hi - lo - count + 2)
-            for _ in range(_SLIDES):  # slide past a bound port within the run
-                conflict = _last_bound(pool, first, count)
+            first = pool.dyn_lo + rng.randrange(last_first - pool.dyn_lo + 1)
+            for _ in range(_SLIDES):  # slide past the highest taken port of the window
+                conflict = _last_taken(pool, first, count)
                 if conflict is None:
                     return first
                 first = conflict + 1
-                if first + count - 1 > hi:
+                if first > last_first:
                     break
         segments = pool.segments(count)
         if not segments:
@@ -653,10 +665,10 @@ class Machine:
         block = reservation.range
         self._blocks[reservation.token] = _Block(reservation, pid, handle)
         pool.blocks[block.start] = reservation.token
-        lo, hi = max(block.start, pool.dynamic.start), min(block.last, pool.dynamic.last)
+        pool._block_last[block.start] = block.last
+        lo, hi = max(block.start, pool.dyn_lo), min(block.last, pool.dyn_hi)
         if lo <= hi:  # the block's dynamic ports stop counting as free
             pool.free_count -= (hi - lo + 1) - len(pool.bound_in(lo, hi))
-        pool.unreserved.remove(block.start, block.last)
         pool.reserved.update(range(block.start, block.last + 1))
 
     def _remove_block(self, token: int) -> None:
@@ -664,13 +676,13 @@ class Machine:
         res = block.reservation
         pool = self._pools[res.protocol]
         del pool.blocks[res.range.start]
+        del pool._block_last[res.range.start]
         pool.reserved.difference_update(range(res.range.start, res.range.last + 1))
         if block.owner_socket is not None:
             self._sockets[block.owner_socket].acquired.discard(token)
         # A20: bound sockets keep their ports; the rest of the block is free again.
-        lo, hi = max(res.range.start, pool.dynamic.start), min(res.range.last, pool.dynamic.last)
+        lo, hi = max(res.range.start, pool.dyn_lo), min(res.range.last, pool.dyn_hi)
         if lo <= hi:
-            pool.unreserved.add(lo, hi)
             pool.free_count += (hi - lo + 1) - len(pool.bound_in(lo, hi))
 
     def _close(self, sock: _Socket) -> None:
@@ -709,16 +721,16 @@ _STREAM_OR_DGRAM: Final[dict[tuple[object, object, object], tuple[Family, Protoc
 }
 
 
-def _last_bound(pool: _Pool, first: int, count: int) -> int | None:
-    """The highest bound port of first..first+count-1, or ``None`` if all are free."""
-    bound = pool.bound
-    if count <= _SMALL_BLOCK:  # the common case: a few dict lookups
-        for port in range(first + count - 1, first - 1, -1):
-            if port in bound:
-                return port
-        return None
-    inside = pool.bound_in(first, first + count - 1)
-    return inside[-1] if inside else None
+def _last_taken(pool: _Pool, first: int, count: int) -> int | None:
+    """The highest bound or reserved port of first..first+count-1; ``None`` if all free.
+
+    O(count) set lookups: the cost of the block asked for, never of the port space.
+    """
+    bound, reserved = pool.bound, pool.reserved
+    for port in range(first + count - 1, first - 1, -1):
+        if port in bound or port in reserved:
+            return port
+    return None
 
 
 def _protocol(value: object) -> Protocol:
