@@ -85,6 +85,8 @@ class EmulatedHost:
 
         return EmulatedDlls(self, self._machine.create_process(admin=admin), self.calls)
 
+    # ``CallControl`` and ``EmulatedDlls`` are documented in portpool._dlls.
+
     def reboot(self) -> None:
         """Restart the machine: every process ends, runtime reservations and bindings
         vanish, persistent reservations stay with new tokens (rules R4, R13d, A10)."""

@@ -1,0 +1,53 @@
+"""The Windows ABI of the port-pool calls as ctypes: structs, constants, prototypes.
+
+A public namespace over ``portpool._abi`` for code that calls the DLLs itself
+(``EmulatedHost.dlls()`` or the real ``ws2_32``/``iphlpapi``).  Every value here is
+checked against the mingw-w64 headers for x86_64 and i686.
+"""
+
+from ._abi import (
+    AF_INET,
+    AF_INET6,
+    COMPLETION_ROUTINE,
+    DWORD,
+    INET_PORT_RANGE,
+    INET_PORT_RESERVATION,
+    INET_PORT_RESERVATION_INFORMATION,
+    INET_PORT_RESERVATION_INSTANCE,
+    INET_PORT_RESERVATION_TOKEN,
+    INVALID_PORT_RESERVATION_TOKEN,
+    INVALID_SOCKET,
+    PROTOTYPES,
+    SIO_ACQUIRE_PORT_RESERVATION,
+    SIO_ASSOCIATE_PORT_RESERVATION,
+    SIO_RELEASE_PORT_RESERVATION,
+    SOCKADDR_IN,
+    SOCKADDR_IN6,
+    SOCKET,
+    SOCKET_ERROR,
+    ULONG,
+    ULONG64,
+    USHORT,
+    WSA_WAIT_EVENT_0,
+    WSA_WAIT_IO_COMPLETION,
+    WSA_WAIT_TIMEOUT,
+    WSADATA,
+    WSAOVERLAPPED,
+    WSATHREADID,
+    Prototype,
+    bind_prototypes,
+    htons,
+    ntohs,
+)
+
+__all__ = [
+    "AF_INET", "AF_INET6", "COMPLETION_ROUTINE", "DWORD", "INET_PORT_RANGE",
+    "INET_PORT_RESERVATION", "INET_PORT_RESERVATION_INFORMATION",
+    "INET_PORT_RESERVATION_INSTANCE", "INET_PORT_RESERVATION_TOKEN",
+    "INVALID_PORT_RESERVATION_TOKEN", "INVALID_SOCKET", "PROTOTYPES",
+    "SIO_ACQUIRE_PORT_RESERVATION", "SIO_ASSOCIATE_PORT_RESERVATION",
+    "SIO_RELEASE_PORT_RESERVATION", "SOCKADDR_IN", "SOCKADDR_IN6", "SOCKET", "SOCKET_ERROR",
+    "ULONG", "ULONG64", "USHORT", "WSADATA", "WSAOVERLAPPED", "WSATHREADID",
+    "WSA_WAIT_EVENT_0", "WSA_WAIT_IO_COMPLETION", "WSA_WAIT_TIMEOUT", "Prototype",
+    "bind_prototypes", "htons", "ntohs",
+]
