@@ -47,3 +47,16 @@ def test_wheel_ships_portpool_alone_with_its_backends(tmp_path: Path) -> None:
     assert "portpool/backends/emulated.py" in names
     assert "portpool/py.typed" in names
     assert not any(n.startswith(("backends/", "tests/", "specs/")) for n in names)
+
+
+def test_editable_install_maps_backends_folder() -> None:
+    import portpool.backends.emulated
+    import portpool.backends.windows
+
+    for module in (portpool.backends.emulated, portpool.backends.windows):
+        path = Path(module.__file__ or "").resolve()
+        assert ROOT / "backends" in path.parents, path
+    code = "import backends"  # no top-level `backends` package is installed
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd="/", check=False)
+    assert result.returncode != 0 and "ModuleNotFoundError" in result.stderr
