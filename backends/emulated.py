@@ -18,34 +18,19 @@ __all__ = ["EmulatedPool", "EmulatedSocket"]
 class EmulatedSocket(Socket):
     """A socket of an emulated process."""
 
-    __slots__ = ("_closed", "_family", "_handle", "_machine", "_pid", "_pool", "_protocol", "_type")
+    __slots__ = ("_closed", "_handle", "_machine", "_pid", "_pool")
 
     def __init__(self, pool: EmulatedPool, info: SocketInfo) -> None:
         self._pool = pool
         self._pid = pool.pid
         self._machine = pool._machine
         self._handle = info.handle
-        self._family, self._type, self._protocol = info.family, info.type, info.protocol
+        self._family, self._type = info.family, info.type
         self._closed = False
 
     def __repr__(self) -> str:
         state = "closed" if self._closed else f"handle={self._handle:#x}"
         return f"<EmulatedSocket {state} pid={self._pool.pid}>"
-
-    @property
-    def family(self) -> int:
-        """The address family (Winsock value)."""
-        return int(self._family)
-
-    @property
-    def type(self) -> int:
-        """The socket type."""
-        return self._type
-
-    @property
-    def protocol(self) -> Protocol | None:
-        """TCP, UDP, or ``None`` for a raw socket."""
-        return self._protocol
 
     def acquire_port_reservation(self, start: int, count: int) -> Reservation:
         """See :meth:`portpool.Socket.acquire_port_reservation`."""

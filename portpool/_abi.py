@@ -17,6 +17,7 @@ from typing import Any, Final
 import attrs
 
 from ._errors import WinError
+from ._types import AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM
 
 __all__ = [
     "AF_INET", "AF_INET6", "DWORD", "FUNCTYPE", "INET_PORT_RANGE", "INET_PORT_RESERVATION",
@@ -56,8 +57,6 @@ SIO_ASSOCIATE_PORT_RESERVATION: Final = _wsaiow(IOC_VENDOR, 102)  # 0x98000066
 INVALID_PORT_RESERVATION_TOKEN: Final = 0
 SOCKET_ERROR: Final = -1
 INVALID_SOCKET: Final = 2 ** (8 * ctypes.sizeof(SOCKET)) - 1  # (SOCKET)(~0)
-AF_INET: Final = 2
-AF_INET6: Final = 23
 WSA_WAIT_EVENT_0: Final = 0
 WSA_WAIT_IO_COMPLETION: Final = 0xC0
 WSA_WAIT_TIMEOUT: Final = 258
@@ -71,11 +70,11 @@ CONSTANTS: Final[dict[str, int]] = {
     "SOCKET_ERROR": SOCKET_ERROR,
     "AF_INET": AF_INET,
     "AF_INET6": AF_INET6,
-    "SOCK_STREAM": 1,
-    "SOCK_DGRAM": 2,
-    "SOCK_RAW": 3,
-    "IPPROTO_TCP": 6,
-    "IPPROTO_UDP": 17,
+    "SOCK_STREAM": SOCK_STREAM,
+    "SOCK_DGRAM": SOCK_DGRAM,
+    "SOCK_RAW": SOCK_RAW,
+    "IPPROTO_TCP": IPPROTO_TCP,
+    "IPPROTO_UDP": IPPROTO_UDP,
     "WSA_WAIT_IO_COMPLETION": WSA_WAIT_IO_COMPLETION,
     "WSA_WAIT_TIMEOUT": WSA_WAIT_TIMEOUT,
     **{code.name: int(code) for code in WinError if code is not WinError.ERROR_SUCCESS},

@@ -13,7 +13,7 @@ import builtins
 from types import TracebackType
 from typing import Any, Self
 
-from ._types import AF_INET, SOCK_STREAM, Protocol, Reservation
+from ._types import AF_INET, SOCK_STREAM, Family, Protocol, Reservation, protocol_of
 
 __all__ = ["Address", "PortPool", "Socket"]
 
@@ -27,24 +27,29 @@ class Socket(abc.ABC):
 
     Sockets are context managers; :meth:`close` is idempotent, as Python's are.
     Every other call on a closed socket raises WSAENOTSOCK (rule R9b).
+
+    An implementation sets ``_family`` and ``_type`` when it makes the socket; the
+    three describing properties are built on them.
     """
 
-    __slots__ = ()
+    __slots__ = ("_family", "_type")
+    _family: Family
+    _type: int
 
     @property
-    @abc.abstractmethod
     def family(self) -> int:
         """The address family (Winsock value: AF_INET 2 or AF_INET6 23)."""
+        return int(self._family)
 
     @property
-    @abc.abstractmethod
     def type(self) -> int:
         """The socket type (SOCK_STREAM 1, SOCK_DGRAM 2, SOCK_RAW 3)."""
+        return self._type
 
     @property
-    @abc.abstractmethod
     def protocol(self) -> Protocol | None:
         """TCP or UDP, or ``None`` for a socket that has no ports (SOCK_RAW)."""
+        return protocol_of(self._type)
 
     @abc.abstractmethod
     def acquire_port_reservation(self, start: int, count: int) -> Reservation:

@@ -44,6 +44,9 @@ class Protocol(enum.IntEnum):
     UDP = 17
 
 
+_PROTOCOL_OF_TYPE: Final[dict[int, Protocol]] = {SOCK_STREAM: Protocol.TCP, SOCK_DGRAM: Protocol.UDP}
+
+
 class Family(enum.IntEnum):
     """The address families whose sockets use the port pools."""
 
@@ -58,6 +61,11 @@ class Family(enum.IntEnum):
         if value in (AF_INET6, int(_socket.AF_INET6)):
             return cls.INET6
         return None
+
+
+def protocol_of(kind: int) -> Protocol | None:
+    """The pool a socket type uses: TCP for SOCK_STREAM, UDP for SOCK_DGRAM, else none."""
+    return _PROTOCOL_OF_TYPE.get(kind)
 
 
 def _check_range(instance: PortRange, attribute: attrs.Attribute[int], value: int) -> None:

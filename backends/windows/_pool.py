@@ -32,7 +32,6 @@ from portpool._model._rules import refuse
 from portpool._types import (
     AF_INET,
     MAX_PORT,
-    SOCK_DGRAM,
     SOCK_STREAM,
     Family,
     PortRange,
@@ -178,7 +177,7 @@ class WindowsPool(PortPool):
 class WindowsSocket(Socket):
     """A SOCKET handle driven through ctypes."""
 
-    __slots__ = ("_closed", "_family", "_handle", "_owner", "_pool", "_type")
+    __slots__ = ("_closed", "_handle", "_owner", "_pool")
 
     def __init__(self, pool: WindowsPool, handle: int, family: Family, kind: int,
                  owner: _pysocket.socket | None) -> None:
@@ -188,21 +187,6 @@ class WindowsSocket(Socket):
 
     def __repr__(self) -> str:
         return f"<WindowsSocket handle={self.fileno():#x}>"
-
-    @property
-    def family(self) -> int:
-        """The address family (Winsock value)."""
-        return int(self._family)
-
-    @property
-    def type(self) -> int:
-        """The socket type."""
-        return self._type
-
-    @property
-    def protocol(self) -> Protocol | None:
-        """TCP, UDP, or ``None`` for a raw socket."""
-        return {SOCK_STREAM: Protocol.TCP, SOCK_DGRAM: Protocol.UDP}.get(self._type)
 
     def _h(self) -> int:
         return _abi.INVALID_SOCKET if self._closed else self._handle

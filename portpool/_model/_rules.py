@@ -308,7 +308,10 @@ _TABLE: Final[tuple[Rule, ...]] = (
     Rule("B9", "abi", "With lpOverlapped (sockets from socket() are overlapped), the call"
          " returns at once: 0 if it completed, or SOCKET_ERROR with WSA_IO_PENDING; completion"
          " signals lpOverlapped->hEvent and queues lpCompletionRoutine to the calling thread,"
-         " run when it waits alertably (WSAWaitForMultipleEvents with fAlertable).", "ACQ"
+         " run when it waits alertably (WSAWaitForMultipleEvents with fAlertable); the result"
+         " is read with WSAGetOverlappedResult (WSA_IO_INCOMPLETE while pending).  The"
+         " emulator keeps the Winsock code in OVERLAPPED.Internal, where Windows keeps an"
+         " NTSTATUS: read it through WSAGetOverlappedResult, not directly.", "ACQ"
          " (WSA_IO_PENDING), WSAIOCTL (completion routines); queueing the routine also for an"
          " immediate completion is assumed", A, E.WSA_IO_PENDING,
          check="Overlapped acquire with a completion routine; SleepEx(0, TRUE) after a 0 return."),
@@ -322,7 +325,9 @@ _TABLE: Final[tuple[Rule, ...]] = (
          " as their ULONG result (NO_ERROR on success) and take StartPort in network byte order,"
          " so host order reserves the byte-swapped block.", "CREATE, LOOKUP, DELETE", D),
     Rule("B13", "abi", "Every Winsock call before WSAStartup (or after the matching"
-         " WSACleanup) fails; WSACleanup closes the process's remaining sockets.",
+         " WSACleanup) fails; WSACleanup closes the process's remaining sockets; WSAStartup"
+         " returns its error code itself (WSAEFAULT for a NULL lpWSAData), not through"
+         " WSAGetLastError.",
          "WSASTARTUP; BIND (WSANOTINITIALISED)", D, E.WSANOTINITIALISED),
     Rule("B14", "abi", "A persistent-reservation function the DLL does not export (Wine, very"
          " old Windows) is reported as ERROR_PROC_NOT_FOUND when called, not at load.",
