@@ -7,9 +7,9 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from portpool.backends.windows import WindowsPool
 
 from portpool import EmulatedHost, PortPool, PortPoolError, Protocol
+from portpool.backends.windows import WindowsPool
 
 PORT = st.sampled_from([0, 1, 80, 5000, 5001, 5002, 49152, 65535, 65536, -1])
 COUNT = st.sampled_from([0, 1, 2, 3, 100, 65535, 70000])

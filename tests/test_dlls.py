@@ -8,10 +8,10 @@ from ctypes import byref, c_int32, c_uint64, sizeof
 from typing import Any
 
 import pytest
-from portpool.backends.windows import WindowsPool
 
 from portpool import EmulatedHost, PortPoolError, PortRange, Protocol, WinError
 from portpool import _abi as abi
+from portpool.backends.windows import WindowsPool
 
 rule = pytest.mark.rule
 ACQ, ASSOC, REL = (abi.SIO_ACQUIRE_PORT_RESERVATION, abi.SIO_ASSOCIATE_PORT_RESERVATION,

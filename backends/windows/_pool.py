@@ -4,8 +4,8 @@ How the Windows semantics are relied on (rule ids of specs/semantics.md):
 
 * Winsock calls report failure by their return value (SOCKET_ERROR, INVALID_SOCKET)
   and the code through WSAGetLastError, per thread (B5); IP Helper calls return the
-  code itself (B12).  ``_check`` and ``_check_result`` are the one place either
-  becomes a :class:`PortPoolError`.
+  code itself (B12).  ``WindowsPool._check`` is the one place either becomes a
+  :class:`PortPoolError`.
 * StartPort crosses the ABI in network byte order (B4, B12); this adapter converts,
   so the interface speaks host order like the emulated backend.
 * A Python value that cannot be put in the C argument (a port of 70000, a string
@@ -103,21 +103,26 @@ class WindowsPool(PortPool):
             raise refuse("B14", f"{name} is not exported by this DLL")
         return fn(*args)
 
-    def _check(self, name: str, result: int, failure: int, detail: str) -> int:
-        """Winsock: ``failure`` means the code is in WSAGetLastError (B5)."""
-        if result == failure:
-            code = self._call("WSAGetLastError")
-            raise winerror(code, self._why(0, f"{name}: {detail}"))
-        return result
+    def _check(self, name: str, result: int, failure: int | None, detail: str) -> int:
+        """The one place a DLL's answer becomes a :class:`PortPoolError`.
 
-    def _why(self, dll: int, fallback: str) -> str:
+        Winsock (``failure`` given): that return value means the code is in
+        WSAGetLastError (B5).  IP Helper (``failure`` is ``None``): a non-zero result
+        is the code itself (B12).  The emulated DLLs also say why; real ones do not.
+        """
+        if failure is None:
+            code, dll = result, 1
+        elif result == failure:
+            code, dll = self._call("WSAGetLastError"), 0
+        else:
+            return result
+        if code == 0 and failure is None:
+            return result  # NO_ERROR
         details = self._details[dll]
-        return details.text if details is not None and details.text else fallback
-
-    def _check_result(self, name: str, code: int, detail: str) -> None:
-        """IP Helper: the result is the code (B12)."""
-        if code:
-            raise winerror(code, self._why(1, f"{name}: {detail}"))
+        why = details.text if details is not None and details.text else f"{name}: {detail}"
+        if code == 0:  # a Winsock failure that set no code: still a failure
+            why += " (the DLL failed without setting WSAGetLastError)"
+        raise winerror(code, why)
 
     # --- the interface ---------------------------------------------------------------
 
@@ -148,7 +153,7 @@ class WindowsPool(PortPool):
         wire_start = _abi.htons(start) if _is_ushort(start) else 0  # type: ignore[arg-type]
         wire_count = count if _is_ushort(count) else 0
         args = (wire_start, wire_count) + ((ctypes.byref(token),) if token is not None else ())
-        self._check_result(name, self._call(name, *args), f"{start!r}+{count!r}")
+        self._check(name, self._call(name, *args), None, f"{start!r}+{count!r}")
 
     def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
         """See :meth:`portpool.PortPool.create_persistent_reservation`."""

@@ -4,9 +4,8 @@ import sys
 
 sys.path.insert(0, sys.argv[1])
 
-from portpool.backends.windows import WindowsPool
-
 from portpool import EmulatedHost, PortPoolError, Protocol
+from portpool.backends.windows import WindowsPool
 
 pool = WindowsPool()  # the real DLLs: Wine's ws2_32 and iphlpapi
 print("PLATFORM", sys.platform)
