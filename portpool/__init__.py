@@ -3,6 +3,9 @@
 Everything in ``__all__`` is the public API; the modules behind it are private.
 """
 
+import importlib
+from typing import TYPE_CHECKING
+
 from ._errors import PortPoolError, WinError, winerror
 from ._host import EmulatedHost, EmulatedProcess
 from ._interface import Address, PortPool, Socket
@@ -23,7 +26,20 @@ from ._types import (
     Reservation,
 )
 
+if TYPE_CHECKING:
+    from ._dlls import CallControl, EmulatedDlls
+
 __version__ = "0.1.0"
+
+# The emulated DLLs import ctypes, so they load on first use, not with portpool.
+_LAZY = {"CallControl": "portpool._dlls", "EmulatedDlls": "portpool._dlls"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'portpool' has no attribute {name!r}")
+
 
 __all__ = [
     "AF_INET",
@@ -36,6 +52,8 @@ __all__ = [
     "SOCK_STREAM",
     "Address",
     "Binding",
+    "CallControl",
+    "EmulatedDlls",
     "EmulatedHost",
     "EmulatedProcess",
     "Explanation",

@@ -67,7 +67,8 @@ class EmulatedHost:
     @property
     def calls(self) -> CallControl:
         """Call-level modes of the emulated DLLs: ``pend_overlapped``, ``fail_next()``,
-        ``complete_pending()`` (see :class:`portpool.CallControl`)."""
+        ``complete_pending()`` (see :class:`portpool.CallControl`); shared by every
+        process's DLLs on this machine."""
         if self._calls is None:
             from ._dlls import CallControl
 
@@ -85,7 +86,6 @@ class EmulatedHost:
 
         return EmulatedDlls(self, self._machine.create_process(admin=admin), self.calls)
 
-    # ``CallControl`` and ``EmulatedDlls`` are documented in portpool._dlls.
 
     def reboot(self) -> None:
         """Restart the machine: every process ends, runtime reservations and bindings

@@ -31,3 +31,19 @@ user = emulated.socket()
 user.associate_port_reservation(block.token)
 user.bind(("", 0))
 print("EMULATED", user.getsockname()[1] in block.range)
+
+# Adopting a Python socket: the port-pool calls go to its own handle.
+import socket  # noqa: E402
+
+real = WindowsPool()
+with socket.socket() as py_sock:
+    adopted = real.adopt(py_sock)
+    try:
+        adopted.acquire_port_reservation(0, 2)
+    except PortPoolError as err:  # Wine's stub, reached through the adopted handle
+        print("ADOPT-ACQUIRE", err.winerror)
+    adopted.bind(("127.0.0.1", 0))  # ctypes bind on the Python socket's handle
+    print("ADOPT-BIND", py_sock.getsockname()[1] == adopted.getsockname()[1] > 0)
+    adopted.close()
+    print("ADOPT-CLOSED", py_sock.fileno() == -1)
+real.close()
