@@ -75,6 +75,9 @@ class CallControl:
 
     def __init__(self) -> None:
         self.pend_overlapped = False
+        #: serializes every emulated DLL call on this host (C callers use threads);
+        #: re-entrant, so a completion routine may call back in.
+        self.lock = threading.RLock()
         self._faults: dict[str, deque[int]] = {}
         self._pending: deque[_Pending] = deque()
 
@@ -125,11 +128,12 @@ def _export(self: Any, name: str, impl: Callable[..., Any], on_error: Callable[[
     proto = _abi.PROTOTYPES[name]
 
     def guarded(*args: Any) -> Any:
-        fault = self.control.take_fault(name)
         try:
-            if fault is not None:
-                raise winerror(fault, f"injected fault in {name}")
-            return impl(*args)
+            with self.control.lock:
+                fault = self.control.take_fault(name)
+                if fault is not None:
+                    raise winerror(fault, f"injected fault in {name}")
+                return impl(*args)
         except PortPoolError as exc:
             self.details.text = exc.detail
             return on_error(exc)

@@ -315,3 +315,57 @@ def test_adopting_a_python_socket_uses_its_handle(host: EmulatedHost) -> None:
         assert info.value.code is WinError.WSAENOTSOCK
         adopted.close()
         assert real.fileno() == -1
+
+
+def test_event_errors(host: EmulatedHost) -> None:
+    ws2 = started(host).ws2_32
+    assert ws2.WSACloseEvent(0x4242) == 0
+    assert ws2.WSAGetLastError() == int(WinError.ERROR_INVALID_PARAMETER)
+    assert ws2.WSASetEvent(0x4242) == 0
+    event = ws2.WSACreateEvent()
+    assert ws2.WSASetEvent(event) == 1 and ws2.WSAResetEvent(event) == 1
+    one = (ctypes.c_void_p * 1)(event)
+    assert ws2.WSAWaitForMultipleEvents(1, one, 1, 0, 0) == abi.WSA_WAIT_TIMEOUT  # not signalled
+    assert ws2.WSAWaitForMultipleEvents(0, None, 0, 0, 0) == 0xFFFFFFFF  # WSA_WAIT_FAILED
+    assert ws2.WSAGetLastError() == int(WinError.WSAEINVAL)
+    bogus = (ctypes.c_void_p * 1)(0x4242)
+    assert ws2.WSAWaitForMultipleEvents(1, bogus, 0, 0, 0) == 0xFFFFFFFF
+    assert ws2.WSACloseEvent(event) == 1
+
+
+def test_a_python_error_inside_a_call_never_reaches_c(host: EmulatedHost, monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    ws2 = started(host).ws2_32
+    s = ws2.socket(2, 1, 0)
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug in the emulator")
+
+    monkeypatch.setattr(host.machine, "acquire", broken)
+    assert acquire(ws2, s, 5000, 2)[0] == abi.SOCKET_ERROR
+    assert ws2.WSAGetLastError() == int(WinError.WSAEFAULT)
+    assert "a bug in the emulator" in capsys.readouterr().err  # reported, not swallowed
+
+
+def test_threads_calling_the_dlls_keep_the_machine_consistent(host: EmulatedHost) -> None:
+    ws2 = started(host).ws2_32
+    errors: list[str] = []
+
+    def worker() -> None:
+        for _ in range(200):
+            s = ws2.socket(2, 1, 0)
+            name = abi.SOCKADDR_IN(abi.AF_INET, 0)
+            if ws2.bind(s, byref(name), sizeof(name)) != 0:
+                errors.append(f"bind {ws2.WSAGetLastError()}")
+            if acquire(ws2, s, 0, 3)[0] != 0:
+                errors.append(f"acquire {ws2.WSAGetLastError()}")
+            ws2.closesocket(s)
+
+    threads = [threading.Thread(target=worker) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert host.bindings(Protocol.TCP) == () and host.reservations(Protocol.TCP) == ()
+    assert host.machine.free_ports(Protocol.TCP) == host.dynamic_range(Protocol.TCP).count

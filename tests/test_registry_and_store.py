@@ -85,3 +85,21 @@ def test_explain_rejects_bad_ports(emulated_host: EmulatedHost) -> None:
         with pytest.raises(PortPoolError) as info:
             emulated_host.explain(Protocol.TCP, bad)  # type: ignore[arg-type]
         assert info.value.code is WinError.ERROR_INVALID_PARAMETER
+
+
+def test_a_backend_that_cannot_import(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portpool import _registry
+
+    monkeypatch.setitem(_registry.BACKENDS, "broken", "portpool.backends.no_such_module:Pool")
+    with pytest.raises(PortPoolError) as info:
+        open_pool("broken")
+    assert info.value.code is WinError.ERROR_NOT_SUPPORTED
+    assert "no_such_module" in str(info.value)
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="the real DLLs load on Windows")
+def test_open_pool_windows_off_windows_is_a_clear_error() -> None:
+    with pytest.raises(PortPoolError) as info:
+        open_pool("windows")
+    assert info.value.code is WinError.ERROR_NOT_SUPPORTED
+    assert "only on Windows" in str(info.value)
