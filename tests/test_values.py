@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portpool import EmulatedHost, PortPoolError, PortRange, Protocol, WinError, winerror
+from portpool import EmulatedHost, PortPoolError, PortRange, Protocol, Reservation, WinError, winerror
 from portpool.testing.strategies import dynamic_ranges, emulated_hosts, port_ranges
 
 
@@ -79,3 +79,10 @@ def test_strategies_make_valid_values(dynamic: PortRange, host) -> None:
     sock = pool.socket()
     sock.bind(("", 0))
     assert sock.getsockname()[1] in host.dynamic_range(sock.protocol)
+
+
+@given(st.from_type(PortRange), st.from_type(Reservation))
+def test_hypothesis_knows_portpool_types(block: PortRange, reservation: Reservation) -> None:
+    # Registered through portpool's "hypothesis" entry point.
+    assert 1 <= block.start <= block.last <= 65535
+    assert reservation.token > 0 and reservation.range.last <= 65535

@@ -1,0 +1,20 @@
+"""Hypothesis's entry point for portpool: ``st.from_type`` knows portpool's values.
+
+Loaded by Hypothesis itself (``[project.entry-points.hypothesis]``) when it is
+imported, so nothing here runs for users who do not use Hypothesis.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from .._types import PortRange, Reservation
+from .strategies import port_ranges, protocols
+
+
+def _hypothesis_setup_hook() -> None:
+    """Register strategies for PortRange and Reservation (Protocol is an enum already)."""
+    st.register_type_strategy(PortRange, port_ranges())
+    st.register_type_strategy(Reservation, st.builds(
+        Reservation, token=st.integers(1, 2**64 - 1), protocol=protocols(),
+        range=port_ranges(), persistent=st.booleans()))
