@@ -10,6 +10,11 @@ sys.path[:0] = [stage, site, root]
 
 import pytest  # noqa: E402
 
+# portpool is staged, not installed, so Hypothesis's entry point cannot find it: run the hook.
+from portpool.testing._hypothesis import _hypothesis_setup_hook  # noqa: E402
+
+_hypothesis_setup_hook()
+
 sys.exit(pytest.main([
     "-p", "portpool.pytest_plugin", "-p", "no:cacheprovider", "-q", "--rootdir", root,
     f"{root}\\tests\\test_model_rules.py", f"{root}\\tests\\test_dlls.py",
