@@ -17,6 +17,8 @@ _hypothesis_setup_hook()
 
 sys.exit(pytest.main([
     "-p", "portpool.pytest_plugin", "-p", "no:cacheprovider", "-q", "--rootdir", root,
+    # the hook above imported hypothesis before pytest could rewrite its asserts: expected
+    "-W", "ignore::pytest.PytestAssertRewriteWarning",
     f"{root}\\tests\\test_model_rules.py", f"{root}\\tests\\test_dlls.py",
     f"{root}\\tests\\test_sample.py", f"{root}\\tests\\test_values.py",
     f"{root}\\tests\\test_backends_agree.py",
