@@ -11,7 +11,7 @@ the bottom of this file:
 
 * ``bound``: port -> socket handle, a plain dict (binding and closing are the hot
   path); "which ports of lo..hi are bound" costs O(min(block size, bound ports));
-* ``blocks``: block start -> token, sorted; blocks never overlap, so the only block
+* ``blocks``: block start -> block, sorted; blocks never overlap, so the only block
   that can contain a port is the one with the greatest start at or below it;
 * ``reserved``: every port inside a block, a set, for O(1) "is this port reserved";
 * ``free_count``: how many ports of the dynamic range are neither bound nor reserved.
@@ -57,7 +57,7 @@ from .._types import (
     Protocol,
     Reservation,
 )
-from ._rules import refuse
+from ._rules import RULES, refuse
 from ._store import MemoryStore, Store
 
 __all__ = ["DEFAULT_DYNAMIC_RANGE", "Explanation", "Machine", "SocketInfo"]
@@ -166,10 +166,9 @@ class _Pool:
         self.dynamic = dynamic
         self.bound: dict[int, int] = {}
         self.dyn_lo, self.dyn_hi = dynamic.start, dynamic.last
-        self.blocks: SortedDict[int, int] = SortedDict()
+        self.blocks: SortedDict[int, _Block] = SortedDict()  # start -> block
         self.free_count = dynamic.count  # in the dynamic range, not reserved, not bound
         self.reserved: set[int] = set()  # every port inside a block: O(1) membership
-        self._block_last: dict[int, int] = {}  # block start -> its last port
 
     def segments(self, minimum: int) -> list[tuple[int, int]]:
         """Exactly the runs of free ports (unreserved, not bound) of at least ``minimum``."""
@@ -190,7 +189,7 @@ class _Pool:
         for start in self.blocks.irange(maximum=self.dyn_hi):
             if start > cursor:
                 runs.append((cursor, start - 1))
-            cursor = max(cursor, self._block_last[start] + 1)
+            cursor = max(cursor, self.blocks[start].reservation.range.last + 1)
         if cursor <= self.dyn_hi:
             runs.append((cursor, self.dyn_hi))
         return runs
@@ -472,7 +471,7 @@ class Machine:
     def reservations(self, protocol: Protocol) -> tuple[Reservation, ...]:
         """Live reservations of ``protocol``, in port order."""
         pool = self._pools[protocol]
-        return tuple(self._blocks[t].reservation for t in pool.blocks.values())
+        return tuple(block.reservation for block in pool.blocks.values())
 
     def reservation_owner(self, token: int) -> int | None:
         """The pid a runtime block belongs to; ``None`` for persistent or unknown tokens."""
@@ -502,10 +501,10 @@ class Machine:
         plain: WinError | None = None
         if block is not None:
             rules += ["R17", "R5"]
-            plain = refuse("R17", "").code
+            plain = RULES["R17"].error
         elif binding is not None:
             rules.append("W2")
-            plain = refuse("W2", "").code
+            plain = RULES["W2"].error
         if port in pool.dynamic:
             rules += ["R18", "W1"]
         return Explanation(protocol, port, port in pool.dynamic,
@@ -567,7 +566,7 @@ class Machine:
         index = blocks.bisect_right(port) - 1
         if index < 0:
             return None
-        block = self._blocks[blocks.values()[index]]
+        block: _Block = blocks.values()[index]
         return block if port in block.reservation.range else None
 
     def _check_block_unused(self, protocol: Protocol, block: PortRange,
@@ -575,7 +574,7 @@ class Machine:
         pool = self._pools[protocol]
         index = pool.blocks.bisect_right(block.last) - 1
         if index >= 0:
-            other = self._blocks[pool.blocks.values()[index]]
+            other: _Block = pool.blocks.values()[index]
             if other.reservation.range.overlaps(block):
                 rule = persistent_rule if other.reservation.persistent else runtime_rule
                 raise refuse(rule, f"{block!r} overlaps reserved block"
@@ -663,9 +662,9 @@ class Machine:
     def _add_block(self, reservation: Reservation, pid: int | None, handle: int | None) -> None:
         pool = self._pools[reservation.protocol]
         block = reservation.range
-        self._blocks[reservation.token] = _Block(reservation, pid, handle)
-        pool.blocks[block.start] = reservation.token
-        pool._block_last[block.start] = block.last
+        entry = _Block(reservation, pid, handle)
+        self._blocks[reservation.token] = entry
+        pool.blocks[block.start] = entry
         lo, hi = max(block.start, pool.dyn_lo), min(block.last, pool.dyn_hi)
         if lo <= hi:  # the block's dynamic ports stop counting as free
             pool.free_count -= (hi - lo + 1) - len(pool.bound_in(lo, hi))
@@ -676,7 +675,6 @@ class Machine:
         res = block.reservation
         pool = self._pools[res.protocol]
         del pool.blocks[res.range.start]
-        del pool._block_last[res.range.start]
         pool.reserved.difference_update(range(res.range.start, res.range.last + 1))
         if block.owner_socket is not None:
             self._sockets[block.owner_socket].acquired.discard(token)
