@@ -109,7 +109,7 @@ def test_protocol_zero_picks_tcp_or_udp(pool) -> None:
     assert pool.socket(AF_INET, SOCK_DGRAM, 17).protocol is UDP
 
 
-@rule("R9a", "W10")
+@rule("R9a", "W10", "A24")
 def test_raw_socket_exists_but_has_no_reservations(admin_pool, refused: Refusals) -> None:
     raw = admin_pool.socket(AF_INET, SOCK_RAW, 1)
     assert raw.protocol is None
@@ -631,3 +631,12 @@ def test_delete_is_exact(emulated_host: EmulatedHost, refused: Refusals, new_pro
     assert emulated_host.reservations(TCP) == ()
     assert s.getsockname()[1] == 3004  # A20
     refused(WinError.ERROR_NOT_FOUND, lambda: admin.delete_persistent_reservation(TCP, 3000, 10), "R16")
+
+
+@rule("A25")
+def test_any_address_of_the_family_is_local(pool, emulated_host: EmulatedHost) -> None:
+    v4, v6 = pool.socket(AF_INET), pool.socket(AF_INET6)
+    v4.bind(("203.0.113.5", 0))  # Windows: WSAEADDRNOTAVAIL unless the machine has it
+    v6.bind(("2001:db8::5", 0, 0, 0))
+    assert v4.getsockname()[0] == "203.0.113.5" and v6.getsockname()[0] == "2001:db8::5"
+    assert {b.host for b in emulated_host.bindings(Protocol.TCP)} == {"203.0.113.5", "2001:db8::5"}

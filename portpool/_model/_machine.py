@@ -393,7 +393,7 @@ class Machine:
         if sock.host is not None:
             raise refuse("W3", f"socket {handle:#x} is already bound")
         protocol = sock.protocol
-        if protocol is None:  # a raw socket: an address, no port
+        if protocol is None:  # A24: a raw socket binds an address, no port
             sock.host, sock.port = host, None
             return 0
         pool = self._pools[protocol]
@@ -744,6 +744,7 @@ def _is_ushort(value: object) -> bool:
 
 
 def _valid_host(host: object, family: Family) -> bool:
+    """Whether ``host`` is an address of ``family`` (any such address is local: A25)."""
     if not isinstance(host, str):
         return False
     return host == "" or _valid_literal(host, family)

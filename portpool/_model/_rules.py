@@ -247,6 +247,15 @@ _TABLE: Final[tuple[Rule, ...]] = (
     Rule("W4", "bind", "bind with an address of the wrong shape or family (a bad IP literal,"
          " a port outside 0-65535) fails.", "BIND (WSAEFAULT: \"an incorrect address format"
          " for the associated address family\")", D, E.WSAEFAULT),
+    Rule("A24", "bind", "A SOCK_RAW socket binds an address but no port: it takes nothing from"
+         " either pool, and getsockname reports port 0.", "BIND (\"may also be used to bind to"
+         " a raw socket\"); the reported port is assumed", A,
+         check="Bind an administrator's SOCK_RAW socket to 127.0.0.1:0 and read getsockname."),
+    Rule("A25", "bind", "Every address of the socket's family counts as local: the emulated"
+         " machine has no interfaces, so bind never fails with WSAEADDRNOTAVAIL.  A known"
+         " simplification: Windows refuses an address that is not local.", "BIND"
+         " (WSAEADDRNOTAVAIL: \"not a valid local IP address on this computer\")", A,
+         check="Bind 203.0.113.5:0: Windows gives WSAEADDRNOTAVAIL, the emulator succeeds."),
     Rule("W5", "bind", "getsockname on a socket that is not bound fails.", "GETSOCKNAME"
          " (WSAEINVAL: \"The socket has not been bound to an address with bind\")", D,
          E.WSAEINVAL),
