@@ -369,3 +369,54 @@ def test_threads_calling_the_dlls_keep_the_machine_consistent(host: EmulatedHost
     assert errors == []
     assert host.bindings(Protocol.TCP) == () and host.reservations(Protocol.TCP) == ()
     assert host.machine.free_ports(Protocol.TCP) == host.dynamic_range(Protocol.TCP).count
+
+
+@rule("B3", "B11")
+def test_more_null_and_short_pointers(host: EmulatedHost) -> None:
+    ws2 = started(host).ws2_32
+    s = ws2.socket(2, 1, 0)
+    request, out, returned = abi.INET_PORT_RANGE(abi.htons(5000), 2), abi.INET_PORT_RESERVATION_INSTANCE(), abi.DWORD()
+    assert ws2.WSPIoctl(s, ACQ, byref(request), 4, byref(out), 16, byref(returned), None, None,
+                        None, None) == abi.SOCKET_ERROR  # NULL lpErrno: nowhere to report
+    assert host.reservations(Protocol.TCP) == ()
+    name = abi.SOCKADDR_IN(abi.AF_INET, 0)
+    assert ws2.bind(s, byref(name), sizeof(name)) == 0
+    short = c_int32(8)  # a namelen too small for a sockaddr_in
+    assert ws2.getsockname(s, byref(abi.SOCKADDR_IN()), byref(short)) == abi.SOCKET_ERROR
+    assert ws2.WSAGetLastError() == int(WinError.WSAEFAULT)
+    assert ws2.getsockname(s, None, byref(short)) == abi.SOCKET_ERROR
+    n, flags = abi.DWORD(), abi.DWORD()
+    assert ws2.WSAGetOverlappedResult(s, None, byref(n), 0, byref(flags)) == 0
+    assert ws2.WSAGetLastError() == int(WinError.WSAEFAULT)
+
+
+@rule("W4")
+def test_sockaddr_of_the_wrong_family(host: EmulatedHost) -> None:
+    ws2 = started(host).ws2_32
+    v6 = ws2.socket(abi.AF_INET6, 1, 0)
+    name = abi.SOCKADDR_IN6(abi.AF_INET, 0)  # first two bytes say AF_INET
+    assert ws2.bind(v6, byref(name), sizeof(name)) == abi.SOCKET_ERROR
+    assert ws2.WSAGetLastError() == int(WinError.WSAEFAULT)
+    assert host.bindings(Protocol.TCP) == ()
+
+
+def test_a_winsock_failure_without_a_code_still_raises(host: EmulatedHost) -> None:
+    pool = WindowsPool(dlls=host.dlls())
+    host.calls.fail_next("socket", 0)  # INVALID_SOCKET, but WSAGetLastError() == 0
+    with pytest.raises(PortPoolError) as info:
+        pool.socket()
+    assert "without setting WSAGetLastError" in str(info.value)
+
+
+@rule("B13")
+def test_sockets_closed_after_wsacleanup(host: EmulatedHost) -> None:
+    pool = WindowsPool(dlls=host.dlls())
+    sock = pool.socket()
+    sock.bind(("127.0.0.1", 0))
+    pool.close()  # WSACleanup closes it (B13)
+    assert host.bindings(Protocol.TCP) == ()
+    sock.close()  # no error: Winsock already closed it
+    pool.close()  # idempotent
+    with pytest.raises(PortPoolError) as info:
+        pool.socket()
+    assert info.value.code is WinError.WSANOTINITIALISED
