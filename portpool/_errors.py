@@ -24,7 +24,9 @@ __all__ = ["PortPoolError", "WinError", "winerror"]
 class WinError(enum.IntEnum):
     """Every Windows code the port-pool APIs can give, by its ``winerror.h`` name.
 
-    The values are checked against the mingw-w64 headers (see ``tests/test_abi.py``).
+    The values are checked against the mingw-w64 headers (see ``tests/test_abi.py``),
+    except ERROR_ELEVATION_REQUIRED, which mingw-w64's ``winerror.h`` does not define
+    (740 in the Windows SDK's ``winerror.h`` and on "System Error Codes (500-999)").
     """
 
     ERROR_SUCCESS = 0
@@ -34,6 +36,7 @@ class WinError(enum.IntEnum):
     ERROR_INVALID_PARAMETER = 87
     ERROR_INSUFFICIENT_BUFFER = 122
     ERROR_PROC_NOT_FOUND = 127
+    ERROR_ELEVATION_REQUIRED = 740
     ERROR_NOT_FOUND = 1168
     WSA_OPERATION_ABORTED = 995
     WSA_IO_INCOMPLETE = 996
@@ -75,6 +78,7 @@ _MESSAGES: Final[dict[WinError, str]] = {
     WinError.ERROR_INVALID_PARAMETER: "The parameter is incorrect.",
     WinError.ERROR_INSUFFICIENT_BUFFER: "The data area passed to a system call is too small.",
     WinError.ERROR_PROC_NOT_FOUND: "The specified procedure could not be found.",
+    WinError.ERROR_ELEVATION_REQUIRED: "The requested operation requires elevation.",
     WinError.ERROR_NOT_FOUND: "Element not found.",
     WinError.WSA_OPERATION_ABORTED: (
         "The I/O operation has been aborted because of either a thread exit"
@@ -137,6 +141,7 @@ _ERRNO_NAMES: Final[dict[WinError, str]] = {
     WinError.ERROR_INVALID_PARAMETER: "EINVAL",
     WinError.ERROR_INSUFFICIENT_BUFFER: "ENOBUFS",
     WinError.ERROR_PROC_NOT_FOUND: "ENOSYS",
+    WinError.ERROR_ELEVATION_REQUIRED: "EACCES",
     WinError.ERROR_NOT_FOUND: "ENOENT",
     WinError.WSA_OPERATION_ABORTED: "ECANCELED",
     WinError.WSA_IO_INCOMPLETE: "EINPROGRESS",
