@@ -1,106 +1,1290 @@
-"""Where persistent reservations live: in memory, or in a sqlite file.
+"""The machine's registry: what outlives processes, in memory or in a sqlite file.
 
 Windows keeps persistent reservations in "a persistent store of the TCP/UDP module"
-that survives a restart (rule R13d).  ``SqliteStore`` plays that part: every change
-is committed before the model changes its memory, so nothing committed is lost and
-a failed write leaves the machine as it was.  Tokens are not stored: each boot hands
-out new ones (rule A10).
+that survives a restart (rule R13d), and the dynamic ranges in the registry.  The
+store plays that part for the emulated machine.  It holds a :class:`MachineRecord`:
+
+* persistent reservations (``StoredReservation``; ``active`` rows are netsh's
+  ``store=active`` rows, gone at the next boot, rule N3);
+* the system exclusions Windows components placed at the current boot
+  (``StoredExclusion``, rule X1);
+* the dynamic ranges that were set, per (protocol, IP version) (rules R18, Y3);
+* the preset and seed the machine was made with, and how many times it booted.
+
+Blocks of one protocol never overlap, whatever their kind: every write checks that
+inside its own transaction, so the check and the write are one step, and a write in
+the way of a stored row raises :class:`StoreConflict` naming that row and writes
+nothing.  TCP and UDP never conflict.  Tokens are not stored: each boot hands out
+new ones (rule A10).
+
+``MemoryStore`` and ``SqliteStore`` behave the same.  ``SqliteStore`` can be shared
+by several hosts and processes (pytest-xdist workers, say): each write runs in a
+``BEGIN IMMEDIATE`` transaction, so of two overlapping writes exactly one wins; a
+new machine is configured and booted by one such transaction (``first_boot``), so
+processes opening one new file at once make the machine once.  The file is opened
+for each operation and never held open between calls.  A file that
+is not a portpool store is refused with :class:`StoreError` and never modified; a
+failure to read or write at run time raises ``PortPoolError`` (ERROR_NOT_SUPPORTED)
+and changes nothing.
+
+Sqlite layout (schema 1)::
+
+    meta(key TEXT PRIMARY KEY, value)        application='portpool', schema=1,
+                                             preset=text or NULL, seed=decimal text
+                                             (a Python int of any size), boot=int
+    reservation(protocol, start, count, active)     PRIMARY KEY (protocol, start)
+    exclusion(protocol, start, count, owner)        PRIMARY KEY (protocol, start)
+    dynamic_range(protocol, family, start, count)   PRIMARY KEY (protocol, family)
+
+A new file is created with mode 0600 (owner only) and appears complete: it is
+built under a temporary name in the same directory and linked into place, so a
+process opening the path at the same moment sees either nothing or a whole store.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+import re
+import secrets
 import sqlite3
+import threading
+import types
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Final
 from typing import Protocol as _Protocol
 
-from .._errors import WinError, winerror
-from .._types import Protocol
+import attrs
+from sortedcontainers import SortedDict
 
-__all__ = ["MemoryStore", "SqliteStore", "Store"]
+from .._errors import PortPoolError, WinError, winerror
+from .._types import MAX_PORT, Family, PortRange, Protocol
+
+__all__ = [
+    "MachineRecord",
+    "MemoryStore",
+    "SqliteStore",
+    "Store",
+    "StoreConflict",
+    "StoreError",
+    "StoredExclusion",
+    "StoredReservation",
+]
+
+SCHEMA: Final = 1
+APPLICATION: Final = "portpool"
+
+
+# --- values ----------------------------------------------------------------------------
+
+
+def _check_int(name: str, value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _check_block(protocol: object, start: object, count: object) -> None:
+    """The checks every stored block passes (what Python decides: TypeError, ValueError)."""
+    if not isinstance(protocol, Protocol):
+        raise TypeError(f"protocol must be a Protocol, not {type(protocol).__name__}")
+    first, size = _check_int("start", start), _check_int("count", count)
+    if not 1 <= first <= MAX_PORT:
+        raise ValueError(f"start must be in 1-{MAX_PORT}, not {first}")
+    if size < 1:
+        raise ValueError(f"count must be at least 1, not {size}")
+    if first + size - 1 > MAX_PORT:
+        raise ValueError(f"ports {first}+{size} run past {MAX_PORT}")
+
+
+def _check_text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a str, not {type(value).__name__}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{name} {value!r} is not valid text (lone surrogate)") from None
+    return value
+
+
+def _check_owner(owner: object) -> str:
+    if not _check_text("owner", owner):
+        raise ValueError("owner must not be empty")
+    return str(owner)
+
+
+def _seed_text(seed: object) -> str:
+    """The seed as stored (decimal text): any int that Python can write in decimal."""
+    return str(_check_int("seed", seed))
+
+
+@attrs.frozen
+class StoredReservation:
+    """A persistent reservation as the store keeps it.
+
+    Attributes:
+        protocol: TCP or UDP.
+        start: the first port.
+        count: how many ports.
+        active: ``True`` for a netsh ``store=active`` row, which the next boot drops
+            (rule N3); ``False`` for one that survives reboots (rule R13d).
+
+    Raises:
+        TypeError, ValueError: a field of the wrong type, or a block outside 1-65535.
+    """
+
+    protocol: Protocol
+    start: int
+    count: int
+    active: bool
+
+    def __attrs_post_init__(self) -> None:
+        _check_block(self.protocol, self.start, self.count)
+        if not isinstance(self.active, bool):
+            raise TypeError(f"active must be a bool, not {type(self.active).__name__}")
+
+    @property
+    def last(self) -> int:
+        """The last port of the block (inclusive)."""
+        return self.start + self.count - 1
+
+
+@attrs.frozen
+class StoredExclusion:
+    """A system exclusion placed by a Windows component at the current boot (rule X1).
+
+    Attributes:
+        protocol: TCP or UDP.
+        start: the first port.
+        count: how many ports.
+        owner: the component that placed it ("WinNAT", "HTTP.sys"): non-empty text.
+
+    Raises:
+        TypeError, ValueError: a field of the wrong type, a block outside 1-65535 or
+            an empty owner.
+    """
+
+    protocol: Protocol
+    start: int
+    count: int
+    owner: str
+
+    def __attrs_post_init__(self) -> None:
+        _check_block(self.protocol, self.start, self.count)
+        _check_owner(self.owner)
+
+    @property
+    def last(self) -> int:
+        """The last port of the block (inclusive)."""
+        return self.start + self.count - 1
+
+
+Row = StoredReservation | StoredExclusion
+RangeKey = tuple[Protocol, Family]
+
+
+def _row_key(row: Row) -> tuple[int, int]:
+    return (int(row.protocol), row.start)
+
+
+def _reservations(rows: Iterable[StoredReservation]) -> tuple[StoredReservation, ...]:
+    return tuple(rows)
+
+
+def _exclusions(rows: Iterable[StoredExclusion]) -> tuple[StoredExclusion, ...]:
+    return tuple(rows)
+
+
+def _frozen_ranges(ranges: Mapping[RangeKey, PortRange]) -> Mapping[RangeKey, PortRange]:
+    return types.MappingProxyType(dict(sorted(ranges.items())))
+
+
+@attrs.frozen
+class MachineRecord:
+    """Everything the store holds about one machine, as one value.
+
+    Attributes:
+        reservations: persistent reservations, ordered by (protocol, start).
+        exclusions: this boot's system exclusions, ordered by (protocol, start).
+        ranges: the dynamic ranges that were set (read-only); the machine fills in
+            defaults for the others.
+        preset: the preset the machine was made with, or ``None``.
+        seed: the machine's seed.
+        boot: how many times the machine booted since the store was made (0: never).
+    """
+
+    reservations: tuple[StoredReservation, ...] = attrs.field(converter=_reservations)
+    exclusions: tuple[StoredExclusion, ...] = attrs.field(converter=_exclusions)
+    ranges: Mapping[RangeKey, PortRange] = attrs.field(converter=_frozen_ranges, hash=False)
+    preset: str | None
+    seed: int
+    boot: int
+
+
+class StoreConflict(Exception):  # noqa: N818 - the name the design gives it
+    """A write would overlap a stored row of the same protocol; nothing was written.
+
+    Attributes:
+        row: the stored row in the way (a reservation or an exclusion).
+        new: the row that was to be written.
+    """
+
+    def __init__(self, row: Row, new: Row) -> None:
+        super().__init__(row, new)
+        self.row = row
+        self.new = new
+
+    def __str__(self) -> str:
+        return f"{_describe(self.new)} overlaps the stored {_describe(self.row)}"
+
+
+class StoreError(ValueError):
+    """The file is not a usable portpool store; it was left as it was.
+
+    Raised for a foreign sqlite database, an empty or non-sqlite file, a store from a
+    newer portpool, damaged or overlapping rows.
+
+    Attributes:
+        path: the store's path.
+        reason: what is wrong with it.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"{self.path!r} is not a usable portpool store: {self.reason}"
+
+
+def _describe(row: Row) -> str:
+    if isinstance(row, StoredReservation):
+        kind = "active reservation" if row.active else "reservation"
+        return f"{row.protocol.name} {kind} {row.start}-{row.last}"
+    return f"{row.protocol.name} exclusion {row.start}-{row.last} ({row.owner})"
 
 
 class Store(_Protocol):
-    """The interface of a persistent-reservation store."""
+    """What the machine needs of its registry (see the module docstring).
 
-    def load(self) -> list[tuple[Protocol, int, int]]:
-        """Every stored block as (protocol, start, count)."""
+    Every method is one transaction: it happens entirely or not at all.
+    """
+
+    def load(self) -> MachineRecord:
+        """Everything stored, checked.
+
+        Returns:
+            The machine's record.
+
+        Raises:
+            StoreError: the store holds something a portpool store cannot.
+            PortPoolError: ERROR_NOT_SUPPORTED, the store cannot be read.
+        """
         ...
 
-    def add(self, protocol: Protocol, start: int, count: int) -> None:
-        """Record a block durably."""
+    def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> None:
+        """Store a persistent reservation.
+
+        Args:
+            protocol: TCP or UDP.
+            start: the first port.
+            count: how many ports.
+            active: a netsh ``store=active`` row (gone at the next boot).
+
+        Raises:
+            StoreConflict: it overlaps a stored reservation or exclusion of ``protocol``.
+            StoreError: the store is damaged.
+            PortPoolError: ERROR_NOT_SUPPORTED, the store cannot be written.
+            TypeError, ValueError: bad arguments.
+        """
         ...
 
-    def remove(self, protocol: Protocol, start: int, count: int) -> None:
-        """Forget a block durably."""
+    def remove_reservation(self, protocol: Protocol, start: int, count: int) -> bool:
+        """Forget the reservation with exactly this start and count.
+
+        Args:
+            protocol: TCP or UDP.
+            start: the first port.
+            count: how many ports.
+
+        Returns:
+            Whether there was one.
+
+        Raises:
+            StoreError, PortPoolError, TypeError, ValueError: as for ``add_reservation``.
+        """
         ...
+
+    def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> None:
+        """Store a system exclusion of the current boot.
+
+        Args:
+            protocol: TCP or UDP.
+            start: the first port.
+            count: how many ports.
+            owner: the component placing it.
+
+        Raises:
+            StoreConflict, StoreError, PortPoolError, TypeError, ValueError: as for
+                ``add_reservation``.
+        """
+        ...
+
+    def remove_exclusions(self, owner: str) -> int:
+        """Forget every exclusion of ``owner``, in both protocols.
+
+        Args:
+            owner: the component.
+
+        Returns:
+            How many rows went.
+
+        Raises:
+            StoreError, PortPoolError, TypeError: as for ``add_reservation``.
+        """
+        ...
+
+    def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> None:  # noqa: A002 - the design's name
+        """Store the dynamic range of (protocol, family), replacing the one stored.
+
+        Args:
+            protocol: TCP or UDP.
+            family: IPv4 or IPv6.
+            range: the range (Windows' limits are the machine's business).
+
+        Raises:
+            StoreError, PortPoolError, TypeError: as for ``add_reservation``.
+        """
+        ...
+
+    def set_preset(self, name: str | None, seed: int) -> None:
+        """Store the preset and seed the machine was made with.
+
+        Args:
+            name: the preset's name, or ``None``.
+            seed: the seed.
+
+        Raises:
+            StoreError, PortPoolError, TypeError, ValueError: as for ``add_reservation``.
+        """
+        ...
+
+    def reboot(self, place: Callable[[MachineRecord], Sequence[StoredExclusion]]) -> MachineRecord:
+        """Boot the machine anew, all or nothing.
+
+        In one transaction: drop the active reservations and every exclusion, count
+        the boot, and store the exclusions ``place`` returns for the new boot.
+
+        Args:
+            place: given the record after the drop (``boot`` already counted), returns
+                the system exclusions of the new boot.  It must not call the store.
+
+        Returns:
+            The new record.
+
+        Raises:
+            StoreConflict: a placed row overlaps a kept reservation or another placed row.
+            StoreError, PortPoolError: as for ``load``.
+            TypeError: ``place`` returned something other than StoredExclusion rows.
+            Anything ``place`` raises.  In every case the store is as it was.
+        """
+        ...
+
+    def first_boot(
+        self,
+        *,
+        ranges: Mapping[tuple[Protocol, Family], PortRange],
+        preset: str | None,
+        seed: int,
+        reservations: Sequence[StoredReservation],
+        place: Callable[[MachineRecord], Sequence[StoredExclusion]],
+    ) -> MachineRecord:
+        """Make a new machine and boot it, all or nothing, unless it exists already.
+
+        In one transaction: if the machine has booted (``boot`` is not 0), change
+        nothing and return the record as stored: another host or process made the
+        machine first.  Otherwise store the ``ranges`` (over any stored ones), the
+        preset and seed, and the ``reservations`` (checked in order, as
+        ``add_reservation`` checks), then boot exactly as :meth:`reboot` does.
+        Several processes opening one new store at once thus make the machine once.
+
+        Args:
+            ranges: dynamic ranges to store, per (protocol, family).
+            preset: the preset's name, or ``None``.
+            seed: the seed.
+            reservations: persistent reservations made with the machine.
+            place: as for :meth:`reboot`; it is not called when the machine exists.
+
+        Returns:
+            The new record (``boot`` 1), or the stored one when the machine existed.
+
+        Raises:
+            StoreConflict: a reservation overlaps a stored row or an earlier one, or a
+                placed row overlaps a kept reservation or another placed row.
+            StoreError, PortPoolError: as for ``load``.
+            TypeError, ValueError: bad arguments, or ``place`` returned something
+                other than StoredExclusion rows (TypeError).
+            Anything ``place`` raises.  In every case the store is as it was.
+        """
+        ...
+
+
+def _first_boot_args(
+    ranges: object, preset: object, seed: object, reservations: object, place: object,
+) -> tuple[dict[RangeKey, PortRange], list[StoredReservation]]:
+    """The arguments of ``first_boot``, checked before any transaction."""
+    if not isinstance(ranges, Mapping):
+        raise TypeError(f"ranges must be a mapping, not {type(ranges).__name__}")
+    checked: dict[RangeKey, PortRange] = {}
+    for key, dynamic in ranges.items():
+        if not isinstance(key, tuple) or len(key) != 2:
+            raise TypeError(f"ranges key {key!r} is not a (Protocol, Family) pair")
+        protocol, family = key
+        _check_range_args(protocol, family, dynamic)
+        checked[(protocol, family)] = dynamic
+    if preset is not None:
+        _check_text("preset", preset)
+    _seed_text(seed)
+    if not isinstance(reservations, Sequence) or isinstance(reservations, str | bytes):
+        raise TypeError(f"reservations must be a sequence of StoredReservation, not"
+                        f" {type(reservations).__name__}")
+    rows: list[StoredReservation] = []
+    for row in reservations:
+        if not isinstance(row, StoredReservation):
+            raise TypeError(f"reservations must hold StoredReservation rows, not {type(row).__name__}")
+        rows.append(row)
+    if not callable(place):
+        raise TypeError(f"place must be callable, not {type(place).__name__}")
+    return checked, rows
+
+
+# --- in memory ---------------------------------------------------------------------
+
+
+class _Index:
+    """Every row of one machine, per protocol: start -> row, sorted.
+
+    Rows of one protocol never overlap, so the only row that can overlap a block is
+    the one with the greatest start at or below the block's last port: a conflict
+    check costs O(log n).  ``SqliteStore`` finds the same row with the same query.
+    """
+
+    def __init__(self) -> None:
+        self.rows: dict[Protocol, SortedDict] = {p: SortedDict() for p in Protocol}
+
+    def copy(self, keep: Callable[[Row], bool]) -> _Index:
+        other = _Index()
+        for protocol, rows in self.rows.items():
+            other.rows[protocol] = SortedDict({s: r for s, r in rows.items() if keep(r)})
+        return other
+
+    def add(self, new: Row) -> None:
+        rows = self.rows[new.protocol]
+        below = next(rows.irange(maximum=new.last, reverse=True), None)
+        if below is not None and rows[below].last >= new.start:
+            raise StoreConflict(rows[below], new)
+        rows[new.start] = new
+
+    def all(self) -> list[Row]:
+        return [row for protocol in sorted(self.rows) for row in self.rows[protocol].values()]
 
 
 class MemoryStore:
-    """A store that lives as long as the Python object (the default)."""
+    """A store that lives as long as the Python object (the default).
+
+    Safe to share between threads and between hosts of one Python process.
+    """
 
     def __init__(self) -> None:
-        self._blocks: set[tuple[Protocol, int, int]] = set()
+        self._lock = threading.RLock()
+        self._index = _Index()
+        self._ranges: dict[RangeKey, PortRange] = {}
+        self._preset: str | None = None
+        self._seed = 0
+        self._boot = 0
 
-    def load(self) -> list[tuple[Protocol, int, int]]:
-        """Every stored block."""
-        return sorted(self._blocks)
+    def _record(self, index: _Index, boot: int) -> MachineRecord:
+        rows = index.all()
+        return MachineRecord(
+            reservations=[r for r in rows if isinstance(r, StoredReservation)],
+            exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
+            ranges=self._ranges, preset=self._preset, seed=self._seed, boot=boot)
 
-    def add(self, protocol: Protocol, start: int, count: int) -> None:
-        """Record a block."""
-        self._blocks.add((protocol, start, count))
+    def load(self) -> MachineRecord:
+        """Everything stored (see :meth:`Store.load`).
 
-    def remove(self, protocol: Protocol, start: int, count: int) -> None:
-        """Forget a block."""
-        self._blocks.discard((protocol, start, count))
+        Returns:
+            The machine's record.
+        """
+        with self._lock:
+            return self._record(self._index, self._boot)
+
+    def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> None:
+        """Store a persistent reservation (see :meth:`Store.add_reservation`).
+
+        Args:
+            protocol: TCP or UDP.
+            start: the first port.
+            count: how many ports.
+            active: a netsh ``store=active`` row.
+
+        Raises:
+            StoreConflict: it overlaps a stored row of ``protocol``.
+            TypeError, ValueError: bad arguments.
+        """
+        row = StoredReservation(protocol, start, count, active)
+        with self._lock:
+            self._index.add(row)
+
+    def remove_reservation(self, protocol: Protocol, start: int, count: int) -> bool:
+        """Forget the reservation with exactly this start and count.
+
+        Args:
+            protocol: TCP or UDP.
+            start: the first port.
+            count: how many ports.
+
+        Returns:
+            Whether there was one.
+
+        Raises:
+            TypeError, ValueError: bad arguments.
+        """
+        _check_block(protocol, start, count)
+        with self._lock:
+            rows = self._index.rows[protocol]
+            row = rows.get(start)
+            if isinstance(row, StoredReservation) and row.count == count:
+                del rows[start]
+                return True
+            return False
+
+    def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> None:
+        """Store a system exclusion (see :meth:`Store.add_exclusion`).
+
+        Args:
+            protocol: TCP or UDP.
+            start: the first port.
+            count: how many ports.
+            owner: the component placing it.
+
+        Raises:
+            StoreConflict: it overlaps a stored row of ``protocol``.
+            TypeError, ValueError: bad arguments.
+        """
+        row = StoredExclusion(protocol, start, count, owner)
+        with self._lock:
+            self._index.add(row)
+
+    def remove_exclusions(self, owner: str) -> int:
+        """Forget every exclusion of ``owner``.
+
+        Args:
+            owner: the component.
+
+        Returns:
+            How many rows went.
+
+        Raises:
+            TypeError: ``owner`` is not a str.
+        """
+        _check_text("owner", owner)
+        with self._lock:
+            gone = 0
+            for rows in self._index.rows.values():
+                for row in [r for r in rows.values() if isinstance(r, StoredExclusion)]:
+                    if row.owner == owner:
+                        del rows[row.start]
+                        gone += 1
+            return gone
+
+    def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> None:  # noqa: A002 - the design's name
+        """Store the dynamic range of (protocol, family).
+
+        Args:
+            protocol: TCP or UDP.
+            family: IPv4 or IPv6.
+            range: the range.
+
+        Raises:
+            TypeError: bad arguments.
+        """
+        _check_range_args(protocol, family, range)
+        with self._lock:
+            self._ranges[(protocol, family)] = range
+
+    def set_preset(self, name: str | None, seed: int) -> None:
+        """Store the preset and seed.
+
+        Args:
+            name: the preset's name, or ``None``.
+            seed: the seed.
+
+        Raises:
+            TypeError, ValueError: bad arguments.
+        """
+        if name is not None:
+            _check_text("name", name)
+        _seed_text(seed)
+        with self._lock:
+            self._preset, self._seed = name, seed
+
+    def reboot(self, place: Callable[[MachineRecord], Sequence[StoredExclusion]]) -> MachineRecord:
+        """Boot anew, all or nothing (see :meth:`Store.reboot`).
+
+        Args:
+            place: returns the system exclusions of the new boot.
+
+        Returns:
+            The new record.
+
+        Raises:
+            StoreConflict: a placed row overlaps a kept row or another placed row.
+            TypeError: ``place`` returned something other than StoredExclusion rows.
+            Anything ``place`` raises.  In every case the store is as it was.
+        """
+        with self._lock:
+            return self._boot_from(self._index, place)
+
+    def first_boot(
+        self,
+        *,
+        ranges: Mapping[tuple[Protocol, Family], PortRange],
+        preset: str | None,
+        seed: int,
+        reservations: Sequence[StoredReservation],
+        place: Callable[[MachineRecord], Sequence[StoredExclusion]],
+    ) -> MachineRecord:
+        """Make the machine and boot it, unless it exists (see :meth:`Store.first_boot`).
+
+        Args:
+            ranges: dynamic ranges to store, per (protocol, family).
+            preset: the preset's name, or ``None``.
+            seed: the seed.
+            reservations: persistent reservations made with the machine.
+            place: returns the system exclusions of the first boot.
+
+        Returns:
+            The new record, or the stored one when the machine existed.
+
+        Raises:
+            StoreConflict: a reservation or a placed row is in the way of another row.
+            TypeError, ValueError: bad arguments, or what ``place`` returned.
+            Anything ``place`` raises.  In every case the store is as it was.
+        """
+        new_ranges, rows = _first_boot_args(ranges, preset, seed, reservations, place)
+        with self._lock:
+            if self._boot != 0:
+                return self._record(self._index, self._boot)
+            index = self._index.copy(lambda r: True)
+            for row in rows:
+                index.add(row)
+            saved = self._ranges, self._preset, self._seed
+            self._ranges = {**self._ranges, **new_ranges}
+            self._preset, self._seed = preset, seed
+            try:
+                return self._boot_from(index, place)
+            except BaseException:
+                self._ranges, self._preset, self._seed = saved
+                raise
+
+    def _boot_from(self, index: _Index, place: Callable[[MachineRecord], Sequence[StoredExclusion]],
+                   ) -> MachineRecord:
+        """Boot from the rows in ``index`` (left as it is) and the stored configuration;
+        the store changes only once everything succeeded.  The caller holds the lock."""
+        kept = index.copy(lambda r: isinstance(r, StoredReservation) and not r.active)
+        boot = self._boot + 1
+        for row in _placed(place(self._record(kept, boot))):
+            kept.add(row)
+        self._index, self._boot = kept, boot
+        return self._record(kept, boot)
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS persistent_reservation (
-    protocol INTEGER NOT NULL,
-    start INTEGER NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (protocol, start)
+def _check_range_args(protocol: object, family: object, dynamic: object) -> None:
+    if not isinstance(protocol, Protocol):
+        raise TypeError(f"protocol must be a Protocol, not {type(protocol).__name__}")
+    if not isinstance(family, Family):
+        raise TypeError(f"family must be a Family, not {type(family).__name__}")
+    if not isinstance(dynamic, PortRange):
+        raise TypeError(f"range must be a PortRange, not {type(dynamic).__name__}")
+
+
+def _placed(rows: object) -> list[StoredExclusion]:
+    """What ``place`` returned, checked to be StoredExclusion rows."""
+    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+        raise TypeError(f"place must return a sequence of StoredExclusion, not {type(rows).__name__}")
+    out: list[StoredExclusion] = []
+    for row in rows:
+        if not isinstance(row, StoredExclusion):
+            raise TypeError(f"place must return StoredExclusion rows, not {type(row).__name__}")
+        out.append(row)
+    return out
+
+
+# --- in a sqlite file --------------------------------------------------------------
+
+_CREATE: Final = (
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value)",
+    "CREATE TABLE reservation (protocol INTEGER NOT NULL, start INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, active INTEGER NOT NULL, PRIMARY KEY (protocol, start))",
+    "CREATE TABLE exclusion (protocol INTEGER NOT NULL, start INTEGER NOT NULL,"
+    " count INTEGER NOT NULL, owner TEXT NOT NULL, PRIMARY KEY (protocol, start))",
+    "CREATE TABLE dynamic_range (protocol INTEGER NOT NULL, family INTEGER NOT NULL,"
+    " start INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (protocol, family))",
 )
-"""
+_TABLES: Final = {
+    "meta": {"key", "value"},
+    "reservation": {"protocol", "start", "count", "active"},
+    "exclusion": {"protocol", "start", "count", "owner"},
+    "dynamic_range": {"protocol", "family", "start", "count"},
+}
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+_DECIMAL: Final = re.compile(r"-?[0-9]+")
+# sqlite primary result codes that say "this file holds something else", as opposed
+# to "cannot read or write it now" (busy, locked, I/O, cannot open, read-only, full).
+_CONTENT_CODES: Final = frozenset({
+    1,   # SQLITE_ERROR: no such table or column, the schema is not ours
+    11,  # SQLITE_CORRUPT
+    17,  # SQLITE_SCHEMA
+    19,  # SQLITE_CONSTRAINT
+    20,  # SQLITE_MISMATCH
+    24,  # SQLITE_FORMAT
+    25,  # SQLITE_RANGE
+    26,  # SQLITE_NOTADB
+})
+DEFAULT_TIMEOUT: Final = 10.0
+
+
+class _NotAStoreError(Exception):
+    """A reason the open file is not a usable store (becomes StoreError)."""
+
+
+class _Passthrough(Exception):  # noqa: N818 - a carrier, not an error of its own
+    """Carries an exception raised by ``place`` out of the transaction untranslated."""
+
+    def __init__(self, inner: BaseException) -> None:
+        super().__init__(inner)
+        self.inner = inner
+
+
+def _protocol_value(value: object) -> Protocol:
+    if type(value) is not int or value not in (6, 17):
+        raise ValueError(f"protocol must be 6 (TCP) or 17 (UDP), not {value!r}")
+    return Protocol(value)
+
+
+def _family_value(value: object) -> Family:
+    if type(value) is not int or value not in (2, 23):
+        raise ValueError(f"family must be 2 (IPv4) or 23 (IPv6), not {value!r}")
+    return Family(value)
+
+
+def _plain_int(name: str, value: object) -> int:
+    if type(value) is not int:
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    return value
+
+
+def _parse(table: str, row: tuple[object, ...]) -> Row:
+    try:
+        protocol, start, count, last = row
+        kind = _protocol_value(protocol)
+        first, size = _plain_int("start", start), _plain_int("count", count)
+        if table == "reservation":
+            if type(last) is not int or last not in (0, 1):
+                raise ValueError(f"active must be 0 or 1, not {last!r}")
+            return StoredReservation(kind, first, size, bool(last))
+        return StoredExclusion(kind, first, size, _check_owner(last))
+    except (TypeError, ValueError) as exc:
+        raise _NotAStoreError(f"{table} row {row!r}: {exc}") from None
+
+
+def _parse_range(row: tuple[object, ...]) -> tuple[RangeKey, PortRange]:
+    try:
+        protocol, family, start, count = row
+        key = (_protocol_value(protocol), _family_value(family))
+        return key, PortRange(_plain_int("start", start), _plain_int("count", count))
+    except (TypeError, ValueError) as exc:
+        raise _NotAStoreError(f"dynamic_range row {row!r}: {exc}") from None
+
+
+def _check_structure(connection: sqlite3.Connection) -> None:
+    """The portpool marker, a schema this code reads, and the tables it needs."""
+    objects = connection.execute("SELECT type, name FROM sqlite_master").fetchall()
+    tables = sorted(name for kind, name in objects if kind == "table")
+    if "meta" not in tables:
+        if not objects:
+            raise _NotAStoreError("a sqlite database with no tables, not a portpool store")
+        if tables == ["persistent_reservation"]:
+            raise _NotAStoreError("a store of portpool 0.1 (table persistent_reservation, no portpool"
+                           " marker); this version does not convert it")
+        raise _NotAStoreError(f"a sqlite database without the portpool marker (tables: {', '.join(tables)})")
+    meta: dict[object, object] = {}
+    for key, value in connection.execute("SELECT key, value FROM meta").fetchall():
+        if key in meta:
+            raise _NotAStoreError(f"meta key {key!r} appears twice")
+        meta[key] = value
+    if meta.get("application") != APPLICATION:
+        raise _NotAStoreError(f"a sqlite database with a meta table but not the portpool marker"
+                       f" (application={meta.get('application')!r})")
+    schema = meta.get("schema")
+    if type(schema) is int and schema > SCHEMA:
+        raise _NotAStoreError(f"written by a newer portpool (schema {schema}; this version reads"
+                       f" schema {SCHEMA})")
+    if schema != SCHEMA or type(schema) is not int:
+        raise _NotAStoreError(f"meta schema {schema!r} is not {SCHEMA}")
+    for kind, name in objects:
+        if kind in ("view", "trigger"):
+            raise _NotAStoreError(f"unexpected {kind} {name!r}")
+    for table, columns in _TABLES.items():
+        if table not in tables:
+            raise _NotAStoreError(f"table {table!r} is missing")
+        found = {c for (c,) in connection.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+        if found != columns:
+            raise _NotAStoreError(f"table {table!r} has columns {sorted(found)}, not {sorted(columns)}")
+
+
+def _read(connection: sqlite3.Connection) -> MachineRecord:
+    """The whole record, every row checked (after ``_check_structure``)."""
+    meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
+    for key in ("preset", "seed", "boot"):
+        if key not in meta:
+            raise _NotAStoreError(f"meta key {key!r} is missing")
+    preset, seed, boot = meta["preset"], meta["seed"], meta["boot"]
+    if preset is not None and not isinstance(preset, str):
+        raise _NotAStoreError(f"meta preset {preset!r} is not text")
+    if not isinstance(seed, str) or not _DECIMAL.fullmatch(seed):
+        raise _NotAStoreError(f"meta seed {seed!r} is not a decimal integer")
+    if type(boot) is not int or boot < 0:
+        raise _NotAStoreError(f"meta boot {boot!r} is not a count")
+    try:
+        seed_value = int(seed)
+    except ValueError as exc:  # more digits than int() reads
+        raise _NotAStoreError(f"meta seed: {exc}") from None
+    rows = [_parse("reservation", row) for row in connection.execute(
+        "SELECT protocol, start, count, active FROM reservation")]
+    rows += [_parse("exclusion", row) for row in connection.execute(
+        "SELECT protocol, start, count, owner FROM exclusion")]
+    rows.sort(key=_row_key)
+    for before, after in itertools.pairwise(rows):
+        if before.protocol is after.protocol and before.last >= after.start:
+            raise _NotAStoreError(f"overlapping rows: {_describe(before)} and {_describe(after)}")
+    ranges: dict[RangeKey, PortRange] = {}
+    for row in connection.execute("SELECT protocol, family, start, count FROM dynamic_range"):
+        where, dynamic = _parse_range(row)
+        if where in ranges:
+            raise _NotAStoreError(f"dynamic_range {where[0].name}/{where[1].name} appears twice")
+        ranges[where] = dynamic
+    return MachineRecord(
+        reservations=[r for r in rows if isinstance(r, StoredReservation)],
+        exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
+        ranges=ranges, preset=preset, seed=seed_value, boot=boot)
+
+
+def _in_the_way(connection: sqlite3.Connection, new: Row) -> Row | None:
+    """The stored row of ``new.protocol`` that overlaps ``new``, if any: the one with
+    the greatest start at or below ``new.last`` (rows never overlap; see ``_Index``)."""
+    found: list[Row] = []
+    for table, last in (("reservation", "active"), ("exclusion", "owner")):
+        row = connection.execute(
+            f"SELECT protocol, start, count, {last} FROM {table}"  # noqa: S608 - fixed names
+            " WHERE protocol = ? AND start <= ? ORDER BY start DESC LIMIT 1",
+            (int(new.protocol), new.last)).fetchone()
+        if row is not None:
+            found.append(_parse(table, row))
+    if not found:
+        return None
+    row = max(found, key=_row_key)
+    return row if row.last >= new.start else None
+
+
+def _insert(connection: sqlite3.Connection, new: Row) -> None:
+    """Write ``new`` unless a stored row is in the way."""
+    row = _in_the_way(connection, new)
+    if row is not None:
+        raise StoreConflict(row, new)
+    if isinstance(new, StoredReservation):
+        connection.execute("INSERT INTO reservation VALUES (?, ?, ?, ?)",
+                           (int(new.protocol), new.start, new.count, int(new.active)))
+    else:
+        connection.execute("INSERT INTO exclusion VALUES (?, ?, ?, ?)",
+                           (int(new.protocol), new.start, new.count, new.owner))
+
+
+def _write_range(connection: sqlite3.Connection, protocol: Protocol, family: Family,
+                 dynamic: PortRange) -> None:
+    """Store the dynamic range of (protocol, family) in place of the stored one."""
+    key = (int(protocol), int(family))
+    connection.execute("DELETE FROM dynamic_range WHERE protocol = ? AND family = ?", key)
+    connection.execute("INSERT INTO dynamic_range VALUES (?, ?, ?, ?)",
+                       (*key, dynamic.start, dynamic.count))
+
+
+def _write_preset(connection: sqlite3.Connection, name: str | None, seed: int) -> None:
+    connection.executemany("UPDATE meta SET value = ? WHERE key = ?",
+                           [(name, "preset"), (_seed_text(seed), "seed")])
+
+
+def _boot(connection: sqlite3.Connection,
+          place: Callable[[MachineRecord], Sequence[StoredExclusion]]) -> MachineRecord:
+    """Boot anew inside the caller's write transaction (see :meth:`Store.reboot`):
+    drop the active reservations and every exclusion, count the boot, store what
+    ``place`` returns.  The caller rolls back if this raises."""
+    before = _read(connection)
+    after = attrs.evolve(
+        before, reservations=[r for r in before.reservations if not r.active],
+        exclusions=(), boot=before.boot + 1)
+    try:
+        rows = _placed(place(after))
+    except BaseException as exc:
+        raise _Passthrough(exc) from None
+    connection.execute("DELETE FROM reservation WHERE active != 0")
+    connection.execute("DELETE FROM exclusion")
+    connection.execute("UPDATE meta SET value = ? WHERE key = 'boot'", (after.boot,))
+    for row in rows:
+        _insert(connection, row)
+    return attrs.evolve(after, exclusions=sorted(rows, key=lambda r: (r.protocol, r.start)))
+
+
+def _create_file(path: str) -> None:
+    """Make an empty file readable and writable by its owner only; fail if it exists."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    os.close(os.open(path, flags, 0o600))
 
 
 class SqliteStore:
-    """Persistent reservations in a sqlite file that outlives the Python process.
+    """The store in a sqlite file that outlives the Python process.
 
-    One connection per operation, committed before returning, so the file is never
-    held open between calls (Windows would otherwise lock it).  A failure to read or
-    write raises :class:`PortPoolError` with ERROR_NOT_SUPPORTED and changes nothing.
+    Opening a path that does not exist makes a new store there (mode 0600).  Opening
+    an existing file checks it completely and refuses it, untouched, if it is not a
+    portpool store.  One connection per operation, committed before returning; several
+    hosts and processes may share one file.
+
+    Args:
+        path: the file.
+        timeout: how long to wait, in seconds, for another writer to finish before
+            failing with ERROR_NOT_SUPPORTED.
+
+    Raises:
+        StoreError: the file exists and is not a usable portpool store.
+        PortPoolError: ERROR_NOT_SUPPORTED, the file cannot be created or read.
+        TypeError, ValueError: ``path`` is not a path, or is empty; a bad ``timeout``.
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = os.fspath(path)
-        self._run(_SCHEMA)
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = DEFAULT_TIMEOUT) -> None:
+        if not isinstance(path, str | os.PathLike):
+            raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
+        text = os.fspath(path)
+        if not isinstance(text, str):
+            raise TypeError(f"path must be text, not {type(text).__name__}")
+        if not text:
+            raise ValueError("path must not be empty")
+        if not isinstance(timeout, int | float) or isinstance(timeout, bool):
+            raise TypeError(f"timeout must be a number, not {type(timeout).__name__}")
+        if not timeout >= 0:
+            raise ValueError(f"timeout must be at least 0, not {timeout}")
+        self.path = text
+        self._timeout = float(timeout)
+        self._absolute = os.path.abspath(text)
+        if not os.path.lexists(self._absolute):
+            with self._errors():
+                self._create()
+        self.load()
 
-    def _run(self, sql: str, params: tuple[int, ...] = ()) -> list[tuple[int, int, int]]:
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    # --- the file ----------------------------------------------------------------
+
+    def _connect(self, path: str) -> sqlite3.Connection:
+        # mode=rw: never create the file (a store deleted at run time is an error,
+        # not a new empty store).
+        uri = Path(path).as_uri() + "?mode=rw"
+        return sqlite3.connect(uri, uri=True, timeout=self._timeout, isolation_level=None)
+
+    def _create(self) -> None:
+        """Make a new store at the path, complete when it appears there.
+
+        It is built under a temporary name (mode 0600) and hard-linked into place, which
+        fails if the path exists: of several processes creating one store at once, one
+        links and the others open its store.  Where the file system has no hard links
+        the store is made in place (then another process could see it empty for a moment).
+        """
+        directory, name = os.path.split(self._absolute)
+        temp = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.new")
+        _create_file(temp)
         try:
-            connection = sqlite3.connect(self.path)
+            self._initialize(temp)
             try:
-                with connection:  # commits, or rolls back on error
-                    rows = connection.execute(sql, params).fetchall()
-            finally:
-                connection.close()
+                os.link(temp, self._absolute)
+            except FileExistsError:
+                return  # another process made it first: open theirs
+            except OSError:
+                pass  # no hard links here
+            else:
+                return
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+        try:
+            _create_file(self._absolute)
+        except FileExistsError:
+            return  # another process made it first: open theirs
+        try:
+            self._initialize(self._absolute)
+        except BaseException:
+            with contextlib.suppress(OSError):  # leave no empty file behind
+                os.unlink(self._absolute)
+            raise
+
+    def _initialize(self, path: str) -> None:
+        connection = self._connect(path)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            if connection.execute("SELECT count(*) FROM sqlite_master").fetchone() != (0,):
+                raise FileExistsError(path)  # somebody else's file: never write to it
+            for statement in _CREATE:
+                connection.execute(statement)
+            connection.executemany("INSERT INTO meta VALUES (?, ?)", [
+                ("application", APPLICATION), ("schema", SCHEMA), ("preset", None),
+                ("seed", "0"), ("boot", 0)])
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+
+    def _sniff(self) -> None:
+        """Refuse, from its first bytes, a file sqlite should not open."""
+        with open(self._absolute, "rb") as file:
+            header = file.read(100)
+        if not header:
+            raise _NotAStoreError("an empty (0-byte) file, not a portpool store")
+        if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+            raise _NotAStoreError("not a sqlite database")
+        if 2 in (header[18], header[19]):
+            raise _NotAStoreError("a sqlite database in WAL mode, not a portpool store")
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Translate failures: content -> StoreError, I/O -> PortPoolError."""
+        try:
+            yield
+        except _Passthrough as carrier:
+            raise carrier.inner from None
+        except _NotAStoreError as exc:
+            raise StoreError(self.path, str(exc)) from None
         except sqlite3.Error as exc:
+            code = getattr(exc, "sqlite_errorcode", None)
+            if isinstance(code, int) and code & 0xFF in _CONTENT_CODES:
+                raise StoreError(self.path, f"damaged: {exc}") from None
             raise winerror(WinError.ERROR_NOT_SUPPORTED,
                            f"persistent store {self.path!r}: {exc}") from None
-        return rows
+        except PortPoolError:
+            raise
+        except OSError as exc:
+            raise winerror(WinError.ERROR_NOT_SUPPORTED,
+                           f"persistent store {self.path!r}: {exc}") from None
 
-    def load(self) -> list[tuple[Protocol, int, int]]:
-        """Every stored block."""
-        rows = self._run("SELECT protocol, start, count FROM persistent_reservation"
-                         " ORDER BY protocol, start")
-        return [(Protocol(p), s, c) for p, s, c in rows]
+    @contextlib.contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
+        """One connection, one transaction, committed on success, else rolled back."""
+        with self._errors():
+            self._sniff()
+            connection = self._connect(self._absolute)
+            try:
+                connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+                try:
+                    _check_structure(connection)
+                    yield connection
+                    connection.execute("COMMIT")
+                except BaseException:
+                    if connection.in_transaction:
+                        with contextlib.suppress(sqlite3.Error):
+                            connection.execute("ROLLBACK")
+                    raise
+            finally:
+                connection.close()
 
-    def add(self, protocol: Protocol, start: int, count: int) -> None:
-        """Record a block (committed before returning)."""
-        self._run("INSERT INTO persistent_reservation VALUES (?, ?, ?)",
-                  (int(protocol), start, count))
+    # --- the Store protocol --------------------------------------------------------
 
-    def remove(self, protocol: Protocol, start: int, count: int) -> None:
-        """Forget a block (committed before returning)."""
-        self._run("DELETE FROM persistent_reservation WHERE protocol=? AND start=? AND count=?",
-                  (int(protocol), start, count))
+    def load(self) -> MachineRecord:
+        """Everything stored, every row checked again (see :meth:`Store.load`).
+
+        Returns:
+            The machine's record.
+
+        Raises:
+            StoreError: the file is not a usable portpool store (any more).
+            PortPoolError: ERROR_NOT_SUPPORTED, the file cannot be read.
+        """
+        with self._transaction(write=False) as connection:
+            return _read(connection)
+
+    def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> None:
+        """Store a persistent reservation, checked and written in one transaction.
+
+        Args:
+            protocol: TCP or UDP.
+            start: the first port.
+            count: how many ports.
+            active: a netsh ``store=active`` row (gone at the next boot).
+
+        Raises:
+            StoreConflict: it overlaps a stored reservation or exclusion of ``protocol``.
+            StoreError: the file is not a usable portpool store (any more).
+            PortPoolError: ERROR_NOT_SUPPORTED, the file cannot be written.
+            TypeError, ValueError: bad arguments.
+        """
+        row = StoredReservation(protocol, start, count, active)
+        with self._transaction(write=True) as connection:
+            _insert(connection, row)
+
+    def remove_reservation(self, protocol: Protocol, start: int, count: int) -> bool:
+        """Forget the reservation with exactly this start and count.
+
+        Args:
+            protocol: TCP or UDP.
+            start: the first port.
+            count: how many ports.
+
+        Returns:
+            Whether there was one.
+
+        Raises:
+            StoreError, PortPoolError, TypeError, ValueError: as for ``add_reservation``.
+        """
+        _check_block(protocol, start, count)
+        with self._transaction(write=True) as connection:
+            cursor = connection.execute(
+                "DELETE FROM reservation WHERE protocol = ? AND start = ? AND count = ?",
+                (int(protocol), start, count))
+            return cursor.rowcount > 0
+
+    def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> None:
+        """Store a system exclusion, checked and written in one transaction.
+
+        Args:
+            protocol: TCP or UDP.
+            start: the first port.
+            count: how many ports.
+            owner: the component placing it.
+
+        Raises:
+            StoreConflict, StoreError, PortPoolError, TypeError, ValueError: as for
+                ``add_reservation``.
+        """
+        row = StoredExclusion(protocol, start, count, owner)
+        with self._transaction(write=True) as connection:
+            _insert(connection, row)
+
+    def remove_exclusions(self, owner: str) -> int:
+        """Forget every exclusion of ``owner``.
+
+        Args:
+            owner: the component.
+
+        Returns:
+            How many rows went.
+
+        Raises:
+            StoreError, PortPoolError, TypeError: as for ``add_reservation``.
+        """
+        _check_text("owner", owner)
+        with self._transaction(write=True) as connection:
+            return connection.execute("DELETE FROM exclusion WHERE owner = ?", (owner,)).rowcount
+
+    def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> None:  # noqa: A002 - the design's name
+        """Store the dynamic range of (protocol, family), replacing the one stored.
+
+        Args:
+            protocol: TCP or UDP.
+            family: IPv4 or IPv6.
+            range: the range.
+
+        Raises:
+            StoreError, PortPoolError, TypeError: as for ``add_reservation``.
+        """
+        _check_range_args(protocol, family, range)
+        with self._transaction(write=True) as connection:
+            _write_range(connection, protocol, family, range)
+
+    def set_preset(self, name: str | None, seed: int) -> None:
+        """Store the preset and seed.
+
+        Args:
+            name: the preset's name, or ``None``.
+            seed: the seed (any int).
+
+        Raises:
+            StoreError, PortPoolError, TypeError, ValueError: as for ``add_reservation``.
+        """
+        if name is not None:
+            _check_text("name", name)
+        _seed_text(seed)
+        with self._transaction(write=True) as connection:
+            _write_preset(connection, name, seed)
+
+    def reboot(self, place: Callable[[MachineRecord], Sequence[StoredExclusion]]) -> MachineRecord:
+        """Boot anew in one transaction, all or nothing (see :meth:`Store.reboot`).
+
+        Args:
+            place: returns the system exclusions of the new boot; it runs inside the
+                write transaction and must not call the store.
+
+        Returns:
+            The new record.
+
+        Raises:
+            StoreConflict: a placed row overlaps a kept reservation or another placed row.
+            StoreError, PortPoolError: as for ``load``.
+            TypeError: ``place`` returned something other than StoredExclusion rows.
+            Anything ``place`` raises.  In every case the file is as it was.
+        """
+        with self._transaction(write=True) as connection:
+            return _boot(connection, place)
+
+    def first_boot(
+        self,
+        *,
+        ranges: Mapping[tuple[Protocol, Family], PortRange],
+        preset: str | None,
+        seed: int,
+        reservations: Sequence[StoredReservation],
+        place: Callable[[MachineRecord], Sequence[StoredExclusion]],
+    ) -> MachineRecord:
+        """Make the machine and boot it in one transaction, unless it exists (see
+        :meth:`Store.first_boot`).
+
+        Of several hosts or processes calling this on one new file at once, exactly
+        one makes the machine; the others wait for it and get its record.
+
+        Args:
+            ranges: dynamic ranges to store, per (protocol, family).
+            preset: the preset's name, or ``None``.
+            seed: the seed.
+            reservations: persistent reservations made with the machine.
+            place: returns the system exclusions of the first boot; it runs inside
+                the write transaction and must not call the store.
+
+        Returns:
+            The new record, or the stored one when the machine existed.
+
+        Raises:
+            StoreConflict: a reservation or a placed row is in the way of another row.
+            StoreError, PortPoolError: as for ``load``.
+            TypeError, ValueError: bad arguments, or what ``place`` returned.
+            Anything ``place`` raises.  In every case the file is as it was.
+        """
+        new_ranges, rows = _first_boot_args(ranges, preset, seed, reservations, place)
+        with self._transaction(write=True) as connection:
+            stored = _read(connection)
+            if stored.boot != 0:
+                return stored
+            for (protocol, family), dynamic in new_ranges.items():
+                _write_range(connection, protocol, family, dynamic)
+            _write_preset(connection, preset, seed)
+            for row in rows:
+                _insert(connection, row)
+            return _boot(connection, place)
