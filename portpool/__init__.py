@@ -10,6 +10,7 @@ from ._errors import PortPoolError, WinError, winerror
 from ._host import EmulatedHost, EmulatedProcess
 from ._interface import Address, PortPool, Socket
 from ._model._machine import Explanation
+from ._model._store import StoreError
 from ._registry import BACKENDS, open_pool
 from ._types import (
     AF_INET,
@@ -20,6 +21,7 @@ from ._types import (
     SOCK_RAW,
     SOCK_STREAM,
     Binding,
+    Exclusion,
     Family,
     PortRange,
     Protocol,
@@ -56,6 +58,7 @@ __all__ = [
     "EmulatedDlls",
     "EmulatedHost",
     "EmulatedProcess",
+    "Exclusion",
     "Explanation",
     "Family",
     "PortPool",
@@ -64,6 +67,7 @@ __all__ = [
     "Protocol",
     "Reservation",
     "Socket",
+    "StoreError",
     "WinError",
     "open_pool",
     "winerror",

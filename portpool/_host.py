@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import abc
 import os
+import threading
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ._interface import PortPool
 from ._model._machine import Explanation, Machine
 from ._model._store import SqliteStore, Store
 from ._registry import load_backend
-from ._types import Binding, PortRange, Protocol, Reservation
+from ._types import Binding, Exclusion, Family, PortRange, Protocol, Reservation
 
 if TYPE_CHECKING:  # _dlls imports ctypes: only when a test asks for DLLs
     from ._dlls import CallControl, EmulatedDlls
+    from ._netsh_frontend import NetshResult
 
 __all__ = ["EmulatedHost", "EmulatedProcess"]
 
@@ -22,15 +25,28 @@ class EmulatedHost:
     """One emulated Windows machine: its TCP and UDP port pools and its processes.
 
     Everything on it is deterministic: with the same ``seed`` and the same calls,
-    the same ports and tokens come out.
+    the same ports and tokens come out.  Any method may be called from any thread:
+    one lock per host (:attr:`lock`) serializes the interface, the DLLs and these
+    methods, as Winsock serializes one machine's calls.
 
     Args:
         seed: seeds the machine's own :class:`random.Random` (never the global one).
-        dynamic_ports: the dynamic port range, one :class:`PortRange` for both
-            protocols or a dict per :class:`Protocol` (default 49152-65535, rule R18).
-        store: a path: keep persistent reservations in that sqlite file, which
-            outlives the Python process as the registry outlives Windows (R13d).
-            ``None`` keeps them in memory for the life of the host.
+        dynamic_ports: the dynamic port ranges: one :class:`PortRange` for all four,
+            or a dict keyed by :class:`Protocol` (both IP versions) or by
+            ``(Protocol, Family)`` (default 49152-65535, rule R18).  Each must have at
+            least 255 ports and start at 1024 or above (rules Y1, Y2).
+        store: a path: keep the machine's registry (persistent reservations, this
+            boot's exclusions, the dynamic ranges, the preset) in that sqlite file,
+            which outlives the Python process as the registry outlives Windows
+            (R13d).  Several hosts, threads or processes may share one file.  ``None``
+            keeps it in memory for the life of the host.
+        variants: ``{rule_id: alternative}`` for rules whose evidence conflicts (see
+            ``portpool specs``); the others keep their defaults.
+        preset: make the machine as a kind of real one is found (see :meth:`preset`).
+
+    Raises:
+        TypeError, ValueError: a bad option.
+        StoreError: ``store`` is not a portpool store (the file is left untouched).
 
     >>> host = EmulatedHost(seed=1)
     >>> app = host.process()
@@ -40,18 +56,77 @@ class EmulatedHost:
     10
     """
 
-    def __init__(self, *, seed: int = 0,
-                 dynamic_ports: PortRange | dict[Protocol, PortRange] | None = None,
-                 store: str | os.PathLike[str] | Store | None = None) -> None:
-        if store is not None and isinstance(store, (str, os.PathLike)):
+    def __init__(self, *, seed: int = 0, dynamic_ports: object = None,
+                 store: str | os.PathLike[str] | Store | None = None,
+                 variants: Mapping[str, str] | None = None, preset: str | None = None) -> None:
+        if isinstance(store, (str, os.PathLike)):
             store = SqliteStore(store)
-        self._machine = Machine(seed=seed, dynamic_ports=dynamic_ports, store=store)
+        elif store is not None and not all(
+                hasattr(store, name) for name in ("load", "first_boot", "add_reservation", "reboot")):
+            raise TypeError(f"store must be a path or a portpool store, not {type(store).__name__}")
+        self._machine = Machine(seed=seed, dynamic_ports=dynamic_ports, store=store,
+                                variants=variants, preset=preset)
         self._calls: CallControl | None = None
+
+    @classmethod
+    def preset(cls, name: str, *, seed: int = 0, store: str | os.PathLike[str] | Store | None = None,
+               variants: Mapping[str, str] | None = None) -> EmulatedHost:
+        """A machine as a kind of real one is found.
+
+        Args:
+            name: ``"default"`` (a clean machine), ``"hyperv"`` (WinNAT blocks inside
+                the dynamic range, placed anew from the seed at every boot, HTTP.sys
+                rows 5357 and 47001, the administered TCP 50000-50059) or
+                ``"vs-runner"`` (dynamic range 1024-65534 as after a Visual Studio
+                install, with WinNAT blocks over common development ports).
+            seed, store, variants: as for the constructor.
+
+        Raises:
+            ValueError: an unknown name.
+        """
+        return cls(seed=seed, store=store, variants=variants, preset=name)
+
+    @classmethod
+    def from_netsh(cls, *outputs: str | tuple[Protocol, str], ipv6_dynamic: Sequence[str] = (),
+                   seed: int = 0, store: str | os.PathLike[str] | Store | None = None,
+                   variants: Mapping[str, str] | None = None) -> EmulatedHost:
+        """A machine seeded from a real machine's netsh output.
+
+        Args:
+            outputs: texts printed by ``netsh int ipv4 show excludedportrange
+                protocol=tcp|udp`` or ``netsh int ipv4 show dynamicport tcp|udp``, as
+                pasted (any language); a text whose title does not name its protocol
+                is given as ``(Protocol.TCP, text)``.  Rows without ``*`` become
+                system exclusions (owner ``"unknown"``), ``*`` rows persistent
+                reservations, dynamic ranges apply to IPv4 and IPv6 alike.
+            ipv6_dynamic: ``netsh int ipv6 show dynamicport`` outputs, when the IPv6
+                ranges differ.
+            seed, store, variants: as for the constructor.
+
+        Raises:
+            portpool.netsh.NetshParseError: a text is not netsh output.
+            ValueError: a text's protocol cannot be told, or a range is out of limits.
+        """
+        from ._netsh_frontend import machine_from_netsh
+
+        host = cls(seed=seed, store=store, variants=variants)
+        machine_from_netsh(host._machine, outputs, ipv6_dynamic)
+        return host
 
     @property
     def machine(self) -> Machine:
         """The model behind this host (for backends and introspection)."""
         return self._machine
+
+    @property
+    def lock(self) -> threading.RLock:
+        """The host's lock: every call on the machine holds it."""
+        return self._machine.lock
+
+    @property
+    def variants(self) -> dict[str, str]:
+        """The alternative in force for each rule that has alternatives."""
+        return self._machine.variants
 
     def process(self, *, admin: bool = False) -> EmulatedProcess:
         """Start a new process on this machine and return its :class:`PortPool`.
@@ -69,11 +144,12 @@ class EmulatedHost:
         """Call-level modes of the emulated DLLs: ``pend_overlapped``, ``fail_next()``,
         ``complete_pending()`` (see :class:`portpool.CallControl`); shared by every
         process's DLLs on this machine."""
-        if self._calls is None:
-            from ._dlls import CallControl
+        with self.lock:
+            if self._calls is None:
+                from ._dlls import CallControl
 
-            self._calls = CallControl()
-        return self._calls
+                self._calls = CallControl()
+            return self._calls
 
     def dlls(self, *, admin: bool = False) -> EmulatedDlls:
         """Start a new process and return its emulated ``(ws2_32, iphlpapi)`` pair.
@@ -86,15 +162,66 @@ class EmulatedHost:
 
         return EmulatedDlls(self, self._machine.create_process(admin=admin), self.calls)
 
-
     def reboot(self) -> None:
         """Restart the machine: every process ends, runtime reservations and bindings
-        vanish, persistent reservations stay with new tokens (rules R4, R13d, A10)."""
+        vanish, persistent reservations stay with new tokens, and the preset's
+        components place their exclusions anew (rules R4, R13d, A10, X1).
+
+        All or nothing: if the store cannot be read (StoreError, PortPoolError), the
+        machine is left exactly as it was.
+        """
         self._machine.reboot()
 
-    def dynamic_range(self, protocol: Protocol) -> PortRange:
-        """The dynamic port range of ``protocol`` (rule R18)."""
-        return self._machine.dynamic_range(protocol)
+    def exclude(self, protocol: Protocol, start: int, count: int, *,
+                owner: str = "WinNAT") -> Exclusion:
+        """A Windows component (WinNAT, HTTP.sys, ...) excludes a block (rule X1).
+
+        A plain bind into it gets WSAEACCES (X2); netsh lists it without ``*`` and
+        cannot delete it (X7); it lasts until :meth:`release_exclusions` or a reboot.
+
+        Raises:
+            PortPoolError: ERROR_SHARING_VIOLATION if it overlaps another block (X12).
+            TypeError, ValueError: bad arguments.
+        """
+        return self._machine.exclude(protocol, start, count, owner)
+
+    def release_exclusions(self, owner: str) -> int:
+        """The component stops (``net stop winnat`` for ``"WinNAT"``): its rows go.
+
+        Returns:
+            How many rows were removed.
+        """
+        return self._machine.release_exclusions(owner)
+
+    def exclusions(self, protocol: Protocol) -> tuple[Exclusion, ...]:
+        """The rows ``netsh int ipv4 show excludedportrange`` lists, sorted: system
+        exclusions (with their owner), administered rows (``administered=True``,
+        ``owner=None``) and, under rule X13's default, runtime reservations."""
+        return self._machine.exclusions(protocol)
+
+    def netsh(self, command: str | Sequence[str], *, admin: bool = False) -> str:
+        """Run a netsh command on this machine; returns exactly what netsh prints (en-US).
+
+        Understood: ``interface|int ipv4|ipv6 show|add|delete excludedportrange
+        protocol=tcp|udp [startport=N numberofports=N] [store=active|persistent]`` and
+        ``show|set dynamicport tcp|udp [start=N num=N]``.  Failures are printed as
+        netsh prints them; :meth:`run_netsh` also gives the exit status.
+
+        Args:
+            command: the words after ``netsh`` (a string is split on spaces).
+            admin: whether netsh runs elevated (add, delete and set need it: N2).
+        """
+        return self.run_netsh(command, admin=admin).output
+
+    def run_netsh(self, command: str | Sequence[str], *, admin: bool = False) -> NetshResult:
+        """Like :meth:`netsh`, with the exit status and the Windows code of a failure."""
+        from ._netsh_frontend import run_netsh
+
+        return run_netsh(self._machine, command, admin=admin)
+
+    def dynamic_range(self, protocol: Protocol, family: Family = Family.INET) -> PortRange:
+        """The dynamic port range of ``protocol`` for ``family``'s sockets (R18, Y4)."""
+        return self._machine.dynamic_range(protocol, family)
 
     def reservations(self, protocol: Protocol) -> tuple[Reservation, ...]:
         """Every live reservation of ``protocol``, runtime and persistent, in port order."""
@@ -108,7 +235,7 @@ class EmulatedHost:
         """Who holds ``port``, what a plain bind to it would get, and which rules say so.
 
         Raises:
-            PortPoolError: ERROR_INVALID_PARAMETER if ``port`` is not in 1-65535.
+            ValueError: ``port`` is not in 1-65535.
         """
         return self._machine.explain(protocol, port)
 

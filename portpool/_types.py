@@ -18,6 +18,7 @@ __all__ = [
     "SOCK_RAW",
     "SOCK_STREAM",
     "Binding",
+    "Exclusion",
     "Family",
     "PortRange",
     "Protocol",
@@ -142,3 +143,30 @@ class Binding:
     pid: int
     socket: int
     token: int | None
+
+
+@attrs.frozen(order=True)
+class Exclusion:
+    """One row of ``netsh interface ipv4 show excludedportrange``: ``host.exclusions()``.
+
+    Attributes:
+        protocol: TCP or UDP (each has its own list; IPv4 and IPv6 share it, rule X10).
+        start: the first port.
+        end: the last port (inclusive, as netsh prints it).
+        administered: ``True`` for a persistent reservation (a ``*`` row), made by
+            CreatePersistent*PortReservation or ``netsh add excludedportrange``.
+        owner: the Windows component that placed a system row ("WinNAT", "HTTP.sys"),
+            ``"process <pid>"`` for a runtime reservation (rule X13), ``None`` for an
+            administered row.
+    """
+
+    protocol: Protocol
+    start: int
+    end: int
+    administered: bool
+    owner: str | None
+
+    @property
+    def range(self) -> PortRange:
+        """The row as a :class:`PortRange`."""
+        return PortRange(self.start, self.end - self.start + 1)

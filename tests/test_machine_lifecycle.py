@@ -17,7 +17,7 @@ from portpool._host import EmulatedProcess
 class Lifecycle(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.host = EmulatedHost(seed=11, dynamic_ports=PortRange(50000, 40))
+        self.host = EmulatedHost(seed=11, dynamic_ports=PortRange(50000, 255))
         self.procs: list[EmulatedProcess] = []
         self.runtime_owner: dict[int, int] = {}  # token -> handle that acquired it
         self.persistent: dict[tuple[Protocol, int, int], int] = {}

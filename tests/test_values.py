@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import pickle
 
@@ -10,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portpool import EmulatedHost, PortPoolError, PortRange, Protocol, Reservation, WinError, winerror
+from portpool import Family, PortPoolError, PortRange, Reservation, WinError, winerror
 from portpool.testing.strategies import dynamic_ranges, emulated_hosts, port_ranges
 
 
@@ -47,20 +46,24 @@ def test_port_range_validation_and_repr() -> None:
 
 
 @given(st.lists(port_ranges(within=PortRange(100, 60), max_count=6), max_size=8),
-       st.lists(st.integers(90, 170), max_size=20), st.integers(1, 5))
-def test_free_segments_are_exact(blocks: list[PortRange], binds: list[int], minimum: int) -> None:
-    """The exact enumeration behind the bind(0) and wildcard fallbacks, against brute force."""
-    host = EmulatedHost(dynamic_ports=PortRange(100, 60))
-    app = host.process()
+       st.lists(st.integers(90, 170), max_size=20), st.integers(1, 5), st.booleans())
+def test_free_segments_are_exact(blocks: list[PortRange], binds: list[int], minimum: int,
+                                 nearly_full: bool) -> None:
+    """The exact enumeration behind the bind(0) and wildcard fallbacks, against brute
+    force, from the block index and from the exact free set alike."""
+    from portpool._model._space import Block, BlockKind, PortSpace
+
+    dynamic = PortRange(100, 60)  # a room-level test: the space itself sets no limits
+    space = PortSpace({Family.INET: dynamic, Family.INET6: PortRange(150, 40)})
+    if nearly_full:
+        space._free_set(space.ranges[Family.INET])  # the set bind(0) builds when the range fills
     for block in blocks:
-        with contextlib.suppress(PortPoolError):
-            app.socket().acquire_port_reservation(block.start, block.count)
-    for port in binds:
-        with contextlib.suppress(PortPoolError):
-            app.socket().bind(("", port))
-    pool = host.machine._pools[Protocol.TCP]
-    taken = {p for r in host.reservations(Protocol.TCP) for p in range(r.range.start, r.range.last + 1)}
-    taken |= {b.port for b in host.bindings(Protocol.TCP)}
+        if space.overlapping(block) is None:
+            space.add_block(Block(BlockKind.RUNTIME, block))
+    for handle, port in enumerate(binds):
+        if port not in space.bound:
+            space.bind(port, handle)
+    taken = set(space.reserved) | set(space.bound)
     free = [p for p in range(100, 160) if p not in taken]
     runs: list[tuple[int, int]] = []
     for p in free:
@@ -68,8 +71,16 @@ def test_free_segments_are_exact(blocks: list[PortRange], binds: list[int], mini
             runs[-1] = (runs[-1][0], p)
         else:
             runs.append((p, p))
-    assert pool.segments(minimum) == [r for r in runs if r[1] - r[0] + 1 >= minimum]
-    assert host.machine.free_ports(Protocol.TCP) == len(free)
+    assert space.segments(Family.INET, minimum) == [r for r in runs if r[1] - r[0] + 1 >= minimum]
+    assert space.free_ports(Family.INET) == len(free)
+    assert space.free_ports(Family.INET6) == len([p for p in range(150, 190) if p not in taken])
+    for block in list(space.blocks.values()):
+        space.remove_block(block)
+    for port in list(space.bound):
+        space.unbind(port)
+    assert space.free_ports(Family.INET) == 60 and space.free_ports(Family.INET6) == 40
+    if nearly_full:
+        assert sorted(space.ranges[Family.INET].free_set.items) == list(range(100, 160))  # type: ignore[union-attr]
 
 
 @given(dynamic_ranges(), emulated_hosts())

@@ -1,34 +1,27 @@
-"""The state of one emulated Windows machine's port pools, and every operation on it.
+"""One emulated Windows machine: its processes, sockets and the operations on its pools.
 
 Theory of operation
 -------------------
-``Machine`` is the single owner of mutable state.  It knows processes, sockets,
-ports, reservations and tokens; it knows nothing of call shapes (no buffers, no
-byte order, no IOCTL codes: those belong to the ABI room and the backends).
+``Machine`` is the single owner of mutable state.  It knows processes, sockets and
+tokens, and owns one ``PortSpace`` per protocol (``_space.py``: ports, the three kinds
+of blocks, the dynamic ranges).  It knows nothing of call shapes (no buffers, no byte
+order, no IOCTL codes: those belong to the ABI room and the backends) and nothing of
+netsh's text (``portpool/_netsh_frontend.py``).
 
-Per protocol it keeps these indexes, kept in step by the few private helpers at
-the bottom of this file:
+Every operation first checks everything that can refuse it, raising through
+``refuse(rule_id, ...)`` whose Windows code lives in ``_rules.py``, and only then
+mutates: a refused call changes nothing, the generator's state included.  Where the
+evidence conflicts, a rule has alternatives and the one in force comes from
+``self._variants`` (``EmulatedHost(variants=...)``).
 
-* ``bound``: port -> socket handle, a plain dict (binding and closing are the hot
-  path); "which ports of lo..hi are bound" costs O(min(block size, bound ports));
-* ``blocks``: block start -> block, sorted; blocks never overlap, so the only block
-  that can contain a port is the one with the greatest start at or below it;
-* ``reserved``: every port inside a block, a set, for O(1) "is this port reserved";
-* ``free_count``: how many ports of the dynamic range are neither bound nor reserved.
+What outlives processes (persistent reservations, system exclusions of this boot, the
+dynamic ranges, the preset) lives in the store (``_store.py``), the machine's registry.
+Every change goes to the store first, inside one transaction that re-checks it, so a
+failing store changes nothing and hosts sharing one store file never both win a block.
+A reboot asks the store for the next boot's state first and only then replaces memory.
 
-No call scans the port space.  bind(0) draws a port of the dynamic range uniformly
-and keeps it if it is neither bound nor reserved (two set lookups): O(1) expected
-while the range is not nearly full.  A wildcard block is drawn the same way, as a
-window of the dynamic range, and slid past the highest port that is taken.  After
-many misses both enumerate the free runs exactly, from ``blocks`` and ``bound``
-(O(blocks + bound ports), only near exhaustion).  ``free_count`` lets an exhausted
-range be refused before the generator is touched, and a wildcard refusal restores
-the generator, so a refused call changes nothing, the generator's state included.
-
-Every operation first checks everything that can refuse it (raising through
-``refuse(rule_id, ...)``, whose Windows code lives in ``_rules.py``), and only then
-mutates: a refused call changes nothing.  Persistent reservations are written to
-the durable store before memory, so a failing store also changes nothing.
+Every public method holds ``self.lock`` (an ``RLock`` made with the machine): any call
+from any thread, as Winsock allows.
 """
 
 from __future__ import annotations
@@ -37,11 +30,11 @@ import functools
 import ipaddress
 import random
 import socket as _pysocket
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Final, NamedTuple
 
 import attrs
-from sortedcontainers import SortedDict
 
 from .._errors import WinError
 from .._types import (
@@ -52,25 +45,34 @@ from .._types import (
     SOCK_RAW,
     SOCK_STREAM,
     Binding,
+    Exclusion,
     Family,
     PortRange,
     Protocol,
     Reservation,
 )
-from ._rules import RULES, refuse
-from ._store import MemoryStore, Store
+from ._presets import PRESETS, Preset
+from ._rules import RULES, alternative, check_variants, refuse
+from ._space import Block, BlockKind, PortSpace
+from ._store import (
+    MachineRecord,
+    MemoryStore,
+    Store,
+    StoreConflict,
+    StoredExclusion,
+    StoredReservation,
+)
 
-__all__ = ["DEFAULT_DYNAMIC_RANGE", "Explanation", "Machine", "SocketInfo"]
+__all__ = ["DEFAULT_DYNAMIC_RANGE", "Explanation", "Machine", "SocketInfo", "dynamic_range_problem"]
 
 DEFAULT_DYNAMIC_RANGE: Final = PortRange(49152, 16384)  # rule R18
+MIN_DYNAMIC_PORTS: Final = 255  # rule Y1
 _FIRST_PID: Final = 1000  # Windows process ids are multiples of 4
 _FIRST_HANDLE: Final = 0x100  # so are socket handles
 _MAX_TOKEN: Final = 2**64 - 1
-# Random draws before bind(0) / a wildcard block falls back to exact enumeration
-# (O(runs + bound ports)).  Blocks need more: a drawn block must miss every bound port.
-_PROBES: Final = 16
-_BLOCK_PROBES: Final = 64
-_SLIDES: Final = 8  # window moves within a drawn run before drawing again
+RUNTIME, PERSISTENT, SYSTEM = BlockKind.RUNTIME, BlockKind.PERSISTENT, BlockKind.SYSTEM
+
+RangeKey = tuple[Protocol, Family]
 
 
 @attrs.define
@@ -92,13 +94,6 @@ class _Socket:
     port: int | None = None
     association: int | None = None  # a token, once associated
     acquired: set[int] = attrs.Factory(set)  # runtime tokens granted on this socket
-
-
-@attrs.define
-class _Block:
-    reservation: Reservation
-    owner_pid: int | None  # None for persistent blocks
-    owner_socket: int | None
 
 
 class SocketInfo(NamedTuple):
@@ -123,12 +118,15 @@ class Explanation:
 
     Attributes:
         protocol, port: the port asked about.
-        in_dynamic_range: whether bind(0) and wildcard blocks may draw it.
-        reservation: the block that contains it, if any.
-        owner_pid: the process a runtime block belongs to (``None`` if persistent).
+        in_dynamic_range: whether bind(0) and wildcard blocks of IPv4 sockets may
+            draw it (the ipv4 range).
+        in_dynamic_range_v6: the same for IPv6 sockets (the ipv6 range).
+        reservation: the runtime or persistent block that contains it, if any.
+        owner_pid: the process a runtime block belongs to (``None`` otherwise).
+        exclusion: the system exclusion that contains it, if any.
         binding: the socket bound to it, if any.
-        plain_bind: the code a bind to this port from a plain socket would get
-            (``None``: it would succeed).
+        plain_bind: the code a bind to this port from a plain socket of another
+            process would get (``None``: it would succeed).
         rules: the ids of the rules that decide it (see ``specs/semantics.md``).
     """
 
@@ -140,10 +138,15 @@ class Explanation:
     binding: Binding | None
     plain_bind: WinError | None
     rules: tuple[str, ...]
+    in_dynamic_range_v6: bool = False
+    exclusion: Exclusion | None = None
 
     def __str__(self) -> str:
         where = "inside" if self.in_dynamic_range else "outside"
-        parts = [f"{self.protocol.name} port {self.port}: {where} the dynamic range"]
+        parts = [f"{self.protocol.name} port {self.port}: {where} the ipv4 dynamic range"]
+        if self.exclusion is not None:
+            ex = self.exclusion
+            parts.append(f"excluded by {ex.owner} ({ex.start}-{ex.end}, no token)")
         if self.reservation is not None:
             res = self.reservation
             kind = "persistent" if res.persistent else f"runtime (process {self.owner_pid})"
@@ -151,7 +154,7 @@ class Explanation:
         if self.binding is not None:
             b = self.binding
             parts.append(f"bound by socket {b.socket:#x} of process {b.pid}")
-        if self.reservation is None and self.binding is None:
+        if self.reservation is None and self.binding is None and self.exclusion is None:
             parts.append("free")
         verdict = "a plain bind succeeds" if self.plain_bind is None else (
             f"a plain bind fails with {self.plain_bind.name} ({int(self.plain_bind)})"
@@ -159,104 +162,183 @@ class Explanation:
         return "; ".join(parts) + f"; {verdict} [rules {', '.join(self.rules)}]"
 
 
-class _Pool:
-    """One protocol's pool: bound ports, reserved blocks, free dynamic ports."""
-
-    def __init__(self, dynamic: PortRange) -> None:
-        self.dynamic = dynamic
-        self.bound: dict[int, int] = {}
-        self.dyn_lo, self.dyn_hi = dynamic.start, dynamic.last
-        self.blocks: SortedDict[int, _Block] = SortedDict()  # start -> block
-        self.free_count = dynamic.count  # in the dynamic range, not reserved, not bound
-        self.reserved: set[int] = set()  # every port inside a block: O(1) membership
-
-    def segments(self, minimum: int) -> list[tuple[int, int]]:
-        """Exactly the runs of free ports (unreserved, not bound) of at least ``minimum``."""
-        out = []
-        for lo, hi in self.unreserved_runs():
-            cursor = lo
-            for port in self.bound_in(lo, hi):
-                if port - cursor >= minimum:
-                    out.append((cursor, port - 1))
-                cursor = port + 1
-            if hi - cursor + 1 >= minimum:
-                out.append((cursor, hi))
-        return out
-
-    def unreserved_runs(self) -> list[tuple[int, int]]:
-        """The runs of the dynamic range between blocks, in order: O(blocks)."""
-        runs, cursor = [], self.dyn_lo
-        for start in self.blocks.irange(maximum=self.dyn_hi):
-            if start > cursor:
-                runs.append((cursor, start - 1))
-            cursor = max(cursor, self.blocks[start].reservation.range.last + 1)
-        if cursor <= self.dyn_hi:
-            runs.append((cursor, self.dyn_hi))
-        return runs
-
-    def bound_in(self, lo: int, hi: int) -> list[int]:
-        """The bound ports of lo..hi, in order: O(min(hi - lo, bound ports))."""
-        bound = self.bound
-        if hi - lo < len(bound):
-            return [port for port in range(lo, hi + 1) if port in bound]
-        return sorted(port for port in bound if lo <= port <= hi)
+def dynamic_range_problem(dynamic: PortRange, min_start: int) -> str | None:
+    """Why ``dynamic`` cannot be a dynamic range (rules Y1, Y2), or ``None``."""
+    if dynamic.count < MIN_DYNAMIC_PORTS:
+        return f"{dynamic!r} has {dynamic.count} ports; a dynamic range needs at least 255"
+    if dynamic.start < min_start:
+        return f"{dynamic!r} starts below {min_start}"
+    return None  # PortRange itself keeps the end at or below 65535
 
 
 class Machine:
-    """One Windows machine's port pools (see the module docstring)."""
+    """One Windows machine's port pools (see the module docstring).
+
+    Raises (constructor):
+        TypeError, ValueError: a bad option (what Python decides).
+        StoreError: the store is not a usable portpool store.
+    """
 
     def __init__(
         self,
         *,
         seed: int = 0,
-        dynamic_ports: PortRange | dict[Protocol, PortRange] | None = None,
+        dynamic_ports: object = None,
         store: Store | None = None,
+        variants: object = None,
+        preset: str | None = None,
     ) -> None:
+        if not isinstance(seed, int) or isinstance(seed, bool):
+            raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        self.lock = threading.RLock()
+        self._variants = check_variants(variants)
+        self._min_start = int(self._variants["Y2"])  # Y2's alternatives are named by the port
+        if preset is not None and preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
+        options = self._range_options(dynamic_ports)
         self._rng = random.Random(seed)
-        if dynamic_ports is None:
-            ranges = dict.fromkeys(Protocol, DEFAULT_DYNAMIC_RANGE)
-        elif isinstance(dynamic_ports, PortRange):
-            ranges = dict.fromkeys(Protocol, dynamic_ports)
-        else:
-            ranges = {p: dynamic_ports.get(p, DEFAULT_DYNAMIC_RANGE) for p in Protocol}
-        self._ranges = ranges
         self._store: Store = store if store is not None else MemoryStore()
         self._next_pid = _FIRST_PID
         self._next_handle = _FIRST_HANDLE
-        self._boot()
+        record = self._store.load()
+        made = False
+        if record.boot == 0:
+            # A new machine: its configuration and first boot are one transaction, so
+            # of several processes opening one new store at once, one makes it and the
+            # others get its record (then it is a machine that exists, below).
+            chosen = PRESETS[preset or "default"]
+
+            def place(new: MachineRecord) -> list[StoredExclusion]:
+                nonlocal made
+                made = True
+                return self._placer(new)
+
+            record = self._store.first_boot(
+                ranges={**chosen.ranges, **options}, preset=chosen.name, seed=seed,
+                reservations=[StoredReservation(protocol, start, count, active=False)
+                              for protocol, start, count in chosen.administered],
+                place=place)
+        if not made:  # a machine that exists: options change its configuration
+            if preset is not None and preset != record.preset:
+                raise ValueError(f"the store holds a {record.preset!r} machine, not {preset!r}")
+            for (protocol, family), dynamic in options.items():
+                self._store.set_range(protocol, family, dynamic)
+            if options:
+                record = self._store.load()
+        self._boot(record)
+
+    def _range_options(self, value: object) -> dict[RangeKey, PortRange]:
+        """``dynamic_ports`` as {(protocol, family): range}, checked (rules Y1, Y2)."""
+        if value is None:
+            return {}
+        if isinstance(value, PortRange):
+            items: dict[object, object] = dict.fromkeys(_ALL_KEYS, value)
+        elif isinstance(value, Mapping):
+            items = {}
+            for key, dynamic in value.items():
+                if isinstance(key, Protocol):
+                    items.update({(key, family): dynamic for family in Family})
+                else:
+                    items[key] = dynamic
+        else:
+            raise TypeError("dynamic_ports must be a PortRange or a dict keyed by Protocol or"
+                            f" (Protocol, Family), not {type(value).__name__}")
+        out: dict[RangeKey, PortRange] = {}
+        for key, dynamic in items.items():
+            if key not in _ALL_KEYS:
+                raise TypeError(f"dynamic_ports key {key!r} is not a Protocol or a"
+                                " (Protocol, Family) pair")
+            if not isinstance(dynamic, PortRange):
+                raise TypeError(f"dynamic_ports[{key!r}] must be a PortRange, not"
+                                f" {type(dynamic).__name__}")
+            problem = dynamic_range_problem(dynamic, self._min_start)
+            if problem is not None:
+                raise ValueError(f"dynamic_ports: {problem} (rules Y1, Y2; KB929851)")
+            out[key] = dynamic  # type: ignore[index,unused-ignore]  # checked against _ALL_KEYS
+        return out
 
     # --- lifecycle -----------------------------------------------------------------
 
-    def _boot(self) -> None:
-        """Start (or restart) the machine: nothing runs, persistent blocks reload (R13d)."""
+    def _placer(self, record: MachineRecord) -> list[StoredExclusion]:
+        """The system exclusions the preset's components place at this boot (X1)."""
+        preset = PRESETS.get(record.preset or "default", PRESETS["default"])
+        ranges = _with_defaults(record.ranges)
+        occupied: dict[Protocol, list[PortRange]] = {p: [] for p in Protocol}
+        for row in record.reservations:
+            occupied[row.protocol].append(PortRange(row.start, row.count))
+        rng = random.Random(record.seed * 1_000_003 + record.boot)
+        return [StoredExclusion(protocol, start, count, owner)
+                for protocol, start, count, owner in preset.place(rng, ranges, occupied)]
+
+    def _boot(self, record: MachineRecord) -> None:
+        """Start the machine from the store's record: nothing runs; persistent blocks
+        and this boot's exclusions load, with fresh tokens (R13d, A10, X1)."""
+        ranges = _with_defaults(record.ranges)
         self._processes: dict[int, _Process] = {}
         self._sockets: dict[int, _Socket] = {}
-        self._blocks: dict[int, _Block] = {}  # token -> block
-        self._pools = {p: _Pool(self._ranges[p]) for p in Protocol}
-        for protocol, start, count in self._store.load():
-            # A10: every boot hands out fresh tokens.
-            self._add_block(Reservation(self._new_token(), protocol, PortRange(start, count), True),
-                            None, None)
+        self._tokens: dict[int, Block] = {}  # token -> runtime or persistent block
+        self._spaces = {p: PortSpace({f: ranges[(p, f)] for f in Family}) for p in Protocol}
+        self._preset: Preset = PRESETS.get(record.preset or "default", PRESETS["default"])
+        self._boot_number = record.boot
+        for row in record.exclusions:
+            self._spaces[row.protocol].add_block(
+                Block(SYSTEM, PortRange(row.start, row.count), owner=row.owner))
+        for res in record.reservations:
+            self._add_persistent(res)
+
+    def _add_persistent(self, row: StoredReservation) -> Block:
+        reservation = Reservation(self._new_token(), row.protocol, PortRange(row.start, row.count),
+                                  True)
+        block = Block(PERSISTENT, reservation.range, reservation, active=row.active)
+        self._tokens[reservation.token] = block
+        self._spaces[row.protocol].add_block(block)
+        return block
 
     def reboot(self) -> None:
-        """Every process ends; only persistent reservations remain, with new tokens (R4, A10)."""
-        for process in self._processes.values():
-            process.alive = False
-        self._boot()
+        """Every process ends; persistent reservations remain with new tokens; the
+        preset's components place their rows anew (R4, A10, A28, X1).
+
+        All or nothing: the store prepares the next boot first (it may refuse, with
+        StoreError or PortPoolError), and only then is memory replaced.
+        """
+        with self.lock:
+            record = self._store.reboot(self._placer)
+            for process in self._processes.values():
+                process.alive = False
+            self._boot(record)
+
+    @property
+    def variants(self) -> dict[str, str]:
+        """The alternative in force for every rule that has alternatives."""
+        return dict(self._variants)
+
+    @property
+    def preset(self) -> str:
+        """The preset this machine was made from ("default" for none)."""
+        return self._preset.name
+
+    @property
+    def boot_number(self) -> int:
+        """How many times the machine has booted (1 for a new machine)."""
+        return self._boot_number
 
     def create_process(self, *, admin: bool) -> int:
         """A new process; returns its pid."""
-        pid = self._next_pid
-        self._next_pid += 4
-        self._processes[pid] = _Process(pid, admin)
-        return pid
+        if not isinstance(admin, bool):
+            raise TypeError(f"admin must be True or False, not {admin!r}")
+        with self.lock:
+            pid = self._next_pid
+            self._next_pid += 4
+            self._processes[pid] = _Process(pid, admin)
+            return pid
 
     def exit_process(self, pid: int) -> None:
-        """The process ends: its sockets close, and their runtime blocks go (R4)."""
-        process = self._live_process(pid)
-        for handle in sorted(process.sockets):
-            self._close(self._sockets[handle])
-        process.alive = False
+        """The process ends: its sockets close, and their runtime blocks go (R4, A28)."""
+        with self.lock:
+            process = self._live_process(pid)
+            for handle in sorted(process.sockets):
+                self._close(self._sockets[handle])
+            process.alive = False
 
     def is_alive(self, pid: int) -> bool:
         """Whether ``pid`` is a live process of this boot."""
@@ -265,42 +347,47 @@ class Machine:
 
     def is_admin(self, pid: int) -> bool:
         """Whether ``pid`` runs as an elevated administrator."""
-        return self._live_process(pid).admin
+        with self.lock:
+            return self._live_process(pid).admin
 
     # --- sockets -------------------------------------------------------------------
 
-    def open_socket(self, pid: int, family: int, kind: int, proto: int) -> SocketInfo:
-        """socket(): returns the new socket (its handle and kind) (rules W6-W10)."""
-        process = self._processes.get(pid)
-        if process is None or not process.alive:
-            process = self._live_process(pid)  # refuses (A19)
-        protocol: Protocol | None
-        known = _STREAM_OR_DGRAM.get((family, kind, proto))
-        if known is not None:  # the hot path: a TCP or UDP socket, already validated
-            fam, protocol = known
-        else:
-            fam, protocol = self._check_socket_kind(process, family, kind, proto)
-        handle = self._next_handle
-        self._next_handle += 4
-        self._sockets[handle] = _Socket(handle, pid, fam, kind, protocol)
-        process.sockets.add(handle)
-        return SocketInfo(handle, fam, kind, protocol, None, None, None)
+    def open_socket(self, pid: int, family: object, kind: object, proto: object) -> SocketInfo:
+        """socket(): returns the new socket (its handle and kind) (rules W6-W11)."""
+        with self.lock:
+            process = self._processes.get(pid)
+            if process is None or not process.alive:
+                process = self._live_process(pid)  # refuses (A19)
+            protocol: Protocol | None
+            known = _STREAM_OR_DGRAM.get((family, kind, proto))
+            if known is not None:  # the hot path: a TCP or UDP socket, already validated
+                fam, protocol = known
+            else:
+                fam, protocol = self._check_socket_kind(process, family, kind, proto)
+            handle = self._next_handle
+            self._next_handle += 4
+            self._sockets[handle] = _Socket(handle, pid, fam, kind, protocol)  # type: ignore[arg-type]  # kind was checked
+            process.sockets.add(handle)
+            return SocketInfo(handle, fam, kind, protocol, None, None, None)  # type: ignore[arg-type]
 
     def _check_socket_kind(self, process: _Process, family: object, kind: object,
                            proto: object) -> tuple[Family, Protocol | None]:
-        """The full socket() validation (W6-W10), for anything but plain TCP/UDP."""
+        """The full socket() validation (W6-W11), for anything but plain TCP/UDP."""
         pid = process.pid
-        fam = Family.from_value(family) if isinstance(family, int) else None
+        family_value, kind_value, proto_value = _as_int(family), _as_int(kind), _as_int(proto)
+        fam = Family.from_value(family_value) if family_value is not None else None
         if fam is None:
             raise refuse("W6", f"address family {family!r}")
-        if kind not in (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
+        if kind_value not in (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
             raise refuse("W7", f"socket type {kind!r}")
-        if not isinstance(proto, int) or not 0 <= proto <= 255:
+        if proto_value is None or not 0 <= proto_value <= 255:
             raise refuse("W8", f"protocol {proto!r}")
         protocol: Protocol | None
         if kind == SOCK_RAW:
             if not process.admin:
                 raise refuse("W10", f"process {pid} is not an administrator")
+            if proto == 0 and self._variants["W11"] == "refused":
+                raise refuse("W11", "SOCK_RAW with protocol 0", "refused")
             protocol = None
         else:
             natural = Protocol.TCP if kind == SOCK_STREAM else Protocol.UDP
@@ -313,221 +400,432 @@ class Machine:
 
     def close_socket(self, pid: int, handle: int) -> None:
         """closesocket(): frees its port and the runtime blocks acquired on it (R4)."""
-        self._close(self._socket(pid, handle))
+        with self.lock:
+            self._close(self._socket(pid, handle))
 
     def socket_info(self, pid: int, handle: int) -> SocketInfo:
         """The state of a live socket of ``pid``."""
-        s = self._socket(pid, handle)
-        return SocketInfo(s.handle, s.family, s.type, s.protocol, s.host, s.port, s.association)
+        with self.lock:
+            s = self._socket(pid, handle)
+            return SocketInfo(s.handle, s.family, s.type, s.protocol, s.host, s.port,
+                              s.association)
 
     # --- runtime reservations --------------------------------------------------------
 
     def acquire(self, pid: int, handle: int, start: object, count: object) -> Reservation:
-        """SIO_ACQUIRE_PORT_RESERVATION (R1-R3, A2-A4, A13, A21)."""
-        sock = self._port_socket(pid, handle)
-        protocol = sock.protocol
-        assert protocol is not None  # _port_socket refused raw sockets
-        if not _is_ushort(start) or not _is_ushort(count):
-            raise refuse("R9c", f"StartPort {start!r} / NumberOfPorts {count!r}")
-        assert isinstance(start, int)
-        assert isinstance(count, int)
-        if count == 0:
-            raise refuse("A3", "NumberOfPorts is 0")
-        pool = self._pools[protocol]
-        if start == 0:  # R2: a wildcard request
-            first = self._pick_block(pool, count)  # R3, A4
-            if first is None:
-                raise refuse("A13", f"no {count} contiguous free {protocol.name} ports in the"
-                              f" dynamic range {pool.dynamic!r}")
-            block = PortRange(first, count)
-        else:
-            if start + count - 1 > MAX_PORT:
-                raise refuse("A3", f"ports {start}+{count} run past 65535")
-            block = PortRange(start, count)
-            self._check_block_unused(protocol, block, "A2", "A2", "A2")
-        reservation = Reservation(self._new_token(), protocol, block, False)
-        self._add_block(reservation, pid, handle)
-        sock.acquired.add(reservation.token)
-        return reservation
+        """SIO_ACQUIRE_PORT_RESERVATION (R1-R3, A2-A4, A13, A21, X4, X5, Y4)."""
+        with self.lock:
+            sock = self._port_socket(pid, handle)
+            protocol = sock.protocol
+            if protocol is None:  # pragma: no cover - _port_socket refused raw sockets
+                raise refuse("R9a", f"socket {handle:#x} is neither TCP nor UDP")
+            first_port, count = _as_ushort(start), _as_ushort(count)
+            if first_port is None or count is None:
+                raise refuse("R9c", f"StartPort {start!r} / NumberOfPorts {count!r}")
+            start = first_port
+            if count == 0:
+                raise refuse("A3", "NumberOfPorts is 0")
+            space = self._spaces[protocol]
+            if start == 0:  # R2: a wildcard request, from the socket's range (R3, X4, Y4)
+                first = space.pick_block(sock.family, count, self._rng)
+                if first is None:
+                    raise refuse("A13", f"no {count} contiguous free {protocol.name} ports in"
+                                 f" the dynamic range {space.dynamic(sock.family)!r}")
+                block = PortRange(first, count)
+            else:
+                if start + count - 1 > MAX_PORT:
+                    raise refuse("A3", f"ports {start}+{count} run past 65535")
+                block = PortRange(start, count)
+                other = space.overlapping(block)
+                if other is not None:
+                    raise refuse("X5", f"{block!r} overlaps {_describe(other)}")
+                for port in space.bound_in(block.start, block.last):
+                    raise refuse("A2", f"{protocol.name} port {port} of {block!r} is bound by"
+                                 f" socket {space.bound[port]:#x}")
+            reservation = Reservation(self._new_token(), protocol, block, False)
+            entry = Block(RUNTIME, block, reservation, owner_pid=pid, owner_socket=handle)
+            self._tokens[reservation.token] = entry
+            space.add_block(entry)
+            sock.acquired.add(reservation.token)
+            return reservation
 
     def associate(self, pid: int, handle: int, token: object) -> None:
         """SIO_ASSOCIATE_PORT_RESERVATION (R5, R7, R14, A6, A7, A11, A12)."""
-        sock = self._port_socket(pid, handle)
-        block = self._block_for_token(token)
-        if sock.port is not None:
-            raise refuse("A7", f"socket {handle:#x} is already bound to port {sock.port}")
-        if sock.association is not None and sock.association in self._blocks:
-            raise refuse("A7", f"socket {handle:#x} is already associated")
-        res = block.reservation
-        if res.protocol is not sock.protocol:
-            raise refuse("A6", f"token {res.token:#x} is a {res.protocol.name} reservation")
-        if res.persistent:
-            if not self._processes[pid].admin:
-                raise refuse("R7", f"process {pid} is not an elevated administrator")
-        elif block.owner_pid != pid:
-            raise refuse("A12", f"token {res.token:#x} was granted to process {block.owner_pid}")
-        sock.association = res.token
+        with self.lock:
+            sock = self._port_socket(pid, handle)
+            block = self._block_for_token(token)
+            if sock.port is not None:
+                raise refuse("A7", f"socket {handle:#x} is already bound to port {sock.port}")
+            if sock.association is not None and sock.association in self._tokens:
+                raise refuse("A7", f"socket {handle:#x} is already associated")
+            res = block.reservation
+            assert res is not None
+            if res.protocol is not sock.protocol:
+                raise refuse("A6", f"token {res.token:#x} is a {res.protocol.name} reservation")
+            if res.persistent:
+                if not self._processes[pid].admin:
+                    raise refuse("R7", f"process {pid} is not an elevated administrator")
+            elif block.owner_pid != pid:
+                raise refuse("A12", f"token {res.token:#x} was granted to process"
+                             f" {block.owner_pid}")
+            sock.association = res.token
 
     def release(self, pid: int, handle: int, token: object) -> None:
         """SIO_RELEASE_PORT_RESERVATION (R8, A5, A11, A20, A22)."""
-        self._port_socket(pid, handle)
-        block = self._block_for_token(token)
-        if block.reservation.persistent:
-            raise refuse("A22", f"token {block.reservation.token:#x} is persistent")
-        if block.owner_pid != pid:
-            raise refuse("A5", f"token {block.reservation.token:#x} was granted to process"
-                          f" {block.owner_pid}")
-        self._remove_block(block.reservation.token)
+        with self.lock:
+            self._port_socket(pid, handle)
+            block = self._block_for_token(token)
+            res = block.reservation
+            assert res is not None
+            if res.persistent:
+                raise refuse("A22", f"token {res.token:#x} is persistent")
+            if block.owner_pid != pid:
+                raise refuse("A5", f"token {res.token:#x} was granted to process"
+                             f" {block.owner_pid}")
+            self._remove_token(res.token)
 
     # --- bind ------------------------------------------------------------------------
 
     def bind(self, pid: int, handle: int, host: object, port: object) -> int:
-        """bind(); returns the port taken (R5, R6, R17, W1-W4, A1, A13, A16, A17, A23)."""
-        sock = self._socket(pid, handle)
-        if not _is_ushort(port):
-            raise refuse("W4", f"port {port!r} is not in 0-65535")
-        assert isinstance(port, int)
-        if not _valid_host(host, sock.family):
-            raise refuse("W4", f"{host!r} is not an {sock.family.name} address")
-        assert isinstance(host, str)
-        if sock.host is not None:
-            raise refuse("W3", f"socket {handle:#x} is already bound")
-        protocol = sock.protocol
-        if protocol is None:  # A24: a raw socket binds an address, no port
-            sock.host, sock.port = host, None
-            return 0
-        pool = self._pools[protocol]
-        block = self._blocks.get(sock.association) if sock.association is not None else None
-        if block is not None and (port == 0 or port in block.reservation.range):
-            chosen = self._pick_in_block(pool, block.reservation) if port == 0 else port
-            if chosen is None:  # A1
-                raise refuse("A1", f"every port of {block.reservation.range!r} is bound")
-            if chosen in pool.bound:  # R6 allows the port, W2 still applies
-                raise refuse("W2", f"{protocol.name} port {chosen} is bound by socket"
-                             f" {pool.bound[chosen]:#x}")
-        elif port == 0:  # W1 (and A16/A17: a lapsed or foreign association)
-            if pool.free_count == 0:
-                raise refuse("A13", f"no free {protocol.name} port in {pool.dynamic!r}")
-            chosen = self._pick_port(pool)
-        else:
-            owner = self._block_at(protocol, port)
-            if owner is not None:  # R17 before W2 (A23)
-                raise refuse("R17", f"{protocol.name} port {port} is inside reserved block"
-                             f" {owner.reservation.range!r}")
-            if port in pool.bound:
-                raise refuse("W2", f"{protocol.name} port {port} is bound by socket"
-                             f" {pool.bound[port]:#x}")
-            chosen = port
-        # Commit.
-        if block is None:
-            sock.association = None  # A16: a lapsed association is forgotten
-        sock.host, sock.port = host, chosen
-        pool.bound[chosen] = handle
-        if pool.dyn_lo <= chosen <= pool.dyn_hi and chosen not in pool.reserved:
-            pool.free_count -= 1
-        return chosen
+        """bind(); returns the port taken (R5, R6, R17, W1-W4, A1, A13, A16, A17, A23,
+        X2, X4, X14, X15, Y4)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            number = _as_ushort(port)
+            if number is None:
+                raise refuse("W4", f"port {port!r} is not in 0-65535")
+            port = number
+            if not _valid_host(host, sock.family):
+                raise refuse("W4", f"{host!r} is not an {sock.family.name} address")
+            assert isinstance(host, str)
+            if sock.host is not None:
+                raise refuse("W3", f"socket {handle:#x} is already bound")
+            protocol = sock.protocol
+            if protocol is None:  # A24: a raw socket binds an address, no port
+                sock.host, sock.port = host, None
+                return 0
+            space = self._spaces[protocol]
+            block = self._tokens.get(sock.association) if sock.association is not None else None
+            if block is not None and (port == 0 or port in block.range):
+                chosen = space.pick_in_block(block.range, self._rng) if port == 0 else port
+                if chosen is None:  # A1
+                    raise refuse("A1", f"every port of {block.range!r} is bound")
+                if chosen in space.bound:  # R6 allows the port, W2 still applies
+                    raise refuse("W2", f"{protocol.name} port {chosen} is bound by socket"
+                                 f" {space.bound[chosen]:#x}")
+            elif port == 0:  # W1, X4, Y4 (and A16/A17: a lapsed or foreign association)
+                picked = space.pick_port(sock.family, self._rng)
+                if picked is None:
+                    raise refuse("A13", f"no free {protocol.name} port in"
+                                 f" {space.dynamic(sock.family)!r}")
+                chosen = picked
+            else:
+                self._check_plain_bind(space, pid, port)
+                chosen = port
+            # Commit.
+            if block is None:
+                sock.association = None  # A16: a lapsed association is forgotten
+            sock.host, sock.port = host, chosen
+            space.bind(chosen, handle)
+            return chosen
+
+    def _check_plain_bind(self, space: PortSpace, pid: int, port: int) -> None:
+        """Refuse an explicit bind from a socket not associated with the port's block."""
+        owner = space.block_at(port)
+        if owner is not None:  # blocks before "in use" (A23, X2)
+            if owner.kind is SYSTEM:
+                raise refuse("X2", f"port {port} is inside {_describe(owner)}")
+            if owner.kind is RUNTIME:
+                if owner.owner_pid != pid:
+                    raise refuse("R17", f"port {port} is inside {_describe(owner)}")
+                if self._variants["X14"] == "refused":
+                    raise refuse("X14", f"port {port} is inside {_describe(owner)}, and this"
+                                 " socket is not associated with it", "refused")
+            elif self._variants["X15"] == "refused":
+                raise refuse("X15", f"port {port} is inside {_describe(owner)}, and this"
+                             " socket is not associated with it", "refused")
+        if port in space.bound:
+            raise refuse("W2", f"port {port} is bound by socket {space.bound[port]:#x}")
 
     def sockname(self, pid: int, handle: int) -> tuple[Family, str, int]:
         """getsockname(): (family, host, port) of a bound socket (W5)."""
-        sock = self._socket(pid, handle)
-        if sock.host is None:
-            raise refuse("W5", f"socket {handle:#x} is not bound")
-        return sock.family, sock.host, sock.port or 0
+        with self.lock:
+            sock = self._socket(pid, handle)
+            if sock.host is None:
+                raise refuse("W5", f"socket {handle:#x} is not bound")
+            return sock.family, sock.host, sock.port or 0
 
     # --- persistent reservations ---------------------------------------------------
 
-    def create_persistent(self, pid: int, protocol: object, start: object, count: object) -> int:
-        """CreatePersistent*PortReservation (R13, R13a, R13b, A14, A15); returns the token."""
-        proto, block = _protocol(protocol), self._persistent_block(start, count)  # A14
-        if not self._live_process(pid).admin:
-            raise refuse("R13", f"process {pid} is not an elevated administrator")
-        self._check_block_unused(proto, block, "R13b", "A15", "R13b")
-        self._store.add(proto, block.start, block.count)  # durable first; may fail
-        reservation = Reservation(self._new_token(), proto, block, True)
-        self._add_block(reservation, None, None)
-        return reservation.token
+    def create_persistent(self, pid: int, protocol: object, start: object, count: object,
+                          *, active: bool = False) -> int:
+        """CreatePersistent*PortReservation (R13, R13a, R13b, A14, A15, X6); returns the
+        token.  ``active``: a netsh ``store=active`` row, gone at the next boot (N3)."""
+        with self.lock:
+            proto, block = _protocol(protocol), self._persistent_block(start, count)  # A14
+            if not self._live_process(pid).admin:
+                raise refuse("R13", f"process {pid} is not an elevated administrator")
+            self._sync()
+            space = self._spaces[proto]
+            other = space.overlapping(block)
+            if other is not None:
+                rule = {PERSISTENT: "R13b", RUNTIME: "A15", SYSTEM: "X6"}[other.kind]
+                raise refuse(rule, f"{block!r} overlaps {_describe(other)}")
+            for port in space.bound_in(block.start, block.last):
+                raise refuse("R13b", f"{proto.name} port {port} of {block!r} is bound by"
+                             f" socket {space.bound[port]:#x}")
+            try:  # durable first, re-checked inside the store's transaction
+                self._store.add_reservation(proto, block.start, block.count, active=active)
+            except StoreConflict as exc:
+                rule = "X6" if isinstance(exc.row, StoredExclusion) else "R13b"
+                raise refuse(rule, f"{block!r} overlaps {exc.row.start}+{exc.row.count}, made"
+                             " by another host sharing this store") from None
+            return self._add_persistent(
+                StoredReservation(proto, block.start, block.count, active)).reservation.token  # type: ignore[union-attr]
 
     def lookup_persistent(self, pid: int, protocol: object, start: object, count: object) -> int:
-        """LookupPersistent*PortReservation (R13a, R15); no administrator needed."""
-        proto, block = _protocol(protocol), self._persistent_block(start, count)
-        self._live_process(pid)
-        return self._persistent_exact(proto, block, "R15").reservation.token
+        """LookupPersistent*PortReservation (R13a, R15, A26, A27)."""
+        with self.lock:
+            proto, block = _protocol(protocol), self._persistent_block(start, count, "A27")
+            self._live_process(pid)
+            self._sync()
+            found = self._persistent_exact(proto, block, "R15").reservation
+            assert found is not None
+            return found.token
 
     def delete_persistent(self, pid: int, protocol: object, start: object, count: object) -> None:
-        """DeletePersistent*PortReservation (R13, R13a, R16, A20)."""
-        proto, block = _protocol(protocol), self._persistent_block(start, count)
-        if not self._live_process(pid).admin:
-            raise refuse("R13", f"process {pid} is not an elevated administrator")
-        found = self._persistent_exact(proto, block, "R16")
-        self._store.remove(proto, block.start, block.count)  # durable first
-        self._remove_block(found.reservation.token)
+        """DeletePersistent*PortReservation (R13, R13a, R16, A20, A27)."""
+        with self.lock:
+            proto, block = _protocol(protocol), self._persistent_block(start, count, "A27")
+            if not self._live_process(pid).admin:
+                raise refuse("R13", f"process {pid} is not an elevated administrator")
+            self._sync()
+            found = self._persistent_exact(proto, block, "R16")
+            self._delete_persistent(found)
+
+    def _delete_persistent(self, found: Block) -> None:
+        res = found.reservation
+        assert res is not None
+        self._store.remove_reservation(res.protocol, res.range.start, res.range.count)  # durable first
+        self._remove_token(res.token)
+
+    # --- exclusions and netsh's view (rules X1, X7, X12, X13, N1) -------------------
+
+    def exclude(self, protocol: object, start: object, count: object, owner: object) -> Exclusion:
+        """A Windows component places a system exclusion (X1, X12)."""
+        proto = _protocol_option(protocol)
+        block = _range_option(start, count)
+        if not isinstance(owner, str) or not owner:
+            raise TypeError(f"owner must be a non-empty str, not {owner!r}")
+        with self.lock:
+            self._sync()
+            space = self._spaces[proto]
+            other = space.overlapping(block)
+            if other is not None:
+                raise refuse("X12", f"{block!r} overlaps {_describe(other)}")
+            try:
+                self._store.add_exclusion(proto, block.start, block.count, owner)
+            except StoreConflict as exc:
+                raise refuse("X12", f"{block!r} overlaps {exc.row.start}+{exc.row.count}, made"
+                             " by another host sharing this store") from None
+            space.add_block(Block(SYSTEM, block, owner=owner))
+            return Exclusion(proto, block.start, block.last, False, owner)
+
+    def release_exclusions(self, owner: object) -> int:
+        """The component stops (``net stop winnat``): its rows go (X1); returns how many."""
+        if not isinstance(owner, str):
+            raise TypeError(f"owner must be a str, not {type(owner).__name__}")
+        with self.lock:
+            self._store.remove_exclusions(owner)
+            gone = 0
+            for space in self._spaces.values():
+                for block in [b for b in space.blocks.values()
+                              if b.kind is SYSTEM and b.owner == owner]:
+                    space.remove_block(block)
+                    gone += 1
+            return gone
+
+    def exclusions(self, protocol: object, *, persistent_only: bool = False) -> tuple[Exclusion, ...]:
+        """The rows netsh lists, sorted (X1, X13, N1, N3)."""
+        proto = _protocol_option(protocol)
+        with self.lock:
+            self._sync()
+            listed = self._variants["X13"] == "listed"
+            rows = []
+            for block in self._spaces[proto].blocks.values():
+                r = block.range
+                if block.kind is PERSISTENT:
+                    if not (persistent_only and block.active):
+                        rows.append(Exclusion(proto, r.start, r.last, True, None))
+                elif persistent_only:
+                    continue
+                elif block.kind is SYSTEM:
+                    rows.append(Exclusion(proto, r.start, r.last, False, block.owner))
+                elif listed:
+                    rows.append(Exclusion(proto, r.start, r.last, False,
+                                          f"process {block.owner_pid}"))
+            return tuple(rows)
+
+    def delete_row(self, pid: int, protocol: object, start: object, count: object) -> None:
+        """``netsh ... delete excludedportrange``: the row with exactly that start and
+        count (N1, R16, X7).  The caller checked elevation (N2)."""
+        with self.lock:
+            proto, block = _protocol(protocol), self._persistent_block(start, count)
+            self._live_process(pid)
+            self._sync()
+            found = self._spaces[proto].block_at(block.start)
+            if found is None or found.range != block:
+                raise refuse("R16", f"no {proto.name} row {block.start}-{block.last}")
+            if found.kind is PERSISTENT:
+                self._delete_persistent(found)
+                return
+            if found.kind is RUNTIME and self._variants["X13"] != "listed":
+                raise refuse("R16", f"no {proto.name} row {block.start}-{block.last}")
+            raise refuse("X7", f"{_describe(found)} is not administered", self._variants["X7"])
+
+    # --- the dynamic ranges (rules R18, Y1-Y5) ---------------------------------------
+
+    def dynamic_range(self, protocol: object, family: object = Family.INET) -> PortRange:
+        """The dynamic port range of ``protocol`` for ``family`` (R18)."""
+        proto, fam = _protocol_option(protocol), _family_option(family)
+        with self.lock:
+            return self._spaces[proto].dynamic(fam)
+
+    def set_dynamic_range(self, protocol: object, family: object, dynamic: PortRange) -> None:
+        """``netsh int ipv4|ipv6 set dynamicport``; the caller checked elevation (Y3).
+
+        Raises:
+            PortPoolError: ERROR_INVALID_PARAMETER outside the limits (Y1, Y2).
+        """
+        proto, fam = _protocol_option(protocol), _family_option(family)
+        if dynamic.count < MIN_DYNAMIC_PORTS:
+            raise refuse("Y1", f"{dynamic!r} has fewer than {MIN_DYNAMIC_PORTS} ports")
+        if dynamic.start < self._min_start:
+            raise refuse("Y2", f"{dynamic!r} starts below {self._min_start}",
+                         self._variants["Y2"])
+        with self.lock:
+            self._store.set_range(proto, fam, dynamic)  # durable first
+            self._spaces[proto].set_range(fam, dynamic)
 
     # --- introspection -------------------------------------------------------------
 
-    def dynamic_range(self, protocol: Protocol) -> PortRange:
-        """The protocol's dynamic port range (R18)."""
-        return self._pools[protocol].dynamic
-
-    def reservations(self, protocol: Protocol) -> tuple[Reservation, ...]:
-        """Live reservations of ``protocol``, in port order."""
-        pool = self._pools[protocol]
-        return tuple(block.reservation for block in pool.blocks.values())
+    def reservations(self, protocol: object) -> tuple[Reservation, ...]:
+        """Live reservations of ``protocol``, runtime and persistent, in port order."""
+        proto = _protocol_option(protocol)
+        with self.lock:
+            return tuple(b.reservation for b in self._spaces[proto].blocks.values()
+                         if b.reservation is not None)
 
     def reservation_owner(self, token: int) -> int | None:
         """The pid a runtime block belongs to; ``None`` for persistent or unknown tokens."""
-        block = self._blocks.get(token)
-        return None if block is None else block.owner_pid
+        with self.lock:
+            block = self._tokens.get(token)
+            return None if block is None else block.owner_pid
 
-    def bindings(self, protocol: Protocol) -> tuple[Binding, ...]:
+    def bindings(self, protocol: object) -> tuple[Binding, ...]:
         """Live bound sockets of ``protocol``, in port order."""
-        bound = self._pools[protocol].bound
-        return tuple(self._binding(self._sockets[bound[port]]) for port in sorted(bound))
+        proto = _protocol_option(protocol)
+        with self.lock:
+            bound = self._spaces[proto].bound
+            return tuple(self._binding(self._sockets[bound[port]]) for port in sorted(bound))
 
-    def free_ports(self, protocol: Protocol) -> int:
-        """How many ports of the dynamic range are neither bound nor reserved."""
-        return self._pools[protocol].free_count
+    def free_ports(self, protocol: object, family: object = Family.INET) -> int:
+        """How many ports of the dynamic range are neither bound nor in a block."""
+        proto, fam = _protocol_option(protocol), _family_option(family)
+        with self.lock:
+            return self._spaces[proto].free_ports(fam)
 
     def explain(self, protocol: object, port: object) -> Explanation:
         """Who holds ``port`` and which rules decide a bind to it."""
-        protocol = _protocol(protocol)
-        if not _is_ushort(port) or port == 0:
-            raise refuse("R13a", f"port {port!r} is not in 1-65535")
-        assert isinstance(port, int)
-        pool = self._pools[protocol]
-        block = self._block_at(protocol, port)
-        handle = pool.bound.get(port)
-        binding = self._binding(self._sockets[handle]) if handle is not None else None
-        rules: list[str] = ["R17a"]
-        plain: WinError | None = None
-        if block is not None:
-            rules += ["R17", "R5"]
-            plain = RULES["R17"].error
-        elif binding is not None:
-            rules.append("W2")
-            plain = RULES["W2"].error
-        if port in pool.dynamic:
-            rules += ["R18", "W1"]
-        return Explanation(protocol, port, port in pool.dynamic,
-                           block.reservation if block else None,
-                           block.owner_pid if block else None, binding, plain, tuple(rules))
+        proto = _protocol_option(protocol)
+        number = _as_int(port)
+        if number is None:
+            raise TypeError(f"port must be an int, not {type(port).__name__}")
+        if not 1 <= number <= MAX_PORT:
+            raise ValueError(f"port must be in 1-65535, not {port!r}")
+        port = number
+        with self.lock:
+            space = self._spaces[proto]
+            block = space.block_at(port)
+            handle = space.bound.get(port)
+            binding = self._binding(self._sockets[handle]) if handle is not None else None
+            rules: list[str] = ["R17a", "X10"]
+            plain: WinError | None = None
+            exclusion = None
+            if block is not None and block.kind is SYSTEM:
+                rules += ["X1", "X2"]
+                plain = RULES["X2"].error
+                exclusion = Exclusion(proto, block.range.start, block.range.last, False,
+                                      block.owner)
+            elif block is not None and block.kind is RUNTIME:
+                rules += ["R17", "R5"]
+                plain = RULES["R17"].error
+            elif block is not None:
+                rules += ["X15", "R5"]
+                plain = alternative("X15", self._variants["X15"]).error
+            if plain is None and binding is not None:
+                rules.append("W2")
+                plain = RULES["W2"].error
+            v4, v6 = space.dynamic(Family.INET), space.dynamic(Family.INET6)
+            if port in v4 or port in v6:
+                rules += ["R18", "W1", "X4"]
+            reservation = block.reservation if block is not None else None
+            return Explanation(proto, port, port in v4, reservation,
+                               block.owner_pid if block is not None else None, binding, plain,
+                               tuple(rules), port in v6, exclusion)
 
     def snapshot(self) -> tuple[object, ...]:
         """A hashable picture of the whole state, for "a failed call changes nothing"."""
-        return (
-            tuple(sorted((p.pid, p.admin, p.alive, tuple(sorted(p.sockets)))
-                         for p in self._processes.values())),
-            tuple(sorted((s.handle, s.pid, s.host, s.port, s.association,
-                          tuple(sorted(s.acquired))) for s in self._sockets.values())),
-            tuple(sorted((t, b.owner_pid, b.owner_socket, b.reservation.range.start,
-                          b.reservation.range.count, int(b.reservation.protocol))
-                         for t, b in self._blocks.items())),
-            tuple((int(p), pool.free_count,
-                   tuple(sorted(pool.bound.items())))
-                  for p, pool in self._pools.items()),
-            self._next_pid, self._next_handle, self._rng.getstate(),
-        )
+        with self.lock:
+            return (
+                tuple(sorted((p.pid, p.admin, p.alive, tuple(sorted(p.sockets)))
+                             for p in self._processes.values())),
+                tuple(sorted((s.handle, s.pid, s.host, s.port, s.association,
+                              tuple(sorted(s.acquired))) for s in self._sockets.values())),
+                tuple((int(p), tuple((b.kind.value, b.range.start, b.range.count,
+                                      b.reservation.token if b.reservation else None,
+                                      b.owner_pid, b.owner_socket, b.owner, b.active)
+                                     for b in space.blocks.values()),
+                       tuple((int(f), r.range.start, r.range.count, r.free)
+                             for f, r in space.ranges.items()),
+                       tuple(sorted(space.bound.items())))
+                      for p, space in self._spaces.items()),
+                self._next_pid, self._next_handle, self._rng.getstate(), self._boot_number,
+            )
+
+    def sockets_of(self, pid: int) -> Iterator[int]:
+        """The live socket handles of ``pid``, in order."""
+        with self.lock:
+            process = self._processes.get(pid)
+            return iter(sorted(process.sockets) if process else ())
 
     # --- helpers ---------------------------------------------------------------------
+
+    def _sync(self) -> None:
+        """Take in what other hosts sharing the store changed (persistent rows and
+        exclusions); rows that collide with this host's own runtime state wait."""
+        record = self._store.load()
+        if record.boot != self._boot_number:
+            return  # another host rebooted the shared machine; this one runs on as it was
+        stored_res = {(r.protocol, r.start, r.count): r for r in record.reservations}
+        stored_ex = {(r.protocol, r.start, r.count, r.owner) for r in record.exclusions}
+        for protocol, space in self._spaces.items():
+            for block in list(space.blocks.values()):
+                r = block.range
+                if block.kind is PERSISTENT and (protocol, r.start, r.count) not in stored_res:
+                    assert block.reservation is not None
+                    self._remove_token(block.reservation.token)
+                elif block.kind is SYSTEM and (protocol, r.start, r.count, block.owner) not in stored_ex:
+                    space.remove_block(block)
+        for key, row in stored_res.items():
+            space = self._spaces[key[0]]
+            rng = PortRange(row.start, row.count)
+            if space.overlapping(rng) is None and not space.bound_in(rng.start, rng.last):
+                self._add_persistent(row)
+        for protocol, start, count, owner in stored_ex:
+            rng = PortRange(start, count)
+            if self._spaces[protocol].overlapping(rng) is None:
+                self._spaces[protocol].add_block(Block(SYSTEM, rng, owner=owner))
 
     def _live_process(self, pid: int) -> _Process:
         process = self._processes.get(pid)
@@ -536,12 +834,12 @@ class Machine:
         return process
 
     def _socket(self, pid: int, handle: object) -> _Socket:
-        sock = self._sockets.get(handle) if isinstance(handle, int) else None
+        sock = self._sockets.get(handle) if type(handle) is int else None
         if sock is not None and sock.pid == pid and self._processes[pid].alive:
             return sock  # the hot path
         self._live_process(pid)  # A19 before R9b
         if sock is None or sock.pid != pid:
-            shown = f"{handle:#x}" if isinstance(handle, int) else repr(handle)
+            shown = f"{handle:#x}" if _is_int(handle) else repr(handle)
             raise refuse("R9b", f"handle {shown} is not a socket of process {pid}")
         return sock
 
@@ -551,147 +849,51 @@ class Machine:
             raise refuse("R9a", f"socket {handle:#x} is neither TCP nor UDP")
         return sock
 
-    def _block_for_token(self, token: object) -> _Block:
-        if not isinstance(token, int) or isinstance(token, bool) or not 0 <= token <= _MAX_TOKEN:
+    def _block_for_token(self, token: object) -> Block:
+        value = _as_int(token)
+        if value is None or not 0 <= value <= _MAX_TOKEN:
             raise refuse("R9c", f"token {token!r} is not a 64-bit unsigned integer")
-        block = self._blocks.get(token)
+        block = self._tokens.get(value)
         if block is None:
-            raise refuse("A11", f"token {token:#x} names no live reservation")
+            raise refuse("A11", f"token {value:#x} names no live reservation")
         return block
 
-    def _block_at(self, protocol: Protocol, port: int) -> _Block | None:
-        if port not in self._pools[protocol].reserved:
-            return None
-        blocks = self._pools[protocol].blocks
-        index = blocks.bisect_right(port) - 1
-        if index < 0:
-            return None
-        block: _Block = blocks.values()[index]
-        return block if port in block.reservation.range else None
-
-    def _check_block_unused(self, protocol: Protocol, block: PortRange,
-                            persistent_rule: str, runtime_rule: str, bound_rule: str) -> None:
-        pool = self._pools[protocol]
-        index = pool.blocks.bisect_right(block.last) - 1
-        if index >= 0:
-            other: _Block = pool.blocks.values()[index]
-            if other.reservation.range.overlaps(block):
-                rule = persistent_rule if other.reservation.persistent else runtime_rule
-                raise refuse(rule, f"{block!r} overlaps reserved block"
-                             f" {other.reservation.range!r}")
-        for port in pool.bound_in(block.start, block.last):
-            raise refuse(bound_rule, f"{protocol.name} port {port} of {block!r} is bound by"
-                         f" socket {pool.bound[port]:#x}")
-
-    def _persistent_block(self, start: object, count: object) -> PortRange:
-        if not _is_ushort(start) or not _is_ushort(count) or start == 0 or count == 0:
+    def _persistent_block(self, start: object, count: object, past_rule: str = "R13a") -> PortRange:
+        """The block of a persistent call: R13a for zeros (and for Create past 65535),
+        ``past_rule`` (A27 for Lookup and Delete) for a block past 65535."""
+        first, number = _as_ushort(start), _as_ushort(count)
+        if not first or not number:  # None (not a USHORT) or 0
             raise refuse("R13a", f"StartPort {start!r} / NumberOfPorts {count!r}")
-        assert isinstance(start, int)
-        assert isinstance(count, int)
-        if start + count - 1 > MAX_PORT:
-            raise refuse("R13a", f"ports {start}+{count} run past 65535")
-        return PortRange(start, count)
+        if first + number - 1 > MAX_PORT:
+            raise refuse(past_rule, f"ports {first}+{number} run past 65535")
+        return PortRange(first, number)
 
-    def _persistent_exact(self, protocol: Protocol, block: PortRange, rule: str) -> _Block:
-        found = self._block_at(protocol, block.start)
-        if found is None or not found.reservation.persistent or found.reservation.range != block:
+    def _persistent_exact(self, protocol: Protocol, block: PortRange, rule: str) -> Block:
+        found = self._spaces[protocol].block_at(block.start)
+        if found is None or found.kind is not PERSISTENT or found.range != block:
             raise refuse(rule, f"no persistent {protocol.name} reservation {block!r}")
         return found
-
-    def _pick_in_block(self, pool: _Pool, reservation: Reservation) -> int | None:
-        """A uniformly drawn free port of the block (A4), or ``None`` (A1)."""
-        block = reservation.range
-        taken = pool.bound_in(block.start, block.last)
-        if len(taken) >= block.count:
-            return None
-        port = block.start + self._rng.randrange(block.count - len(taken))
-        for bound_port in taken:  # the i-th free port: skip the bound ones below it
-            if bound_port <= port:
-                port += 1
-            else:
-                break
-        return port
-
-    def _pick_port(self, pool: _Pool) -> int:
-        """A uniformly drawn free port of the dynamic range (W1, A4); one must exist."""
-        dynamic, rng = pool.dynamic, self._rng
-        bound, reserved = pool.bound, pool.reserved
-        for _ in range(_PROBES):  # rejection sampling: O(1) while the range is not full
-            port = dynamic.start + rng.randrange(dynamic.count)
-            if port not in bound and port not in reserved:
-                return port
-        segments = pool.segments(1)  # nearly full: enumerate exactly
-        index = rng.randrange(sum(hi - lo + 1 for lo, hi in segments))
-        for lo, hi in segments:
-            if index <= hi - lo:
-                return lo + index
-            index -= hi - lo + 1
-        raise AssertionError("free_count and the pool disagree")  # pragma: no cover
-
-    def _pick_block(self, pool: _Pool, count: int) -> int | None:
-        """The first port of a drawn free block of ``count`` ports (R3, A4), or ``None``.
-
-        A refusal leaves the generator as it was (the state is restored).
-        """
-        if pool.free_count < count:  # cannot fit: refuse before touching the generator
-            return None
-        saved = self._rng.getstate()
-        rng, last_first = self._rng, pool.dyn_hi - count + 1
-        for _ in range(_BLOCK_PROBES):
-            first = pool.dyn_lo + rng.randrange(last_first - pool.dyn_lo + 1)
-            for _ in range(_SLIDES):  # slide past the highest taken port of the window
-                conflict = _last_taken(pool, first, count)
-                if conflict is None:
-                    return first
-                first = conflict + 1
-                if first > last_first:
-                    break
-        segments = pool.segments(count)
-        if not segments:
-            self._rng.setstate(saved)
-            return None
-        lo, hi = segments[self._rng.randrange(len(segments))]
-        return lo + self._rng.randrange(hi - lo - count + 2)
 
     def _new_token(self) -> int:
         while True:  # R13c: unique and never INVALID_PORT_RESERVATION_TOKEN (0)
             token = self._rng.getrandbits(64)
-            if token and token not in self._blocks:
+            if token and token not in self._tokens:
                 return token
 
-    def _add_block(self, reservation: Reservation, pid: int | None, handle: int | None) -> None:
-        pool = self._pools[reservation.protocol]
-        block = reservation.range
-        entry = _Block(reservation, pid, handle)
-        self._blocks[reservation.token] = entry
-        pool.blocks[block.start] = entry
-        lo, hi = max(block.start, pool.dyn_lo), min(block.last, pool.dyn_hi)
-        if lo <= hi:  # the block's dynamic ports stop counting as free
-            pool.free_count -= (hi - lo + 1) - len(pool.bound_in(lo, hi))
-        pool.reserved.update(range(block.start, block.last + 1))
-
-    def _remove_block(self, token: int) -> None:
-        block = self._blocks.pop(token)
+    def _remove_token(self, token: int) -> None:
+        block = self._tokens.pop(token)
         res = block.reservation
-        pool = self._pools[res.protocol]
-        del pool.blocks[res.range.start]
-        pool.reserved.difference_update(range(res.range.start, res.range.last + 1))
+        assert res is not None
+        self._spaces[res.protocol].remove_block(block)  # A20: bound sockets keep their ports
         if block.owner_socket is not None:
             self._sockets[block.owner_socket].acquired.discard(token)
-        # A20: bound sockets keep their ports; the rest of the block is free again.
-        lo, hi = max(res.range.start, pool.dyn_lo), min(res.range.last, pool.dyn_hi)
-        if lo <= hi:
-            pool.free_count += (hi - lo + 1) - len(pool.bound_in(lo, hi))
 
     def _close(self, sock: _Socket) -> None:
         if sock.acquired:
             for token in sorted(sock.acquired):  # R4
-                self._remove_block(token)
+                self._remove_token(token)
         if sock.protocol is not None and sock.port is not None:
-            pool = self._pools[sock.protocol]
-            del pool.bound[sock.port]
-            if pool.dyn_lo <= sock.port <= pool.dyn_hi and sock.port not in pool.reserved:
-                pool.free_count += 1
+            self._spaces[sock.protocol].unbind(sock.port)
         del self._sockets[sock.handle]
         self._processes[sock.pid].sockets.discard(sock.handle)
 
@@ -699,16 +901,14 @@ class Machine:
         assert sock.protocol is not None
         assert sock.port is not None
         assert sock.host is not None
-        block = self._blocks.get(sock.association) if sock.association is not None else None
-        token = block.reservation.token if block and sock.port in block.reservation.range else None
+        block = self._tokens.get(sock.association) if sock.association is not None else None
+        token = (block.reservation.token if block and block.reservation
+                 and sock.port in block.range else None)
         return Binding(sock.protocol, sock.port, sock.host, sock.family, sock.pid,
                        sock.handle, token)
 
-    def sockets_of(self, pid: int) -> Iterator[int]:
-        """The live socket handles of ``pid``, in order."""
-        process = self._processes.get(pid)
-        return iter(sorted(process.sockets) if process else ())
 
+_ALL_KEYS: Final = frozenset((p, f) for p in Protocol for f in Family)
 
 # (family, type, proto) -> (Family, Protocol) for every valid TCP/UDP socket() call (W9).
 _STREAM_OR_DGRAM: Final[dict[tuple[object, object, object], tuple[Family, Protocol]]] = {
@@ -719,28 +919,73 @@ _STREAM_OR_DGRAM: Final[dict[tuple[object, object, object], tuple[Family, Protoc
 }
 
 
-def _last_taken(pool: _Pool, first: int, count: int) -> int | None:
-    """The highest bound or reserved port of first..first+count-1; ``None`` if all free.
+def _with_defaults(ranges: Mapping[RangeKey, PortRange]) -> dict[RangeKey, PortRange]:
+    return {key: ranges.get(key, DEFAULT_DYNAMIC_RANGE) for key in _ALL_KEYS}
 
-    O(count) set lookups: the cost of the block asked for, never of the port space.
-    """
-    bound, reserved = pool.bound, pool.reserved
-    for port in range(first + count - 1, first - 1, -1):
-        if port in bound or port in reserved:
-            return port
-    return None
+
+def _describe(block: Block) -> str:
+    r = block.range
+    if block.kind is SYSTEM:
+        return f"a system exclusion {r.start}-{r.last} of {block.owner}"
+    if block.kind is PERSISTENT:
+        return f"the administered (persistent) block {r.start}-{r.last}"
+    return f"the runtime block {r.start}-{r.last} of process {block.owner_pid}"
 
 
 def _protocol(value: object) -> Protocol:
-    if isinstance(value, int) and value in (Protocol.TCP, Protocol.UDP):
-        return Protocol(value)
+    """A protocol given to a Windows call: the model refuses others (R13a)."""
+    number = _as_int(value)
+    if number in (Protocol.TCP, Protocol.UDP):
+        return Protocol(number)
     raise refuse("R13a", f"protocol {value!r} is neither TCP (6) nor UDP (17)")
 
 
-def _is_ushort(value: object) -> bool:
+def _protocol_option(value: object) -> Protocol:
+    """A protocol given to an emulator method: Python's rules (TypeError, ValueError)."""
+    if isinstance(value, Protocol):
+        return value
+    number = _as_int(value)
+    if number is None:
+        raise TypeError(f"protocol must be a portpool.Protocol, not {type(value).__name__}")
+    if number not in (Protocol.TCP, Protocol.UDP):
+        raise ValueError(f"protocol must be Protocol.TCP (6) or Protocol.UDP (17), not {value!r}")
+    return Protocol(number)
+
+
+def _family_option(value: object) -> Family:
+    number = _as_int(value)
+    fam = Family.from_value(number) if number is not None else None
+    if fam is None:
+        if number is None:
+            raise TypeError(f"family must be a portpool.Family, not {type(value).__name__}")
+        raise ValueError(f"family must be Family.INET or Family.INET6, not {value!r}")
+    return fam
+
+
+def _range_option(start: object, count: object) -> PortRange:
+    first, number = _as_int(start), _as_int(count)
+    if first is None or number is None:
+        raise TypeError(f"start and count must be ints, not {start!r} and {count!r}")
+    return PortRange(first, number)  # ValueError if out of range
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _as_int(value: object) -> int | None:
+    """``value`` as a plain int (an IntEnum too), or ``None`` if it is no int (or a bool)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    return None
+
+
+def _as_ushort(value: object) -> int | None:
+    """``value`` if it is an int in 0-65535 (a USHORT), else ``None``."""
     if type(value) is int:  # the common case, and excludes bool
-        return 0 <= value <= MAX_PORT
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PORT
+        return value if 0 <= value <= MAX_PORT else None
+    number = _as_int(value)
+    return number if number is not None and 0 <= number <= MAX_PORT else None
 
 
 def _valid_host(host: object, family: Family) -> bool:
@@ -757,4 +1002,3 @@ def _valid_literal(host: str, family: Family) -> bool:
     except ValueError:
         return False
     return address.version == (4 if family is Family.INET else 6)
-

@@ -1,0 +1,345 @@
+"""One protocol's port space: bound ports, three kinds of blocks, two dynamic ranges.
+
+Theory of operation
+-------------------
+A ``PortSpace`` knows ports and blocks, never processes or call shapes.  Every block
+is one of three kinds (rules X1, R1, R13d):
+
+* ``RUNTIME``: granted by SIO_ACQUIRE_PORT_RESERVATION, lives as long as its socket;
+* ``PERSISTENT``: CreatePersistent*PortReservation or ``netsh add excludedportrange``,
+  the administered (``*``) rows of netsh;
+* ``SYSTEM``: exclusion rows placed by Windows components (WinNAT, HTTP.sys), the rows
+  netsh lists without ``*``.
+
+Blocks of one space never overlap.  IPv4 and IPv6 share the space (rule X10); each IP
+version has its own dynamic range (rules R18, Y4), and bind(0) or a wildcard block
+draws from the range of the socket's family.
+
+Indexes, kept in step by ``_take``/``_give``:
+
+* ``bound``: port -> socket handle, a plain dict (binding and closing are the hot path);
+* ``blocks``: block start -> block, sorted; the only block that can contain a port is
+  the one with the greatest start at or below it;
+* ``reserved``: every port inside a block, a set, for O(1) "is this port in a block";
+* per dynamic range, ``free``: how many of its ports are neither bound nor reserved,
+  and, once the range has been found nearly full, ``_RandomSet`` of exactly those
+  ports.
+
+bind(0) draws a port of the range uniformly and keeps it if it is free (two set
+lookups): O(1) expected while the range is not nearly full.  After ``_PROBES`` misses
+the range's free ports are collected once into a ``_RandomSet`` (O(range)), which every
+later bind, close and block keeps exact in O(1) per port; from then on a draw is one
+index into it.  So filling a range to the last port costs the same per call as the
+first (benchmarks/bench_pool.py measures it).  Wildcard blocks are drawn as windows of
+the range, slid past the highest taken port; when that keeps failing, the free runs are
+enumerated exactly (from the free set where there is one).  A refused draw restores the
+generator, so a refused call changes nothing.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections.abc import Iterator
+from typing import Final
+
+import attrs
+from sortedcontainers import SortedDict
+
+from .._types import Family, PortRange, Reservation
+
+__all__ = ["Block", "BlockKind", "PortSpace"]
+
+_PROBES: Final = 16  # random draws before bind(0) switches to the exact free set
+_BLOCK_PROBES: Final = 64  # ... and before a wildcard block enumerates the free runs
+_SLIDES: Final = 8  # window moves within a drawn run before drawing again
+
+
+class BlockKind(enum.Enum):
+    """The three kinds of blocks of a port space (rules R1, R13d, X1)."""
+
+    RUNTIME = "runtime"
+    PERSISTENT = "persistent"
+    SYSTEM = "system"
+
+
+@attrs.define(eq=False)
+class Block:
+    """A block of a port space.
+
+    Attributes:
+        kind: runtime, persistent or system.
+        range: its ports.
+        reservation: the reservation (token and block) of a runtime or persistent
+            block; ``None`` for a system exclusion, which has no token.
+        owner_pid, owner_socket: the process and socket a runtime block belongs to.
+        owner: the Windows component a system exclusion belongs to ("WinNAT").
+        active: a persistent block made with ``store=active`` (gone at the next boot).
+    """
+
+    kind: BlockKind
+    range: PortRange
+    reservation: Reservation | None = None
+    owner_pid: int | None = None
+    owner_socket: int | None = None
+    owner: str | None = None
+    active: bool = False
+
+
+class _RandomSet:
+    """A set of ints with O(1) add, discard and uniform draw (a list plus positions)."""
+
+    __slots__ = ("items", "where")
+
+    def __init__(self, items: Iterator[int]) -> None:
+        self.items = list(items)
+        self.where = {item: index for index, item in enumerate(self.items)}
+
+    def add(self, item: int) -> None:
+        if item not in self.where:
+            self.where[item] = len(self.items)
+            self.items.append(item)
+
+    def discard(self, item: int) -> None:
+        index = self.where.pop(item, None)
+        if index is None:
+            return
+        last = self.items.pop()
+        if index < len(self.items):  # move the last item into the hole
+            self.items[index] = last
+            self.where[last] = index
+
+
+class _Range:
+    """One dynamic range of the space and its free-port bookkeeping."""
+
+    __slots__ = ("free", "free_set", "hi", "lo", "range")
+
+    def __init__(self, dynamic: PortRange) -> None:
+        self.range = dynamic
+        self.lo, self.hi = dynamic.start, dynamic.last
+        self.free = dynamic.count  # ports of the range neither bound nor reserved
+        self.free_set: _RandomSet | None = None  # exact free ports, once nearly full
+
+
+class PortSpace:
+    """One protocol's ports (see the module docstring)."""
+
+    def __init__(self, ranges: dict[Family, PortRange]) -> None:
+        self.bound: dict[int, int] = {}
+        self.blocks: SortedDict[int, Block] = SortedDict()  # start -> block
+        self.reserved: set[int] = set()
+        self.ranges: dict[Family, _Range] = {family: _Range(r) for family, r in ranges.items()}
+        self._both = tuple(self.ranges.values())
+
+    # --- questions ------------------------------------------------------------------
+
+    def dynamic(self, family: Family) -> PortRange:
+        """The dynamic range of ``family``."""
+        return self.ranges[family].range
+
+    def free_ports(self, family: Family) -> int:
+        """How many ports of ``family``'s dynamic range are neither bound nor in a block."""
+        return self.ranges[family].free
+
+    def block_at(self, port: int) -> Block | None:
+        """The block containing ``port``, if any."""
+        if port not in self.reserved:
+            return None
+        index = self.blocks.bisect_right(port) - 1
+        block: Block = self.blocks.values()[index]
+        return block
+
+    def overlapping(self, block: PortRange) -> Block | None:
+        """A block sharing a port with ``block``, if any (the highest one)."""
+        index = self.blocks.bisect_right(block.last) - 1
+        if index < 0:
+            return None
+        other: Block = self.blocks.values()[index]
+        return other if other.range.overlaps(block) else None
+
+    def bound_in(self, lo: int, hi: int) -> list[int]:
+        """The bound ports of lo..hi, in order: O(min(hi - lo, bound ports))."""
+        bound = self.bound
+        if hi - lo < len(bound):
+            return [port for port in range(lo, hi + 1) if port in bound]
+        return sorted(port for port in bound if lo <= port <= hi)
+
+    # --- changes --------------------------------------------------------------------
+
+    def add_block(self, block: Block) -> None:
+        """Add a block (the caller checked that it overlaps none)."""
+        self.blocks[block.range.start] = block
+        bound, reserved = self.bound, self.reserved
+        for port in range(block.range.start, block.range.last + 1):
+            reserved.add(port)
+            if port not in bound:
+                self._take(port)
+
+    def remove_block(self, block: Block) -> None:
+        """Remove a block; bound ports inside it stay bound (rule A20)."""
+        del self.blocks[block.range.start]
+        bound, reserved = self.bound, self.reserved
+        for port in range(block.range.start, block.range.last + 1):
+            reserved.discard(port)
+            if port not in bound:
+                self._give(port)
+
+    def bind(self, port: int, handle: int) -> None:
+        """Mark ``port`` bound by ``handle`` (the caller checked it is not bound)."""
+        self.bound[port] = handle
+        if port not in self.reserved:
+            self._take(port)
+
+    def unbind(self, port: int) -> None:
+        """The socket bound to ``port`` closed."""
+        del self.bound[port]
+        if port not in self.reserved:
+            self._give(port)
+
+    def set_range(self, family: Family, dynamic: PortRange) -> None:
+        """Change ``family``'s dynamic range (rule Y3); nothing placed moves (Y5)."""
+        entry = _Range(dynamic)
+        bound, reserved = self.bound, self.reserved
+        entry.free = sum(1 for port in range(entry.lo, entry.hi + 1)
+                         if port not in bound and port not in reserved)
+        self.ranges[family] = entry
+        self._both = tuple(self.ranges.values())
+
+    def _take(self, port: int) -> None:
+        """``port`` stops being free (bound, or inside a new block)."""
+        for entry in self._both:
+            if entry.lo <= port <= entry.hi:
+                entry.free -= 1
+                if entry.free_set is not None:
+                    entry.free_set.discard(port)
+
+    def _give(self, port: int) -> None:
+        """``port`` is free again."""
+        for entry in self._both:
+            if entry.lo <= port <= entry.hi:
+                entry.free += 1
+                if entry.free_set is not None:
+                    entry.free_set.add(port)
+
+    # --- drawing ports and blocks (rules W1, X4, R3, A4) -----------------------------
+
+    def pick_port(self, family: Family, rng: random.Random) -> int | None:
+        """A uniformly drawn free port of ``family``'s range, or ``None`` if none is free."""
+        entry = self.ranges[family]
+        if entry.free == 0:
+            return None
+        free_set = entry.free_set
+        if free_set is None:
+            lo, count = entry.lo, entry.hi - entry.lo + 1
+            bound, reserved = self.bound, self.reserved
+            for _ in range(_PROBES):  # rejection sampling: O(1) while the range is not full
+                port = lo + rng.randrange(count)
+                if port not in bound and port not in reserved:
+                    return port
+            free_set = self._free_set(entry)
+        return free_set.items[rng.randrange(len(free_set.items))]
+
+    def _free_set(self, entry: _Range) -> _RandomSet:
+        """Collect ``entry``'s free ports once; kept exact from then on."""
+        bound, reserved = self.bound, self.reserved
+        entry.free_set = _RandomSet(port for port in range(entry.lo, entry.hi + 1)
+                                    if port not in bound and port not in reserved)
+        return entry.free_set
+
+    def pick_in_block(self, block: PortRange, rng: random.Random) -> int | None:
+        """A uniformly drawn unbound port of ``block``, or ``None`` (rule A1)."""
+        taken = self.bound_in(block.start, block.last)
+        if len(taken) >= block.count:
+            return None
+        port = block.start + rng.randrange(block.count - len(taken))
+        for bound_port in taken:  # the i-th free port: skip the bound ones below it
+            if bound_port <= port:
+                port += 1
+            else:
+                break
+        return port
+
+    def pick_block(self, family: Family, count: int, rng: random.Random) -> int | None:
+        """The first port of a drawn free block of ``count`` ports, or ``None``.
+
+        A refusal leaves ``rng`` as it was (its state is restored).
+        """
+        entry = self.ranges[family]
+        if entry.free < count:  # cannot fit: refuse before touching the generator
+            return None
+        if count == 1 and entry.free_set is not None:  # nearly full: one index
+            return entry.free_set.items[rng.randrange(len(entry.free_set.items))]
+        saved = rng.getstate()
+        lo, last_first = entry.lo, entry.hi - count + 1
+        if entry.free_set is None:
+            for _ in range(_BLOCK_PROBES):
+                first = lo + rng.randrange(last_first - lo + 1)
+                for _ in range(_SLIDES):  # slide past the highest taken port of the window
+                    conflict = self._last_taken(first, count)
+                    if conflict is None:
+                        return first
+                    first = conflict + 1
+                    if first > last_first:
+                        break
+        segments = self.segments(family, count)
+        if not segments:
+            rng.setstate(saved)
+            return None
+        start, end = segments[rng.randrange(len(segments))]
+        return start + rng.randrange(end - start - count + 2)
+
+    def segments(self, family: Family, minimum: int) -> list[tuple[int, int]]:
+        """Exactly the runs of free ports of ``family``'s range at least ``minimum`` long."""
+        entry = self.ranges[family]
+        if entry.free_set is not None:  # nearly full: the free ports are few and known
+            return _runs(sorted(entry.free_set.items), minimum)
+        out = []
+        for lo, hi in self._unreserved_runs(entry):
+            cursor = lo
+            for port in self.bound_in(lo, hi):
+                if port - cursor >= minimum:
+                    out.append((cursor, port - 1))
+                cursor = port + 1
+            if hi - cursor + 1 >= minimum:
+                out.append((cursor, hi))
+        return out
+
+    def _unreserved_runs(self, entry: _Range) -> list[tuple[int, int]]:
+        """The runs of the range between blocks, in order: O(blocks)."""
+        runs, cursor = [], entry.lo
+        first = self.blocks.bisect_right(entry.lo) - 1  # a block may start below the range
+        for block in self.blocks.values()[max(first, 0):]:
+            if block.range.start > entry.hi:
+                break
+            if block.range.start > cursor:
+                runs.append((cursor, block.range.start - 1))
+            cursor = max(cursor, block.range.last + 1)
+        if cursor <= entry.hi:
+            runs.append((cursor, entry.hi))
+        return runs
+
+    def _last_taken(self, first: int, count: int) -> int | None:
+        """The highest bound or reserved port of first..first+count-1; ``None`` if all free."""
+        bound, reserved = self.bound, self.reserved
+        for port in range(first + count - 1, first - 1, -1):
+            if port in bound or port in reserved:
+                return port
+        return None
+
+
+def _runs(ports: list[int], minimum: int) -> list[tuple[int, int]]:
+    """The runs of consecutive ports in sorted ``ports`` at least ``minimum`` long."""
+    out: list[tuple[int, int]] = []
+    if not ports:
+        return out
+    start = previous = ports[0]
+    for port in ports[1:]:
+        if port != previous + 1:
+            if previous - start + 1 >= minimum:
+                out.append((start, previous))
+            start = port
+        previous = port
+    if previous - start + 1 >= minimum:
+        out.append((start, previous))
+    return out
