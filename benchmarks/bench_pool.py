@@ -5,12 +5,19 @@
 2. bind(0) and wildcard acquire with 10, 1,000 and 10,000 live reservations and
    bindings in a fragmented pool.  Goal: at most 1.5x from 10 to 10,000 (no call
    scans the port space).
+3. Filling a whole 1024-65535 dynamic range (64,512 ports) with bind(0), and again
+   with 1-port wildcard blocks: the per-call cost of the last 1,000 calls against the
+   first 1,000.  Goal: at most 1.5x (fast to the last port).
+4. The host lock (every call holds one RLock, for threads): the cycle of 1. with the
+   lock against the same cycle with the lock replaced by a no-op.  Reported, with a
+   goal of at most 1.25x.
 
 Run: python benchmarks/bench_pool.py [--quick]
 """
 
 from __future__ import annotations
 
+import contextlib
 import random
 import socket
 import sys
@@ -80,6 +87,42 @@ def loaded(live: int, calls: int) -> tuple[float, float]:
     return best_per_call(bind_zero, calls), best_per_call(wildcard, calls)
 
 
+def fill(kind: str) -> tuple[float, float]:
+    """Per-call cost (us) of the first and of the last 1,000 of 64,512 calls that fill a
+    1024-65535 dynamic range, by bind(0) or by 1-port wildcard acquires."""
+    host = EmulatedHost(seed=4, dynamic_ports=PortRange(1024, 64512))
+    app = host.process()
+    sockets = [app.socket() for _ in range(64512)]
+    if kind == "bind":
+        calls = [lambda s=s: s.bind(("", 0)) for s in sockets]
+    else:
+        calls = [lambda s=s: s.acquire_port_reservation(0, 1) for s in sockets]  # type: ignore[misc]
+    times = []
+    for index in range(0, 64512, 1000):
+        chunk = calls[index:index + 1000]
+        start = time.perf_counter()
+        for call in chunk:
+            call()
+        times.append((time.perf_counter() - start) / len(chunk) * 1e6)
+    return times[0], times[-1]
+
+
+def lock_cost(calls: int) -> tuple[float, float]:
+    """The cycle with the host's lock, and with a no-op in its place."""
+    with_lock, _ = cycle_ratio(calls)
+    host = EmulatedHost(seed=1)
+    host.machine.lock = contextlib.nullcontext()  # type: ignore[assignment]
+    app = host.process()
+
+    def unlocked() -> None:
+        s = app.socket()
+        s.bind(("127.0.0.1", 0))
+        s.getsockname()
+        s.close()
+
+    return with_lock, best_per_call(unlocked, calls)
+
+
 def main() -> int:
     quick = "--quick" in sys.argv
     calls = 300 if quick else 3000
@@ -93,6 +136,14 @@ def main() -> int:
                      f"{bind_t / base[0]:.2f}x", "<= 1.5x", bind_t / base[0] <= 1.5))
         rows.append((f"wildcard acquire with {live} live vs 10", f"{acq_t:.2f} us",
                      f"{base[1]:.2f} us", f"{acq_t / base[1]:.2f}x", "<= 1.5x", acq_t / base[1] <= 1.5))
+    for kind, label in (("bind", "fill 64,512 ports by bind(0)"),
+                        ("wildcard", "fill 64,512 ports by 1-port wildcard acquires")):
+        first, last = fill(kind)
+        rows.append((f"{label}: last 1000 vs first 1000", f"{last:.2f} us", f"{first:.2f} us",
+                     f"{last / first:.2f}x", "<= 1.5x", last / first <= 1.5))
+    locked, unlocked = lock_cost(calls)
+    rows.append(("host lock: cycle with lock vs without", f"{locked:.2f} us", f"{unlocked:.2f} us",
+                 f"{locked / unlocked:.2f}x", "<= 1.25x", locked / unlocked <= 1.25))
     header = ("measurement", "portpool", "reference", "ratio", "goal", "met")
     widths = [max(len(str(r[i])) for r in (*rows, header)) for i in range(6)]
     for row in (header, *rows):

@@ -1,4 +1,4 @@
-"""The ``portpool`` command: ``demo``, ``specs``, ``explain`` (and ``sample``)."""
+"""The ``portpool`` command: ``demo``, ``specs``, ``netsh`` and ``sample``."""
 
 from __future__ import annotations
 
@@ -25,9 +25,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     sample.add_argument("--fixed", action="store_true",
                         help="associate and bind the second socket, as the page's text says")
     sample.add_argument("--seed", type=int, default=0, help="the emulated machine's seed")
+    netsh = commands.add_parser(
+        "netsh", help="run a netsh command on an emulated machine kept in a file",
+        description="Practise netsh on an emulated machine: the words after the options are"
+                    " netsh's own, for example `portpool netsh --machine m.db int ipv4 show"
+                    " excludedportrange protocol=tcp`. Prints what netsh prints and exits"
+                    " with netsh's status.")
+    netsh.add_argument("--machine", metavar="FILE",
+                       help="the machine's store file (made if missing; default: a fresh"
+                            " machine whose changes are not kept)")
+    netsh.add_argument("--preset", choices=("default", "hyperv", "vs-runner"),
+                       help="make a new machine as this preset")
+    netsh.add_argument("--seed", type=int, default=0, help="the new machine's seed")
+    netsh.add_argument("--admin", action="store_true",
+                       help="run netsh elevated (add, delete and set need it)")
+    netsh.add_argument("words", nargs=argparse.REMAINDER, help="netsh's words")
     args, rest = parser.parse_known_args(argv)
     if args.command == "sample":
         return _sample(args, rest)
+    if args.command == "netsh":
+        return _netsh(parser, args, rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     if args.command == "demo":
@@ -39,6 +56,28 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     sys.stdout.write(render_markdown())
     return 0
+
+
+def _netsh(parser: argparse.ArgumentParser, args: argparse.Namespace, rest: list[str]) -> int:
+    from ._host import EmulatedHost
+    from ._model._store import StoreError
+
+    words = [*rest, *args.words]
+    if not words:
+        parser.error("netsh: give netsh's words, for example: int ipv4 show excludedportrange"
+                     " protocol=tcp")
+    try:
+        host = EmulatedHost(seed=args.seed, store=args.machine, preset=args.preset)
+    except (StoreError, ValueError) as exc:
+        print(f"portpool netsh: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = host.run_netsh(words, admin=args.admin)
+    except NotImplementedError as exc:
+        print(f"portpool netsh: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(result.output)
+    return 0 if result.done else 1
 
 
 def _sample(args: argparse.Namespace, rest: list[str]) -> int:

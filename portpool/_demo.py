@@ -48,10 +48,18 @@ def run_demo(out: Callable[[str], None] = print, seed: int = 7) -> None:
     window = PortRange(res.range.start - 8, 64)
     out(picture(host, Protocol.TCP, window))
 
-    say("A plain socket cannot bind inside the block: WSAEACCES, not WSAEADDRINUSE [R17].")
-    plain = app.socket()
-    attempt(f"bind(('0.0.0.0', {res.range.start}))", lambda: plain.bind(("0.0.0.0", res.range.start)))
+    other = host.process()
+    say(f"A plain socket of another process (pid {other.pid}) cannot bind inside the block:"
+        " WSAEACCES, not WSAEADDRINUSE [R17].")
+    stranger = other.socket()
+    attempt(f"bind(('0.0.0.0', {res.range.start}))",
+            lambda: stranger.bind(("0.0.0.0", res.range.start)))
     out(f"   explain: {host.explain(Protocol.TCP, res.range.start)}")
+    say("Nor, by default, can a plain socket of the acquiring process itself [X14]; the"
+        " evidence is weak, so `variants={'X14': 'succeeds'}` lets it.")
+    plain = app.socket()
+    attempt(f"bind(('0.0.0.0', {res.range.start + 1}))",
+            lambda: plain.bind(("0.0.0.0", res.range.start + 1)))
 
     say("Associate a socket with the token before bind; bind(port 0) takes a port from the"
         " block [R5].")
@@ -64,7 +72,6 @@ def run_demo(out: Callable[[str], None] = print, seed: int = 7) -> None:
     out(picture(host, Protocol.TCP, window))
 
     say("Only the acquiring process may use a runtime token [R4, A12].")
-    other = host.process()
     stranger = other.socket()
     attempt(f"process {other.pid}: associate_port_reservation({res.token:#x})",
             lambda: stranger.associate_port_reservation(res.token))
@@ -89,6 +96,25 @@ def run_demo(out: Callable[[str], None] = print, seed: int = 7) -> None:
         out(f"   token {token:#x}")
     attempt("a block that overlaps it", lambda: admin.create_persistent_reservation(
         Protocol.TCP, 50005, 10))
+
+    say("An administered (persistent) block does not stop a plain bind [X15]: that is why"
+        " people add one with netsh before starting their own server.")
+    server = app.socket()
+    attempt("plain bind(('0.0.0.0', 50003))", lambda: server.bind(("0.0.0.0", 50003)))
+    server.close()
+
+    say("Windows components exclude ports too: WinNAT (Hyper-V, WSL2, Docker) puts 100-port"
+        " system blocks inside the dynamic range [X1]; a plain bind there gets WSAEACCES"
+        " [X2], and netsh lists the row without `*`.")
+    host.exclude(Protocol.TCP, 50100, 100, owner="WinNAT")
+    web = app.socket()
+    attempt("bind(('0.0.0.0', 50150))", lambda: web.bind(("0.0.0.0", 50150)))
+    out("   netsh int ipv4 show excludedportrange protocol=tcp")
+    out("\n".join("   " + line for line in
+                   host.netsh("int ipv4 show excludedportrange protocol=tcp").splitlines()))
+    out("   `net stop winnat` releases WinNAT's rows:"
+        f" {host.release_exclusions('WinNAT')} row(s) gone")
+    attempt("bind(('0.0.0.0', 50150))", lambda: web.bind(("0.0.0.0", 50150)))
 
     say("A reboot ends every process; persistent blocks stay, with new tokens [R13d, A10].")
     host.reboot()

@@ -26,7 +26,7 @@ def test_demo_tells_the_story(capsys: pytest.CaptureFixture[str]) -> None:
 
 def test_specs_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["specs"]) == 0
-    assert "### R17 (observed)" in capsys.readouterr().out
+    assert "### R17 (assumed)" in capsys.readouterr().out
 
 
 def test_console_script_runs() -> None:
