@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any, final
 
 from portpool._errors import PortPoolError
@@ -67,8 +66,10 @@ class EmulatedSocket(Socket):
         if self._closed:
             return
         self._closed = True
-        with contextlib.suppress(PortPoolError):  # A19: the process is gone, and the socket
+        try:
             self._machine.close_socket(self._pid, self._handle)
+        except PortPoolError:  # A19: the process is gone, and the socket with it
+            pass
 
     def fileno(self) -> int:
         """The handle, or -1 once closed."""

@@ -113,17 +113,21 @@ def machine_from_netsh(machine: Machine, outputs: Sequence[str | tuple[Protocol,
             given, text = item if isinstance(item, tuple) else (None, item)
             if not isinstance(text, str):
                 raise TypeError(f"a netsh output must be a str, not {type(text).__name__}")
+            dynamic: PortRange | None = None
+            try:
+                dynamic = parse_dynamic_port(text)
+            except NetshParseError:
+                if families == (Family.INET6,):
+                    raise
+                table = parse_excluded_ranges(text)  # NetshParseError: neither kind of output
             protocol = given if given is not None else protocol_of(text)
             if protocol is None:
                 raise ValueError("cannot tell whether this netsh output is tcp or udp: pass it as"
                                  f" (Protocol.TCP, text): {text[:60]!r}")
-            try:
-                ranges.append((protocol, families, parse_dynamic_port(text)))
-                continue
-            except NetshParseError:
-                if families == (Family.INET6,):
-                    raise
-            rows += [(protocol, row) for row in parse_excluded_ranges(text)]
+            if dynamic is not None:
+                ranges.append((protocol, families, dynamic))
+            else:
+                rows += [(protocol, row) for row in table]
     admin = machine.create_process(admin=True)
     try:
         for protocol, families, dynamic in ranges:

@@ -491,10 +491,11 @@ class Machine:
         X2, X4, X14, X15, Y4)."""
         with self.lock:
             sock = self._socket(pid, handle)
-            number = _as_ushort(port)
-            if number is None:
-                raise refuse("W4", f"port {port!r} is not in 0-65535")
-            port = number
+            if type(port) is not int or not 0 <= port <= MAX_PORT:  # the hot path is a plain int
+                number = _as_ushort(port)
+                if number is None:
+                    raise refuse("W4", f"port {port!r} is not in 0-65535")
+                port = number
             if not _valid_host(host, sock.family):
                 raise refuse("W4", f"{host!r} is not an {sock.family.name} address")
             assert isinstance(host, str)

@@ -31,9 +31,10 @@ the range's free ports are collected once into a ``_RandomSet`` (O(range)), whic
 later bind, close and block keeps exact in O(1) per port; from then on a draw is one
 index into it.  So filling a range to the last port costs the same per call as the
 first (benchmarks/bench_pool.py measures it).  Wildcard blocks are drawn as windows of
-the range, slid past the highest taken port; when that keeps failing, the free runs are
-enumerated exactly (from the free set where there is one).  A refused draw restores the
-generator, so a refused call changes nothing.
+the range, slid past the highest taken port; when that keeps failing the free set is
+made, and windows start at drawn free ports (a 1-port block is one draw); only when
+those miss too are the free runs enumerated exactly, from the sorted free ports.  A
+refused draw restores the generator, so a refused call changes nothing.
 """
 
 from __future__ import annotations
@@ -189,13 +190,21 @@ class PortSpace:
         """Mark ``port`` bound by ``handle`` (the caller checked it is not bound)."""
         self.bound[port] = handle
         if port not in self.reserved:
-            self._take(port)
+            for entry in self._both:  # _take, inlined: this is the bind hot path
+                if entry.lo <= port <= entry.hi:
+                    entry.free -= 1
+                    if entry.free_set is not None:
+                        entry.free_set.discard(port)
 
     def unbind(self, port: int) -> None:
         """The socket bound to ``port`` closed."""
         del self.bound[port]
         if port not in self.reserved:
-            self._give(port)
+            for entry in self._both:  # _give, inlined: this is the close hot path
+                if entry.lo <= port <= entry.hi:
+                    entry.free += 1
+                    if entry.free_set is not None:
+                        entry.free_set.add(port)
 
     def set_range(self, family: Family, dynamic: PortRange) -> None:
         """Change ``family``'s dynamic range (rule Y3); nothing placed moves (Y5)."""
@@ -268,8 +277,6 @@ class PortSpace:
         entry = self.ranges[family]
         if entry.free < count:  # cannot fit: refuse before touching the generator
             return None
-        if count == 1 and entry.free_set is not None:  # nearly full: one index
-            return entry.free_set.items[rng.randrange(len(entry.free_set.items))]
         saved = rng.getstate()
         lo, last_first = entry.lo, entry.hi - count + 1
         if entry.free_set is None:
@@ -282,6 +289,15 @@ class PortSpace:
                     first = conflict + 1
                     if first > last_first:
                         break
+            self._free_set(entry)  # crowded: from now on draw among the free ports only
+        free = entry.free_set
+        assert free is not None  # noqa: S101 - made just above
+        if count == 1:
+            return free.items[rng.randrange(len(free.items))]
+        for _ in range(_BLOCK_PROBES):  # a window starting at a drawn free port
+            first = free.items[rng.randrange(len(free.items))]
+            if first <= last_first and self._last_taken(first, count) is None:
+                return first
         segments = self.segments(family, count)
         if not segments:
             rng.setstate(saved)
