@@ -68,8 +68,8 @@ class EmulatedSocket(Socket):
         self._closed = True
         try:
             self._machine.close_socket(self._pid, self._handle)
-        except PortPoolError:  # A19: the process is gone, and the socket with it
-            pass
+        except PortPoolError:
+            pass  # A19: the process is gone, and the socket with it
 
     def fileno(self) -> int:
         """The handle, or -1 once closed."""

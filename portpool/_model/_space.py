@@ -291,7 +291,7 @@ class PortSpace:
                         break
             self._free_set(entry)  # crowded: from now on draw among the free ports only
         free = entry.free_set
-        assert free is not None  # noqa: S101 - made just above
+        assert free is not None
         if count == 1:
             return free.items[rng.randrange(len(free.items))]
         for _ in range(_BLOCK_PROBES):  # a window starting at a drawn free port
