@@ -109,6 +109,7 @@ def run_demo(out: Callable[[str], None] = print, seed: int = 7) -> None:
     host.exclude(Protocol.TCP, 50100, 100, owner="WinNAT")
     web = app.socket()
     attempt("bind(('0.0.0.0', 50150))", lambda: web.bind(("0.0.0.0", 50150)))
+    out(picture(host, Protocol.TCP, PortRange(49984, 256)))
     out("   netsh int ipv4 show excludedportrange protocol=tcp")
     out("\n".join("   " + line for line in
                    host.netsh("int ipv4 show excludedportrange protocol=tcp").splitlines()))

@@ -7,7 +7,8 @@ from ._types import PortRange, Protocol
 
 __all__ = ["LEGEND", "picture"]
 
-LEGEND = ". free   r runtime block   P persistent block   B bound from a block   b bound"
+LEGEND = (". free   r runtime block   P persistent (administered) block   X system exclusion"
+          "   B bound inside a block   b bound")
 
 
 def picture(host: EmulatedHost, protocol: Protocol, window: PortRange, width: int = 64) -> str:
@@ -17,9 +18,14 @@ def picture(host: EmulatedHost, protocol: Protocol, window: PortRange, width: in
         mark = "P" if res.persistent else "r"
         for port in range(max(res.range.start, window.start), min(res.range.last, window.last) + 1):
             cells[port] = mark
+    for row in host.exclusions(protocol):
+        if row.administered or (row.owner or "").startswith("process "):
+            continue  # drawn above from the reservations
+        for port in range(max(row.start, window.start), min(row.end, window.last) + 1):
+            cells[port] = "X"
     for binding in host.bindings(protocol):
         if binding.port in cells:
-            cells[binding.port] = "B" if cells[binding.port] in "rP" else "b"
+            cells[binding.port] = "B" if cells[binding.port] in "rPX" else "b"
     rows = []
     for first in range(window.start, window.last + 1, width):
         row = "".join(cells[p] for p in range(first, min(first + width, window.last + 1)))
