@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import socket as _pysocket
 from typing import Any, final
 
+from portpool._arguments import check_address, check_int, check_socket_args
 from portpool._errors import PortPoolError
 from portpool._host import EmulatedHost, EmulatedProcess
 from portpool._interface import Address, Socket
 from portpool._model._machine import Machine, SocketInfo
-from portpool._types import AF_INET, SOCK_STREAM, Family, Protocol, Reservation
+from portpool._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, Family, Protocol, Reservation
 
 __all__ = ["EmulatedPool", "EmulatedSocket"]
 
@@ -33,24 +35,29 @@ class EmulatedSocket(Socket):
 
     def acquire_port_reservation(self, start: int, count: int) -> Reservation:
         """See :meth:`portpool.Socket.acquire_port_reservation`."""
+        start, count = check_int(start, "start"), check_int(count, "count")
         return self._machine.acquire(self._pid, -1 if self._closed else self._handle, start, count)
 
     def associate_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.associate_port_reservation`."""
+        token = check_int(token, "token")
         self._machine.associate(self._pid, -1 if self._closed else self._handle, token)
 
     def release_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.release_port_reservation`."""
+        token = check_int(token, "token")
         self._machine.release(self._pid, -1 if self._closed else self._handle, token)
 
     def bind(self, address: Address) -> None:
         """See :meth:`portpool.Socket.bind`."""
         # A closed socket's handle is no longer a socket: the model says WSAENOTSOCK.
         handle = -1 if self._closed else self._handle
-        if type(address) is tuple and len(address) == 2 and self._family is Family.INET:
+        if (type(address) is tuple and len(address) == 2 and self._family is Family.INET
+                and type(address[0]) is str and type(address[1]) is int
+                and 0 <= address[1] <= 65535):  # the hot path: a plain IPv4 pair
             self._machine.bind(self._pid, handle, address[0], address[1])
         else:
-            host, port = _split_address(address, self._family)
+            host, port = check_address(address, self._family)
             self._machine.bind(self._pid, handle, host, port)
 
     def getsockname(self) -> Address:
@@ -74,15 +81,6 @@ class EmulatedSocket(Socket):
     def fileno(self) -> int:
         """The handle, or -1 once closed."""
         return -1 if self._closed else self._handle
-
-
-def _split_address(address: object, family: Family) -> tuple[object, object]:
-    """Python's address tuple -> (host, port), leaving validation to the model (W4)."""
-    size = 2 if family is Family.INET else (2, 3, 4)
-    if isinstance(address, tuple) and (len(address) == size if isinstance(size, int)
-                                       else len(address) in size):
-        return address[0], address[1]
-    return None, None  # the model refuses it with WSAEFAULT
 
 
 @final
@@ -131,19 +129,22 @@ class EmulatedPool(EmulatedProcess):
     def socket(self, family: int = AF_INET, type: int = SOCK_STREAM,  # noqa: A002 - socket's own name
                proto: int = 0) -> EmulatedSocket:
         """See :meth:`portpool.PortPool.socket`."""
+        if not (family.__class__ is int and type.__class__ is int and proto.__class__ is int
+                and (family, type, proto) in _COMMON_SOCKETS):  # the hot path skips the checks
+            family, type, proto = check_socket_args(family, type, proto)  # noqa: A001 - socket's names
         return EmulatedSocket(self, self._machine.open_socket(self._pid, family, type, proto))
 
     def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
         """See :meth:`portpool.PortPool.create_persistent_reservation`."""
-        return self._host.machine.create_persistent(self._pid, protocol, start, count)
+        return self._machine.create_persistent(self._pid, *_persistent_args(protocol, start, count))
 
     def lookup_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
         """See :meth:`portpool.PortPool.lookup_persistent_reservation`."""
-        return self._host.machine.lookup_persistent(self._pid, protocol, start, count)
+        return self._machine.lookup_persistent(self._pid, *_persistent_args(protocol, start, count))
 
     def delete_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> None:
         """See :meth:`portpool.PortPool.delete_persistent_reservation`."""
-        self._host.machine.delete_persistent(self._pid, protocol, start, count)
+        self._machine.delete_persistent(self._pid, *_persistent_args(protocol, start, count))
 
     def exit(self) -> None:
         """End the process (R4); exiting twice is harmless."""
@@ -153,3 +154,15 @@ class EmulatedPool(EmulatedProcess):
     def close(self) -> None:
         """Same as :meth:`exit`."""
         self.exit()
+
+
+# socket() triples that need no Python-level checks: TCP and UDP over IPv4 and IPv6.
+_COMMON_SOCKETS = frozenset(
+    (family, kind, proto) for family in (AF_INET, AF_INET6, int(_pysocket.AF_INET6))
+    for kind, natural in ((SOCK_STREAM, 6), (SOCK_DGRAM, 17)) for proto in (0, natural))
+
+
+def _persistent_args(protocol: object, start: object, count: object) -> tuple[int, int, int]:
+    """The persistent calls' arguments must be ints (Python decides); their values are
+    Windows' business (R13a)."""
+    return check_int(protocol, "protocol"), check_int(start, "start"), check_int(count, "count")

@@ -18,10 +18,10 @@ def picture(host: EmulatedHost, protocol: Protocol, window: PortRange, width: in
         mark = "P" if res.persistent else "r"
         for port in range(max(res.range.start, window.start), min(res.range.last, window.last) + 1):
             cells[port] = mark
-    for row in host.exclusions(protocol):
-        if row.administered or (row.owner or "").startswith("process "):
+    for excluded in host.exclusions(protocol):
+        if excluded.administered or (excluded.owner or "").startswith("process "):
             continue  # drawn above from the reservations
-        for port in range(max(row.start, window.start), min(row.end, window.last) + 1):
+        for port in range(max(excluded.start, window.start), min(excluded.end, window.last) + 1):
             cells[port] = "X"
     for binding in host.bindings(protocol):
         if binding.port in cells:

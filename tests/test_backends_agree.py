@@ -65,6 +65,8 @@ def _run(pool: PortPool, ops: list[tuple[Any, ...]]) -> list[Any]:
                     tokens.append(result)
         except PortPoolError as exc:
             result = ("error", exc.winerror)
+        except (TypeError, OverflowError) as exc:  # what Python decides: the same on both
+            result = (type(exc).__name__, str(exc))
         out.append(result)
     return out
 

@@ -26,6 +26,7 @@ import sys
 from typing import Any, final
 
 from portpool import _abi
+from portpool._arguments import check_address, check_int, check_socket_args
 from portpool._errors import PortPoolError, WinError, winerror
 from portpool._interface import Address, PortPool, Socket
 from portpool._model._rules import refuse
@@ -129,7 +130,8 @@ class WindowsPool(PortPool):
     def socket(self, family: int = AF_INET, type: int = SOCK_STREAM,  # noqa: A002 - socket's own name
                proto: int = 0) -> WindowsSocket:
         """See :meth:`portpool.PortPool.socket`."""
-        fam = Family.from_value(family) if isinstance(family, int) else None
+        family, type, proto = check_socket_args(family, type, proto)  # noqa: A001 - socket's names
+        fam = Family.from_value(family)
         wire_family = int(fam) if fam is not None else (family if isinstance(family, int) else -1)
         handle = self._check("socket", self._call("socket", wire_family, type, proto),
                              _abi.INVALID_SOCKET, f"family {family}, type {type}, proto {proto}")
@@ -141,16 +143,20 @@ class WindowsPool(PortPool):
         The Python socket keeps ownership: closing the returned object closes it.
         Only meaningful over the real DLLs on Windows.
         """
+        if not isinstance(sock, _pysocket.socket):
+            raise TypeError(f"adopt() takes a socket.socket, not {type(sock).__name__}")
         fam = Family.from_value(int(sock.family)) or Family.INET
         return WindowsSocket(self, sock.fileno(), fam, int(sock.type), sock)
 
     def _persistent(self, verb: str, protocol: object, start: object, count: object,
                     token: Any = None) -> None:
-        if not isinstance(protocol, int) or protocol not in (Protocol.TCP, Protocol.UDP):
+        protocol = check_int(protocol, "protocol")
+        start, count = check_int(start, "start"), check_int(count, "count")
+        if protocol not in (Protocol.TCP, Protocol.UDP):
             raise refuse("R13a", f"protocol {protocol!r} is neither TCP (6) nor UDP (17)")
         name = f"{verb}Persistent{Protocol(protocol).name.title()}PortReservation"
         # A value C cannot carry goes as 0, which Windows refuses (R13a).
-        wire_start = _abi.htons(start) if _is_ushort(start) else 0  # type: ignore[arg-type]
+        wire_start = _abi.htons(start) if _is_ushort(start) else 0
         wire_count = count if _is_ushort(count) else 0
         args = (wire_start, wire_count) + ((ctypes.byref(token),) if token is not None else ())
         self._check(name, self._call(name, *args), None, f"{start!r}+{count!r}")
@@ -208,6 +214,7 @@ class WindowsSocket(Socket):
 
     def acquire_port_reservation(self, start: int, count: int) -> Reservation:
         """See :meth:`portpool.Socket.acquire_port_reservation`."""
+        start, count = check_int(start, "start"), check_int(count, "count")
         fits = _is_ushort(start) and _is_ushort(count)
         request = _abi.INET_PORT_RANGE(_abi.htons(start) if fits else 0, count if fits else 0)
         out = _abi.INET_PORT_RESERVATION_INSTANCE()
@@ -220,7 +227,8 @@ class WindowsSocket(Socket):
         return Reservation(int(out.Token.Token), protocol, block, False)
 
     def _token_ioctl(self, what: str, code: int, token: object) -> None:
-        fits = isinstance(token, int) and not isinstance(token, bool) and 0 <= token < 2**64
+        token = check_int(token, "token")
+        fits = 0 <= token < 2**64
         buf = _abi.INET_PORT_RESERVATION_TOKEN(token if fits else 0)
         self._ioctl(f"{what} {token!r}", code, buf, ctypes.sizeof(buf) if fits else 0, None, 0)
 
@@ -235,6 +243,7 @@ class WindowsSocket(Socket):
 
     def bind(self, address: Address) -> None:
         """See :meth:`portpool.Socket.bind`."""
+        check_address(address, self._family)  # what Python decides: types and widths
         name = _sockaddr(address, self._family)
         size = ctypes.sizeof(name) if name is not None else 0
         result = self._pool._call("bind", self._h(), ctypes.byref(name) if name is not None else None,

@@ -1,0 +1,91 @@
+"""What Python decides: the types and C widths of the interface's arguments.
+
+Both backends check their arguments here before anything reaches Windows (or the model),
+so the same call raises the same exception on both.  The conventions are Python's own
+``socket`` module's: a value of the wrong type raises :class:`TypeError` naming the
+parameter (``bind(("h", "x"))``), an int that no C field of the call can hold raises
+:class:`OverflowError` where Python's ``socket`` does (a port outside 0-65535, a family
+outside a C int).  Ints that fit but that Windows refuses are Windows' business: the
+model answers them with a :class:`~portpool.PortPoolError` and its code (for example a
+StartPort of 70000 for SIO_ACQUIRE_PORT_RESERVATION: WSAEINVAL, rule R9c).  Nothing is
+ever truncated silently.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ._types import Family
+
+__all__ = ["check_address", "check_int", "check_socket_args"]
+
+_INT_MIN: Final = -(2**31)
+_INT_MAX: Final = 2**31 - 1
+_FLOWINFO_MAX: Final = 2**20 - 1
+
+
+def check_int(value: object, parameter: str) -> int:
+    """``value`` as an int (an IntEnum is fine; a bool or anything else is not).
+
+    Raises:
+        TypeError: naming ``parameter``.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    raise TypeError(f"{parameter} must be an int, not {type(value).__name__}")
+
+
+def check_socket_args(family: object, kind: object, proto: object) -> tuple[int, int, int]:
+    """socket()'s three ints, each within a C int (Windows judges the values: W6-W11).
+
+    Raises:
+        TypeError: an argument is not an int.
+        OverflowError: an argument does not fit a C int, as Python's ``socket`` says.
+    """
+    out = []
+    for value, name in ((family, "family"), (kind, "type"), (proto, "proto")):
+        number = check_int(value, name)
+        if not _INT_MIN <= number <= _INT_MAX:
+            raise OverflowError(f"socket(): {name} {number} does not fit a C int")
+        out.append(number)
+    return out[0], out[1], out[2]
+
+
+def check_address(address: object, family: Family) -> tuple[str, int]:
+    """bind()'s address, as Python's ``socket`` checks it: ``(host, port)`` for AF_INET,
+    ``(host, port[, flowinfo[, scope_id]])`` for AF_INET6.
+
+    Whether ``host`` is an address of the family is Windows' business (rule W4).
+
+    Returns:
+        ``(host, port)``.
+
+    Raises:
+        TypeError: not a tuple of the right length, a host that is not a str, or a port,
+            flowinfo or scope id that is not an int.
+        OverflowError: a port outside 0-65535 or a flowinfo outside 0-1048575.
+    """
+    if not isinstance(address, tuple):
+        raise TypeError(f"{_name(family)} address must be tuple, not"
+                        f" {type(address).__name__}")
+    if family is Family.INET and len(address) != 2:
+        raise TypeError("AF_INET address must be a pair (host, port)")
+    if family is Family.INET6 and not 2 <= len(address) <= 4:
+        raise TypeError("AF_INET6 address must be a tuple (host, port[, flowinfo[, scopeid]])")
+    host, port = address[0], address[1]
+    if not isinstance(host, str):
+        raise TypeError(f"bind(): host must be a str, not {type(host).__name__}")
+    number = check_int(port, "bind(): port")
+    if not 0 <= number <= 65535:
+        raise OverflowError("bind(): port must be 0-65535.")
+    if len(address) > 2:
+        flowinfo = check_int(address[2], "bind(): flowinfo")
+        if not 0 <= flowinfo <= _FLOWINFO_MAX:
+            raise OverflowError(f"bind(): flowinfo must be 0-{_FLOWINFO_MAX}.")
+    if len(address) > 3:
+        check_int(address[3], "bind(): scope_id")
+    return host, number
+
+
+def _name(family: Family) -> str:
+    return "AF_INET" if family is Family.INET else "AF_INET6"
