@@ -78,13 +78,19 @@ def _winnat_blocks(rng: random.Random, protocol: Protocol, count: int, lo: int, 
 _HTTP_SYS: Final = ((TCP, 5357), (TCP, 47001))  # WSD and WinRM listeners (D-R58)
 
 
-def _place_hyperv(rng: random.Random, ranges: _Ranges, occupied: Occupied) -> list[Placement]:
+def _http_sys(occupied: Occupied) -> tuple[list[Placement], dict[Protocol, list[PortRange]]]:
+    """HTTP.sys's single-port rows where they are free, and what is taken after them."""
     out: list[Placement] = []
     taken = {p: list(occupied.get(p, ())) for p in Protocol}
     for protocol, port in _HTTP_SYS:
         if not any(port in t for t in taken[protocol]):
             taken[protocol].append(PortRange(port, 1))
             out.append((protocol, port, 1, "HTTP.sys"))
+    return out, taken
+
+
+def _place_hyperv(rng: random.Random, ranges: _Ranges, occupied: Occupied) -> list[Placement]:
+    out, taken = _http_sys(occupied)
     for protocol, how_many in ((TCP, rng.randint(6, 12)), (UDP, rng.randint(2, 6))):
         dynamic = ranges[(protocol, Family.INET)]
         out += _winnat_blocks(rng, protocol, how_many, dynamic.start, dynamic.last, taken[protocol])
@@ -92,12 +98,7 @@ def _place_hyperv(rng: random.Random, ranges: _Ranges, occupied: Occupied) -> li
 
 
 def _place_vs_runner(rng: random.Random, ranges: _Ranges, occupied: Occupied) -> list[Placement]:
-    out: list[Placement] = []
-    taken = {p: list(occupied.get(p, ())) for p in Protocol}
-    for protocol, port in _HTTP_SYS:
-        if not any(port in t for t in taken[protocol]):
-            taken[protocol].append(PortRange(port, 1))
-            out.append((protocol, port, 1, "HTTP.sys"))
+    out, taken = _http_sys(occupied)
     for protocol, how_many in ((TCP, rng.randint(18, 28)), (UDP, rng.randint(4, 10))):
         dynamic = ranges[(protocol, Family.INET)]
         # With the range starting at 1024, WinNAT's blocks crowd its low end, over the

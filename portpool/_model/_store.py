@@ -514,45 +514,19 @@ class MemoryStore:
             ranges=self._ranges, preset=self._preset, seed=self._seed, boot=boot)
 
     def load(self) -> MachineRecord:
-        """Everything stored (see :meth:`Store.load`).
-
-        Returns:
-            The machine's record.
-        """
+        """Everything stored (see :meth:`Store.load`)."""
         with self._lock:
             return self._record(self._index, self._boot)
 
     def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> None:
-        """Store a persistent reservation (see :meth:`Store.add_reservation`).
-
-        Args:
-            protocol: TCP or UDP.
-            start: the first port.
-            count: how many ports.
-            active: a netsh ``store=active`` row.
-
-        Raises:
-            StoreConflict: it overlaps a stored row of ``protocol``.
-            TypeError, ValueError: bad arguments.
-        """
+        """Store a persistent reservation (see :meth:`Store.add_reservation`)."""
         row = StoredReservation(protocol, start, count, active)
         with self._lock:
             self._index.add(row)
 
     def remove_reservation(self, protocol: Protocol, start: int, count: int) -> bool:
-        """Forget the reservation with exactly this start and count.
-
-        Args:
-            protocol: TCP or UDP.
-            start: the first port.
-            count: how many ports.
-
-        Returns:
-            Whether there was one.
-
-        Raises:
-            TypeError, ValueError: bad arguments.
-        """
+        """Forget the reservation with exactly this start and count (see
+        :meth:`Store.remove_reservation`)."""
         _check_block(protocol, start, count)
         with self._lock:
             rows = self._index.rows[protocol]
@@ -563,34 +537,13 @@ class MemoryStore:
             return False
 
     def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> None:
-        """Store a system exclusion (see :meth:`Store.add_exclusion`).
-
-        Args:
-            protocol: TCP or UDP.
-            start: the first port.
-            count: how many ports.
-            owner: the component placing it.
-
-        Raises:
-            StoreConflict: it overlaps a stored row of ``protocol``.
-            TypeError, ValueError: bad arguments.
-        """
+        """Store a system exclusion (see :meth:`Store.add_exclusion`)."""
         row = StoredExclusion(protocol, start, count, owner)
         with self._lock:
             self._index.add(row)
 
     def remove_exclusions(self, owner: str) -> int:
-        """Forget every exclusion of ``owner``.
-
-        Args:
-            owner: the component.
-
-        Returns:
-            How many rows went.
-
-        Raises:
-            TypeError: ``owner`` is not a str.
-        """
+        """Forget every exclusion of ``owner`` (see :meth:`Store.remove_exclusions`)."""
         _check_text("owner", owner)
         with self._lock:
             gone = 0
@@ -602,30 +555,13 @@ class MemoryStore:
             return gone
 
     def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> None:  # noqa: A002 - the design's name
-        """Store the dynamic range of (protocol, family).
-
-        Args:
-            protocol: TCP or UDP.
-            family: IPv4 or IPv6.
-            range: the range.
-
-        Raises:
-            TypeError: bad arguments.
-        """
+        """Store the dynamic range of (protocol, family) (see :meth:`Store.set_range`)."""
         _check_range_args(protocol, family, range)
         with self._lock:
             self._ranges[(protocol, family)] = range
 
     def set_preset(self, name: str | None, seed: int) -> None:
-        """Store the preset and seed.
-
-        Args:
-            name: the preset's name, or ``None``.
-            seed: the seed.
-
-        Raises:
-            TypeError, ValueError: bad arguments.
-        """
+        """Store the preset and seed (see :meth:`Store.set_preset`)."""
         if name is not None:
             _check_text("name", name)
         _seed_text(seed)
@@ -633,19 +569,7 @@ class MemoryStore:
             self._preset, self._seed = name, seed
 
     def reboot(self, place: Callable[[MachineRecord], Sequence[StoredExclusion]]) -> MachineRecord:
-        """Boot anew, all or nothing (see :meth:`Store.reboot`).
-
-        Args:
-            place: returns the system exclusions of the new boot.
-
-        Returns:
-            The new record.
-
-        Raises:
-            StoreConflict: a placed row overlaps a kept row or another placed row.
-            TypeError: ``place`` returned something other than StoredExclusion rows.
-            Anything ``place`` raises.  In every case the store is as it was.
-        """
+        """Boot anew, all or nothing (see :meth:`Store.reboot`)."""
         with self._lock:
             return self._boot_from(self._index, place)
 
@@ -658,23 +582,7 @@ class MemoryStore:
         reservations: Sequence[StoredReservation],
         place: Callable[[MachineRecord], Sequence[StoredExclusion]],
     ) -> MachineRecord:
-        """Make the machine and boot it, unless it exists (see :meth:`Store.first_boot`).
-
-        Args:
-            ranges: dynamic ranges to store, per (protocol, family).
-            preset: the preset's name, or ``None``.
-            seed: the seed.
-            reservations: persistent reservations made with the machine.
-            place: returns the system exclusions of the first boot.
-
-        Returns:
-            The new record, or the stored one when the machine existed.
-
-        Raises:
-            StoreConflict: a reservation or a placed row is in the way of another row.
-            TypeError, ValueError: bad arguments, or what ``place`` returned.
-            Anything ``place`` raises.  In every case the store is as it was.
-        """
+        """Make the machine and boot it, unless it exists (see :meth:`Store.first_boot`)."""
         new_ranges, rows = _first_boot_args(ranges, preset, seed, reservations, place)
         with self._lock:
             if self._boot != 0:
@@ -1110,51 +1018,19 @@ class SqliteStore:
     # --- the Store protocol --------------------------------------------------------
 
     def load(self) -> MachineRecord:
-        """Everything stored, every row checked again (see :meth:`Store.load`).
-
-        Returns:
-            The machine's record.
-
-        Raises:
-            StoreError: the file is not a usable portpool store (any more).
-            PortPoolError: ERROR_NOT_SUPPORTED, the file cannot be read.
-        """
+        """Everything stored, every row checked again (see :meth:`Store.load`)."""
         with self._transaction(write=False) as connection:
             return _read(connection)
 
     def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> None:
-        """Store a persistent reservation, checked and written in one transaction.
-
-        Args:
-            protocol: TCP or UDP.
-            start: the first port.
-            count: how many ports.
-            active: a netsh ``store=active`` row (gone at the next boot).
-
-        Raises:
-            StoreConflict: it overlaps a stored reservation or exclusion of ``protocol``.
-            StoreError: the file is not a usable portpool store (any more).
-            PortPoolError: ERROR_NOT_SUPPORTED, the file cannot be written.
-            TypeError, ValueError: bad arguments.
-        """
+        """Store a persistent reservation, checked and written in one transaction (see
+        :meth:`Store.add_reservation`)."""
         row = StoredReservation(protocol, start, count, active)
         with self._transaction(write=True) as connection:
             _insert(connection, row)
 
     def remove_reservation(self, protocol: Protocol, start: int, count: int) -> bool:
-        """Forget the reservation with exactly this start and count.
-
-        Args:
-            protocol: TCP or UDP.
-            start: the first port.
-            count: how many ports.
-
-        Returns:
-            Whether there was one.
-
-        Raises:
-            StoreError, PortPoolError, TypeError, ValueError: as for ``add_reservation``.
-        """
+        """See :meth:`Store.remove_reservation`."""
         _check_block(protocol, start, count)
         with self._transaction(write=True) as connection:
             cursor = connection.execute(
@@ -1163,63 +1039,27 @@ class SqliteStore:
             return cursor.rowcount > 0
 
     def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> None:
-        """Store a system exclusion, checked and written in one transaction.
-
-        Args:
-            protocol: TCP or UDP.
-            start: the first port.
-            count: how many ports.
-            owner: the component placing it.
-
-        Raises:
-            StoreConflict, StoreError, PortPoolError, TypeError, ValueError: as for
-                ``add_reservation``.
-        """
+        """Store a system exclusion, checked and written in one transaction (see
+        :meth:`Store.add_exclusion`)."""
         row = StoredExclusion(protocol, start, count, owner)
         with self._transaction(write=True) as connection:
             _insert(connection, row)
 
     def remove_exclusions(self, owner: str) -> int:
-        """Forget every exclusion of ``owner``.
-
-        Args:
-            owner: the component.
-
-        Returns:
-            How many rows went.
-
-        Raises:
-            StoreError, PortPoolError, TypeError: as for ``add_reservation``.
-        """
+        """Forget every exclusion of ``owner`` (see :meth:`Store.remove_exclusions`)."""
         _check_text("owner", owner)
         with self._transaction(write=True) as connection:
             return connection.execute("DELETE FROM exclusion WHERE owner = ?", (owner,)).rowcount
 
     def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> None:  # noqa: A002 - the design's name
-        """Store the dynamic range of (protocol, family), replacing the one stored.
-
-        Args:
-            protocol: TCP or UDP.
-            family: IPv4 or IPv6.
-            range: the range.
-
-        Raises:
-            StoreError, PortPoolError, TypeError: as for ``add_reservation``.
-        """
+        """Store the dynamic range of (protocol, family), replacing the one stored (see
+        :meth:`Store.set_range`)."""
         _check_range_args(protocol, family, range)
         with self._transaction(write=True) as connection:
             _write_range(connection, protocol, family, range)
 
     def set_preset(self, name: str | None, seed: int) -> None:
-        """Store the preset and seed.
-
-        Args:
-            name: the preset's name, or ``None``.
-            seed: the seed (any int).
-
-        Raises:
-            StoreError, PortPoolError, TypeError, ValueError: as for ``add_reservation``.
-        """
+        """Store the preset and seed (see :meth:`Store.set_preset`)."""
         if name is not None:
             _check_text("name", name)
         _seed_text(seed)
@@ -1227,21 +1067,7 @@ class SqliteStore:
             _write_preset(connection, name, seed)
 
     def reboot(self, place: Callable[[MachineRecord], Sequence[StoredExclusion]]) -> MachineRecord:
-        """Boot anew in one transaction, all or nothing (see :meth:`Store.reboot`).
-
-        Args:
-            place: returns the system exclusions of the new boot; it runs inside the
-                write transaction and must not call the store.
-
-        Returns:
-            The new record.
-
-        Raises:
-            StoreConflict: a placed row overlaps a kept reservation or another placed row.
-            StoreError, PortPoolError: as for ``load``.
-            TypeError: ``place`` returned something other than StoredExclusion rows.
-            Anything ``place`` raises.  In every case the file is as it was.
-        """
+        """Boot anew in one transaction, all or nothing (see :meth:`Store.reboot`)."""
         with self._transaction(write=True) as connection:
             return _boot(connection, place)
 
@@ -1255,28 +1081,7 @@ class SqliteStore:
         place: Callable[[MachineRecord], Sequence[StoredExclusion]],
     ) -> MachineRecord:
         """Make the machine and boot it in one transaction, unless it exists (see
-        :meth:`Store.first_boot`).
-
-        Of several hosts or processes calling this on one new file at once, exactly
-        one makes the machine; the others wait for it and get its record.
-
-        Args:
-            ranges: dynamic ranges to store, per (protocol, family).
-            preset: the preset's name, or ``None``.
-            seed: the seed.
-            reservations: persistent reservations made with the machine.
-            place: returns the system exclusions of the first boot; it runs inside
-                the write transaction and must not call the store.
-
-        Returns:
-            The new record, or the stored one when the machine existed.
-
-        Raises:
-            StoreConflict: a reservation or a placed row is in the way of another row.
-            StoreError, PortPoolError: as for ``load``.
-            TypeError, ValueError: bad arguments, or what ``place`` returned.
-            Anything ``place`` raises.  In every case the file is as it was.
-        """
+        :meth:`Store.first_boot`)."""
         new_ranges, rows = _first_boot_args(ranges, preset, seed, reservations, place)
         with self._transaction(write=True) as connection:
             stored = _read(connection)
