@@ -63,7 +63,8 @@ def check_address(address: object, family: Family) -> tuple[str, int]:
     Raises:
         TypeError: not a tuple of the right length, a host that is not a str, or a port,
             flowinfo or scope id that is not an int.
-        OverflowError: a port outside 0-65535 or a flowinfo outside 0-1048575.
+        OverflowError: a port outside 0-65535, a flowinfo outside 0-1048575 or a scope
+            id outside 0-4294967295.
     """
     if not isinstance(address, tuple):
         raise TypeError(f"{_name(family)} address must be tuple, not"
@@ -83,7 +84,9 @@ def check_address(address: object, family: Family) -> tuple[str, int]:
         if not 0 <= flowinfo <= _FLOWINFO_MAX:
             raise OverflowError(f"bind(): flowinfo must be 0-{_FLOWINFO_MAX}.")
     if len(address) > 3:
-        check_int(address[3], "bind(): scope_id")
+        scope = check_int(address[3], "bind(): scope_id")
+        if not 0 <= scope <= 2**32 - 1:
+            raise OverflowError("bind(): scope_id must be 0-4294967295.")
     return host, number
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import functools
+import ipaddress
 import socket as _socket
 from typing import Final
 
@@ -129,7 +131,8 @@ class Binding:
     Attributes:
         protocol: the pool the port belongs to.
         port: the local port.
-        host: the local address as given to ``bind`` ("" is the unspecified address).
+        host: the local address, as Windows prints it back (``"0.0.0.0"`` or ``"::"``
+            for the unspecified address, which ``bind`` takes as ``""``).
         family: IPv4 or IPv6.
         pid: the owning process.
         socket: the socket's handle (its ``fileno()``).
@@ -170,3 +173,25 @@ class Exclusion:
     def range(self) -> PortRange:
         """The row as a :class:`PortRange`."""
         return PortRange(self.start, self.end - self.start + 1)
+
+
+@functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
+def parse_host(host: str, family: Family) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a bind's host text names for ``family``, or ``None`` if it names none.
+
+    ``""`` is the unspecified address.  An IPv6 scope (``fe80::1%1``) is dropped, as a
+    sockaddr made from the text alone carries none; an empty scope (``::1%``) or a scope
+    on an IPv4 address names no address.  The one parser both backends use, so the
+    emulated model and the ctypes backend's sockaddr agree on every text.
+    """
+    text, percent, scope = host.partition("%")
+    if percent and (family is Family.INET or not scope):
+        return None
+    if not text:
+        return None if percent else (
+            ipaddress.IPv4Address(0) if family is Family.INET else ipaddress.IPv6Address(0))
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    return address if address.version == (4 if family is Family.INET else 6) else None

@@ -26,8 +26,6 @@ from any thread, as Winsock allows.
 
 from __future__ import annotations
 
-import functools
-import ipaddress
 import random
 import socket as _pysocket
 import threading
@@ -50,6 +48,7 @@ from .._types import (
     PortRange,
     Protocol,
     Reservation,
+    parse_host,
 )
 from ._presets import PRESETS, Preset
 from ._rules import RULES, alternative, check_variants, refuse
@@ -207,6 +206,12 @@ class Machine:
             # of several processes opening one new store at once, one makes it and the
             # others get its record (then it is a machine that exists, below).
             chosen = PRESETS[preset or "default"]
+            ranges = {**chosen.ranges, **options}
+            for dynamic in ranges.values():  # a preset's ranges obey Y2 like any option
+                problem = dynamic_range_problem(dynamic, self._min_start)
+                if problem is not None:
+                    raise ValueError(f"preset {chosen.name!r}: {problem} (rule Y2 is"
+                                     f" {self._variants['Y2']!r} on this host)")
 
             def place(new: MachineRecord) -> list[StoredExclusion]:
                 nonlocal made
@@ -214,7 +219,7 @@ class Machine:
                 return self._placer(new)
 
             record = self._store.first_boot(
-                ranges={**chosen.ranges, **options}, preset=chosen.name, seed=seed,
+                ranges=ranges, preset=chosen.name, seed=seed,
                 reservations=[StoredReservation(protocol, start, count, active=False)
                               for protocol, start, count in chosen.administered],
                 place=place)
@@ -496,9 +501,10 @@ class Machine:
                 if number is None:
                     raise refuse("W4", f"port {port!r} is not in 0-65535")
                 port = number
-            if not _valid_host(host, sock.family):
+            canonical = _canonical_host(host, sock.family)
+            if canonical is None:
                 raise refuse("W4", f"{host!r} is not an {sock.family.name} address")
-            assert isinstance(host, str)
+            host = canonical
             if sock.host is not None:
                 raise refuse("W3", f"socket {handle:#x} is already bound")
             protocol = sock.protocol
@@ -989,17 +995,11 @@ def _as_ushort(value: object) -> int | None:
     return number if number is not None and 0 <= number <= MAX_PORT else None
 
 
-def _valid_host(host: object, family: Family) -> bool:
-    """Whether ``host`` is an address of ``family`` (any such address is local: A25)."""
+def _canonical_host(host: object, family: Family) -> str | None:
+    """``host`` as Windows prints it back from the sockaddr (``""`` is the unspecified
+    address: ``0.0.0.0`` or ``::``), or ``None`` if it is no address of ``family`` (rule
+    W4).  Any address of the family is local (A25)."""
     if not isinstance(host, str):
-        return False
-    return host == "" or _valid_literal(host, family)
-
-
-@functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
-def _valid_literal(host: str, family: Family) -> bool:
-    try:
-        address = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return address.version == (4 if family is Family.INET else 6)
+        return None
+    address = parse_host(host, family)
+    return None if address is None else str(address)
