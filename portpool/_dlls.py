@@ -53,6 +53,14 @@ _FIRST_EVENT: Final = 0x1000
 _INSTANCE_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RESERVATION_INSTANCE)
 _RANGE_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RANGE)
 _TOKEN_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RESERVATION_TOKEN)
+#: winsock2.h: the most handles WSAWaitForMultipleEvents takes (MAXIMUM_WAIT_OBJECTS).
+WSA_MAXIMUM_WAIT_EVENTS: Final = 64
+#: The largest code fail_next injects: WSAGetLastError returns a C int.
+_MAX_CODE: Final = 2**31 - 1
+#: Functions whose result is the code itself, so that a code of 0 means success.
+_CODE_IS_RESULT: Final = frozenset(
+    {"WSAStartup", "WSAGetLastError"}
+    | {name for name, proto in _abi.PROTOTYPES.items() if proto.dll == "iphlpapi"})
 
 
 @attrs.define(eq=False)
@@ -68,6 +76,11 @@ class _Pending:
 class CallControl:
     """Call-level modes of one emulated host, shared by all its DLL pairs.
 
+    Any method may be called from any thread.  The emulated DLL calls themselves hold
+    the host's lock (:attr:`EmulatedHost.lock`); this object's own lock, made with it,
+    only guards its queues and is never held while the model runs, so the two locks
+    cannot deadlock.
+
     Attributes:
         pend_overlapped: when true, overlapped IOCTLs return WSA_IO_PENDING and wait
             for :meth:`complete_pending`.
@@ -75,71 +88,137 @@ class CallControl:
 
     def __init__(self) -> None:
         self.pend_overlapped = False
-        #: serializes every emulated DLL call on this host (C callers use threads);
-        #: re-entrant, so a completion routine may call back in.
-        self.lock = threading.RLock()
-        self._faults: dict[str, deque[int]] = {}
+        self._lock = threading.Lock()  # innermost: guards _faults and _pending only
+        self._faults: dict[str, deque[list[int]]] = {}  # function -> [code, calls left]
         self._pending: deque[_Pending] = deque()
 
     def fail_next(self, function: str, code: WinError | int, *, times: int = 1) -> None:
-        """Make the next ``times`` calls of ``function`` (e.g. ``"WSAIoctl"``) fail with
-        ``code`` and do nothing else: for error paths real Windows rarely shows
-        (WSAENETDOWN, WSAEINTR, WSAEINPROGRESS, ...)."""
+        """Make the next ``times`` calls of ``function`` fail with ``code`` and do nothing else.
+
+        For error paths real Windows rarely shows (WSAENETDOWN, WSAEINTR,
+        WSAEINPROGRESS, ...).  A Winsock function fails with its failure value and
+        ``code`` from WSAGetLastError (``WSPIoctl``: in ``*lpErrno``); an IP Helper
+        function returns ``code``.
+
+        Args:
+            function: an exported name, for example ``"WSAIoctl"`` or
+                ``"CreatePersistentTcpPortReservation"``.
+            code: the Windows error code, 1 to 2**31-1.  0 is accepted only by a
+                function that fails by its return value (``socket``, ``bind``,
+                ``WSAIoctl``, ...): it fails without setting WSAGetLastError, as a
+                buggy provider may.  Where the result is the code itself (IP Helper,
+                WSAStartup, WSAGetLastError) 0 would read as success and is refused.
+            times: how many calls fail, at least 1.
+
+        Raises:
+            TypeError: ``function`` is not a str, or ``code`` or ``times`` not an int.
+            ValueError: an unknown function, a code that would read as success or
+                that no C int holds, or ``times`` below 1.
+        """
+        if not isinstance(function, str):
+            raise TypeError(f"function must be a str, not {type(function).__name__}")
         if function not in _abi.PROTOTYPES:
             raise ValueError(f"no emulated function {function!r}")
-        self._faults.setdefault(function, deque()).extend([int(code)] * times)
+        if not isinstance(code, int) or isinstance(code, bool):
+            raise TypeError(f"code must be an int, not {type(code).__name__}")
+        lowest = 1 if function in _CODE_IS_RESULT else 0
+        if not lowest <= code <= _MAX_CODE:
+            raise ValueError(f"code {code} for {function}: a failure code is {lowest} to"
+                             f" {_MAX_CODE} (anything else would read as success or not fit)")
+        if not isinstance(times, int) or isinstance(times, bool):
+            raise TypeError(f"times must be an int, not {type(times).__name__}")
+        if times < 1:
+            raise ValueError(f"times must be at least 1, not {times}")
+        with self._lock:
+            self._faults.setdefault(function, deque()).append([int(code), times])
 
     def take_fault(self, function: str) -> int | None:
         """The injected code for this call of ``function``, if any (consumed)."""
-        queue = self._faults.get(function)
-        return queue.popleft() if queue else None
+        with self._lock:
+            queue = self._faults.get(function)
+            if not queue:
+                return None
+            entry = queue[0]
+            entry[1] -= 1
+            if entry[1] == 0:
+                queue.popleft()
+            return entry[0]
 
     @property
     def pending(self) -> int:
         """How many overlapped operations wait for completion."""
-        return len(self._pending)
+        with self._lock:
+            return len(self._pending)
 
     def complete_pending(self) -> int:
-        """Complete every pending operation, oldest first; returns how many."""
+        """Complete every pending operation, oldest first; returns how many.
+
+        Each runs under its host's lock, as the DLL call that queued it would have, and
+        is taken off the queue only once that lock is held: a closesocket in another
+        thread either aborts it first (B10) or finds it completed.
+        """
         done = 0
-        while self._pending:
-            op = self._pending.popleft()
-            try:
-                code, count = 0, op.action()
-            except PortPoolError as exc:
-                code, count = exc.winerror, 0
-            op.ws2.finish(op, code, count)
+        while True:
+            with self._lock:
+                if not self._pending:
+                    return done
+                op = self._pending[0]
+            with op.ws2.host.lock:  # the host's lock, then ours: the order of a DLL call
+                with self._lock:
+                    if not self._pending or self._pending[0] is not op:
+                        continue  # aborted or completed meanwhile
+                    self._pending.popleft()
+                try:
+                    code, count = 0, op.action()
+                except PortPoolError as exc:
+                    code, count = exc.winerror, 0
+                op.ws2.finish(op, code, count)
             done += 1
-        return done
 
     def abort(self, ws2: EmulatedWs2_32, sockets: set[int]) -> None:
-        """Complete the pending operations on ``sockets`` with WSA_OPERATION_ABORTED (B10)."""
-        for op in [p for p in self._pending if p.ws2 is ws2 and p.socket in sockets]:
-            self._pending.remove(op)
+        """Complete the pending operations on ``sockets`` with WSA_OPERATION_ABORTED (B10).
+
+        The caller holds the host's lock.
+        """
+        with self._lock:
+            ops = [p for p in self._pending if p.ws2 is ws2 and p.socket in sockets]
+            for op in ops:
+                self._pending.remove(op)
+        for op in ops:
             ws2.finish(op, int(WinError.WSA_OPERATION_ABORTED), 0)
 
     def queue(self, op: _Pending) -> None:
         """Hold an overlapped operation until :meth:`complete_pending`."""
-        self._pending.append(op)
+        with self._lock:
+            self._pending.append(op)
 
 
-def _export(self: Any, name: str, impl: Callable[..., Any], on_error: Callable[[PortPoolError], Any]) -> Any:
-    """A C function pointer for ``impl`` with ``name``'s prototype, which never raises."""
+def _export(owner: Any, name: str, impl: Callable[..., Any],
+            on_error: Callable[[PortPoolError, tuple[Any, ...]], Any]) -> Any:
+    """A C function pointer for ``impl`` with ``name``'s prototype, which never raises.
+
+    Every call holds the host's lock (one per host, made with it), so C callers may use
+    threads as on Windows.  A failure, injected or not, goes to ``on_error`` with the
+    call's arguments (WSPIoctl writes ``*lpErrno`` from them).
+    """
     proto = _abi.PROTOTYPES[name]
+    lock, control, details = owner.host.lock, owner.control, owner.details
 
     def guarded(*args: Any) -> Any:
         try:
-            with self.control.lock:
-                fault = self.control.take_fault(name)
+            with lock:
+                fault = control.take_fault(name)
                 if fault is not None:
                     raise winerror(fault, f"injected fault in {name}")
                 return impl(*args)
         except PortPoolError as exc:
-            self.details.text = exc.detail
-            return on_error(exc)
+            details.text = exc.detail
+            return on_error(exc, args)
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
-            return on_error(winerror(WinError.WSAEFAULT, f"{name}: {exc!r}"))
+            error = winerror(WinError.WSAEFAULT, f"{name}: {exc!r}")
+            details.text = error.detail
+            return on_error(error, args)
 
     return proto.functype(guarded)
 
@@ -177,15 +256,15 @@ class EmulatedWs2_32:
         self._apcs: dict[int, deque[tuple[int, int, int, int]]] = {}
         socket_error = self._fail(_abi.SOCKET_ERROR)
         for name, impl, on_error in (
-            ("WSAStartup", self._startup, lambda e: e.winerror),
+            ("WSAStartup", self._startup, _return_code),
             ("WSACleanup", self._cleanup, socket_error),
-            ("WSAGetLastError", self._get_last_error, lambda e: e.winerror),
+            ("WSAGetLastError", self._get_last_error, _return_code),
             ("socket", self._socket, self._fail(_abi.INVALID_SOCKET)),
             ("bind", self._bind, socket_error),
             ("getsockname", self._getsockname, socket_error),
             ("closesocket", self._closesocket, socket_error),
             ("WSAIoctl", self._wsaioctl, socket_error),
-            ("WSPIoctl", self._wspioctl, lambda e: _abi.SOCKET_ERROR),
+            ("WSPIoctl", self._wspioctl, _wsp_error),
             ("WSACreateEvent", self._create_event, self._fail(_abi.WSA_INVALID_EVENT)),
             ("WSACloseEvent", self._close_event, self._fail(0)),
             ("WSASetEvent", lambda h: self._signal(h, True), self._fail(0)),
@@ -200,8 +279,9 @@ class EmulatedWs2_32:
 
     # --- errors -----------------------------------------------------------------------
 
-    def _fail(self, value: int) -> Callable[[PortPoolError], int]:
-        def record(exc: PortPoolError) -> int:
+    def _fail(self, value: int) -> Callable[[PortPoolError, tuple[Any, ...]], int]:
+        def record(exc: PortPoolError, args: tuple[Any, ...]) -> int:
+            del args
             self._last.code = exc.winerror
             return value
 
@@ -272,17 +352,14 @@ class EmulatedWs2_32:
         return self._ioctl(*args, thread=threading.get_ident())
 
     def _wspioctl(self, *args: Any) -> int:
+        # A failure's code goes to *lpErrno, not WSAGetLastError (B11): _wsp_error.
         *ioctl_args, thread_id, errno_ptr = args
         if not errno_ptr:
             raise refuse("B3", "lpErrno is NULL")
         thread = threading.get_ident()
         if thread_id:  # B11: the provider keeps the WSATHREADID, not the pointer
             thread = _abi.WSATHREADID.from_address(thread_id).ThreadHandle or thread
-        try:
-            return self._ioctl(*ioctl_args, thread=thread)
-        except PortPoolError as exc:
-            ctypes.c_int32.from_address(errno_ptr).value = exc.winerror
-            raise
+        return self._ioctl(*ioctl_args, thread=thread)
 
     def _ioctl(self, s: int, code: int, in_ptr: int | None, in_size: int, out_ptr: int | None,
                out_size: int, bytes_ptr: int | None, overlapped: int | None,
@@ -307,7 +384,8 @@ class EmulatedWs2_32:
             if out_size < _INSTANCE_SIZE:
                 if bytes_ptr:
                     _abi.DWORD.from_address(bytes_ptr).value = 0
-                raise refuse("B2", f"cbOutBuffer {out_size} < {_INSTANCE_SIZE}")
+                raise refuse("B2", f"cbOutBuffer {out_size} < {_INSTANCE_SIZE}",
+                             self.host.variants.get("B2", "WSAEINVAL"))
             request = _abi.INET_PORT_RANGE.from_address(in_ptr)
             start, count = _abi.ntohs(request.StartPort), request.NumberOfPorts  # B4
 
@@ -321,7 +399,7 @@ class EmulatedWs2_32:
         else:
             if in_size < _TOKEN_SIZE:
                 raise refuse("B7", f"cbInBuffer {in_size} < {_TOKEN_SIZE}")
-            if code == _abi.SIO_ASSOCIATE_PORT_RESERVATION and out_size != 0:
+            if out_size != 0:  # associate and release alike have no output (B7)
                 raise refuse("B7", f"cbOutBuffer {out_size}, not 0")
             token = _abi.INET_PORT_RESERVATION_TOKEN.from_address(in_ptr).Token
             verb = (self._machine.associate if code == _abi.SIO_ASSOCIATE_PORT_RESERVATION
@@ -365,33 +443,38 @@ class EmulatedWs2_32:
         return handle
 
     def _close_event(self, handle: int | None) -> int:
-        if self._events.pop(handle or 0, None) is None:
-            raise winerror(WinError.ERROR_INVALID_PARAMETER, f"event {handle!r}")
+        if self._events.pop(handle or 0, None) is None:  # WSA_INVALID_HANDLE (WSACloseEvent page)
+            raise winerror(WinError.ERROR_INVALID_HANDLE, f"event {handle!r}")
         return 1
 
     def _signal(self, handle: int | None, state: bool, *, missing_ok: bool = False) -> int:
         if (handle or 0) not in self._events:
             if missing_ok:
                 return 0
-            raise winerror(WinError.ERROR_INVALID_PARAMETER, f"event {handle!r}")
+            raise winerror(WinError.ERROR_INVALID_HANDLE, f"event {handle!r}")  # WSA_INVALID_HANDLE
         self._events[handle or 0] = state
         return 1
 
     def _wait(self, count: int, handles_ptr: int | None, wait_all: int, timeout: int,
               alertable: int) -> int:
+        """WSAWaitForMultipleEvents: the count is checked first, as the kernel does,
+        before any completion routine runs (WaitForMultipleObjectsEx); then the handles."""
         del timeout  # the emulator never blocks: a wait that would block times out
+        if not 1 <= count <= WSA_MAXIMUM_WAIT_EVENTS:  # WSA_INVALID_PARAMETER (87)
+            raise winerror(WinError.ERROR_INVALID_PARAMETER,
+                           f"cEvents {count} is not 1 to WSA_MAXIMUM_WAIT_EVENTS (64)")
         queued = self._apcs.get(threading.get_ident())
         if alertable and queued:
             while queued:
                 routine, code, nbytes, overlapped = queued.popleft()
                 _abi.COMPLETION_ROUTINE(routine)(code, nbytes, overlapped, 0)
             return _abi.WSA_WAIT_IO_COMPLETION
-        if not handles_ptr or count == 0:
-            raise winerror(WinError.WSAEINVAL, "no events to wait for")
+        if not handles_ptr:
+            raise winerror(WinError.WSAEINVAL, "lphEvents is NULL")
         handles = _read_ptr_array(handles_ptr, count)
         states = [self._events.get(h) for h in handles]
-        if any(state is None for state in states):
-            raise winerror(WinError.ERROR_INVALID_PARAMETER, "not an event handle")
+        if any(state is None for state in states):  # WSA_INVALID_HANDLE (6)
+            raise winerror(WinError.ERROR_INVALID_HANDLE, "not an event handle")
         if wait_all:
             return _abi.WSA_WAIT_EVENT_0 if all(states) else _abi.WSA_WAIT_TIMEOUT
         for index, state in enumerate(states):
@@ -426,7 +509,7 @@ class EmulatedIphlpapi:
             for protocol in Protocol:
                 name = f"{verb}Persistent{protocol.name.title()}PortReservation"
                 impl = self._make(verb, protocol, machine)
-                setattr(self, name, _export(self, name, impl, lambda e: e.winerror))
+                setattr(self, name, _export(self, name, impl, _return_code))
 
     def __repr__(self) -> str:
         return f"<emulated iphlpapi of process {self.pid}>"
@@ -464,10 +547,25 @@ class EmulatedDlls:
         return iter((self.ws2_32, self.iphlpapi))
 
     def exit(self) -> None:
-        """End the process (R4)."""
-        if self.host.machine.is_alive(self.pid):
-            self.control.abort(self.ws2_32, set(self.host.machine.sockets_of(self.pid)))
-            self.host.machine.exit_process(self.pid)
+        """End the process (R4); its pending overlapped operations are aborted (B10)."""
+        with self.host.lock:
+            if self.host.machine.is_alive(self.pid):
+                self.control.abort(self.ws2_32, set(self.host.machine.sockets_of(self.pid)))
+                self.host.machine.exit_process(self.pid)
+
+
+def _return_code(exc: PortPoolError, args: tuple[Any, ...]) -> int:
+    """IP Helper (and WSAStartup) return the code itself (B12)."""
+    del args
+    return exc.winerror
+
+
+def _wsp_error(exc: PortPoolError, args: tuple[Any, ...]) -> int:
+    """WSPIoctl reports its code through ``*lpErrno`` (B11), injected faults included."""
+    errno_ptr = args[-1] if args else None
+    if errno_ptr:
+        ctypes.c_int32.from_address(errno_ptr).value = exc.winerror
+    return _abi.SOCKET_ERROR
 
 
 def _read_sockaddr(name: int | None, namelen: int, family: Family) -> tuple[str, int]:

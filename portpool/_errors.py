@@ -31,6 +31,7 @@ class WinError(enum.IntEnum):
 
     ERROR_SUCCESS = 0
     ERROR_ACCESS_DENIED = 5
+    ERROR_INVALID_HANDLE = 6  # WSA_INVALID_HANDLE
     ERROR_SHARING_VIOLATION = 32
     ERROR_NOT_SUPPORTED = 50
     ERROR_INVALID_PARAMETER = 87
@@ -71,6 +72,7 @@ class WinError(enum.IntEnum):
 _MESSAGES: Final[dict[WinError, str]] = {
     WinError.ERROR_SUCCESS: "The operation completed successfully.",
     WinError.ERROR_ACCESS_DENIED: "Access is denied.",
+    WinError.ERROR_INVALID_HANDLE: "The handle is invalid.",
     WinError.ERROR_SHARING_VIOLATION: (
         "The process cannot access the file because it is being used by another process."
     ),
@@ -136,6 +138,7 @@ _MESSAGES: Final[dict[WinError, str]] = {
 _ERRNO_NAMES: Final[dict[WinError, str]] = {
     WinError.ERROR_SUCCESS: "EINVAL",
     WinError.ERROR_ACCESS_DENIED: "EACCES",
+    WinError.ERROR_INVALID_HANDLE: "EBADF",
     WinError.ERROR_SHARING_VIOLATION: "EBUSY",
     WinError.ERROR_NOT_SUPPORTED: "EOPNOTSUPP",
     WinError.ERROR_INVALID_PARAMETER: "EINVAL",

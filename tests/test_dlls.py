@@ -320,14 +320,14 @@ def test_adopting_a_python_socket_uses_its_handle(host: EmulatedHost) -> None:
 def test_event_errors(host: EmulatedHost) -> None:
     ws2 = started(host).ws2_32
     assert ws2.WSACloseEvent(0x4242) == 0
-    assert ws2.WSAGetLastError() == int(WinError.ERROR_INVALID_PARAMETER)
+    assert ws2.WSAGetLastError() == int(WinError.ERROR_INVALID_HANDLE)  # WSA_INVALID_HANDLE
     assert ws2.WSASetEvent(0x4242) == 0
     event = ws2.WSACreateEvent()
     assert ws2.WSASetEvent(event) == 1 and ws2.WSAResetEvent(event) == 1
     one = (ctypes.c_void_p * 1)(event)
     assert ws2.WSAWaitForMultipleEvents(1, one, 1, 0, 0) == abi.WSA_WAIT_TIMEOUT  # not signalled
     assert ws2.WSAWaitForMultipleEvents(0, None, 0, 0, 0) == 0xFFFFFFFF  # WSA_WAIT_FAILED
-    assert ws2.WSAGetLastError() == int(WinError.WSAEINVAL)
+    assert ws2.WSAGetLastError() == int(WinError.ERROR_INVALID_PARAMETER)  # WSA_INVALID_PARAMETER
     bogus = (ctypes.c_void_p * 1)(0x4242)
     assert ws2.WSAWaitForMultipleEvents(1, bogus, 0, 0, 0) == 0xFFFFFFFF
     assert ws2.WSACloseEvent(event) == 1

@@ -38,6 +38,7 @@ from portpool._types import (
     PortRange,
     Protocol,
     Reservation,
+    parse_host,
 )
 
 __all__ = ["WindowsPool", "WindowsSocket"]
@@ -49,6 +50,19 @@ _IPH_NAMES = [n for n, p in _abi.PROTOTYPES.items() if p.dll == "iphlpapi"]
 
 def _is_ushort(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_PORT
+
+
+def _dll_pair(dlls: object) -> tuple[Any, Any]:
+    """``dlls`` as ``(ws2_32, iphlpapi)``: any pair (an ``EmulatedDlls`` unpacks as one)."""
+    if not isinstance(dlls, (str, bytes)):
+        pair: Any = dlls
+        try:
+            ws2, iph = pair
+        except (TypeError, ValueError):
+            pass
+        else:
+            return ws2, iph
+    raise TypeError(f"dlls must be a (ws2_32, iphlpapi) pair or None, not {type(dlls).__name__}")
 
 
 def _load_real_dlls() -> tuple[Any, Any]:
@@ -68,13 +82,15 @@ class WindowsPool(PortPool):
             the real DLLs (Windows only).
 
     Raises:
-        PortPoolError: ERROR_NOT_SUPPORTED off Windows without ``dlls``; the code of
+        TypeError: ``dlls`` is neither ``None`` nor a pair.
+        PortPoolError: ERROR_NOT_SUPPORTED off Windows without ``dlls``;
+            ERROR_PROC_NOT_FOUND if ``ws2_32`` exports no WSAStartup (B14); the code of
             WSAStartup if it fails.
     """
 
     def __init__(self, dlls: Any = None) -> None:
         self.dlls = dlls
-        ws2, iph = dlls if dlls is not None else _load_real_dlls()
+        ws2, iph = _load_real_dlls() if dlls is None else _dll_pair(dlls)
         # The emulated DLLs also say why a call failed; real ones do not.
         self._details = [getattr(dll, "details", None) for dll in (ws2, iph)]
         self._ws2 = _abi.bind_prototypes(ws2, _WS2_NAMES)
@@ -129,23 +145,43 @@ class WindowsPool(PortPool):
 
     def socket(self, family: int = AF_INET, type: int = SOCK_STREAM,  # noqa: A002 - socket's own name
                proto: int = 0) -> WindowsSocket:
-        """See :meth:`portpool.PortPool.socket`."""
+        """See :meth:`portpool.PortPool.socket`.
+
+        Raises:
+            TypeError: an argument is not an int (Python decides, as for the emulated
+                backend).
+            OverflowError: an argument does not fit the C int of ``socket()``.
+            PortPoolError: what Windows says: WSAEAFNOSUPPORT (W6), WSAESOCKTNOSUPPORT
+                (W7), WSAEPROTONOSUPPORT / WSAEPROTOTYPE, WSANOTINITIALISED after close.
+        """
         family, type, proto = check_socket_args(family, type, proto)  # noqa: A001 - socket's names
         fam = Family.from_value(family)
-        wire_family = int(fam) if fam is not None else (family if isinstance(family, int) else -1)
+        wire_family = int(fam) if fam is not None else family
         handle = self._check("socket", self._call("socket", wire_family, type, proto),
                              _abi.INVALID_SOCKET, f"family {family}, type {type}, proto {proto}")
-        return WindowsSocket(self, handle, fam or Family.INET, type, None)
+        if fam is None:  # a family Windows has (AF_UNIX, AF_BTH) but without ports: W6
+            self._call("closesocket", handle)
+            raise refuse("W6", f"address family {family} has no port pool")
+        return WindowsSocket(self, handle, fam, type, None)
 
     def adopt(self, sock: _pysocket.socket) -> WindowsSocket:
         """Use the port-pool calls on an existing Python socket (by its handle).
 
         The Python socket keeps ownership: closing the returned object closes it.
         Only meaningful over the real DLLs on Windows.
+
+        Args:
+            sock: a :class:`socket.socket` (AF_INET or AF_INET6).
+
+        Raises:
+            TypeError: ``sock`` is not a :class:`socket.socket`.
+            PortPoolError: WSAEAFNOSUPPORT if its family has no ports (rule W6).
         """
         if not isinstance(sock, _pysocket.socket):
-            raise TypeError(f"adopt() takes a socket.socket, not {type(sock).__name__}")
-        fam = Family.from_value(int(sock.family)) or Family.INET
+            raise TypeError(f"adopt(): sock must be a socket.socket, not {type(sock).__name__}")
+        fam = Family.from_value(int(sock.family))
+        if fam is None:
+            raise refuse("W6", f"address family {int(sock.family)} has no port pool")
         return WindowsSocket(self, sock.fileno(), fam, int(sock.type), sock)
 
     def _persistent(self, verb: str, protocol: object, start: object, count: object,
@@ -178,10 +214,23 @@ class WindowsPool(PortPool):
         self._persistent("Delete", protocol, start, count)
 
     def close(self) -> None:
-        """WSACleanup (once); Windows closes the sockets still open (B13)."""
-        if self._started:
-            self._started = False
-            self._call("WSACleanup")
+        """WSACleanup (once); Windows closes the sockets still open (B13).
+
+        Closing twice is harmless, and so is closing after the process's Winsock was
+        cleaned up already (WSANOTINITIALISED).
+
+        Raises:
+            PortPoolError: WSACleanup failed otherwise (WSAENETDOWN, WSAEINPROGRESS);
+                the pool stays open and ``close()`` may be called again.
+        """
+        if not self._started:
+            return
+        try:
+            self._check("WSACleanup", self._call("WSACleanup"), _abi.SOCKET_ERROR, "")
+        except PortPoolError as exc:
+            if exc.code is not WinError.WSANOTINITIALISED:
+                raise
+        self._started = False
 
 
 @final
@@ -221,10 +270,14 @@ class WindowsSocket(Socket):
         self._ioctl(f"SIO_ACQUIRE_PORT_RESERVATION {start!r}+{count!r}",
                     _abi.SIO_ACQUIRE_PORT_RESERVATION, request,
                     ctypes.sizeof(request) if fits else 0, out, ctypes.sizeof(out))
+        token = int(out.Token.Token)
         protocol = self.protocol
-        assert protocol is not None  # the call fails with WSAEOPNOTSUPP otherwise
+        if protocol is None:  # a type Windows gave ports that Python cannot name: give them back
+            self._token_ioctl("SIO_RELEASE_PORT_RESERVATION", _abi.SIO_RELEASE_PORT_RESERVATION,
+                              token)
+            raise refuse("R9a", f"socket type {self._type} is neither SOCK_STREAM nor SOCK_DGRAM")
         block = PortRange(_abi.ntohs(out.Reservation.StartPort), out.Reservation.NumberOfPorts)
-        return Reservation(int(out.Token.Token), protocol, block, False)
+        return Reservation(token, protocol, block, False)
 
     def _token_ioctl(self, what: str, code: int, token: object) -> None:
         token = check_int(token, "token")
@@ -263,12 +316,22 @@ class WindowsSocket(Socket):
         return (host, _abi.ntohs(buf.sin6_port), buf.sin6_flowinfo, buf.sin6_scope_id)
 
     def close(self) -> None:
-        """closesocket (once); an adopted Python socket is closed by Python."""
+        """closesocket (once); an adopted Python socket is closed by Python.
+
+        The socket counts as closed only once closesocket succeeded (or WSACleanup
+        closed it already: WSANOTINITIALISED, B13); closing twice is harmless.
+
+        Raises:
+            PortPoolError: closesocket failed (WSAENETDOWN, WSAEINPROGRESS, WSAEINTR,
+                WSAENOTSOCK): the socket stays open, its handle and blocks kept, and
+                ``close()`` may be called again.
+            OSError: closing an adopted Python socket failed (Python's own error).
+        """
         if self._closed:
             return
-        self._closed = True
         if self._owner is not None:
             self._owner.close()
+            self._closed = True
             return
         try:
             result = self._pool._call("closesocket", self._handle)
@@ -276,6 +339,7 @@ class WindowsSocket(Socket):
         except PortPoolError as exc:
             if exc.code is not WinError.WSANOTINITIALISED:  # WSACleanup closed it already
                 raise
+        self._closed = True
 
     def fileno(self) -> int:
         """The SOCKET handle, or -1 once closed."""
@@ -289,19 +353,14 @@ def _sockaddr(address: object, family: Family) -> Any:
     host, port = address[0], address[1]
     if not isinstance(host, str) or not _is_ushort(port):
         return None
-    try:
-        if family is Family.INET:
-            if len(address) != 2:
-                return None
-            packed = ipaddress.IPv4Address(host or "0.0.0.0").packed
-            sin = _abi.SOCKADDR_IN(_abi.AF_INET, _abi.htons(port))
-            sin.sin_addr[:] = list(packed)
-            return sin
-        if len(address) not in (2, 3, 4):
-            return None
-        packed = ipaddress.IPv6Address((host or "::").split("%")[0]).packed
-    except ValueError:
+    parsed = parse_host(host, family)  # the model's own parser (W4)
+    if parsed is None or (family is Family.INET and len(address) != 2) or len(address) > 4:
         return None
+    packed = parsed.packed
+    if family is Family.INET:
+        sin = _abi.SOCKADDR_IN(_abi.AF_INET, _abi.htons(port))
+        sin.sin_addr[:] = list(packed)
+        return sin
     sin6 = _abi.SOCKADDR_IN6(_abi.AF_INET6, _abi.htons(port))
     sin6.sin6_addr[:] = list(packed)
     return sin6
