@@ -116,7 +116,7 @@ def test_threads_on_one_host_keep_it_consistent() -> None:
                     pass
                 if i % 3:
                     s.close()
-        except BaseException as exc:  # noqa: BLE001 - the test reports whatever escaped
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
