@@ -846,7 +846,8 @@ class Machine:
             return sock  # the hot path
         self._live_process(pid)  # A19 before R9b
         if sock is None or sock.pid != pid:
-            shown = f"{handle:#x}" if _is_int(handle) else repr(handle)
+            number = _as_int(handle)
+            shown = f"{number:#x}" if number is not None else repr(handle)
             raise refuse("R9b", f"handle {shown} is not a socket of process {pid}")
         return sock
 
@@ -974,10 +975,6 @@ def _range_option(start: object, count: object) -> PortRange:
     if first is None or number is None:
         raise TypeError(f"start and count must be ints, not {start!r} and {count!r}")
     return PortRange(first, number)  # ValueError if out of range
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _as_int(value: object) -> int | None:
