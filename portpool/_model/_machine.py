@@ -612,9 +612,14 @@ class Machine:
 
     def _delete_persistent(self, found: Block) -> None:
         res = found.reservation
-        assert res is not None
-        self._store.remove_reservation(res.protocol, res.range.start, res.range.count)  # durable first
+        assert res is not None  # persistent blocks have reservations
+        # Durable first, and the store decides: another host sharing it may have deleted
+        # the block since this one last looked (then this delete finds nothing: R16).
+        gone = self._store.remove_reservation(res.protocol, res.range.start, res.range.count)
         self._remove_token(res.token)
+        if not gone:
+            raise refuse("R16", f"no persistent {res.protocol.name} reservation {res.range!r}"
+                         " (another host sharing this store deleted it)")
 
     # --- exclusions and netsh's view (rules X1, X7, X12, X13, N1) -------------------
 
