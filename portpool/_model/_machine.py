@@ -26,6 +26,7 @@ from any thread, as Winsock allows.
 
 from __future__ import annotations
 
+import functools
 import random
 import socket as _pysocket
 import threading
@@ -1001,7 +1002,10 @@ def _canonical_host(host: object, family: Family) -> str | None:
     """``host`` as Windows prints it back from the sockaddr (``""`` is the unspecified
     address: ``0.0.0.0`` or ``::``), or ``None`` if it is no address of ``family`` (rule
     W4).  Any address of the family is local (A25)."""
-    if not isinstance(host, str):
-        return None
+    return _canonical_text(host, family) if isinstance(host, str) else None
+
+
+@functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
+def _canonical_text(host: str, family: Family) -> str | None:
     address = parse_host(host, family)
     return None if address is None else str(address)
