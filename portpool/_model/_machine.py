@@ -502,7 +502,7 @@ class Machine:
                 if number is None:
                     raise refuse("W4", f"port {port!r} is not in 0-65535")
                 port = number
-            canonical = _canonical_host(host, sock.family)
+            canonical = _canonical_text(host, sock.family) if type(host) is str else None
             if canonical is None:
                 raise refuse("W4", f"{host!r} is not an {sock.family.name} address")
             host = canonical
@@ -998,14 +998,10 @@ def _as_ushort(value: object) -> int | None:
     return number if number is not None and 0 <= number <= MAX_PORT else None
 
 
-def _canonical_host(host: object, family: Family) -> str | None:
+@functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
+def _canonical_text(host: str, family: Family) -> str | None:
     """``host`` as Windows prints it back from the sockaddr (``""`` is the unspecified
     address: ``0.0.0.0`` or ``::``), or ``None`` if it is no address of ``family`` (rule
     W4).  Any address of the family is local (A25)."""
-    return _canonical_text(host, family) if isinstance(host, str) else None
-
-
-@functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
-def _canonical_text(host: str, family: Family) -> str | None:
     address = parse_host(host, family)
     return None if address is None else str(address)
