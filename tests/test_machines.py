@@ -196,8 +196,6 @@ def test_portpool_netsh_keeps_a_machine_in_a_file(tmp_path: Path) -> None:
     assert again.stdout.replace("      3000        3009     *\n", "") == first.stdout
     usage = _cli("--machine", machine, "int", "ipv4", "add", "excludedportrange", "protocol=tcp")
     assert usage.returncode == 1 and usage.stdout
-    outside = _cli("--machine", machine, "advfirewall", "show", "allprofiles")
-    assert outside.returncode in (1, 2) and (outside.stdout or outside.stderr)
 
 
 def test_portpool_netsh_refuses_a_file_that_is_not_a_machine(tmp_path: Path) -> None:
@@ -207,3 +205,17 @@ def test_portpool_netsh_refuses_a_file_that_is_not_a_machine(tmp_path: Path) -> 
     assert result.returncode == 2
     assert "portpool store" in result.stderr and "Traceback" not in result.stderr
     assert bogus.read_text() == "not a database\n"
+
+
+def test_portpool_netsh_without_words_or_outside_its_subset_exits_2() -> None:
+    bare = _cli()
+    assert bare.returncode == 2 and "netsh's words" in bare.stderr and "Traceback" not in bare.stderr
+    other = _cli("advfirewall", "show", "allprofiles")
+    assert other.returncode == 2 and "emulate" in other.stderr and "Traceback" not in other.stderr
+
+
+def test_from_netsh_refuses_a_range_the_limits_refuse() -> None:
+    vs = render_dynamic_port(TCP, PortRange(1024, 64511))
+    with pytest.raises(ValueError, match="1025"):
+        EmulatedHost.from_netsh(vs, variants={"Y2": "1025"})
+    assert EmulatedHost.from_netsh(vs).dynamic_range(TCP) == PortRange(1024, 64511)

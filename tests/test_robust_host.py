@@ -187,3 +187,65 @@ def test_a_new_store_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert (tmp_path / "new.db").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.rule("W12", "W4")
+@pytest.mark.parametrize(("family", "text", "shown"), [
+    (2, "", "0.0.0.0"), (23, "", "::"), (23, "fe80::1%7", "fe80::1"),
+    (23, "::FFFF:127.0.0.1", "::ffff:7f00:1"), (23, "0:0::1", "::1")])
+def test_host_text_is_printed_back_canonically(family: int, text: str, shown: str) -> None:
+    host = EmulatedHost()
+    sock = host.process().socket(family)
+    sock.bind((text, 9000) if family == 2 else (text, 9000, 0, 0))
+    assert sock.getsockname()[0] == shown
+    assert host.bindings(TCP)[0].host == shown
+
+
+@pytest.mark.rule("W12", "W4")
+@pytest.mark.parametrize(("family", "text"), [(2, "127.0.0.1%eth0"), (23, "::1%"), (2, "::1"),
+                                              (23, "127.0.0.1"), (2, "localhost")])
+def test_host_text_that_names_no_address_is_wsaefault(family: int, text: str) -> None:
+    host = EmulatedHost()
+    sock = host.process().socket(family)
+    before = host.snapshot()
+    with pytest.raises(PortPoolError) as info:
+        sock.bind((text, 9000) if family == 2 else (text, 9000, 0, 0))
+    assert info.value.winerror == WinError.WSAEFAULT and "[rule W4]" in str(info.value)
+    assert host.snapshot() == before
+
+
+def test_a_preset_range_the_y2_variant_refuses_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match=r"vs-runner.*1025"):
+        EmulatedHost.preset("vs-runner", variants={"Y2": "1025"})
+    host = EmulatedHost(preset="vs-runner", dynamic_ports=PortRange(49152, 16384),
+                        variants={"Y2": "1025"})  # options replace the preset's ranges
+    assert host.dynamic_range(TCP) == PortRange(49152, 16384)
+
+
+def test_exclusion_arguments_follow_python() -> None:
+    host = EmulatedHost()
+    before = host.snapshot()
+    with pytest.raises(TypeError, match="owner"):
+        host.exclude(TCP, 5000, 10, owner="")
+    with pytest.raises(TypeError, match="owner"):
+        host.exclude(TCP, 5000, 10, owner=None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="start and count"):
+        host.exclude(TCP, "5000", 10)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="65535"):
+        host.exclude(TCP, 65530, 10)
+    with pytest.raises(TypeError, match="owner"):
+        host.release_exclusions(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="command"):
+        host.netsh(["int", 4])  # type: ignore[list-item]
+    assert host.snapshot() == before
+
+
+def test_netsh_prints_a_store_failure_as_windows_prints_its_code(tmp_path: Path) -> None:
+    path = tmp_path / "m.db"
+    host = EmulatedHost(store=path)
+    os.remove(path)
+    result = host.run_netsh("int ipv4 add excludedportrange protocol=tcp startport=3000"
+                            " numberofports=10", admin=True)
+    assert (result.status, result.done, result.error) == (1, False, WinError.ERROR_NOT_SUPPORTED)
+    assert result.output == "The request is not supported.\n\n"
+    assert host.reservations(TCP) == ()  # nothing half-made in memory

@@ -496,9 +496,21 @@ _TABLE: Final[tuple[Rule, ...]] = (
          " \"in use\" is checked first)."),
     Rule("W3", "bind", "bind on a socket that is already bound fails.", "BIND (WSAEINVAL:"
          " \"the socket s is already bound to an address\")", D, E.WSAEINVAL),
-    Rule("W4", "bind", "bind with an address of the wrong shape or family (a bad IP literal,"
-         " a port outside 0-65535) fails.", "BIND (WSAEFAULT: \"an incorrect address format"
-         " for the associated address family\")", D, E.WSAEFAULT),
+    Rule("W4", "bind", "bind with an address of the wrong family, or host text that names no"
+         " address of the socket's family (a bad IP literal), fails.  A port outside 0-65535"
+         " never reaches Windows: Python's socket, and portpool's interface, raise"
+         " OverflowError first.", "BIND (WSAEFAULT: \"an incorrect address format for the"
+         " associated address family\"); CPython's socketmodule (\"port must be 0-65535\")",
+         D, E.WSAEFAULT),
+    Rule("W12", "bind", "Host text is read as the sockaddr inet_pton makes of it: an IPv6"
+         " scope (fe80::1%1) is dropped, an empty scope (::1%) or a scope on an IPv4 address"
+         " names no address (W4), and getsockname and the bindings print the address back in"
+         " canonical form (0.0.0.0 or :: for the unspecified address \"\").  A known"
+         " simplification: Python's socket resolves the text with getaddrinfo, which keeps the"
+         " scope id.", "model choice, shared by both backends (portpool._types.parse_host);"
+         " BIND for the sockaddr", A, check="With Python's socket on Windows, bind an AF_INET6"
+         " socket to ('fe80::1%N', 0), N a real interface index, and read getsockname(): Windows"
+         " is expected to report scope id N where the model reports 0."),
     Rule("A24", "bind", "A SOCK_RAW socket binds an address but no port: it takes nothing from"
          " either pool, and getsockname reports port 0.", "BIND (\"may also be used to bind to"
          " a raw socket\"); the reported port is assumed.  RAW forbids bind on a raw"
@@ -644,8 +656,9 @@ _TABLE: Final[tuple[Rule, ...]] = (
     Rule("N2", "netsh", "netsh add, delete and set (excludedportrange, dynamicport) need an"
          " elevated administrator; others get ERROR_ELEVATION_REQUIRED and netsh prints \"The"
          " requested operation requires elevation (Run as administrator).\"  show needs no"
-         " elevation.", "WILD_OBS §E (FrameLink runbook: \"The requested operation requires"
-         " elevation\" for add excludedportrange); the full text from netsh, exit code 1:"
+         " elevation.  The check comes after the command's syntax (a usage error is printed"
+         " first) and before its values (assumed).", "WILD_OBS §E (FrameLink runbook: \"The"
+         " requested operation requires elevation\" for add excludedportrange); the full text from netsh, exit code 1:"
          " LAB02-Research/HASS.Agent#48 (netsh advfirewall), MysticFoxDE/WINDOWS-OPTIMIZATIONS#4"
          " (netsh int tcp set, German: \"... erhöhte Rechte erforderlich (Als Administrator"
          " ausführen).\"); SYSERR (740); show is run from ordinary prompts (SO_ADMIN:"
