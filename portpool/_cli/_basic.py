@@ -1,0 +1,96 @@
+"""``portpool demo``, ``specs``, ``sample`` and ``netsh``: the first commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["register"]
+
+
+def register(commands: Any) -> None:  # argparse._SubParsersAction is private
+    """Add the commands of this module to ``commands``."""
+    demo = commands.add_parser("demo", help="show the pool's rules step by step")
+    demo.add_argument("--seed", type=int, default=7)
+    demo.set_defaults(run=_demo)
+    specs = commands.add_parser("specs", help="print specs/semantics.md's rules from the rule table")
+    specs.set_defaults(run=_specs)
+    sample = commands.add_parser(
+        "sample", help="the SIO_ACQUIRE_PORT_RESERVATION page's sample program",
+        description="AF TYPE PROTO START COUNT, as the C program takes them"
+                    " (example: 2 2 17 5000 20)")
+    sample.add_argument("--backend", choices=("emulated", "windows"), default="emulated",
+                        help="emulated machine (default) or the real ws2_32 (Windows)")
+    sample.add_argument("--fixed", action="store_true",
+                        help="associate and bind the second socket, as the page's text says")
+    sample.add_argument("--seed", type=int, default=0, help="the emulated machine's seed")
+    sample.set_defaults(run=_sample, accepts_rest=True)
+    netsh = commands.add_parser(
+        "netsh", help="run a netsh command on an emulated machine kept in a file",
+        description="Practise netsh on an emulated machine: the words after the options are"
+                    " netsh's own, for example `portpool netsh --machine m.db int ipv4 show"
+                    " excludedportrange protocol=tcp`. Prints what netsh prints and exits"
+                    " with netsh's status.")
+    netsh.add_argument("--machine", metavar="FILE",
+                       help="the machine's store file (made if missing; default: a fresh"
+                            " machine whose changes are not kept)")
+    netsh.add_argument("--preset", choices=("default", "hyperv", "vs-runner"),
+                       help="make a new machine as this preset")
+    netsh.add_argument("--seed", type=int, default=0, help="the new machine's seed")
+    netsh.add_argument("--admin", action="store_true",
+                       help="run netsh elevated (add, delete and set need it)")
+    netsh.add_argument("words", nargs=argparse.REMAINDER, help="netsh's words")
+    netsh.set_defaults(run=_netsh, accepts_rest=True, parser=netsh)
+
+
+def _demo(args: argparse.Namespace, rest: list[str]) -> int:
+    from portpool._demo import run_demo
+
+    run_demo(seed=args.seed)
+    return 0
+
+
+def _specs(args: argparse.Namespace, rest: list[str]) -> int:
+    from portpool._model._rules import render_markdown
+
+    sys.stdout.write(render_markdown())
+    return 0
+
+
+def _netsh(args: argparse.Namespace, rest: list[str]) -> int:
+    from portpool._host import EmulatedHost
+    from portpool._model._store import StoreError
+
+    words = [*rest, *args.words]
+    if not words:
+        args.parser.error("netsh: give netsh's words, for example: int ipv4 show"
+                          " excludedportrange protocol=tcp")
+    try:
+        host = EmulatedHost(seed=args.seed, store=args.machine, preset=args.preset)
+    except (StoreError, ValueError) as exc:
+        print(f"portpool netsh: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = host.run_netsh(words, admin=args.admin)
+    except NotImplementedError as exc:
+        print(f"portpool netsh: {exc}", file=sys.stderr)
+        return 2
+    sys.stdout.write(result.output)
+    return 0 if result.done else 1
+
+
+def _sample(args: argparse.Namespace, rest: list[str]) -> int:
+    from portpool._sample import real_ws2_32, run_sample
+
+    if args.backend == "windows":
+        ws2 = real_ws2_32()
+        if ws2 is None:
+            print("portpool sample --backend windows: the real ws2_32 exists only on Windows",
+                  file=sys.stderr)
+            return 2
+    else:
+        from portpool._host import EmulatedHost
+
+        ws2 = EmulatedHost(seed=args.seed).dlls().ws2_32
+    return run_sample(rest, ws2, fixed=args.fixed)
