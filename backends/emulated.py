@@ -98,9 +98,10 @@ class EmulatedPool(EmulatedProcess):
         return cls.attach(EmulatedHost(**host_options), admin=admin)
 
     @classmethod
-    def attach(cls, host: EmulatedHost, *, admin: bool = False) -> EmulatedPool:
+    def attach(cls, host: EmulatedHost, *, admin: bool = False, user: str | None = None,
+               ) -> EmulatedPool:
         """A new process on ``host``."""
-        return cls(host, host.machine.create_process(admin=admin))
+        return cls(host, host.machine.create_process(admin=admin, user=user))
 
     def __repr__(self) -> str:
         return f"<EmulatedPool pid={self._pid} admin={self.admin} alive={self.alive}>"

@@ -50,6 +50,7 @@ class WinError(enum.IntEnum):
     WSAEINPROGRESS = 10036
     WSAENOTSOCK = 10038
     WSAEPROTOTYPE = 10041
+    WSAENOPROTOOPT = 10042
     WSAEPROTONOSUPPORT = 10043
     WSAESOCKTNOSUPPORT = 10044
     WSAEOPNOTSUPP = 10045
@@ -58,6 +59,8 @@ class WinError(enum.IntEnum):
     WSAEADDRNOTAVAIL = 10049
     WSAENETDOWN = 10050
     WSAENOBUFS = 10055
+    WSAEISCONN = 10056
+    WSAENOTCONN = 10057
     WSANOTINITIALISED = 10093
 
     @property
@@ -104,6 +107,10 @@ _MESSAGES: Final[dict[WinError, str]] = {
         "A protocol was specified in the socket function call that does not support"
         " the semantics of the socket type requested."
     ),
+    WinError.WSAENOPROTOOPT: (
+        "An unknown, invalid, or unsupported option or level was specified in a getsockopt"
+        " or setsockopt call."
+    ),
     WinError.WSAEPROTONOSUPPORT: (
         "The requested protocol has not been configured into the system,"
         " or no implementation for it exists."
@@ -126,6 +133,11 @@ _MESSAGES: Final[dict[WinError, str]] = {
     WinError.WSAENOBUFS: (
         "An operation on a socket could not be performed because the system lacked"
         " sufficient buffer space or because a queue was full."
+    ),
+    WinError.WSAEISCONN: "A connect request was made on an already connected socket.",
+    WinError.WSAENOTCONN: (
+        "A request to send or receive data was disallowed because the socket is not connected"
+        " and (when sending on a datagram socket using a sendto call) no address was supplied."
     ),
     WinError.WSANOTINITIALISED: (
         "Either the application has not called WSAStartup, or WSAStartup failed."
@@ -157,6 +169,7 @@ _ERRNO_NAMES: Final[dict[WinError, str]] = {
     WinError.WSAEINPROGRESS: "EINPROGRESS",
     WinError.WSAENOTSOCK: "ENOTSOCK",
     WinError.WSAEPROTOTYPE: "EPROTOTYPE",
+    WinError.WSAENOPROTOOPT: "ENOPROTOOPT",
     WinError.WSAEPROTONOSUPPORT: "EPROTONOSUPPORT",
     WinError.WSAESOCKTNOSUPPORT: "ESOCKTNOSUPPORT",
     WinError.WSAEOPNOTSUPP: "EOPNOTSUPP",
@@ -165,6 +178,8 @@ _ERRNO_NAMES: Final[dict[WinError, str]] = {
     WinError.WSAEADDRNOTAVAIL: "EADDRNOTAVAIL",
     WinError.WSAENETDOWN: "ENETDOWN",
     WinError.WSAENOBUFS: "ENOBUFS",
+    WinError.WSAEISCONN: "EISCONN",
+    WinError.WSAENOTCONN: "ENOTCONN",
     WinError.WSANOTINITIALISED: "EINVAL",
 }
 

@@ -43,6 +43,12 @@ class EmulatedHost:
         variants: ``{rule_id: alternative}`` for rules whose evidence conflicts (see
             ``portpool specs``); the others keep their defaults.
         preset: make the machine as a kind of real one is found (see :meth:`preset`).
+        addresses: the machine's local addresses (IPv4 and IPv6 text); binding any
+            other gives WSAEADDRNOTAVAIL (rule L1).  Default: loopback and one LAN
+            address per family, ``127.0.0.1``, ``192.168.1.10``, ``::1``, ``fd00::10``.
+        profile: a profile measured by ``portpool probe`` on a real machine (a JSON
+            path or the mapping): its observed alternatives become ``variants``
+            (explicit ``variants`` win).
 
     Raises:
         TypeError, ValueError: a bad option.
@@ -58,19 +64,28 @@ class EmulatedHost:
 
     def __init__(self, *, seed: int = 0, dynamic_ports: object = None,
                  store: str | os.PathLike[str] | Store | None = None,
-                 variants: Mapping[str, str] | None = None, preset: str | None = None) -> None:
+                 variants: Mapping[str, str] | None = None, preset: str | None = None,
+                 addresses: Sequence[str] | None = None,
+                 profile: str | os.PathLike[str] | Mapping[str, object] | None = None) -> None:
+        if profile is not None:
+            from ._profiles import profile_variants
+
+            variants = {**profile_variants(profile), **(variants or {})}
         if isinstance(store, (str, os.PathLike)):
             store = SqliteStore(store)
         elif store is not None and not all(
                 hasattr(store, name) for name in ("load", "first_boot", "add_reservation", "reboot")):
             raise TypeError(f"store must be a path or a portpool store, not {type(store).__name__}")
         self._machine = Machine(seed=seed, dynamic_ports=dynamic_ports, store=store,
-                                variants=variants, preset=preset)
+                                variants=variants, preset=preset, addresses=addresses)
         self._calls: CallControl | None = None
 
     @classmethod
     def preset(cls, name: str, *, seed: int = 0, store: str | os.PathLike[str] | Store | None = None,
-               variants: Mapping[str, str] | None = None) -> EmulatedHost:
+               variants: Mapping[str, str] | None = None,
+               addresses: Sequence[str] | None = None,
+               profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
+               ) -> EmulatedHost:
         """A machine as a kind of real one is found.
 
         Args:
@@ -79,17 +94,21 @@ class EmulatedHost:
                 rows 5357 and 47001, the administered TCP 50000-50059) or
                 ``"vs-runner"`` (dynamic range 1024-65534 as after a Visual Studio
                 install, with WinNAT blocks over common development ports).
-            seed, store, variants: as for the constructor.
+            seed, store, variants, addresses, profile: as for the constructor.
 
         Raises:
             ValueError: an unknown name.
         """
-        return cls(seed=seed, store=store, variants=variants, preset=name)
+        return cls(seed=seed, store=store, variants=variants, preset=name, addresses=addresses,
+                   profile=profile)
 
     @classmethod
     def from_netsh(cls, *outputs: str | tuple[Protocol, str], ipv6_dynamic: Sequence[str] = (),
                    seed: int = 0, store: str | os.PathLike[str] | Store | None = None,
-                   variants: Mapping[str, str] | None = None) -> EmulatedHost:
+                   variants: Mapping[str, str] | None = None,
+                   addresses: Sequence[str] | None = None,
+                   profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
+                   ) -> EmulatedHost:
         """A machine seeded from a real machine's netsh output.
 
         Args:
@@ -101,7 +120,7 @@ class EmulatedHost:
                 reservations, dynamic ranges apply to IPv4 and IPv6 alike.
             ipv6_dynamic: ``netsh int ipv6 show dynamicport`` outputs, when the IPv6
                 ranges differ.
-            seed, store, variants: as for the constructor.
+            seed, store, variants, addresses, profile: as for the constructor.
 
         Raises:
             portpool.netsh.NetshParseError: a text is not netsh output.
@@ -109,7 +128,7 @@ class EmulatedHost:
         """
         from ._netsh_frontend import machine_from_netsh
 
-        host = cls(seed=seed, store=store, variants=variants)
+        host = cls(seed=seed, store=store, variants=variants, addresses=addresses, profile=profile)
         machine_from_netsh(host._machine, outputs, ipv6_dynamic)
         return host
 
@@ -128,15 +147,18 @@ class EmulatedHost:
         """The alternative in force for each rule that has alternatives."""
         return self._machine.variants
 
-    def process(self, *, admin: bool = False) -> EmulatedProcess:
+    def process(self, *, admin: bool = False, user: str | None = None) -> EmulatedProcess:
         """Start a new process on this machine and return its :class:`PortPool`.
 
         Args:
             admin: whether it runs as an elevated administrator (needed for the
                 persistent create/delete calls, for associating persistent tokens
                 and for SOCK_RAW).
+            user: the account it runs as (default ``"user"``, one account for every
+                process).  Binds of different accounts meet the stricter of the two
+                SO_REUSEADDR/SO_EXCLUSIVEADDRUSE tables (rules C7-C12).
         """
-        process: EmulatedProcess = load_backend("emulated").attach(self, admin=admin)
+        process: EmulatedProcess = load_backend("emulated").attach(self, admin=admin, user=user)
         return process
 
     @property
@@ -151,7 +173,7 @@ class EmulatedHost:
                 self._calls = CallControl()
             return self._calls
 
-    def dlls(self, *, admin: bool = False) -> EmulatedDlls:
+    def dlls(self, *, admin: bool = False, user: str | None = None) -> EmulatedDlls:
         """Start a new process and return its emulated ``(ws2_32, iphlpapi)`` pair.
 
         Their attributes are real C function pointers with the Windows prototypes, so
@@ -160,7 +182,7 @@ class EmulatedHost:
         """
         from ._dlls import EmulatedDlls
 
-        return EmulatedDlls(self, self._machine.create_process(admin=admin), self.calls)
+        return EmulatedDlls(self, self._machine.create_process(admin=admin, user=user), self.calls)
 
     def reboot(self) -> None:
         """Restart the machine: every process ends, runtime reservations and bindings

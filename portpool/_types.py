@@ -13,12 +13,17 @@ import attrs
 __all__ = [
     "AF_INET",
     "AF_INET6",
+    "IPPROTO_IPV6",
     "IPPROTO_TCP",
     "IPPROTO_UDP",
+    "IPV6_V6ONLY",
     "MAX_PORT",
     "SOCK_DGRAM",
     "SOCK_RAW",
     "SOCK_STREAM",
+    "SOL_SOCKET",
+    "SO_EXCLUSIVEADDRUSE",
+    "SO_REUSEADDR",
     "Binding",
     "Exclusion",
     "Family",
@@ -38,6 +43,14 @@ SOCK_DGRAM: Final = 2
 SOCK_RAW: Final = 3
 IPPROTO_TCP: Final = 6
 IPPROTO_UDP: Final = 17
+
+# The socket options the model knows (winsock2.h, ws2ipdef.h); Windows' values, which
+# differ from Linux's (SOL_SOCKET is 1 and SO_REUSEADDR 2 there).
+SOL_SOCKET: Final = 0xFFFF
+SO_REUSEADDR: Final = 4
+SO_EXCLUSIVEADDRUSE: Final = ~SO_REUSEADDR  # -5: winsock2.h's ((int)(~SO_REUSEADDR))
+IPPROTO_IPV6: Final = 41
+IPV6_V6ONLY: Final = 27
 
 
 class Protocol(enum.IntEnum):

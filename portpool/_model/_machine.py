@@ -67,6 +67,7 @@ __all__ = ["DEFAULT_DYNAMIC_RANGE", "Explanation", "Machine", "SocketInfo", "dyn
 
 DEFAULT_DYNAMIC_RANGE: Final = PortRange(49152, 16384)  # rule R18
 MIN_DYNAMIC_PORTS: Final = 255  # rule Y1
+DEFAULT_USER: Final = "user"
 _FIRST_PID: Final = 1000  # Windows process ids are multiples of 4
 _FIRST_HANDLE: Final = 0x100  # so are socket handles
 _MAX_TOKEN: Final = 2**64 - 1
@@ -79,6 +80,7 @@ RangeKey = tuple[Protocol, Family]
 class _Process:
     pid: int
     admin: bool
+    user: str
     alive: bool = True
     sockets: set[int] = attrs.Factory(set)
 
@@ -187,6 +189,7 @@ class Machine:
         store: Store | None = None,
         variants: object = None,
         preset: str | None = None,
+        addresses: object = None,
     ) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
@@ -328,14 +331,20 @@ class Machine:
         """How many times the machine has booted (1 for a new machine)."""
         return self._boot_number
 
-    def create_process(self, *, admin: bool) -> int:
-        """A new process; returns its pid."""
+    def create_process(self, *, admin: bool, user: str | None = None) -> int:
+        """A new process of ``user`` (default ``"user"``); returns its pid."""
         if not isinstance(admin, bool):
             raise TypeError(f"admin must be True or False, not {admin!r}")
+        if user is None:
+            user = DEFAULT_USER
+        elif not isinstance(user, str):
+            raise TypeError(f"user must be a str, not {type(user).__name__}")
+        elif not user:
+            raise ValueError("user must not be empty")
         with self.lock:
             pid = self._next_pid
             self._next_pid += 4
-            self._processes[pid] = _Process(pid, admin)
+            self._processes[pid] = _Process(pid, admin, user)
             return pid
 
     def exit_process(self, pid: int) -> None:
