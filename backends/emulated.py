@@ -5,8 +5,14 @@ from __future__ import annotations
 import socket as _pysocket
 from typing import Any, final
 
-from portpool._arguments import check_address, check_int, check_socket_args
-from portpool._errors import PortPoolError
+from portpool._arguments import (
+    check_address,
+    check_int,
+    check_option,
+    check_processor,
+    check_socket_args,
+)
+from portpool._errors import PortPoolError, winerror
 from portpool._host import EmulatedHost, EmulatedProcess
 from portpool._interface import Address, Socket
 from portpool._model._machine import Machine, SocketInfo
@@ -15,14 +21,28 @@ from portpool._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, Family, 
 __all__ = ["EmulatedPool", "EmulatedSocket"]
 
 
+def _injected(host: EmulatedHost, function: str) -> None:
+    """Fail this call if ``host.calls.fail_next(function, code)`` queued a fault for it:
+    one mechanism for the emulated DLLs and the Python-level pools.  The interface
+    methods count as the DLL function that carries them (bind as ``bind``, the
+    reservation calls and SIO_CPU_AFFINITY as ``WSAIoctl``, close as ``closesocket``)."""
+    calls = host._calls
+    if calls is not None:
+        code = calls.take_fault(function)
+        if code is not None:
+            raise winerror(code, f"injected fault: {function} failed"
+                                 " (host.calls.fail_next)")
+
+
 @final
 class EmulatedSocket(Socket):
     """A socket of an emulated process."""
 
-    __slots__ = ("_closed", "_handle", "_machine", "_pid", "_pool")
+    __slots__ = ("_closed", "_handle", "_host", "_machine", "_pid", "_pool")
 
     def __init__(self, pool: EmulatedPool, info: SocketInfo) -> None:
         self._pool = pool
+        self._host = pool.host
         self._pid = pool.pid
         self._machine = pool._machine
         self._handle = info.handle
@@ -35,21 +55,25 @@ class EmulatedSocket(Socket):
 
     def acquire_port_reservation(self, start: int, count: int) -> Reservation:
         """See :meth:`portpool.Socket.acquire_port_reservation`."""
+        _injected(self._host, "WSAIoctl")
         start, count = check_int(start, "start"), check_int(count, "count")
         return self._machine.acquire(self._pid, -1 if self._closed else self._handle, start, count)
 
     def associate_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.associate_port_reservation`."""
+        _injected(self._host, "WSAIoctl")
         token = check_int(token, "token")
         self._machine.associate(self._pid, -1 if self._closed else self._handle, token)
 
     def release_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.release_port_reservation`."""
+        _injected(self._host, "WSAIoctl")
         token = check_int(token, "token")
         self._machine.release(self._pid, -1 if self._closed else self._handle, token)
 
     def bind(self, address: Address) -> None:
         """See :meth:`portpool.Socket.bind`."""
+        _injected(self._host, "bind")
         # A closed socket's handle is no longer a socket: the model says WSAENOTSOCK.
         handle = -1 if self._closed else self._handle
         if (type(address) is tuple and len(address) == 2 and self._family is Family.INET
@@ -62,16 +86,55 @@ class EmulatedSocket(Socket):
 
     def getsockname(self) -> Address:
         """See :meth:`portpool.Socket.getsockname`."""
+        _injected(self._host, "getsockname")
         family, host, port = self._machine.sockname(self._pid, -1 if self._closed else self._handle)
         default = "0.0.0.0" if family is Family.INET else "::"
         if family is Family.INET:
             return (host or default, port)
         return (host or default, port, 0, 0)
 
+    def setsockopt(self, level: int, option: int, value: int | bytes) -> None:
+        """See :meth:`portpool.Socket.setsockopt`."""
+        _injected(self._host, "setsockopt")
+        level, option, data = check_option(level, option, value)
+        self._machine.setsockopt(self._pid, -1 if self._closed else self._handle, level, option,
+                                 data)
+
+    def getsockopt(self, level: int, option: int) -> int:
+        """See :meth:`portpool.Socket.getsockopt`."""
+        _injected(self._host, "getsockopt")
+        level, option, _ = check_option(level, option, 0)
+        return self._machine.getsockopt(self._pid, -1 if self._closed else self._handle, level,
+                                        option)
+
+    def connect(self, address: Address) -> None:
+        """See :meth:`portpool.Socket.connect`."""
+        _injected(self._host, "connect")
+        host, port = check_address(address, self._family)
+        self._machine.connect(self._pid, -1 if self._closed else self._handle, host, port)
+
+    def getpeername(self) -> Address:
+        """See :meth:`portpool.Socket.getpeername`."""
+        _injected(self._host, "getpeername")
+        family, host, port = self._machine.peername(self._pid,
+                                                    -1 if self._closed else self._handle)
+        return (host, port) if family is Family.INET else (host, port, 0, 0)
+
+    def set_cpu_affinity(self, processor: int) -> None:
+        """See :meth:`portpool.Socket.set_cpu_affinity`."""
+        _injected(self._host, "WSAIoctl")
+        self._machine.set_cpu_affinity(self._pid, -1 if self._closed else self._handle,
+                                       check_processor(processor))
+
     def close(self) -> None:
-        """See :meth:`portpool.Socket.close`; closing twice is harmless."""
+        """See :meth:`portpool.Socket.close`; closing twice is harmless.
+
+        Raises:
+            PortPoolError: an injected closesocket fault: the socket stays open.
+        """
         if self._closed:
             return
+        _injected(self._host, "closesocket")
         self._closed = True
         try:  # noqa: SIM105 - contextlib.suppress() costs 0.5 us on this hot path
             self._machine.close_socket(self._pid, self._handle)
@@ -130,6 +193,7 @@ class EmulatedPool(EmulatedProcess):
     def socket(self, family: int = AF_INET, type: int = SOCK_STREAM,  # noqa: A002 - socket's own name
                proto: int = 0) -> EmulatedSocket:
         """See :meth:`portpool.PortPool.socket`."""
+        _injected(self._host, "socket")
         if not (family.__class__ is int and type.__class__ is int and proto.__class__ is int
                 and (family, type, proto) in _COMMON_SOCKETS):  # the hot path skips the checks
             family, type, proto = check_socket_args(family, type, proto)  # noqa: A001 - socket's names
@@ -137,14 +201,17 @@ class EmulatedPool(EmulatedProcess):
 
     def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
         """See :meth:`portpool.PortPool.create_persistent_reservation`."""
+        _injected(self._host, _persistent_function("Create", protocol))
         return self._machine.create_persistent(self._pid, *_persistent_args(protocol, start, count))
 
     def lookup_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
         """See :meth:`portpool.PortPool.lookup_persistent_reservation`."""
+        _injected(self._host, _persistent_function("Lookup", protocol))
         return self._machine.lookup_persistent(self._pid, *_persistent_args(protocol, start, count))
 
     def delete_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> None:
         """See :meth:`portpool.PortPool.delete_persistent_reservation`."""
+        _injected(self._host, _persistent_function("Delete", protocol))
         self._machine.delete_persistent(self._pid, *_persistent_args(protocol, start, count))
 
     def exit(self) -> None:
@@ -167,3 +234,8 @@ def _persistent_args(protocol: object, start: object, count: object) -> tuple[in
     """The persistent calls' arguments must be ints (Python decides); their values are
     Windows' business (R13a)."""
     return check_int(protocol, "protocol"), check_int(start, "start"), check_int(count, "count")
+
+
+def _persistent_function(verb: str, protocol: object) -> str:
+    """The IP Helper export a persistent call goes through, for fault injection."""
+    return f"{verb}Persistent{'Udp' if protocol == Protocol.UDP else 'Tcp'}PortReservation"

@@ -17,16 +17,30 @@ from typing import Any, Final
 import attrs
 
 from ._errors import WinError
-from ._types import AF_INET, AF_INET6, IPPROTO_TCP, IPPROTO_UDP, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM
+from ._types import (
+    AF_INET,
+    AF_INET6,
+    IPPROTO_IPV6,
+    IPPROTO_TCP,
+    IPPROTO_UDP,
+    IPV6_V6ONLY,
+    SO_EXCLUSIVEADDRUSE,
+    SO_REUSEADDR,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_STREAM,
+    SOL_SOCKET,
+)
 
 __all__ = [
     "AF_INET", "AF_INET6", "DWORD", "FUNCTYPE", "INET_PORT_RANGE", "INET_PORT_RESERVATION",
     "INET_PORT_RESERVATION_INFORMATION", "INET_PORT_RESERVATION_INSTANCE",
     "INET_PORT_RESERVATION_TOKEN", "INVALID_PORT_RESERVATION_TOKEN", "INVALID_SOCKET",
-    "IOC_IN", "IOC_VENDOR", "PROTOTYPES", "SIO_ACQUIRE_PORT_RESERVATION",
-    "SIO_ASSOCIATE_PORT_RESERVATION", "SIO_RELEASE_PORT_RESERVATION", "SOCKADDR_IN",
-    "SOCKADDR_IN6", "SOCKET", "SOCKET_ERROR", "ULONG", "ULONG64", "USHORT", "WSADATA",
-    "WSAOVERLAPPED", "WSATHREADID", "Prototype", "htons", "ntohs",
+    "IOC_IN", "IOC_VENDOR", "IPPROTO_IPV6", "IPV6_V6ONLY", "PROTOTYPES",
+    "SIO_ACQUIRE_PORT_RESERVATION", "SIO_ASSOCIATE_PORT_RESERVATION", "SIO_CPU_AFFINITY",
+    "SIO_RELEASE_PORT_RESERVATION", "SOCKADDR_IN", "SOCKADDR_IN6", "SOCKET", "SOCKET_ERROR",
+    "SOL_SOCKET", "SO_EXCLUSIVEADDRUSE", "SO_REUSEADDR", "ULONG", "ULONG64", "USHORT",
+    "WSADATA", "WSAOVERLAPPED", "WSATHREADID", "Prototype", "htons", "ntohs",
 ]
 
 # --- base types (Windows sizes on every OS) ----------------------------------------------
@@ -54,6 +68,10 @@ def _wsaiow(group: int, number: int) -> int:
 SIO_ACQUIRE_PORT_RESERVATION: Final = _wsaiow(IOC_VENDOR, 100)  # 0x98000064
 SIO_RELEASE_PORT_RESERVATION: Final = _wsaiow(IOC_VENDOR, 101)  # 0x98000065
 SIO_ASSOCIATE_PORT_RESERVATION: Final = _wsaiow(IOC_VENDOR, 102)  # 0x98000066
+#: mstcpip.h (Windows SDK, and mingw-w64 under NTDDI_VERSION >= NTDDI_WIN10_VB): msquic's
+#: per-processor UDP sockets (datapath_winuser.c; dossier D-R29).  Its input is the processor
+#: number as a USHORT ("API only supports 16-bit proc index"); it has no output.
+SIO_CPU_AFFINITY: Final = _wsaiow(IOC_VENDOR, 21)  # 0x98000015
 INVALID_PORT_RESERVATION_TOKEN: Final = 0
 SOCKET_ERROR: Final = -1
 INVALID_SOCKET: Final = 2 ** (8 * ctypes.sizeof(SOCKET)) - 1  # (SOCKET)(~0)
@@ -70,6 +88,7 @@ CONSTANTS: Final[dict[str, int]] = {
     "SIO_ACQUIRE_PORT_RESERVATION": SIO_ACQUIRE_PORT_RESERVATION,
     "SIO_RELEASE_PORT_RESERVATION": SIO_RELEASE_PORT_RESERVATION,
     "SIO_ASSOCIATE_PORT_RESERVATION": SIO_ASSOCIATE_PORT_RESERVATION,
+    "SIO_CPU_AFFINITY": SIO_CPU_AFFINITY,
     "INVALID_PORT_RESERVATION_TOKEN": INVALID_PORT_RESERVATION_TOKEN,
     "SOCKET_ERROR": SOCKET_ERROR,
     "AF_INET": AF_INET,
@@ -79,6 +98,11 @@ CONSTANTS: Final[dict[str, int]] = {
     "SOCK_RAW": SOCK_RAW,
     "IPPROTO_TCP": IPPROTO_TCP,
     "IPPROTO_UDP": IPPROTO_UDP,
+    "IPPROTO_IPV6": IPPROTO_IPV6,
+    "SOL_SOCKET": SOL_SOCKET,
+    "SO_REUSEADDR": SO_REUSEADDR,
+    "SO_EXCLUSIVEADDRUSE": SO_EXCLUSIVEADDRUSE,
+    "IPV6_V6ONLY": IPV6_V6ONLY,
     "WSA_WAIT_IO_COMPLETION": WSA_WAIT_IO_COMPLETION,
     "WSA_WAIT_TIMEOUT": WSA_WAIT_TIMEOUT,
     **{code.name: int(code) for code in WinError if code not in _NOT_IN_MINGW},
@@ -253,6 +277,20 @@ PROTOTYPES: Final[dict[str, Prototype]] = {
         Prototype(_WS2, "getsockname", INT, "int", (("s", SOCKET, "SOCKET"),
                                                     ("name", _P, "struct sockaddr *"),
                                                     ("namelen", _P, "int *"))),
+        Prototype(_WS2, "connect", INT, "int", (("s", SOCKET, "SOCKET"),
+                                                ("name", _P, "const struct sockaddr *"),
+                                                ("namelen", INT, "int"))),
+        Prototype(_WS2, "getpeername", INT, "int", (("s", SOCKET, "SOCKET"),
+                                                    ("name", _P, "struct sockaddr *"),
+                                                    ("namelen", _P, "int *"))),
+        Prototype(_WS2, "setsockopt", INT, "int", (("s", SOCKET, "SOCKET"), ("level", INT, "int"),
+                                                   ("optname", INT, "int"),
+                                                   ("optval", _P, "const char *"),
+                                                   ("optlen", INT, "int"))),
+        Prototype(_WS2, "getsockopt", INT, "int", (("s", SOCKET, "SOCKET"), ("level", INT, "int"),
+                                                   ("optname", INT, "int"),
+                                                   ("optval", _P, "char *"),
+                                                   ("optlen", _P, "int *"))),
         Prototype(_WS2, "closesocket", INT, "int", (("s", SOCKET, "SOCKET"),)),
         Prototype(_WS2, "WSAIoctl", INT, "int", _IOCTL_PARAMS),
         Prototype(_WS2, "WSPIoctl", INT, "int", (*_IOCTL_PARAMS, ("lpThreadId", _P, "LPWSATHREADID"),

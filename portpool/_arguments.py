@@ -17,7 +17,7 @@ from typing import Final
 
 from ._types import Family
 
-__all__ = ["check_address", "check_int", "check_socket_args"]
+__all__ = ["check_address", "check_int", "check_option", "check_processor", "check_socket_args"]
 
 _INT_MIN: Final = -(2**31)
 _INT_MAX: Final = 2**31 - 1
@@ -88,6 +88,49 @@ def check_address(address: object, family: Family) -> tuple[str, int]:
         if not 0 <= scope <= 2**32 - 1:
             raise OverflowError("bind(): scope_id must be 0-4294967295.")
     return host, number
+
+
+def check_option(level: object, option: object, value: object) -> tuple[int, int, bytes]:
+    """setsockopt()'s arguments as Python's ``socket`` takes them: ``level`` and
+    ``option`` ints within a C int, ``value`` an int (sent as a 4-byte C int, little-endian
+    as on x86 and ARM Windows) or a bytes-like buffer (sent as it is).
+
+    Raises:
+        TypeError: a level or option that is not an int, or a value that is neither an
+            int nor bytes-like.
+        OverflowError: an int that does not fit a C int.
+    """
+    numbers = []
+    for number, name in ((level, "level"), (option, "option")):
+        checked = check_int(number, f"setsockopt(): {name}")
+        if not _INT_MIN <= checked <= _INT_MAX:
+            raise OverflowError(f"setsockopt(): {name} {checked} does not fit a C int")
+        numbers.append(checked)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise OverflowError("setsockopt(): the value does not fit a C int")
+        data = int(value).to_bytes(4, "little", signed=True)
+    elif isinstance(value, bool):
+        data = int(value).to_bytes(4, "little")  # Python's socket takes a bool as an int
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = bytes(value)
+    else:
+        raise TypeError(f"setsockopt(): the value must be an int or a bytes-like object, not"
+                        f" {type(value).__name__}")
+    return numbers[0], numbers[1], data
+
+
+def check_processor(processor: object) -> int:
+    """SIO_CPU_AFFINITY's processor number: an int that fits its USHORT.
+
+    Raises:
+        TypeError: not an int.
+        OverflowError: outside 0-65535.
+    """
+    number = check_int(processor, "processor")
+    if not 0 <= number <= 65535:
+        raise OverflowError("processor must be 0-65535 (a USHORT)")
+    return number
 
 
 def _name(family: Family) -> str:

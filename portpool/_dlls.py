@@ -11,7 +11,7 @@ Theory of operation
 -------------------
 Each exported function is a Python function wrapped by ``_export``: it never lets a
 Python exception cross into C.  A ``PortPoolError`` (from the model or from the
-call-shape checks here, rules B1-B14) becomes the function's failure value plus the
+call-shape checks here, rules B1-B14, O3) becomes the function's failure value plus the
 per-thread last error (Winsock) or the function's result (IP Helper).
 
 Overlapped IOCTLs (rule B9) either complete at once or, when the host's
@@ -20,6 +20,13 @@ Overlapped IOCTLs (rule B9) either complete at once or, when the host's
 socket first aborts them with WSA_OPERATION_ABORTED and no effect (B10).  Completion
 routines are queued per thread and run when that thread calls
 ``WSAWaitForMultipleEvents`` with ``fAlertable`` (the emulator never blocks).
+
+``ws2_32`` exports WSAStartup, WSACleanup, WSAGetLastError, socket, bind, getsockname,
+connect, getpeername, setsockopt, getsockopt, closesocket, WSAIoctl (the three
+SIO_*_PORT_RESERVATION codes and SIO_CPU_AFFINITY; any other code is B8), WSPIoctl
+and the WSA event calls; ``iphlpapi`` the six persistent-reservation functions.  The
+options are the model's BOOLs (O1-O7): setsockopt reads at most 4 bytes of optval,
+getsockopt writes a 4-byte int and sets ``*optlen`` to 4.
 
 What it cannot do: detect a non-NULL pointer that is not valid memory (Windows says
 WSAEFAULT; here the process would crash), or block.
@@ -41,7 +48,7 @@ import attrs
 from . import _abi
 from ._errors import PortPoolError, WinError, winerror
 from ._model._rules import refuse
-from ._types import Family, Protocol
+from ._types import Family, Protocol, address_text
 
 if TYPE_CHECKING:
     from ._host import EmulatedHost
@@ -53,6 +60,13 @@ _FIRST_EVENT: Final = 0x1000
 _INSTANCE_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RESERVATION_INSTANCE)
 _RANGE_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RANGE)
 _TOKEN_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RESERVATION_TOKEN)
+#: The options the model knows are BOOLs: a C int (O1, O3).
+_BOOL_SIZE: Final = ctypes.sizeof(_abi.INT)
+#: SIO_CPU_AFFINITY's input: the processor number as a USHORT, as msquic passes it.
+_PROCESSOR_SIZE: Final = ctypes.sizeof(_abi.USHORT)
+#: The IOCTLs the emulated provider supports; any other code is refused (B8).
+_IOCTLS: Final = frozenset({_abi.SIO_ACQUIRE_PORT_RESERVATION, _abi.SIO_ASSOCIATE_PORT_RESERVATION,
+                            _abi.SIO_RELEASE_PORT_RESERVATION, _abi.SIO_CPU_AFFINITY})
 #: winsock2.h: the most handles WSAWaitForMultipleEvents takes (MAXIMUM_WAIT_OBJECTS).
 WSA_MAXIMUM_WAIT_EVENTS: Final = 64
 #: The largest code fail_next injects: WSAGetLastError returns a C int.
@@ -262,6 +276,10 @@ class EmulatedWs2_32:
             ("socket", self._socket, self._fail(_abi.INVALID_SOCKET)),
             ("bind", self._bind, socket_error),
             ("getsockname", self._getsockname, socket_error),
+            ("connect", self._connect, socket_error),
+            ("getpeername", self._getpeername, socket_error),
+            ("setsockopt", self._setsockopt, socket_error),
+            ("getsockopt", self._getsockopt, socket_error),
             ("closesocket", self._closesocket, socket_error),
             ("WSAIoctl", self._wsaioctl, socket_error),
             ("WSPIoctl", self._wspioctl, _wsp_error),
@@ -339,6 +357,57 @@ class EmulatedWs2_32:
         namelen.value = _write_sockaddr(name, namelen.value, family, host, port)
         return 0
 
+    def _connect(self, s: int, name: int | None, namelen: int) -> int:
+        # The sockaddr is read as bind reads it (B3, W4); the model decides the rest
+        # (K1-K6, L3, A1, A13).
+        self._need_startup()
+        info = self._machine.socket_info(self.pid, s)  # WSAENOTSOCK first (R9b)
+        host, port = _read_sockaddr(name, namelen, info.family)
+        self._machine.connect(self.pid, s, host, port)
+        return 0
+
+    def _getpeername(self, s: int, name: int | None, namelen_ptr: int | None) -> int:
+        # As getsockname: the model first (R9b, K5), then the buffer (B3).
+        self._need_startup()
+        family, host, port = self._machine.peername(self.pid, s)
+        if not name or not namelen_ptr:
+            raise refuse("B3", "getpeername name or namelen is NULL")
+        namelen = ctypes.c_int32.from_address(namelen_ptr)
+        namelen.value = _write_sockaddr(name, namelen.value, family, host, port)
+        return 0
+
+    def _setsockopt(self, s: int, level: int, optname: int, optval: int | None,
+                    optlen: int) -> int:
+        """setsockopt: the model checks the socket, level and option (R9b, O1, O2)
+        before the value's size, so it gets the value's bytes, at most a BOOL's 4.
+
+        A NULL optval, or an optlen below 4 (negative included), reaches it as fewer than
+        4 bytes: WSAEFAULT (O3; that 1-3 bytes are too small is assumed).  Bytes past the
+        first 4 are not read: every option the model knows is a BOOL.
+        """
+        self._need_startup()
+        size = max(0, min(optlen, _BOOL_SIZE)) if optval else 0
+        value = ctypes.string_at(optval, size) if optval and size else b""
+        self._machine.setsockopt(self.pid, s, level, optname, value)
+        return 0
+
+    def _getsockopt(self, s: int, level: int, optname: int, optval: int | None,
+                    optlen_ptr: int | None) -> int:
+        """getsockopt: the socket, level and option first (R9b, O1, O2), then the buffer:
+        a NULL optval or optlen, or *optlen below 4, is WSAEFAULT (O3; assumed for 1-3
+        bytes, and the order of the checks is assumed).  Writes a 4-byte int (0 or 1, O7)
+        and sets *optlen to 4."""
+        self._need_startup()
+        value = self._machine.getsockopt(self.pid, s, level, optname)
+        if not optval or not optlen_ptr:
+            raise refuse("O3", "getsockopt optval or optlen is NULL")
+        optlen = ctypes.c_int32.from_address(optlen_ptr)
+        if optlen.value < _BOOL_SIZE:
+            raise refuse("O3", f"*optlen {optlen.value} < {_BOOL_SIZE} (a BOOL)")
+        ctypes.c_int32.from_address(optval).value = value
+        optlen.value = _BOOL_SIZE
+        return 0
+
     def _closesocket(self, s: int) -> int:
         self._need_startup()
         self._machine.socket_info(self.pid, s)  # WSAENOTSOCK first (R9b)
@@ -366,8 +435,7 @@ class EmulatedWs2_32:
                routine: int | None, *, thread: int) -> int:
         self._need_startup()
         info = self._machine.socket_info(self.pid, s)  # R9b
-        if code not in (_abi.SIO_ACQUIRE_PORT_RESERVATION, _abi.SIO_ASSOCIATE_PORT_RESERVATION,
-                        _abi.SIO_RELEASE_PORT_RESERVATION):
+        if code not in _IOCTLS:
             raise refuse("B8", f"IOCTL {code:#x}")
         if info.protocol is None:
             raise refuse("R9a", f"socket {s:#x} is neither TCP nor UDP")
@@ -396,6 +464,17 @@ class EmulatedWs2_32:
                 out.Reservation.NumberOfPorts = res.range.count
                 out.Token.Token = res.token
                 return _INSTANCE_SIZE
+        elif code == _abi.SIO_CPU_AFFINITY:
+            # msquic passes &Processor, sizeof(USHORT), NULL, 0 (datapath_winuser.c; D-R29).
+            # Assumed: a shorter input is WSAEFAULT, as WSAIOCTL says when "cbInBuffer is too
+            # small"; a longer one is read as its first USHORT; the output buffer is unused.
+            if in_size < _PROCESSOR_SIZE:
+                raise refuse("B3", f"cbInBuffer {in_size} < {_PROCESSOR_SIZE} (a USHORT)")
+            processor = _abi.USHORT.from_address(in_ptr).value
+
+            def action() -> int:
+                self._machine.set_cpu_affinity(self.pid, s, processor)  # C19; B8 on TCP
+                return 0
         else:
             if in_size < _TOKEN_SIZE:
                 raise refuse("B7", f"cbInBuffer {in_size} < {_TOKEN_SIZE}")
@@ -582,7 +661,7 @@ def _read_sockaddr(name: int | None, namelen: int, family: Family) -> tuple[str,
     if namelen < ctypes.sizeof(_abi.SOCKADDR_IN6):
         raise refuse("B3", f"namelen {namelen} is too small")
     sin6 = _abi.SOCKADDR_IN6.from_address(name)
-    return str(ipaddress.IPv6Address(bytes(sin6.sin6_addr))), _abi.ntohs(sin6.sin6_port)
+    return address_text(ipaddress.IPv6Address(bytes(sin6.sin6_addr))), _abi.ntohs(sin6.sin6_port)
 
 
 def _write_sockaddr(name: int, size: int, family: Family, host: str, port: int) -> int:

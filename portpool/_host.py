@@ -265,6 +265,27 @@ class EmulatedHost:
         """A hashable picture of the whole machine (equal before and after a failed call)."""
         return self._machine.snapshot()
 
+    def find_free_block(self, count: int,
+                        protocols: Protocol | Sequence[Protocol] = (Protocol.TCP, Protocol.UDP),
+                        ) -> PortRange:
+        """The lowest block of ``count`` ports that is safe to reserve for ``protocols``:
+        at or above 1024, outside every dynamic range (ipv4 and ipv6) and every row,
+        held by no socket (``portpool advise``).
+
+        Raises:
+            TypeError, ValueError: bad arguments, or no such block (the message says
+                which dynamic ranges fill the space).
+        """
+        from ._model._advice import find_free_block
+
+        return find_free_block(self._machine, count, protocols)
+
+    def _repr_svg_(self) -> str:
+        """The TCP and UDP port spaces to scale, for notebooks (see ``portpool map``)."""
+        from ._map import render_svg
+
+        return render_svg(self, (Protocol.TCP, Protocol.UDP))
+
 
 class EmulatedProcess(PortPool):
     """A process on an :class:`EmulatedHost`: a :class:`PortPool` that can also exit."""

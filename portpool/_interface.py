@@ -99,14 +99,17 @@ class Socket(abc.ABC):
     @abc.abstractmethod
     def bind(self, address: Address) -> None:
         """bind(): port 0 takes a free port (from the associated block, R5, or from
-        the dynamic range, W1); an explicit port must be free and not reserved.
+        the dynamic range, W1); an explicit port must not be reserved, and may be shared
+        with the sockets holding it only as REUSE's tables allow (addresses, options,
+        accounts: C1-C19).
 
         Raises:
             PortPoolError: WSAEACCES (inside a reserved block without association:
-                R17); WSAEADDRINUSE (bound by another socket, W2, or the associated
-                block is full, A1); WSAENOBUFS (dynamic range exhausted: A13);
-                WSAEINVAL (already bound: W3); WSAEFAULT (malformed address: W4);
-                WSAENOTSOCK (R9b).
+                R17, X2; a table cell that says ACCESS: C1-C12, C14); WSAEADDRINUSE
+                (held by another socket: W2, C1-C12; the associated block is full:
+                A1); WSAEADDRNOTAVAIL (an address the machine does not have: L1, L3,
+                L4); WSAENOBUFS (dynamic range exhausted: A13); WSAEINVAL (already
+                bound: W3); WSAEFAULT (malformed address: W4); WSAENOTSOCK (R9b).
         """
 
     @abc.abstractmethod
@@ -115,6 +118,64 @@ class Socket(abc.ABC):
 
         Raises:
             PortPoolError: WSAEINVAL (not bound: W5); WSAENOTSOCK (R9b).
+        """
+
+    @abc.abstractmethod
+    def setsockopt(self, level: int, option: int, value: int | bytes) -> None:
+        """setsockopt(): the options that change binding, with Windows' constants
+        (``portpool.SOL_SOCKET``, ``SO_REUSEADDR``, ``SO_EXCLUSIVEADDRUSE``,
+        ``IPPROTO_IPV6``, ``IPV6_V6ONLY``).  Set them before :meth:`bind` (C18).
+
+        Args:
+            level, option: the option's level and name.
+            value: an int (sent as a 4-byte BOOL) or the raw bytes.
+
+        Raises:
+            PortPoolError: WSAENOPROTOOPT (an option the model does not know: O1);
+                WSAEINVAL (a bad level, or IPV6_V6ONLY on an AF_INET socket: O2;
+                SO_REUSEADDR with SO_EXCLUSIVEADDRUSE: O4; after bind under O5's
+                ``refused``); WSAEFAULT (fewer than 4 bytes: O3); WSAENOTSOCK (R9b).
+            TypeError, OverflowError: arguments Python's socket would refuse.
+        """
+
+    @abc.abstractmethod
+    def getsockopt(self, level: int, option: int) -> int:
+        """getsockopt(): 0 or 1 for the options :meth:`setsockopt` knows (O6, O7).
+
+        Raises:
+            PortPoolError: WSAENOPROTOOPT (O1); WSAEINVAL (O2); WSAENOTSOCK (R9b).
+        """
+
+    @abc.abstractmethod
+    def connect(self, address: Address) -> None:
+        """connect(): binds an unbound socket implicitly (wildcard address, a port from
+        the associated block or the dynamic range: K1, K2), then records the peer.
+
+        The model has no network: connect succeeds at once for any peer (K6).
+
+        Raises:
+            PortPoolError: WSAEADDRNOTAVAIL (the wildcard or port 0 as peer: K3; a
+                mapped address on an IPv6-only socket: L3); WSAEISCONN (a connected
+                TCP socket: K4); WSAEADDRINUSE / WSAENOBUFS (no port for the implicit
+                bind: A1, A13); WSAEFAULT (W4); WSAENOTSOCK (R9b).
+        """
+
+    @abc.abstractmethod
+    def getpeername(self) -> Address:
+        """getpeername(): the connected peer, in Python's tuple shape.
+
+        Raises:
+            PortPoolError: WSAENOTCONN (not connected: K5); WSAENOTSOCK (R9b).
+        """
+
+    @abc.abstractmethod
+    def set_cpu_affinity(self, processor: int) -> None:
+        """WSAIoctl(SIO_CPU_AFFINITY): make this UDP socket one of a process's
+        per-processor sockets, which may all bind one port (C19, msquic's pattern).
+
+        Raises:
+            PortPoolError: WSAEOPNOTSUPP (a TCP socket: B8; a raw one: R9a);
+                WSAENOTSOCK (R9b).
         """
 
     @abc.abstractmethod

@@ -30,6 +30,7 @@ __all__ = [
     "PortRange",
     "Protocol",
     "Reservation",
+    "address_text",
 ]
 
 MAX_PORT: Final = 65535
@@ -189,6 +190,15 @@ class Exclusion:
 
 
 @functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
+def address_text(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """``address`` as Windows prints it (RtlIpv6AddressToString): Python's text, but an
+    IPv4-mapped address ends in dotted decimal (``::ffff:127.0.0.1``), as Python 3.13
+    prints it too and 3.11 does not (``::ffff:7f00:1``)."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return f"::ffff:{address.ipv4_mapped}"
+    return str(address)
+
+
 def parse_host(host: str, family: Family) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address a bind's host text names for ``family``, or ``None`` if it names none.
 

@@ -50,13 +50,13 @@ def new_process(emulated_host: EmulatedHost, backend: str) -> Iterator[Callable[
     """Start processes on ``emulated_host`` through the backend under test."""
     made: list[PortPool] = []
 
-    def start(admin: bool = False) -> PortPool:
+    def start(admin: bool = False, user: str | None = None) -> PortPool:
         if backend == "emulated":
-            pool: PortPool = emulated_host.process(admin=admin)
+            pool: PortPool = emulated_host.process(admin=admin, user=user)
         else:
             from portpool.backends.windows import WindowsPool
 
-            pool = WindowsPool(dlls=emulated_host.dlls(admin=admin))
+            pool = WindowsPool(dlls=emulated_host.dlls(admin=admin, user=user))
         made.append(pool)
         return pool
 

@@ -67,6 +67,8 @@ def _leaf_offsets(name: str, struct: type[ctypes.Structure], ptr: int):
 def generate(ptr: int, tamper: dict[str, int] | None = None) -> str:
     tamper = tamper or {}
     lines = [
+        # mstcpip.h defines SIO_CPU_AFFINITY only for NTDDI_VERSION >= NTDDI_WIN10_VB (2004).
+        "#define _WIN32_WINNT 0x0A00", "#define NTDDI_VERSION 0x0A000008",
         "#include <winsock2.h>", "#include <ws2tcpip.h>", "#include <ws2spi.h>",
         "#include <mstcpip.h>", "#include <iphlpapi.h>", "#include <stddef.h>",
         "#define SA _Static_assert",
@@ -142,3 +144,44 @@ def test_host_layout_agrees_with_ctypes() -> None:
         assert size == ctypes.sizeof(struct), struct
         for name, off, _ in fields:
             assert getattr(struct, name).offset == off
+
+
+def test_issue7_names_are_part_of_the_check() -> None:
+    """The option constants, the new error codes, SIO_CPU_AFFINITY and the four new
+    prototypes all reach the generated C file, so the headers check them."""
+    source = generate(8)
+    for name in ("SOL_SOCKET", "SO_REUSEADDR", "SO_EXCLUSIVEADDRUSE", "IPPROTO_IPV6", "IPV6_V6ONLY",
+                 "SIO_CPU_AFFINITY", "WSAENOPROTOOPT", "WSAEISCONN", "WSAENOTCONN",
+                 "WSAEADDRNOTAVAIL"):
+        assert f'"{name}");' in source, name
+    for name in ("setsockopt", "getsockopt", "connect", "getpeername"):
+        assert f"static t_{name} p_{name} = {name};" in source, name
+    # The values, independently of the headers: winsock2.h's ~SO_REUSEADDR, and
+    # _WSAIOW(IOC_VENDOR, 21) as windows-rs spells it (2550136853).
+    assert (_abi.SO_EXCLUSIVEADDRUSE, _abi.SIO_CPU_AFFINITY) == (-5, 0x98000015)
+    assert _abi.CONSTANTS["SO_EXCLUSIVEADDRUSE"] == ~_abi.CONSTANTS["SO_REUSEADDR"]
+
+
+@pytest.mark.parametrize("tamper", [{"const:SIO_CPU_AFFINITY": 0x98000016},
+                                    {"const:SO_EXCLUSIVEADDRUSE": 0xFFFFFFFB},
+                                    {"const:IPV6_V6ONLY": 26}, {"const:WSAENOPROTOOPT": 10043}])
+def test_a_wrong_issue7_constant_fails_the_check(tamper: dict[str, int], tmp_path: Path) -> None:
+    result = compile_c("x86_64", generate(8, tamper), tmp_path)
+    assert result.returncode != 0
+    assert "static assertion failed" in result.stderr
+
+
+@pytest.mark.parametrize(("arch", "name", "good", "bad"), [
+    ("x86_64", "setsockopt", "SOCKET, int, int, const char *, int", "SOCKET, int, int, char *, int"),
+    ("x86_64", "getsockopt", "SOCKET, int, int, char *, int *", "SOCKET, int, int, char *, int"),
+    ("x86_64", "getpeername", "SOCKET, struct sockaddr *, int *", "SOCKET, struct sockaddr *, int"),
+    ("i686", "connect", "SOCKET, const struct sockaddr *, int",
+     "SOCKET, const struct sockaddr *, short"),
+])
+def test_a_wrong_issue7_prototype_fails_the_check(arch: str, name: str, good: str, bad: str,
+                                                  tmp_path: Path) -> None:
+    source = generate(COMPILERS[arch][1])
+    typedef = f"typedef int (WINAPI *t_{name})"
+    assert f"{typedef}({good});" in source
+    result = compile_c(arch, source.replace(f"{typedef}({good});", f"{typedef}({bad});"), tmp_path)
+    assert result.returncode != 0

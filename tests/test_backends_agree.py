@@ -12,7 +12,17 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from portpool import EmulatedHost, PortPool, PortPoolError, Protocol
+from portpool import (
+    IPPROTO_IPV6,
+    IPV6_V6ONLY,
+    SO_EXCLUSIVEADDRUSE,
+    SO_REUSEADDR,
+    SOL_SOCKET,
+    EmulatedHost,
+    PortPool,
+    PortPoolError,
+    Protocol,
+)
 from portpool._model._presets import PRESETS
 from portpool._model._rules import ALTERNATIVES
 from portpool.backends.windows import WindowsPool
@@ -35,8 +45,21 @@ OPS = st.one_of(
     st.tuples(st.just("acquire"), st.integers(0, 9), PORT, COUNT),
     st.tuples(st.just("associate"), st.integers(0, 9), st.integers(0, 9)),
     st.tuples(st.just("release"), st.integers(0, 9), st.integers(0, 9)),
-    st.tuples(st.just("bind"), st.integers(0, 9), st.sampled_from(["", "127.0.0.1", "::1", "x"]),
-              PORT),
+    st.tuples(st.just("bind"), st.integers(0, 9),
+              st.sampled_from(["", "127.0.0.1", "::1", "x", "192.168.1.10", "203.0.113.5",
+                               "::ffff:127.0.0.1", "fd00::10"]), PORT),
+    st.tuples(st.just("setsockopt"), st.integers(0, 9),
+              st.sampled_from([(SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_EXCLUSIVEADDRUSE),
+                               (IPPROTO_IPV6, IPV6_V6ONLY), (SOL_SOCKET, 0x80), (7, 4)]),
+              st.sampled_from([0, 1, b"\x01", b"\x01\x00\x00\x00"])),
+    st.tuples(st.just("getsockopt"), st.integers(0, 9),
+              st.sampled_from([(SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_EXCLUSIVEADDRUSE),
+                               (IPPROTO_IPV6, IPV6_V6ONLY), (SOL_SOCKET, 0x80)])),
+    st.tuples(st.just("connect"), st.integers(0, 9),
+              st.sampled_from(["127.0.0.1", "0.0.0.0", "::1", "::", "203.0.113.9",
+                               "::ffff:127.0.0.1"]), st.sampled_from([0, 80, 443])),
+    st.tuples(st.just("peer"), st.integers(0, 9)),
+    st.tuples(st.just("affinity"), st.integers(0, 9), st.sampled_from([0, 1, 70000])),
     st.tuples(st.just("name"), st.integers(0, 9)),
     st.tuples(st.just("close"), st.integers(0, 9)),
     st.tuples(st.just("persistent"), st.sampled_from(["create", "lookup", "delete"]),
@@ -68,7 +91,7 @@ def _run(host: EmulatedHost, pool: PortPool, ops: list[tuple[Any, ...]]) -> list
                 result: Any = "ok"
             elif kind == "netsh":
                 result = host.netsh(f"int {op[1]} show excludedportrange protocol={op[2]}")
-            elif not socks and kind in ("acquire", "associate", "release", "bind", "name", "close"):
+            elif not socks and kind != "persistent":
                 result = "skip"
             elif kind == "acquire":
                 res = socks[op[1] % len(socks)].acquire_port_reservation(op[2], op[3])
@@ -86,6 +109,20 @@ def _run(host: EmulatedHost, pool: PortPool, ops: list[tuple[Any, ...]]) -> list
                 result = "ok"
             elif kind == "name":
                 result = socks[op[1] % len(socks)].getsockname()
+            elif kind == "setsockopt":
+                socks[op[1] % len(socks)].setsockopt(*op[2], op[3])
+                result = "ok"
+            elif kind == "getsockopt":
+                result = socks[op[1] % len(socks)].getsockopt(*op[2])
+            elif kind == "connect":
+                sock = socks[op[1] % len(socks)]
+                sock.connect((op[2], op[3]) if sock.family == 2 else (op[2], op[3], 0, 0))
+                result = sock.getsockname()
+            elif kind == "peer":
+                result = socks[op[1] % len(socks)].getpeername()
+            elif kind == "affinity":
+                socks[op[1] % len(socks)].set_cpu_affinity(op[2])
+                result = "ok"
             elif kind == "close":
                 socks[op[1] % len(socks)].close()
                 result = "ok"
@@ -113,7 +150,8 @@ def _view(host: EmulatedHost) -> list[Any]:
     return view
 
 
-@pytest.mark.rule("X2", "X4", "X5", "X6", "X10", "X13", "X14", "X15", "W11", "Y4")
+@pytest.mark.rule("X2", "X4", "X5", "X6", "X10", "X13", "X14", "X15", "W11", "Y4", "C14", "C19",
+                  "L1", "L2", "L3", "O1", "O4", "O5", "K1", "K2", "K3", "K4", "K5")
 @settings(max_examples=1500, deadline=None, derandomize=True, database=None)
 @given(ops=st.tuples(st.lists(st.tuples(st.just("socket"), SOCKET), min_size=1, max_size=3),
                     st.lists(OPS, max_size=40)).map(lambda parts: parts[0] + parts[1]),

@@ -166,7 +166,7 @@ def test_plain_bind_into_ones_own_runtime_block(machine: Maker, alternative: str
         plain.bind(("", 41005))
         assert plain.getsockname()[1] == 41005
         second = app.socket()
-        refused(WinError.WSAEADDRINUSE, lambda: second.bind(("", 41005)), "W2")
+        refused(WinError.WSAEADDRINUSE, lambda: second.bind(("", 41005)), "C1")
 
 
 @rule("X15", "R5", "R7")

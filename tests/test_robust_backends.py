@@ -583,3 +583,29 @@ def test_threads_through_the_dlls_keep_the_machine_consistent() -> None:
         assert host.machine.free_ports(protocol) == free
     assert host.snapshot() == host.snapshot()
     hash(host.snapshot())
+
+
+@pytest.mark.parametrize("backend", ["emulated", "ctypes"])
+def test_one_fault_queue_fails_both_backends_alike(backend: str) -> None:
+    # host.calls.fail_next reaches the Python-level pools as it reaches the DLLs: each
+    # interface method counts as the export that carries it, and fails once, changing nothing.
+    from portpool import EmulatedHost, PortPoolError, Protocol, WinError
+    from portpool.backends.windows import WindowsPool
+
+    host = EmulatedHost()
+    pool = host.process() if backend == "emulated" else WindowsPool(dlls=host.dlls())
+    sock = pool.socket()
+    cases = [("bind", lambda: sock.bind(("127.0.0.1", 6000))),
+             ("WSAIoctl", lambda: sock.acquire_port_reservation(6100, 2)),
+             ("setsockopt", lambda: sock.setsockopt(0xFFFF, 4, 1)),
+             ("connect", lambda: sock.connect(("127.0.0.1", 80))),
+             ("socket", pool.socket)]
+    for function, call in cases:
+        host.calls.fail_next(function, WinError.WSAENETDOWN)
+        before = host.snapshot()
+        with pytest.raises(PortPoolError) as info:
+            call()
+        assert info.value.winerror == WinError.WSAENETDOWN, function
+        assert host.snapshot() == before, function
+    sock.bind(("127.0.0.1", 6000))  # nothing left queued
+    assert [b.port for b in host.bindings(Protocol.TCP)] == [6000]

@@ -77,7 +77,7 @@ def test_free_segments_are_exact(blocks: list[PortRange], binds: list[int], mini
     for block in list(space.blocks.values()):
         space.remove_block(block)
     for port in list(space.bound):
-        space.unbind(port)
+        space.unbind(port, space.bound[port])
     assert space.free_ports(Family.INET) == 60 and space.free_ports(Family.INET6) == 40
     if nearly_full:
         assert sorted(space.ranges[Family.INET].free_set.items) == list(range(100, 160))  # type: ignore[union-attr]

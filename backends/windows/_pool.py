@@ -15,6 +15,9 @@ How the Windows semantics are relied on (rule ids of specs/semantics.md):
   WindowsSocket pass INVALID_SOCKET and get WSAENOTSOCK (R9b).
 * A function the DLL does not export (Wine, old Windows) is refused when called,
   with ERROR_PROC_NOT_FOUND (B14).
+* setsockopt sends an int value as a 4-byte little-endian C int and bytes as they are,
+  as Python's socket does; getsockopt reads a 4-byte int (O1-O7).
+  set_cpu_affinity is WSAIoctl(SIO_CPU_AFFINITY) with a USHORT, as msquic calls it (C19).
 """
 
 from __future__ import annotations
@@ -26,7 +29,13 @@ import sys
 from typing import Any, final
 
 from portpool import _abi
-from portpool._arguments import check_address, check_int, check_socket_args
+from portpool._arguments import (
+    check_address,
+    check_int,
+    check_option,
+    check_processor,
+    check_socket_args,
+)
 from portpool._errors import PortPoolError, WinError, winerror
 from portpool._interface import Address, PortPool, Socket
 from portpool._model._rules import refuse
@@ -38,13 +47,14 @@ from portpool._types import (
     PortRange,
     Protocol,
     Reservation,
+    address_text,
     parse_host,
 )
 
 __all__ = ["WindowsPool", "WindowsSocket"]
 
 _WS2_NAMES = ["WSAStartup", "WSACleanup", "WSAGetLastError", "socket", "bind", "getsockname",
-              "closesocket", "WSAIoctl"]
+              "connect", "getpeername", "setsockopt", "getsockopt", "closesocket", "WSAIoctl"]
 _IPH_NAMES = [n for n, p in _abi.PROTOTYPES.items() if p.dll == "iphlpapi"]
 
 
@@ -305,15 +315,75 @@ class WindowsSocket(Socket):
 
     def getsockname(self) -> Address:
         """See :meth:`portpool.Socket.getsockname`."""
+        return self._name("getsockname")
+
+    def _name(self, function: str) -> Address:
+        """getsockname or getpeername into a buffer that holds either family."""
         buf = _abi.SOCKADDR_IN6()
         size = ctypes.c_int32(ctypes.sizeof(buf))
-        result = self._pool._call("getsockname", self._h(), ctypes.byref(buf), ctypes.byref(size))
-        self._pool._check("getsockname", result, _abi.SOCKET_ERROR, "")
+        result = self._pool._call(function, self._h(), ctypes.byref(buf), ctypes.byref(size))
+        self._pool._check(function, result, _abi.SOCKET_ERROR, "")
         if buf.sin6_family == _abi.AF_INET:
             sin = _abi.SOCKADDR_IN.from_buffer(buf)
             return (str(ipaddress.IPv4Address(bytes(sin.sin_addr))), _abi.ntohs(sin.sin_port))
-        host = str(ipaddress.IPv6Address(bytes(buf.sin6_addr)))
+        host = address_text(ipaddress.IPv6Address(bytes(buf.sin6_addr)))
         return (host, _abi.ntohs(buf.sin6_port), buf.sin6_flowinfo, buf.sin6_scope_id)
+
+    def setsockopt(self, level: int, option: int, value: int | bytes) -> None:
+        """See :meth:`portpool.Socket.setsockopt`.
+
+        Raises:
+            TypeError, OverflowError: what Python's socket refuses (``check_option``).
+            PortPoolError: what the DLL says: WSAENOPROTOOPT (O1), WSAEINVAL (O2, O4, O5),
+                WSAEFAULT (fewer than 4 bytes: O3), WSAENOTSOCK (closed: R9b).
+        """
+        level, option, data = check_option(level, option, value)
+        # A non-NULL buffer even for b"": Python's socket passes the bytes' own pointer.
+        buf = ctypes.create_string_buffer(data, max(len(data), 1))
+        result = self._pool._call("setsockopt", self._h(), level, option, buf, len(data))
+        self._pool._check("setsockopt", result, _abi.SOCKET_ERROR,
+                          f"level {level}, option {option}, {len(data)} bytes")
+
+    def getsockopt(self, level: int, option: int) -> int:
+        """See :meth:`portpool.Socket.getsockopt`: the 4-byte int the DLL writes.
+
+        Raises:
+            TypeError, OverflowError: a level or option that is not a C int.
+            PortPoolError: WSAENOPROTOOPT (O1), WSAEINVAL (O2), WSAENOTSOCK (R9b).
+        """
+        level, option, _ = check_option(level, option, 0)
+        value = _abi.INT(0)
+        size = ctypes.c_int32(ctypes.sizeof(value))
+        result = self._pool._call("getsockopt", self._h(), level, option, ctypes.byref(value),
+                                  ctypes.byref(size))
+        self._pool._check("getsockopt", result, _abi.SOCKET_ERROR,
+                          f"level {level}, option {option}")
+        return int(value.value)
+
+    def connect(self, address: Address) -> None:
+        """See :meth:`portpool.Socket.connect`; the sockaddr is made as for :meth:`bind`."""
+        check_address(address, self._family)
+        name = _sockaddr(address, self._family)
+        size = ctypes.sizeof(name) if name is not None else 0
+        result = self._pool._call("connect", self._h(),
+                                  ctypes.byref(name) if name is not None else None, size)
+        self._pool._check("connect", result, _abi.SOCKET_ERROR, repr(address))
+
+    def getpeername(self) -> Address:
+        """See :meth:`portpool.Socket.getpeername`."""
+        return self._name("getpeername")
+
+    def set_cpu_affinity(self, processor: int) -> None:
+        """See :meth:`portpool.Socket.set_cpu_affinity`: WSAIoctl(SIO_CPU_AFFINITY) with
+        the processor number as a USHORT, no output (msquic's call).
+
+        Raises:
+            TypeError, OverflowError: not an int, or outside 0-65535 (``check_processor``).
+            PortPoolError: WSAEOPNOTSUPP (TCP: B8; raw: R9a); WSAENOTSOCK (R9b).
+        """
+        number = _abi.USHORT(check_processor(processor))
+        self._ioctl(f"SIO_CPU_AFFINITY {processor!r}", _abi.SIO_CPU_AFFINITY, number,
+                    ctypes.sizeof(number), None, 0)
 
     def close(self) -> None:
         """closesocket (once); an adopted Python socket is closed by Python.

@@ -27,10 +27,11 @@ from any thread, as Winsock allows.
 from __future__ import annotations
 
 import functools
+import ipaddress
 import random
 import socket as _pysocket
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Final, NamedTuple
 
 import attrs
@@ -39,18 +40,25 @@ from .._errors import WinError
 from .._types import (
     AF_INET,
     AF_INET6,
+    IPPROTO_IPV6,
+    IPV6_V6ONLY,
     MAX_PORT,
+    SO_EXCLUSIVEADDRUSE,
+    SO_REUSEADDR,
     SOCK_DGRAM,
     SOCK_RAW,
     SOCK_STREAM,
+    SOL_SOCKET,
     Binding,
     Exclusion,
     Family,
     PortRange,
     Protocol,
     Reservation,
+    address_text,
     parse_host,
 )
+from ._conflicts import Outcome, Scope, Sharing, conflict
 from ._presets import PRESETS, Preset
 from ._rules import RULES, alternative, check_variants, refuse
 from ._space import Block, BlockKind, PortSpace
@@ -68,6 +76,15 @@ __all__ = ["DEFAULT_DYNAMIC_RANGE", "Explanation", "Machine", "SocketInfo", "dyn
 DEFAULT_DYNAMIC_RANGE: Final = PortRange(49152, 16384)  # rule R18
 MIN_DYNAMIC_PORTS: Final = 255  # rule Y1
 DEFAULT_USER: Final = "user"
+#: The local addresses of a machine made without ``addresses=`` (rule L1).
+DEFAULT_ADDRESSES: Final = ("127.0.0.1", "192.168.1.10", "::1", "fd00::10")
+# The levels setsockopt accepts (O2: SOL_SOCKET, IPPROTO_IP 0, IPPROTO_IPV6, TCP, UDP)
+# and the options the model knows (O1), as (level, option).
+_KNOWN_LEVELS: Final = frozenset({SOL_SOCKET, 0, IPPROTO_IPV6, int(Protocol.TCP), int(Protocol.UDP)})
+_REUSE: Final = (SOL_SOCKET, SO_REUSEADDR)
+_EXCLUSIVE: Final = (SOL_SOCKET, SO_EXCLUSIVEADDRUSE)
+_V6ONLY: Final = (IPPROTO_IPV6, IPV6_V6ONLY)
+Endpoint = tuple[Family, str | None]  # a stack and a specific address (None: the wildcard)
 _FIRST_PID: Final = 1000  # Windows process ids are multiples of 4
 _FIRST_HANDLE: Final = 0x100  # so are socket handles
 _MAX_TOKEN: Final = 2**64 - 1
@@ -96,6 +113,13 @@ class _Socket:
     port: int | None = None
     association: int | None = None  # a token, once associated
     acquired: set[int] = attrs.Factory(set)  # runtime tokens granted on this socket
+    reuse: bool = False  # SO_REUSEADDR
+    exclusive: bool = False  # SO_EXCLUSIVEADDRUSE
+    v6only: bool = True  # IPV6_V6ONLY (O6); meaningful for AF_INET6 sockets only
+    affinity: int | None = None  # SIO_CPU_AFFINITY's processor (C19)
+    sharing: Sharing = Sharing.DEFAULT  # the options as they were at bind (C18)
+    endpoints: tuple[Endpoint, ...] = ()  # where the binding sits, once bound (C13-C15)
+    peer: tuple[str, int] | None = None  # once connected
 
 
 class SocketInfo(NamedTuple):
@@ -126,10 +150,18 @@ class Explanation:
         reservation: the runtime or persistent block that contains it, if any.
         owner_pid: the process a runtime block belongs to (``None`` otherwise).
         exclusion: the system exclusion that contains it, if any.
-        binding: the socket bound to it, if any.
+        binding: the first socket bound to it, if any.
         plain_bind: the code a bind to this port from a plain socket of another
-            process would get (``None``: it would succeed).
+            process would get (``None``: it would succeed): an AF_INET socket of the
+            default account, default options, the wildcard address.
         rules: the ids of the rules that decide it (see ``specs/semantics.md``).
+        bindings: every socket holding it, in the order they bound (several may
+            share a port: C1-C19).
+        plain_bind_rule: the rule behind ``plain_bind`` (``None`` when it succeeds).
+        acquire: the code a specific 1-port SIO_ACQUIRE_PORT_RESERVATION at this port
+            would get (``None``: it would succeed), and ``acquire_rule`` its rule.
+        drawable: whether bind(0) or a wildcard acquire may hand out this port now
+            (inside a dynamic range, in no block, held by no socket: W1, X4, C17).
     """
 
     protocol: Protocol
@@ -142,6 +174,11 @@ class Explanation:
     rules: tuple[str, ...]
     in_dynamic_range_v6: bool = False
     exclusion: Exclusion | None = None
+    bindings: tuple[Binding, ...] = ()
+    plain_bind_rule: str | None = None
+    acquire: WinError | None = None
+    acquire_rule: str | None = None
+    drawable: bool = False
 
     def __str__(self) -> str:
         where = "inside" if self.in_dynamic_range else "outside"
@@ -153,9 +190,8 @@ class Explanation:
             res = self.reservation
             kind = "persistent" if res.persistent else f"runtime (process {self.owner_pid})"
             parts.append(f"reserved by {kind} block {res.range!r}, token {res.token:#x}")
-        if self.binding is not None:
-            b = self.binding
-            parts.append(f"bound by socket {b.socket:#x} of process {b.pid}")
+        for b in self.bindings or ((self.binding,) if self.binding is not None else ()):
+            parts.append(f"bound on {b.host} by socket {b.socket:#x} of process {b.pid}")
         if self.reservation is None and self.binding is None and self.exclusion is None:
             parts.append("free")
         verdict = "a plain bind succeeds" if self.plain_bind is None else (
@@ -193,6 +229,7 @@ class Machine:
     ) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        self._local = _local_addresses(DEFAULT_ADDRESSES if addresses is None else addresses)
         self.lock = threading.RLock()
         self._variants = check_variants(variants)
         self._min_start = int(self._variants["Y2"])  # Y2's alternatives are named by the port
@@ -503,7 +540,7 @@ class Machine:
 
     def bind(self, pid: int, handle: int, host: object, port: object) -> int:
         """bind(); returns the port taken (R5, R6, R17, W1-W4, A1, A13, A16, A17, A23,
-        X2, X4, X14, X15, Y4)."""
+        C1-C19, L1-L4, X2, X4, X14, X15, Y4)."""
         with self.lock:
             sock = self._socket(pid, handle)
             if type(port) is not int or not 0 <= port <= MAX_PORT:  # the hot path is a plain int
@@ -514,12 +551,12 @@ class Machine:
             canonical = _canonical_text(host, sock.family) if type(host) is str else None
             if canonical is None:
                 raise refuse("W4", f"{host!r} is not an {sock.family.name} address")
-            host = canonical
             if sock.host is not None:
                 raise refuse("W3", f"socket {handle:#x} is already bound")
+            endpoints = self._endpoints(sock, canonical)
             protocol = sock.protocol
             if protocol is None:  # A24: a raw socket binds an address, no port
-                sock.host, sock.port = host, None
+                sock.host, sock.port = canonical, None
                 return 0
             space = self._spaces[protocol]
             block = self._tokens.get(sock.association) if sock.association is not None else None
@@ -527,26 +564,48 @@ class Machine:
                 chosen = space.pick_in_block(block.range, self._rng) if port == 0 else port
                 if chosen is None:  # A1
                     raise refuse("A1", f"every port of {block.range!r} is bound")
-                if chosen in space.bound:  # R6 allows the port, W2 still applies
-                    raise refuse("W2", f"{protocol.name} port {chosen} is bound by socket"
-                                 f" {space.bound[chosen]:#x}")
-            elif port == 0:  # W1, X4, Y4 (and A16/A17: a lapsed or foreign association)
+                if chosen in space.bound:  # R6 allows the port; the table still applies
+                    self._check_sharing(space, sock, chosen, endpoints)
+            elif port == 0:  # W1, X4, Y4, C17 (and A16/A17: a lapsed or foreign association)
                 picked = space.pick_port(sock.family, self._rng)
                 if picked is None:
                     raise refuse("A13", f"no free {protocol.name} port in"
                                  f" {space.dynamic(sock.family)!r}")
                 chosen = picked
             else:
-                self._check_plain_bind(space, pid, port)
+                self._check_blocks(space, pid, port)
+                if port in space.bound:
+                    self._check_sharing(space, sock, port, endpoints)
                 chosen = port
             # Commit.
             if block is None:
                 sock.association = None  # A16: a lapsed association is forgotten
-            sock.host, sock.port = host, chosen
-            space.bind(chosen, handle)
+            self._commit_bind(space, sock, canonical, chosen, endpoints)
             return chosen
 
-    def _check_plain_bind(self, space: PortSpace, pid: int, port: int) -> None:
+    def _commit_bind(self, space: PortSpace, sock: _Socket, host: str, port: int,
+                     endpoints: tuple[Endpoint, ...]) -> None:
+        sock.host, sock.port, sock.endpoints = host, port, endpoints
+        if sock.reuse or sock.exclusive:  # C18: the options as they are now
+            sock.sharing = Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE
+        space.bind(port, sock.handle)
+
+    def _endpoints(self, sock: _Socket, canonical: str) -> tuple[Endpoint, ...]:
+        """Where a bind to ``canonical`` sits: (stack, address or None) pairs (C14, C15,
+        L1-L4); refuses an address the machine does not have."""
+        found = _endpoints_of(sock.family, sock.v6only, canonical)
+        if type(found) is str:  # L3: a mapped address on an IPv6-only socket
+            raise refuse(found, f"{canonical} is an IPv4-mapped address and socket"
+                         f" {sock.handle:#x} is IPv6-only")
+        endpoints: tuple[Endpoint, ...] = found  # type: ignore[assignment]  # str was refused
+        for _stack, address in endpoints:
+            if address is not None and address not in self._local:
+                rule = "L4" if _is_group_address(address) else "L1"
+                raise refuse(rule, f"{address} is not an address of this machine (it has"
+                             f" {', '.join(sorted(self._local))})")
+        return endpoints
+
+    def _check_blocks(self, space: PortSpace, pid: int, port: int) -> None:
         """Refuse an explicit bind from a socket not associated with the port's block."""
         owner = space.block_at(port)
         if owner is not None:  # blocks before "in use" (A23, X2)
@@ -561,8 +620,42 @@ class Machine:
             elif self._variants["X15"] == "refused":
                 raise refuse("X15", f"port {port} is inside {_describe(owner)}, and this"
                              " socket is not associated with it", "refused")
-        if port in space.bound:
-            raise refuse("W2", f"port {port} is bound by socket {space.bound[port]:#x}")
+
+    def _check_sharing(self, space: PortSpace, sock: _Socket, port: int,
+                       endpoints: tuple[Endpoint, ...]) -> None:
+        """May ``sock`` share ``port`` with the sockets holding it?  REUSE's tables, cell by
+        cell (C1-C12), for every holder it meets (C13, C15, C16), on both stacks for a
+        dual-stack socket (C14); msquic's per-processor sockets share (C19)."""
+        user = self._processes[sock.pid].user
+        sharing = (Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE if sock.exclusive
+                   else Sharing.DEFAULT)
+        dual_wildcard = len(endpoints) == 2
+        for holder_handle in space.holders(port):  # C16: in the order they bound
+            holder = self._sockets[holder_handle]
+            if (sock.affinity is not None and holder.affinity is not None
+                    and holder.pid == sock.pid):  # C19 (UDP only: TCP refused the ioctl)
+                continue
+            same_user = self._processes[holder.pid].user == user
+            for stack, address in endpoints:
+                for holder_stack, holder_address in holder.endpoints:
+                    if holder_stack is not stack or (address is not None and holder_address
+                                                     is not None and address != holder_address):
+                        continue  # C13, C15: they do not meet
+                    first = (holder.sharing,
+                             Scope.WILDCARD if holder_address is None else Scope.SPECIFIC)
+                    second = (sharing, Scope.WILDCARD if address is None else Scope.SPECIFIC)
+                    outcome, rule_id = conflict(first, second, same_user=same_user)
+                    where = (f"{'0.0.0.0' if stack is Family.INET else '::'}"
+                             if address is None else address)
+                    detail = (f"{sock.protocol.name if sock.protocol else ''} port {port} on"
+                              f" {where} is held by socket {holder.handle:#x} of process"
+                              f" {holder.pid} ({holder.sharing.value},"
+                              f" {'same' if same_user else 'another'} account)")
+                    if (dual_wildcard and stack is Family.INET and sharing is Sharing.EXCLUSIVE
+                            and holder_address is not None):
+                        raise refuse("C14", detail, self._variants["C14"])
+                    if outcome is not Outcome.SUCCESS:
+                        raise refuse(rule_id, detail, cell=outcome.value)
 
     def sockname(self, pid: int, handle: int) -> tuple[Family, str, int]:
         """getsockname(): (family, host, port) of a bound socket (W5)."""
@@ -573,6 +666,103 @@ class Machine:
             return sock.family, sock.host, sock.port or 0
 
     # --- persistent reservations ---------------------------------------------------
+
+    # --- socket options, connect ------------------------------------------------------
+
+    def setsockopt(self, pid: int, handle: int, level: int, option: int, value: bytes) -> None:
+        """setsockopt() for the options that change binding (O1-O7, C18)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            key = self._option_key(sock, level, option)
+            if len(value) < 4:
+                raise refuse("O3", f"the option value has {len(value)} bytes; a BOOL has 4")
+            on = int.from_bytes(value[:4], "little") != 0
+            if sock.host is not None and self._variants["O5"] == "refused":
+                raise refuse("O5", f"socket {handle:#x} is already bound", "refused")
+            if key == _REUSE:
+                if on and sock.exclusive:
+                    raise refuse("O4", f"socket {handle:#x} has SO_EXCLUSIVEADDRUSE set")
+                sock.reuse = on
+            elif key == _EXCLUSIVE:
+                if on and sock.reuse:
+                    raise refuse("O4", f"socket {handle:#x} has SO_REUSEADDR set")
+                sock.exclusive = on
+            else:
+                sock.v6only = on
+
+    def getsockopt(self, pid: int, handle: int, level: int, option: int) -> int:
+        """getsockopt() for the options that change binding: 0 or 1 (O1, O2, O6, O7)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            key = self._option_key(sock, level, option)
+            value = (sock.reuse if key == _REUSE else sock.exclusive if key == _EXCLUSIVE
+                     else sock.v6only)
+            return int(value)
+
+    def _option_key(self, sock: _Socket, level: int, option: int) -> tuple[int, int]:
+        if level not in _KNOWN_LEVELS or (level == IPPROTO_IPV6 and sock.family is Family.INET):
+            raise refuse("O2", f"level {level} is not valid for an {sock.family.name} socket")
+        key = (level, option)
+        if key not in (_REUSE, _EXCLUSIVE, _V6ONLY):
+            raise refuse("O1", f"option {option} of level {level} is not one the model knows"
+                         " (SO_REUSEADDR, SO_EXCLUSIVEADDRUSE, IPV6_V6ONLY)")
+        return key
+
+    def set_cpu_affinity(self, pid: int, handle: int, processor: int) -> None:
+        """SIO_CPU_AFFINITY: make a per-processor UDP socket (C19; B8 for TCP)."""
+        with self.lock:
+            sock = self._port_socket(pid, handle)
+            if sock.protocol is not Protocol.UDP:
+                raise refuse("B8", f"SIO_CPU_AFFINITY on TCP socket {handle:#x}: msquic's"
+                             " per-processor sockets are UDP")
+            sock.affinity = processor
+
+    def connect(self, pid: int, handle: int, host: object, port: object) -> int:
+        """connect(): binds an unbound socket implicitly, then records the peer; returns
+        the local port (K1-K6, L3, A1, A13, W4)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            number = _as_ushort(port)
+            canonical = _canonical_text(host, sock.family) if type(host) is str else None
+            if number is None or canonical is None:
+                raise refuse("W4", f"({host!r}, {port!r}) is not an {sock.family.name} address")
+            found = _endpoints_of(sock.family, sock.v6only, canonical)
+            if type(found) is str:
+                raise refuse(found, f"{canonical} is an IPv4-mapped address and socket"
+                             f" {handle:#x} is IPv6-only")
+            if number == 0 or found[0][1] is None:
+                raise refuse("K3", f"cannot connect to {canonical} port {number}")
+            if sock.peer is not None and sock.protocol is not Protocol.UDP:
+                raise refuse("K4", f"socket {handle:#x} is connected to {sock.peer[0]} port"
+                             f" {sock.peer[1]}")
+            protocol = sock.protocol
+            if sock.host is None and protocol is not None:  # K1: the implicit bind
+                space = self._spaces[protocol]
+                block = (self._tokens.get(sock.association) if sock.association is not None
+                         else None)
+                if block is not None and self._variants["K2"] == "block":
+                    picked = space.pick_in_block(block.range, self._rng)
+                    if picked is None:
+                        raise refuse("A1", f"every port of {block.range!r} is bound")
+                else:
+                    picked = space.pick_port(sock.family, self._rng)
+                    if picked is None:
+                        raise refuse("A13", f"no free {protocol.name} port in"
+                                     f" {space.dynamic(sock.family)!r}")
+                    sock.association = None
+                wildcard = "0.0.0.0" if sock.family is Family.INET else "::"
+                self._commit_bind(space, sock, wildcard, picked,
+                                  self._endpoints(sock, wildcard))
+            sock.peer = (canonical, number)
+            return sock.port or 0
+
+    def peername(self, pid: int, handle: int) -> tuple[Family, str, int]:
+        """getpeername(): (family, host, port) of a connected socket (K5)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            if sock.peer is None:
+                raise refuse("K5", f"socket {handle:#x} is not connected")
+            return sock.family, sock.peer[0], sock.peer[1]
 
     def create_persistent(self, pid: int, protocol: object, start: object, count: object,
                           *, active: bool = False) -> int:
@@ -748,8 +938,9 @@ class Machine:
         """Live bound sockets of ``protocol``, in port order."""
         proto = _protocol_option(protocol)
         with self.lock:
-            bound = self._spaces[proto].bound
-            return tuple(self._binding(self._sockets[bound[port]]) for port in sorted(bound))
+            space = self._spaces[proto]
+            return tuple(self._binding(self._sockets[handle]) for port in sorted(space.bound)
+                         for handle in space.holders(port))
 
     def free_ports(self, protocol: object, family: object = Family.INET) -> int:
         """How many ports of the dynamic range are neither bound nor in a block."""
@@ -769,32 +960,58 @@ class Machine:
         with self.lock:
             space = self._spaces[proto]
             block = space.block_at(port)
-            handle = space.bound.get(port)
-            binding = self._binding(self._sockets[handle]) if handle is not None else None
+            holders = [self._sockets[handle] for handle in space.holders(port)]
+            bindings = tuple(self._binding(sock) for sock in holders)
             rules: list[str] = ["R17a", "X10"]
             plain: WinError | None = None
+            plain_rule: str | None = None
             exclusion = None
             if block is not None and block.kind is SYSTEM:
                 rules += ["X1", "X2"]
-                plain = RULES["X2"].error
+                plain, plain_rule = RULES["X2"].error, "X2"
                 exclusion = Exclusion(proto, block.range.start, block.range.last, False,
                                       block.owner)
             elif block is not None and block.kind is RUNTIME:
                 rules += ["R17", "R5"]
-                plain = RULES["R17"].error
+                plain, plain_rule = RULES["R17"].error, "R17"
             elif block is not None:
                 rules += ["X15", "R5"]
                 plain = alternative("X15", self._variants["X15"]).error
-            if plain is None and binding is not None:
-                rules.append("W2")
-                plain = RULES["W2"].error
+                plain_rule = "X15" if plain is not None else None
+            if plain is None and holders:
+                plain, plain_rule = self._predict_plain_bind(holders)
+                rules += ["C13", "C15"] + ([plain_rule] if plain_rule else [])
+            acquire: WinError | None = None
+            acquire_rule: str | None = None
+            if block is not None:
+                acquire, acquire_rule = RULES["X5"].error, "X5"
+            elif holders:
+                acquire, acquire_rule = RULES["A2"].error, "A2"
             v4, v6 = space.dynamic(Family.INET), space.dynamic(Family.INET6)
             if port in v4 or port in v6:
-                rules += ["R18", "W1", "X4"]
+                rules += ["R18", "W1", "X4", "C17"]
             reservation = block.reservation if block is not None else None
-            return Explanation(proto, port, port in v4, reservation,
-                               block.owner_pid if block is not None else None, binding, plain,
-                               tuple(rules), port in v6, exclusion)
+            return Explanation(
+                proto, port, port in v4, reservation,
+                block.owner_pid if block is not None else None,
+                bindings[0] if bindings else None, plain, tuple(dict.fromkeys(rules)),
+                port in v6, exclusion, bindings, plain_rule, acquire, acquire_rule,
+                drawable=(port in v4 or port in v6) and block is None and not holders)
+
+    def _predict_plain_bind(self, holders: list[_Socket]) -> tuple[WinError | None, str | None]:
+        """What an AF_INET socket of the default account, with default options, would get
+        binding 0.0.0.0 at the holders' port (the table, C1-C13)."""
+        second = (Sharing.DEFAULT, Scope.WILDCARD)
+        for holder in holders:
+            same_user = self._processes[holder.pid].user == DEFAULT_USER
+            for stack, address in holder.endpoints:
+                if stack is not Family.INET:
+                    continue
+                first = (holder.sharing, Scope.WILDCARD if address is None else Scope.SPECIFIC)
+                outcome, rule_id = conflict(first, second, same_user=same_user)
+                if outcome is not Outcome.SUCCESS:
+                    return outcome.value, rule_id
+        return None, None
 
     def snapshot(self) -> tuple[object, ...]:
         """A hashable picture of the whole state, for "a failed call changes nothing"."""
@@ -803,17 +1020,54 @@ class Machine:
                 tuple(sorted((p.pid, p.admin, p.alive, tuple(sorted(p.sockets)))
                              for p in self._processes.values())),
                 tuple(sorted((s.handle, s.pid, s.host, s.port, s.association,
-                              tuple(sorted(s.acquired))) for s in self._sockets.values())),
+                              tuple(sorted(s.acquired)), s.reuse, s.exclusive, s.v6only,
+                              s.affinity, s.sharing.value, s.endpoints, s.peer)
+                             for s in self._sockets.values())),
                 tuple((int(p), tuple((b.kind.value, b.range.start, b.range.count,
                                       b.reservation.token if b.reservation else None,
                                       b.owner_pid, b.owner_socket, b.owner, b.active)
                                      for b in space.blocks.values()),
                        tuple((int(f), r.range.start, r.range.count, r.free)
                              for f, r in space.ranges.items()),
-                       tuple(sorted(space.bound.items())))
+                       tuple(sorted(space.bound.items())),
+                       tuple(sorted((port, tuple(rest)) for port, rest in space.shared.items())))
                       for p, space in self._spaces.items()),
                 self._next_pid, self._next_handle, self._rng.getstate(), self._boot_number,
             )
+
+    def sharing_problems(self) -> list[str]:
+        """Ports whose holders the conflict table would not let share (an invariant the
+        fuzzer checks: every later holder passes against every earlier one it meets)."""
+        problems: list[str] = []
+        with self.lock:
+            for protocol, space in self._spaces.items():
+                for port, rest in space.shared.items():
+                    holders = [self._sockets[h] for h in [space.bound[port], *rest]]
+                    for index, later in enumerate(holders):
+                        problems += (f"{protocol.name} port {port}: socket {later.handle:#x} shares"
+                                     f" it with socket {earlier.handle:#x} against {why}"
+                                     for earlier in holders[:index]
+                                     if (why := self._refusing_rule(earlier, later)))
+        return problems
+
+    def _refusing_rule(self, first: _Socket, second: _Socket) -> str | None:
+        """The rule that forbids ``second`` (bound with its options) beside ``first``."""
+        if (first.affinity is not None and second.affinity is not None
+                and first.pid == second.pid):
+            return None  # C19
+        same_user = self._processes[first.pid].user == self._processes[second.pid].user
+        for stack, address in second.endpoints:
+            for first_stack, first_address in first.endpoints:
+                if first_stack is not stack or (address is not None and first_address is not None
+                                                and address != first_address):
+                    continue
+                outcome, rule_id = conflict(
+                    (first.sharing, Scope.WILDCARD if first_address is None else Scope.SPECIFIC),
+                    (second.sharing, Scope.WILDCARD if address is None else Scope.SPECIFIC),
+                    same_user=same_user)
+                if outcome is not Outcome.SUCCESS:
+                    return rule_id
+        return None
 
     def sockets_of(self, pid: int) -> Iterator[int]:
         """The live socket handles of ``pid``, in order."""
@@ -916,7 +1170,7 @@ class Machine:
             for token in sorted(sock.acquired):  # R4
                 self._remove_token(token)
         if sock.protocol is not None and sock.port is not None:
-            self._spaces[sock.protocol].unbind(sock.port)
+            self._spaces[sock.protocol].unbind(sock.port, sock.handle)
         del self._sockets[sock.handle]
         self._processes[sock.pid].sockets.discard(sock.handle)
 
@@ -1011,6 +1265,47 @@ def _as_ushort(value: object) -> int | None:
 def _canonical_text(host: str, family: Family) -> str | None:
     """``host`` as Windows prints it back from the sockaddr (``""`` is the unspecified
     address: ``0.0.0.0`` or ``::``), or ``None`` if it is no address of ``family`` (rule
-    W4).  Any address of the family is local (A25)."""
+    W4).  Whether the machine has the address is L1's business."""
     address = parse_host(host, family)
-    return None if address is None else str(address)
+    return None if address is None else address_text(address)
+
+
+def _local_addresses(addresses: object) -> frozenset[str]:
+    """The canonical texts of a machine's addresses (L1); TypeError/ValueError for bad ones."""
+    if isinstance(addresses, (str, bytes)) or not isinstance(addresses, Iterable):
+        raise TypeError(f"addresses must be a sequence of address strings, not"
+                        f" {type(addresses).__name__}")
+    local = set()
+    for text in addresses:
+        if not isinstance(text, str):
+            raise TypeError(f"addresses must be strings, not {type(text).__name__}")
+        try:
+            address = ipaddress.ip_address(text)
+        except ValueError:
+            raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+        if address.is_unspecified:
+            raise ValueError(f"{text!r} is the wildcard, which every machine binds; give the"
+                             " machine's own addresses")
+        local.add(str(address))
+    return frozenset(local)
+
+
+@functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
+def _endpoints_of(family: Family, v6only: bool, canonical: str) -> tuple[Endpoint, ...] | str:
+    """Where a bind of a ``family`` socket to ``canonical`` sits (C14, C15, L2), or the id of
+    the rule that refuses it (L3)."""
+    if family is Family.INET:
+        return ((Family.INET, None if canonical == "0.0.0.0" else canonical),)
+    if canonical == "::":  # C14: a dual-stack wildcard holds the port on both stacks
+        return ((Family.INET6, None),) if v6only else ((Family.INET6, None), (Family.INET, None))
+    mapped = ipaddress.IPv6Address(canonical).ipv4_mapped
+    if mapped is None:
+        return ((Family.INET6, canonical),)
+    if v6only:
+        return "L3"
+    return ((Family.INET, None if mapped.is_unspecified else str(mapped)),)  # L2
+
+
+def _is_group_address(text: str) -> bool:
+    address = ipaddress.ip_address(text)
+    return address.is_multicast or text == "255.255.255.255"

@@ -144,6 +144,16 @@ SOURCES: Final[Mapping[str, str]] = {
     "RAW": "MicrosoftDocs/win32 desktop-src/WinSock/tcp-ip-raw-sockets-2.md",
     "RCVALL": "MicrosoftDocs/win32 desktop-src/WinSock/sio-rcvall.md",
     "REUSE": "MicrosoftDocs/win32 desktop-src/WinSock/using-so-reuseaddr-and-so-exclusiveaddruse.md",
+    "DUAL": "MicrosoftDocs/win32 desktop-src/WinSock/dual-stack-sockets.md",
+    "EXCL": "MicrosoftDocs/win32 desktop-src/WinSock/so-exclusiveaddruse.md",
+    "SETSOCKOPT": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-setsockopt.md",
+    "GETSOCKOPT": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-getsockopt.md",
+    "CONNECT": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock2/nf-winsock2-connect.md",
+    "GETPEERNAME": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-getpeername.md",
+    "PAL_REUSE": "Microsoft's PAL test suite (SSCLI/CoreCLR), networking test"
+    " reuseaddr_exclusiveaddruse.c: \"for the pair {SO_REUSEADDR, SO_EXCLUSIVEADDRUSE} legal values"
+    " are {0,0}, {0,1} and {1,0}\", \"consistent with Windows specs\"; both options read 0 on a new"
+    " socket; setting the second while the first is set fails with WSAEINVAL",
     "WSAIOCTL": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock2/nf-winsock2-wsaioctl.md",
     "WSASTARTUP": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-wsastartup.md",
     "SYSERR": "MicrosoftDocs/win32 desktop-src/Debug/system-error-codes--500-999-.md"
@@ -214,29 +224,17 @@ _TABLE: Final[tuple[Rule, ...]] = (
          " chocolatey-community/chocolatey-test-environment#68), and MicrosoftDocs/sql-docs"
          " PR #8145 recommends exclusions inside it (startport=59999); D-R54: WinNAT blocks"
          " always lie there", OBS),
-    Rule("R20", "pools", "IPv4 and IPv6 sockets share one pool per protocol: a block"
-         " reserved through an AF_INET socket also governs AF_INET6 binds, and a port bound"
-         " by either family is in use for both.", "D-R11, D-Q15: INET_PORT_RANGE carries no"
-         " family, and netsh's ipv4 and ipv6 exclusions are one list (X10; BIGFIX), so one"
-         " pool for blocks is inferred.  The binding half is a known simplification, kept until"
-         " issue 7: MicrosoftDocs/win32 desktop-src/WinSock/dual-stack-sockets.md (\"By default,"
-         " an IPv6 socket created on Windows Vista and later only operates over the IPv6"
-         " protocol\") and REUSE (a dual-stack wildcard bind is \"reserved on both the IPv4 and"
-         " IPv6 networking stacks\") say the two stacks bind separately (AUDIT §0.3)", A,
-         check="D-Q15: acquire 60000+10 on an AF_INET UDP socket in process A; from process B"
-         " bind an AF_INET6 UDP socket (IPV6_V6ONLY, the default) to [::]:60003 without"
-         " association: WSAEACCES means one pool for blocks (this rule).  Then bind AF_INET"
-         " 0.0.0.0:P and AF_INET6 [::]:P (v6-only) in one process: the documents predict"
-         " success for the second; the model gives WSAEADDRINUSE."),
-    Rule("A18", "pools", "A port is in use per (protocol, port), whatever the local address:"
-         " binding 127.0.0.1:P and 0.0.0.0:P conflict.  SO_REUSEADDR and"
-         " SO_EXCLUSIVEADDRUSE are not modelled.", "BIND (\"Only one usage of each socket"
-         " address\"), simplified: a known divergence from REUSE's tables, kept until issue 7"
-         " (AUDIT §0.3)", A, check="Under one user account with default options, bind"
-         " 127.0.0.1:P then 0.0.0.0:P, and 0.0.0.0:P then 127.0.0.1:P: REUSE's table for"
-         " Windows Server 2003 and later gives Success for both (and two different specific"
-         " addresses never conflict), where the model gives WSAEADDRINUSE.  Under two user"
-         " accounts, 0.0.0.0:P then 127.0.0.1:P gives WSAEACCES per REUSE."),
+    Rule("R20", "pools", "Blocks are per protocol, not per address family: a block reserved"
+         " through an AF_INET socket also governs AF_INET6 binds, and the reverse; so do"
+         " administered rows and system exclusions.  Bindings are per stack (C15).", "D-R11,"
+         " D-Q15: INET_PORT_RANGE carries no family, and netsh's ipv4 and ipv6 exclusions are one"
+         " list (X10; BIGFIX); msquic acquires on a dual-stack AF_INET6 socket and relies on the"
+         " block against every other socket (MSQUIC; msquic discussion #4227); .NET's QUIC"
+         " troubleshooting page treats a reservation as covering the port (WILD_OBS)", A,
+         E.WSAEACCES, check="D-Q15: acquire 60000+10 on an AF_INET UDP socket in process A; from"
+         " process B bind an AF_INET6 UDP socket (IPV6_V6ONLY, the default) to [::1]:60003"
+         " without association: WSAEACCES confirms this rule; success means one block per"
+         " family."),
     # --- The dynamic range ----------------------------------------------------------
     Rule("R18", "dynamic", "The dynamic port range defaults to 49152-65535 (16384 ports) and is"
          " kept separately for each protocol and IP version: ipv4/tcp, ipv4/udp, ipv6/tcp and"
@@ -485,8 +483,10 @@ _TABLE: Final[tuple[Rule, ...]] = (
          " WSAEACCES settles `refused`.  Repeat with a row made by netsh int ipv4 add"
          " excludedportrange protocol=tcp startport=60100 numberofports=10: the two may differ"
          " (D-Q17)."),
-    Rule("W2", "bind", "bind to a port another socket has bound fails.", "BIND"
-         " (WSAEADDRINUSE)", D, E.WSAEADDRINUSE),
+    Rule("W2", "bind", "bind to the same address and port another socket of the same stack has"
+         " bound fails unless the conflict table (C1-C12) lets the two share it; sockets that"
+         " do not meet (C13, C15) never conflict.", "BIND (WSAEADDRINUSE: \"already bound to the"
+         " same fully qualified address\"); REUSE", D, E.WSAEADDRINUSE),
     Rule("A23", "bind", "A port that is both inside a runtime block and bound (by an associated"
          " socket) refuses a plain bind with WSAEACCES: the block is checked first.",
          "observed for system exclusions (X2: K8S_107114, port 47001 both excluded and bound"
@@ -517,15 +517,173 @@ _TABLE: Final[tuple[Rule, ...]] = (
          " IPPROTO_TCP socket on Windows 7, Vista and XP SP2 clients, which the model does not"
          " (AUDIT §1)", A, check="As an administrator, socket(AF_INET, SOCK_RAW, IPPROTO_UDP),"
          " bind 127.0.0.1:0 and read getsockname: this rule expects port 0."),
-    Rule("A25", "bind", "Every address of the socket's family counts as local: the emulated"
-         " machine has no interfaces, so bind never fails with WSAEADDRNOTAVAIL.  A known"
-         " simplification: Windows refuses an address that is not local.", "BIND"
-         " (WSAEADDRNOTAVAIL: \"not a valid local IP address on this computer\"), kept until"
-         " issue 7", A, check="Bind a UDP socket to 203.0.113.5:0: Windows gives"
-         " WSAEADDRNOTAVAIL, the emulator succeeds."),
     Rule("W5", "bind", "getsockname on a socket that is not bound fails.", "GETSOCKNAME"
          " (WSAEINVAL: \"The socket has not been bound to an address with bind\")", D,
          E.WSAEINVAL),
+    # --- Bind conflicts: addresses, options, accounts ----------------------------------
+    Rule("C1", "conflicts", "Same account, first socket default options on the wildcard: a second"
+         " bind to the port gets, by its options and scope (default wildcard / specific, reuse"
+         " wildcard / specific, exclusive wildcard / specific): INUSE, success, ACCESS, success,"
+         " INUSE, success.", "REUSE (Windows Server 2003 and later, same user account, row"
+         " Default/Wildcard)", D),
+    Rule("C2", "conflicts", "Same account, first socket default options on a specific address:"
+         " success, INUSE, success, ACCESS, INUSE, INUSE.", "REUSE (same account, row"
+         " Default/Specific)", D),
+    Rule("C3", "conflicts", "Same account, first socket SO_REUSEADDR on the wildcard: INUSE,"
+         " success, success, success, INUSE, success.", "REUSE (same account, row"
+         " SO_REUSEADDR/Wildcard)", D),
+    Rule("C4", "conflicts", "Same account, first socket SO_REUSEADDR on a specific address:"
+         " success, INUSE, success, success, INUSE, INUSE.", "REUSE (same account, row"
+         " SO_REUSEADDR/Specific)", D),
+    Rule("C5", "conflicts", "Same account, first socket SO_EXCLUSIVEADDRUSE on the wildcard:"
+         " INUSE, ACCESS, ACCESS, ACCESS, INUSE, ACCESS.", "REUSE (same account, row"
+         " SO_EXCLUSIVEADDRUSE/Wildcard)", D),
+    Rule("C6", "conflicts", "Same account, first socket SO_EXCLUSIVEADDRUSE on a specific address:"
+         " success, INUSE, success, ACCESS, INUSE, INUSE (a wildcard bind then covers every"
+         " address but the first one's).", "REUSE (same account, row SO_EXCLUSIVEADDRUSE/"
+         "Specific, and the note below the table)", D),
+    Rule("C7", "conflicts", "Different accounts, first socket default options on the wildcard:"
+         " INUSE, ACCESS, ACCESS, ACCESS, INUSE, ACCESS.", "REUSE (different user accounts, row"
+         " Default/Wildcard: \"the second caller cannot set the SO_REUSEADDR option and"
+         " successfully bind\")", D),
+    Rule("C8", "conflicts", "Different accounts, first socket default options on a specific"
+         " address: success, INUSE, success, ACCESS, INUSE, INUSE.", "REUSE (different"
+         " accounts, row Default/Specific)", D),
+    Rule("C9", "conflicts", "Different accounts, first socket SO_REUSEADDR on the wildcard:"
+         " INUSE, ACCESS, success, success, INUSE, ACCESS.", "REUSE (different accounts, row"
+         " SO_REUSEADDR/Wildcard)", D),
+    Rule("C10", "conflicts", "Different accounts, first socket SO_REUSEADDR on a specific"
+         " address: success, INUSE, success, success, INUSE, INUSE.", "REUSE (different"
+         " accounts, row SO_REUSEADDR/Specific)", D),
+    Rule("C11", "conflicts", "Different accounts, first socket SO_EXCLUSIVEADDRUSE on the"
+         " wildcard: INUSE, ACCESS, ACCESS, ACCESS, INUSE, ACCESS.", "REUSE (different"
+         " accounts, row SO_EXCLUSIVEADDRUSE/Wildcard)", D),
+    Rule("C12", "conflicts", "Different accounts, first socket SO_EXCLUSIVEADDRUSE on a specific"
+         " address: success, INUSE, success, ACCESS, INUSE, INUSE.", "REUSE (different"
+         " accounts, row SO_EXCLUSIVEADDRUSE/Specific)", D),
+    Rule("C13", "conflicts", "Two sockets meet only on the same protocol, port and stack, with the"
+         " same address or the wildcard on either side: two different specific addresses"
+         " never conflict, whatever the options and accounts.", "REUSE (\"When two sockets are"
+         " bound to the same port number but on different explicit interfaces, there is no"
+         " conflict\")", D),
+    Rule("C14", "conflicts", "A dual-stack socket (IPV6_V6ONLY off) bound to the wildcard holds"
+         " the port on both stacks, and its bind must pass the table on both.  The code for"
+         " a dual-stack SO_EXCLUSIVEADDRUSE wildcard bind over an IPv4 socket on a specific"
+         " address: see the alternatives.", "REUSE (\"the given port is reserved on both the IPv4"
+         " and IPv6 networking stacks ... These checks must succeed on both networking"
+         " stacks\")", D, E.WSAEACCES),
+    Rule("C15", "conflicts", "IPv4 and IPv6 bind separately: an AF_INET socket and an AF_INET6"
+         " socket (IPV6_V6ONLY on, the default) may hold the same port, wildcard or not.",
+         "DUAL (\"By default, an IPv6 socket created on Windows Vista and later only operates"
+         " over the IPv6 protocol\"); REUSE (the two networking stacks)", D),
+    Rule("C16", "conflicts", "When several sockets hold the port, the new bind is checked against"
+         " each that it meets, in the order they bound; the first refusal decides the code.",
+         "model choice: REUSE's tables pair two sockets only", A, check="Bind socket 1 with"
+         " SO_REUSEADDR to 0.0.0.0:P and socket 2 with SO_REUSEADDR to 127.0.0.1:P (same"
+         " account), then bind a default socket to 127.0.0.1:P: the first holder (C3) says"
+         " success, the second (C4) INUSE; this rule expects WSAEADDRINUSE."),
+    Rule("C17", "conflicts", "bind(0), connect's implicit bind and wildcard acquires never take a"
+         " port any socket holds, on either stack: a port is either free for both IP versions or"
+         " not free.", "model choice; D-R11 (one pool per protocol); BIND (port 0: \"a unique"
+         " port\")", A, check="Bind AF_INET6 [::1]:P (v6-only), then bind AF_INET sockets to"
+         " 0.0.0.0:0 repeatedly in a range of 255 ports holding P: this rule expects P never"
+         " to be returned."),
+    Rule("C18", "conflicts", "A socket's options are read when it binds; the table compares the"
+         " first socket's options as they were at its bind.", "EXCL (the option must be set"
+         " \"before the socket is bound\"); REUSE (\"before calling bind\")", D),
+    Rule("C19", "conflicts", "UDP sockets of one process that set SIO_CPU_AFFINITY (msquic's"
+         " per-processor sockets) may all bind the same address and port, whatever the table"
+         " says; other sockets meet them by the table.  Needing the same process is assumed,"
+         " and so is reading the affinity at each bind (setting it after the first socket bound"
+         " still lets later ones share).",
+         "D-R29: msquic creates one SIO_CPU_AFFINITY socket per processor, associates each"
+         " with one 1-port token and binds each to the same port (MSQUIC, datapath_winuser.c:"
+         " \"This IOCTL allows for creating per-processor sockets for the same UDP port\")", OBS,
+         check="D-Q5: make two UDP sockets with SIO_CPU_AFFINITY 0 and 1 in one process and"
+         " bind both to [::]:P without a reservation; then repeat from two processes: this rule"
+         " expects success, then WSAEADDRINUSE."),
+    # --- Local addresses -----------------------------------------------------------------
+    Rule("L1", "addresses", "bind to an address the machine does not have fails; the wildcard"
+         " and the machine's own addresses (EmulatedHost(addresses=...), by default loopback"
+         " and one LAN address per family) succeed.", "BIND (WSAEADDRNOTAVAIL: \"The requested"
+         " address is not valid in its context ... not a valid local IP address on this"
+         " computer\")", D, E.WSAEADDRNOTAVAIL),
+    Rule("L2", "addresses", "An IPv4-mapped address (::ffff:a.b.c.d) on a dual-stack socket binds"
+         " the IPv4 address a.b.c.d on the IPv4 stack (which must be local, L1), and getsockname"
+         " reports it in mapped form.", "DUAL (\"Any IPv4 addresses must be represented in the"
+         " IPv4-mapped IPv6 address format\"; getsockname \"can return an IPv4-mapped IPv6"
+         " address\")", D),
+    Rule("L3", "addresses", "An IPv4-mapped address on an IPv6-only socket (the default) fails"
+         " bind and connect with WSAEADDRNOTAVAIL.", "DUAL (\"any use of this IPv6 only socket"
+         " with an IPv4-mapped IPv6 address will fail\"); the code is assumed", A,
+         E.WSAEADDRNOTAVAIL, check="Bind an AF_INET6 socket (IPV6_V6ONLY left on) to"
+         " ('::ffff:127.0.0.1', 0): this rule expects WSAEADDRNOTAVAIL."),
+    Rule("L4", "addresses", "Multicast and broadcast addresses are not the machine's: bind to"
+         " them fails like any other foreign address (SO_BROADCAST and multicast delivery are"
+         " not modelled).", "BIND lists WSAEACCES for a broadcast bind without SO_BROADCAST;"
+         " the model's code for both is assumed", A, E.WSAEADDRNOTAVAIL, check="Bind a UDP"
+         " socket to 255.255.255.255:0 and to 239.1.2.3:0: this rule expects WSAEADDRNOTAVAIL"
+         " for both (BIND suggests WSAEACCES for the broadcast one)."),
+    # --- Socket options ----------------------------------------------------------------
+    Rule("O1", "options", "setsockopt and getsockopt know SOL_SOCKET's SO_REUSEADDR and"
+         " SO_EXCLUSIVEADDRUSE and IPPROTO_IPV6's IPV6_V6ONLY (BOOL values); another option at"
+         " one of these levels fails.", "SETSOCKOPT, GETSOCKOPT (WSAENOPROTOOPT: \"The option"
+         " is unknown or unsupported\"); the model knows only the options that change binding",
+         D, E.WSAENOPROTOOPT),
+    Rule("O2", "options", "A level other than SOL_SOCKET, IPPROTO_IPV6 (on AF_INET6 sockets),"
+         " IPPROTO_TCP and IPPROTO_UDP fails; IPPROTO_IPV6 on an AF_INET socket too.",
+         "SETSOCKOPT (WSAEINVAL: \"level is not valid\"); the AF_INET case is assumed", A,
+         E.WSAEINVAL, check="setsockopt(AF_INET socket, IPPROTO_IPV6, IPV6_V6ONLY, 1) and"
+         " setsockopt(s, 12345, 1, 1): this rule expects WSAEINVAL for both."),
+    Rule("O3", "options", "An option value shorter than a BOOL (4 bytes), or a NULL value,"
+         " fails; getsockopt with a buffer shorter than 4 bytes too.", "SETSOCKOPT, GETSOCKOPT"
+         " (WSAEFAULT: \"the optlen parameter is too small\"); that 1-3 bytes are too small is"
+         " assumed", A, E.WSAEFAULT, check="setsockopt(s, SOL_SOCKET, SO_REUSEADDR, \"\\x01\","
+         " 1): this rule expects WSAEFAULT."),
+    Rule("O4", "options", "SO_REUSEADDR and SO_EXCLUSIVEADDRUSE exclude each other: setting one"
+         " on (non-zero) while the other is on fails and changes nothing; setting either off"
+         " always succeeds; both read 0 on a new socket.", "PAL_REUSE; REUSE's tables have no"
+         " column for both", OBS, E.WSAEINVAL),
+    Rule("O5", "options", "SO_REUSEADDR, SO_EXCLUSIVEADDRUSE or IPV6_V6ONLY set after bind: see"
+         " the alternatives.  Either way the binding keeps the options it bound with (C18).",
+         "EXCL, DUAL (\"before the socket is bound\"), silent on what happens after", A,
+         check="Bind a socket, then setsockopt SO_EXCLUSIVEADDRUSE 1 and IPV6_V6ONLY 0 (on an"
+         " AF_INET6 one): success settles `accepted`, WSAEINVAL `refused`."),
+    Rule("O6", "options", "IPV6_V6ONLY is on by default on AF_INET6 sockets; a value of 0 makes"
+         " the socket dual-stack.", "DUAL (\"By default, an IPv6 socket ... only operates over"
+         " the IPv6 protocol\"; \"set this value to zero before the socket is bound\")", D),
+    Rule("O7", "options", "BOOL options read back 0 or 1 whatever non-zero value set them.",
+         "model choice: SETSOCKOPT (\"a nonzero value ... enables\"); the value read back is"
+         " assumed", A, check="setsockopt(s, SOL_SOCKET, SO_REUSEADDR, 7) then getsockopt:"
+         " this rule expects 1."),
+    # --- connect -----------------------------------------------------------------------
+    Rule("K1", "connect", "connect on an unbound socket binds it first, as bind to the wildcard"
+         " and port 0 would (W1, with C17), then records the peer; a bound socket keeps its"
+         " address.  getsockname then reports the wildcard address: Windows reports the address"
+         " of the interface the route to the peer leaves by (GETSOCKNAME), which the model, having"
+         " no routes, does not know (a known simplification).", "CONNECT (\"If the socket is"
+         " unbound, unique values are assigned to the local association by the system\")", D),
+    Rule("K2", "connect", "connect on an associated, unbound socket: where its port comes from is"
+         " undocumented; see the alternatives.", "D-Q6 (\"associate and then connect() without"
+         " bind (does auto-bind take a block port?)\")", A, check="D-Q6: acquire 60000+10,"
+         " associate a TCP socket, connect it to a listening socket: a local port in"
+         " 60000-60009 settles `block`, one in the dynamic range `dynamic`."),
+    Rule("K3", "connect", "connect to the wildcard address or to port 0 fails.", "CONNECT"
+         " (WSAEADDRNOTAVAIL: \"The remote address is not a valid address (such as INADDR_ANY"
+         " or in6addr_any)\"; \"the port is 0\" is given for connect too)", D,
+         E.WSAEADDRNOTAVAIL),
+    Rule("K4", "connect", "connect on a connected TCP socket fails; a UDP socket may connect"
+         " again, which replaces its peer.", "CONNECT (WSAEISCONN: \"The socket is already"
+         " connected (connection-oriented sockets only)\"; for a connectionless socket"
+         " \"the default destination can be changed by simply calling connect again\")", D,
+         E.WSAEISCONN),
+    Rule("K5", "connect", "getpeername on a socket that is not connected fails.", "GETPEERNAME"
+         " (WSAENOTCONN: \"The socket is not connected\")", D, E.WSAENOTCONN),
+    Rule("K6", "connect", "connect succeeds at once for any peer address of the socket's"
+         " family: the model has no network, so nothing listens, refuses or times out.",
+         "model choice: the port pool is local; CONNECT's network codes (WSAECONNREFUSED,"
+         " WSAETIMEDOUT, WSAENETUNREACH) are not modelled", A, check="none: this is the"
+         " model's scope, not a claim about Windows."),
     # --- Persistent reservations -----------------------------------------------------------
     Rule("R13", "persistent", "CreatePersistent*PortReservation and"
          " DeletePersistent*PortReservation need an elevated administrator.", "CREATE, DELETE"
@@ -712,10 +870,12 @@ _TABLE: Final[tuple[Rule, ...]] = (
          " cbOutBuffer 0, 8 and 15: WSAEINVAL settles `WSAEINVAL`, WSAEFAULT settles"
          " `WSAEFAULT`; record *lpcbBytesReturned."),
     Rule("B3", "abi", "A NULL lpvInBuffer, lpvOutBuffer (acquire) or lpcbBytesReturned"
-         " (non-overlapped), or a NULL or short sockaddr to bind/getsockname, fails.  (A"
-         " non-NULL bad pointer cannot be detected by an emulator in the same process.)",
-         "ACQ, BIND (WSAEFAULT); REL's WSAEFAULT row names fewer parameters (a doc quirk,"
-         " D-R34)", D, E.WSAEFAULT),
+         " (non-overlapped), a NULL or short sockaddr to bind, getsockname, connect or"
+         " getpeername, or an SIO_CPU_AFFINITY input shorter than a USHORT, fails.  (A non-NULL"
+         " bad pointer cannot be detected by an emulator in the same process.)", "ACQ, BIND,"
+         " CONNECT, GETPEERNAME (WSAEFAULT); REL's WSAEFAULT row names fewer parameters (a doc"
+         " quirk, D-R34); the SIO_CPU_AFFINITY case is assumed from WSAIOCTL (\"the cbInBuffer"
+         " ... parameter is too small\")", D, E.WSAEFAULT),
     Rule("B4", "abi", "StartPort travels in network byte order in INET_PORT_RANGE and in the"
          " returned INET_PORT_RESERVATION_INSTANCE; NumberOfPorts in host order.", "ACQ (the"
          " sample's htons), CREATE (\"in network byte order\"); D-R5, D-R37", D),
@@ -840,6 +1000,27 @@ _ALTERNATIVE_ROWS: Final[tuple[Alternative, ...]] = (
                 " exclusions; runtime blocks do not appear.", "none found: the other reading of"
                 " D-R58 (system rows come from another mechanism, such as HCN's own"
                 " reservations, D-R54)", A),
+    Alternative("C14", "access", "The bind fails with WSAEACCES, as REUSE's paragraph on"
+                " dual-stack sockets says for exactly this case.", "REUSE (\"if an IPv4 TCP socket"
+                " was previously bound to the loopback address on port 5000, the bind call for"
+                " the dual stack socket would fail with WSAEACCES\")", D, E.WSAEACCES),
+    Alternative("C14", "table", "The bind fails as the same-account or different-account table"
+                " says for an SO_EXCLUSIVEADDRUSE wildcard bind over a specific one"
+                " (WSAEADDRINUSE).", "REUSE (both tables, column SO_EXCLUSIVEADDRUSE/Wildcard,"
+                " rows Default/Specific and SO_REUSEADDR/Specific: INUSE)", D, E.WSAEADDRINUSE),
+    Alternative("O5", "accepted", "The call succeeds and changes the option's value, which no"
+                " longer affects the binding.", "EXCL (\"must be set before bind ... to have any"
+                " effect\"): no error is named", A),
+    Alternative("O5", "refused", "The call fails with WSAEINVAL and changes nothing.", "none"
+                " found for Windows; Linux refuses IPV6_V6ONLY after bind with EINVAL", A,
+                E.WSAEINVAL),
+    Alternative("K2", "block", "The implicit bind takes a port of the associated block, as"
+                " bind(0) would (R5); a full block fails with WSAEADDRINUSE (A1).", "assumed:"
+                " ASSOC (the association applies to the socket's bind, and connect binds"
+                " implicitly)", A),
+    Alternative("K2", "dynamic", "The implicit bind ignores the association and takes a port"
+                " from the dynamic range (W1).", "assumed: CONNECT's implicit bind is described"
+                " without reservations", A),
     Alternative("B2", "WSAEINVAL", "The call fails with WSAEINVAL and *lpcbBytesReturned is"
                 " 0.", "ACQ (\"If the output buffer is too small, the call fails,"
                 " WSAGetLastError returns WSAEINVAL, and the lpcbBytesReturned parameter"
@@ -917,13 +1098,19 @@ def alternative(rule_id: str, name: str) -> Alternative:
     raise ValueError(f"rule {rule_id} has no alternative {name!r}")
 
 
-def refuse(rule_id: str, detail: str, alternative_name: str | None = None) -> PortPoolError:
+def refuse(rule_id: str, detail: str, alternative_name: str | None = None, *,
+           cell: WinError | None = None) -> PortPoolError:
     """The error for a call refused under ``rule_id``; the code comes from the table.
 
     For a rule with alternatives, ``alternative_name`` names the one in force; the code
-    comes from its row and the message names it (``[rule X15: refused]``).
+    comes from its row and the message names it (``[rule X15: refused]``).  The rows
+    of the bind-conflict tables (C1-C12) hold a code per cell: ``cell`` passes the one
+    ``_conflicts.py`` found.
     """
-    if alternative_name is not None:
+    code: WinError | None
+    if cell is not None:
+        code, tag = cell, rule_id
+    elif alternative_name is not None:
         code = alternative(rule_id, alternative_name).error
         tag = f"{rule_id}: {alternative_name}"
     else:
@@ -941,6 +1128,10 @@ _AREAS: Final = {
     "lifetime": "Runtime reservations: lifetime and release",
     "associate": "Association",
     "bind": "bind and getsockname",
+    "conflicts": "Sharing a port: addresses, options, accounts and stacks",
+    "addresses": "Local addresses",
+    "options": "Socket options",
+    "connect": "connect and its implicit bind",
     "persistent": "Persistent reservations",
     "exclusions": "Blocks of every kind, and system exclusions",
     "netsh": "netsh: excludedportrange and dynamicport",

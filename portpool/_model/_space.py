@@ -17,7 +17,9 @@ draws from the range of the socket's family.
 
 Indexes, kept in step by ``_take``/``_give``:
 
-* ``bound``: port -> socket handle, a plain dict (binding and closing are the hot path);
+* ``bound``: port -> the first socket holding it, a plain dict (binding and closing are
+  the hot path); ``shared``: port -> the other holders, for the rare ports several
+  sockets share (addresses, SO_REUSEADDR, per-processor sockets: C1-C19);
 * ``blocks``: block start -> block, sorted; the only block that can contain a port is
   the one with the greatest start at or below it;
 * ``reserved``: every port inside a block, a set, for O(1) "is this port in a block";
@@ -128,6 +130,7 @@ class PortSpace:
 
     def __init__(self, ranges: dict[Family, PortRange]) -> None:
         self.bound: dict[int, int] = {}
+        self.shared: dict[int, list[int]] = {}  # port -> the holders after the first
         self.blocks: SortedDict[int, Block] = SortedDict()  # start -> block
         self.reserved: set[int] = set()
         self.ranges: dict[Family, _Range] = {family: _Range(r) for family, r in ranges.items()}
@@ -186,8 +189,18 @@ class PortSpace:
             if port not in bound:
                 self._give(port)
 
+    def holders(self, port: int) -> list[int]:
+        """The sockets holding ``port``, in the order they bound it."""
+        first = self.bound.get(port)
+        if first is None:
+            return []
+        return [first, *self.shared.get(port, ())]
+
     def bind(self, port: int, handle: int) -> None:
-        """Mark ``port`` bound by ``handle`` (the caller checked it is not bound)."""
+        """Add ``handle`` to ``port``'s holders (the caller checked the conflict table)."""
+        if port in self.bound:  # a shared port (C1-C12, C19): it was not free before either
+            self.shared.setdefault(port, []).append(handle)
+            return
         self.bound[port] = handle
         if port not in self.reserved:
             for entry in self._both:  # _take, inlined: this is the bind hot path
@@ -196,8 +209,17 @@ class PortSpace:
                     if entry.free_set is not None:
                         entry.free_set.discard(port)
 
-    def unbind(self, port: int) -> None:
-        """The socket bound to ``port`` closed."""
+    def unbind(self, port: int, handle: int) -> None:
+        """The socket ``handle`` holding ``port`` closed."""
+        others = self.shared.get(port)
+        if others is not None:  # the port stays held by the others
+            if self.bound[port] == handle:
+                self.bound[port] = others.pop(0)
+            else:
+                others.remove(handle)
+            if not others:
+                del self.shared[port]
+            return
         del self.bound[port]
         if port not in self.reserved:
             for entry in self._both:  # _give, inlined: this is the close hot path

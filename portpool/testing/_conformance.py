@@ -37,6 +37,7 @@ confirmed, so a test can check that a variant was exercised at all.
 from __future__ import annotations
 
 import contextlib
+import traceback
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from typing import Any
 
@@ -47,8 +48,21 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from .._errors import PortPoolError, WinError
 from .._interface import PortPool, Socket
+from .._model._conflicts import Outcome, Scope, Sharing, conflict
 from .._model._rules import ALTERNATIVES, DEFAULT_VARIANTS, RULES, alternative, check_variants
-from .._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, PortRange, Protocol
+from .._probes._operations import OPERATION_RULES, rules_for
+from .._types import (
+    AF_INET,
+    AF_INET6,
+    SO_EXCLUSIVEADDRUSE,
+    SO_REUSEADDR,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_STREAM,
+    SOL_SOCKET,
+    PortRange,
+    Protocol,
+)
 from ..netsh import NetshParseError, netsh_message, parse_excluded_ranges
 
 __all__ = ["ConformanceMachine", "run_conformance_test"]
@@ -74,6 +88,35 @@ def _rule_code(rule_id: str, variants: Mapping[str, str]) -> WinError | None:
 def _rules_text(tags: Iterable[str]) -> str:
     tags = list(dict.fromkeys(tags))
     return ("rule " if len(tags) == 1 else "rules ") + ", ".join(tags)
+
+
+# What a call's description starts with -> the interface operation (for rules_for).
+_VERBS = {"socket(": "socket", "acquire": "acquire_port_reservation",
+          "associate": "associate_port_reservation", "release": "release_port_reservation",
+          "bind": "bind", "create": "create_persistent_reservation",
+          "lookup": "lookup_persistent_reservation", "delete": "delete_persistent_reservation",
+          "getsockname": "getsockname"}
+
+
+def _operation_of(source: str | BaseException) -> str:
+    """The interface operation a call description (``"another process: bind port 5"``)
+    or an exception's traceback (its innermost interface method) names."""
+    if isinstance(source, BaseException):
+        frames = traceback.extract_tb(source.__traceback__)
+        return next((f.name for f in reversed(frames) if f.name in OPERATION_RULES), "")
+    text = source.removeprefix("another process: ")
+    return next((op for verb, op in _VERBS.items() if text.startswith(verb)), "")
+
+
+def _seen_rules(what: str, exc: PortPoolError, variants: Mapping[str, str]) -> str:
+    """`` [WSAEACCES for bind: rules R17, X2, ...]``: the rules that give the code seen,
+    from the rule table, so that every backend's failure names them (a real backend's
+    message names none)."""
+    operation = what if what in OPERATION_RULES else _operation_of(what)
+    tags = rules_for(operation, exc.winerror, variants)
+    if not tags:
+        return ""
+    return f" [{_code_text(exc.winerror)} for {operation or 'this call'}: {_rules_text(tags)}]"
 
 
 def _code_text(code: int) -> str:
@@ -109,6 +152,13 @@ class _Prediction:
         assert code is not None, f"rule {rule_id} refuses nothing"
         self.tolerated.setdefault(int(code), []).append(_tag(rule_id, self.variants))
 
+    def cell(self, rule_id: str, outcome: Outcome) -> None:
+        """A cell of the bind-conflict tables (C1-C12): the row's rule, the cell's code."""
+        if outcome.value is None:
+            self.successes.append(rule_id)
+        else:
+            self.refusals.setdefault(int(outcome.value), []).append(rule_id)
+
     def ok(self, *rule_ids: str) -> None:
         """Rules that say the call succeeds (for the messages)."""
         self.successes.extend(_tag(r, self.variants) for r in rule_ids)
@@ -142,6 +192,21 @@ class _Sock:
     port: int | None = None
     association: int | None = None
     acquired: set[int] = attrs.Factory(set)
+    option: Sharing = Sharing.DEFAULT  # SO_REUSEADDR / SO_EXCLUSIVEADDRUSE as set now
+    wildcard: bool = False  # bound to 0.0.0.0 / :: rather than loopback
+    sharing: Sharing = Sharing.DEFAULT  # the option as it was at bind (C18)
+    seq: int = 0  # when it bound: the tables ask the holders in that order (C16)
+    connected: bool = False
+
+
+@attrs.frozen
+class _Holder:
+    """A binding as the conflict tables see it (the other process binds 127.0.0.1)."""
+
+    seq: int
+    v6: bool
+    wildcard: bool
+    sharing: Sharing
 
 
 @attrs.define(eq=False)
@@ -205,6 +270,8 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.other: PortPool | None = None
         self.other_socks: dict[Protocol, Socket] = {}
         self.other_bound: dict[Protocol, set[int]] = {p: set() for p in Protocol}
+        self.other_holders: dict[tuple[Protocol, int], list[_Holder]] = {}
+        self.binds = 0  # a clock for the order of binds (C16)
         self.other_kept: list[Socket] = []  # its bound sockets, open until it ends
 
     # --- bookkeeping ---------------------------------------------------------------
@@ -247,6 +314,26 @@ class ConformanceMachine(RuleBasedStateMachine):
         ours = {s.port for s in self.socks if s.protocol is protocol and s.port is not None}
         return ours | self.other_bound[protocol]
 
+    def _holders(self, protocol: Protocol, port: int) -> list[_Holder]:
+        """Every binding of ``protocol`` at ``port``, in the order they were made."""
+        ours = [_Holder(s.seq, s.v6, s.wildcard, s.sharing) for s in self.socks
+                if s.protocol is protocol and s.port == port]
+        return sorted(ours + self.other_holders.get((protocol, port), []), key=lambda h: h.seq)
+
+    def _table(self, expected: _Prediction, sock: _Sock, port: int, wildcard: bool) -> None:
+        """REUSE's same-account table against each holder the bind meets (C1-C16): one
+        account here, loopback or the wildcard, IPv4 or IPv6-only sockets."""
+        second = (sock.option, Scope.WILDCARD if wildcard else Scope.SPECIFIC)
+        for holder in self._holders(sock.protocol, port):
+            if holder.v6 != sock.v6:
+                continue  # C15: the other stack
+            first = (holder.sharing, Scope.WILDCARD if holder.wildcard else Scope.SPECIFIC)
+            outcome, rule_id = conflict(first, second, same_user=True)
+            if outcome is not Outcome.SUCCESS:
+                expected.cell(rule_id, outcome)
+                return
+        expected.ok("C13", "C15")
+
     def _live_association(self, sock: _Sock) -> _Res | None:
         return self.reservations.get(sock.association) if sock.association else None
 
@@ -268,7 +355,8 @@ class ConformanceMachine(RuleBasedStateMachine):
         try:
             result = call()
         except PortPoolError as exc:
-            assert exc.winerror in allowed, f"{what}: got {exc}; expected {expected.describe()}"
+            seen = _seen_rules(what, exc, type(self).variants)
+            assert exc.winerror in allowed, f"{what}: got {exc}{seen}; expected {expected.describe()}"
             type(self).observed.update(allowed[exc.winerror])
             if snapshot is not None:
                 after = snapshot(self.pool)
@@ -285,8 +373,10 @@ class ConformanceMachine(RuleBasedStateMachine):
         """Record rule tags an assertion just confirmed."""
         type(self).observed.update(tags)
 
-    def _address(self, sock: _Sock, port: int) -> tuple[Any, ...]:
-        return ("::1", port, 0, 0) if sock.v6 else ("127.0.0.1", port)
+    def _address(self, sock: _Sock, port: int, wildcard: bool = False) -> tuple[Any, ...]:
+        if sock.v6:
+            return ("::" if wildcard else "::1", port, 0, 0)
+        return ("0.0.0.0" if wildcard else "127.0.0.1", port)
 
     def _forget(self, res: _Res) -> None:
         del self.reservations[res.token]
@@ -458,16 +548,25 @@ class ConformanceMachine(RuleBasedStateMachine):
         or from the dynamic range, never inside a block."""
         self._bind(self._pick_to_bind(index), 0)
 
-    @rule(index=st.integers(0, 99), bound=st.booleans(), offset=st.integers(0, 99))
-    def bind_explicit(self, index: int, bound: bool, offset: int) -> None:
-        """R6, W2, W3, A17, A23: a port of scratch, or one another socket has bound."""
+    @rule(index=st.integers(0, 99), bound=st.booleans(), offset=st.integers(0, 99),
+          wildcard=st.booleans())
+    def bind_explicit(self, index: int, bound: bool, offset: int, wildcard: bool) -> None:
+        """R6, W2, W3, A17, A23, C1-C16: a port of scratch, or one another socket has
+        bound, on loopback or the wildcard."""
         sock = self._pick_to_bind(index)
-        taken = sorted(self._bound(sock.protocol))
+        if bound and sock.port is not None and index % 3:  # a fresh socket meets the holders
+            self._open(udp=sock.protocol is Protocol.UDP, v6=sock.v6)
+            sock = self.socks[-1]
+        # Mostly a port held on the socket's own stack, where the tables apply (C15).
+        same_stack = sorted({s.port for s in self.socks if s.protocol is sock.protocol
+                             and s.port is not None and s.v6 == sock.v6})
+        taken = (same_stack if same_stack and offset % 4 else []) or sorted(
+            self._bound(sock.protocol))
         if bound and taken:
             port = taken[offset % len(taken)]
         else:
             port = self.scratch.start + offset % self.scratch.count
-        self._bind(sock, port)
+        self._bind(sock, port, wildcard)
 
     @rule(index=st.integers(0, 99), kind=st.sampled_from(["system", "own", "foreign", "persistent"]),
           in_use=st.booleans(), offset=st.integers(0, 99))
@@ -487,7 +586,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         else:
             self._bind(sock, block.start + offset % block.count)
 
-    def _bind(self, sock: _Sock, port: int) -> None:
+    def _bind(self, sock: _Sock, port: int, wildcard: bool = False) -> None:
         assoc = self._live_association(sock)
         bound = self._bound(sock.protocol)
         expected = self._predict()
@@ -502,14 +601,17 @@ class ConformanceMachine(RuleBasedStateMachine):
             expected.allow("A13")
         elif assoc is not None and port in assoc.range:
             if port in bound:
-                expected.rule("W2", also=["R6"])
+                self._table(expected, sock, port, wildcard)
             expected.ok("R6")
         else:
             self._plain_bind(expected, self._holder(sock.protocol, port), port in bound)
+            if not expected.must_fail and port in bound:
+                self._table(expected, sock, port, wildcard)
             if assoc is not None:
                 expected.ok("A17")
-        self._expect(lambda: sock.socket.bind(self._address(sock, port)), expected,
-                     what=f"bind port {port}" + (" (IPv6)" if sock.v6 else ""))
+        address = self._address(sock, port, wildcard)
+        self._expect(lambda: sock.socket.bind(address), expected,
+                     what=f"bind {address[0]} port {port}" + (" (IPv6)" if sock.v6 else ""))
         if expected.must_fail:
             return
         try:
@@ -528,19 +630,88 @@ class ConformanceMachine(RuleBasedStateMachine):
             assert holder is None, f"X4: bind(0) gave port {got}, inside {holder!r}"
             if self.dynamic is not None:
                 assert got in self.dynamic, f"W1: port {got} outside {self.dynamic!r}"
-        assert got not in bound, f"W2: port {got} handed out twice"
-        sock.port = got
+        assert port or got not in bound, f"C17: bind(0) handed out port {got}, which is held"
+        self._bound_now(sock, got, wildcard)
+
+    def _bound_now(self, sock: _Sock, port: int, wildcard: bool) -> None:
+        self.binds += 1
+        sock.port, sock.wildcard, sock.sharing, sock.seq = port, wildcard, sock.option, self.binds
 
     def _plain_bind(self, expected: _Prediction, holder: _Block | None, bound: bool) -> None:
         """An explicit bind from a socket not associated with the port's block: the
         block is checked before "in use" (X2, R17 with A23), unless its rule lets the
-        bind through (X14, X15: then W2 decides)."""
+        bind through (X14, X15: then the conflict tables decide, C1-C16)."""
         decides = {"system": "X2", "foreign": "R17", "own": "X14", "persistent": "X15"}.get(
             holder.kind) if holder is not None else None
         if decides is not None:
             expected.rule(decides, also=["A23"] if bound and decides == "R17" else [])
-        if not expected.must_fail and bound:  # no block, or its alternative lets binds in
-            expected.rule("W2", also=[decides] if decides else [])
+
+    @rule(index=st.integers(0, 99), option=st.sampled_from(["reuse", "exclusive", "off"]))
+    def set_option(self, index: int, option: str) -> None:
+        """O4, O5, C18: SO_REUSEADDR or SO_EXCLUSIVEADDRUSE on (or the one set, off)."""
+        sock = self._pick(index)
+        expected = self._predict()
+        if option == "off":
+            name = SO_EXCLUSIVEADDRUSE if sock.option is Sharing.EXCLUSIVE else SO_REUSEADDR
+            value, new = 0, Sharing.DEFAULT
+        else:
+            name = SO_REUSEADDR if option == "reuse" else SO_EXCLUSIVEADDRUSE
+            value, new = 1, Sharing.REUSE if option == "reuse" else Sharing.EXCLUSIVE
+            if sock.option not in (Sharing.DEFAULT, new):
+                expected.rule("O4")
+        if sock.port is not None:
+            expected.rule("O5", also=["C18"])
+        expected.ok("O1", "O7")
+        self._expect(lambda: sock.socket.setsockopt(SOL_SOCKET, name, value), expected,
+                     what=f"setsockopt {option}")
+        if not expected.must_fail:
+            sock.option = new  # the binding keeps sock.sharing (C18)
+            got = self._expect(lambda: sock.socket.getsockopt(SOL_SOCKET, name), self._predict(),
+                               what="getsockopt", check_state=False, observe=False)
+            assert got == value, f"getsockopt reads {got}, set {value} [rules O4, O7]"
+
+    @rule(index=st.integers(0, 99), port=st.sampled_from([0, 80]))
+    def connect(self, index: int, port: int) -> None:
+        """K1-K4: connect binds an unbound socket (from its block under K2's `block`, else
+        the dynamic range, never a held port: C17) and records the peer."""
+        sock = self._pick(index)
+        assoc = self._live_association(sock)
+        bound = self._bound(sock.protocol)
+        expected = self._predict()
+        if port == 0:
+            expected.rule("K3")
+        elif sock.connected and sock.protocol is Protocol.TCP:
+            expected.rule("K4")
+        elif sock.port is None and assoc is not None and type(self).variants["K2"] == "block":
+            if all(p in bound for p in range(assoc.range.start, assoc.range.last + 1)):
+                expected.rule("A1", also=["K2"])
+            expected.ok("K1", "K2")
+        elif sock.port is None:
+            expected.ok("K1", "W1", "X4", *(["K2"] if assoc is not None else []))
+            expected.allow("A13")
+        peer = self._address(sock, port)
+        self._expect(lambda: sock.socket.connect(peer), expected,
+                     what=f"connect to {peer[0]} port {port}")
+        if expected.must_fail:
+            return
+        try:
+            got = int(sock.socket.getsockname()[1])
+        except PortPoolError:
+            return  # A13: no port for the implicit bind; the socket stays unbound
+        if sock.port is None:
+            if assoc is not None and type(self).variants["K2"] == "block":
+                assert got in assoc.range, (f"connect on an associated socket took port {got},"
+                                            f" not from {assoc.range!r} [rule K2: block]")
+            else:
+                holder = self._holder(sock.protocol, got)
+                assert holder is None, (f"connect's implicit bind took port {got}, inside"
+                                        f" {holder!r} [rules X4, K2: {type(self).variants['K2']}]")
+            assert got not in bound, f"C17: connect's implicit bind took {got}, which is held"
+            self._bound_now(sock, got, True)
+        else:
+            assert got == sock.port, f"K1: connect moved a bound socket from {sock.port} to {got}"
+        sock.connected = True
+        self._confirm("K1")
 
     @rule(index=st.integers(0, 99))
     def close(self, index: int) -> None:
@@ -668,8 +839,11 @@ class ConformanceMachine(RuleBasedStateMachine):
             return
         got = int(sock.getsockname()[1])
         assert got in res.range, f"R5: port {got} is not from {res.range!r}"
-        assert got not in bound, f"W2: port {got} handed out twice"
+        assert got not in bound, f"C17: port {got} handed out twice"
         self.other_bound[res.protocol].add(got)
+        self.binds += 1
+        self.other_holders.setdefault((res.protocol, got), []).append(
+            _Holder(self.binds, False, False, Sharing.DEFAULT))
         self.other_kept.append(sock)
 
     def _other_process_acquires(self, protocol: Protocol, offset: int, count: int) -> None:
@@ -814,10 +988,9 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     @invariant()
     def names_match_and_ports_unique(self) -> None:
-        """No two live sockets share a (protocol, port); each reports its own port
-        (also after a system exclusion was placed over it: X12); an unbound socket has
-        no name (W5)."""
-        seen: set[tuple[Protocol, int]] = set()
+        """Each bound socket reports its own port (also after a system exclusion was
+        placed over it: X12), whoever else shares it (C1-C16); an unbound socket has no
+        name (W5)."""
         for sock in self.socks:
             if sock.port is None:
                 expected = self._predict()
@@ -825,9 +998,6 @@ class ConformanceMachine(RuleBasedStateMachine):
                 self._expect(sock.socket.getsockname, expected, what="getsockname",
                              check_state=False)
                 continue
-            assert (sock.protocol, sock.port) not in seen, (
-                f"port {sock.port} bound twice [rule W2]")
-            seen.add((sock.protocol, sock.port))
             named = self._predict()
             named.ok("A20", "X12")
             got = self._expect(sock.socket.getsockname, named, what="getsockname",
@@ -873,8 +1043,11 @@ def run_conformance_test(
             run_conformance_test(lambda: open_pool("windows"), admin=False)
 
     Every failure names the rules behind the outcome it expected (``[rule X14:
-    refused]``), on every backend.  The hooks act on the machine the latest
-    ``factory()`` call opened its pool on; for an emulated machine made anew per run::
+    refused]``) and, for a code it did not expect, the rules that give that code for
+    that call (``[WSAEACCES (10013) for bind: rules R17, X2, ...]``, from the rule table,
+    so a backend whose messages name no rule, such as the real ws2_32, is covered too).
+    The hooks act on the machine the latest ``factory()`` call opened its pool on; for an
+    emulated machine made anew per run::
 
         class Rig:
             def pool(self):
@@ -957,7 +1130,8 @@ def run_conformance_test(
     try:
         machine.TestCase().runTest()
     except PortPoolError as exc:  # a call the rules say succeeds failed
-        raise AssertionError(f"conformance: unexpected {exc}") from exc
+        seen = _seen_rules(_operation_of(exc), exc, chosen)
+        raise AssertionError(f"conformance: unexpected {exc}{seen}") from exc
     except BaseExceptionGroup as group:  # several distinct failures: report them as one
         raise AssertionError(f"conformance: {len(group.exceptions)} distinct failures: "
                              + "; ".join(str(e) for e in group.exceptions)) from group

@@ -25,7 +25,8 @@ After every call (single-threaded):
   ``ipaddress.AddressValueError``) for what Python decides;
 * a refused call (an exception, or a DLL failure code) leaves ``host.snapshot()``
   unchanged, and a refused :meth:`Socket.close` leaves the socket open;
-* the machine's structure (:func:`check_host`): no port bound twice per protocol, blocks
+* the machine's structure (:func:`check_host`): no socket listed twice, shared ports only as
+  the conflict table allows (``Machine.sharing_problems``), blocks
   of one protocol never overlap, tokens are unique and non-zero, every binding's socket
   and every runtime block's owner is alive, the introspection calls never raise;
 * postconditions of successful calls (a granted block has the size asked for, a lookup
@@ -79,7 +80,18 @@ from .._host import EmulatedHost
 from .._interface import PortPool, Socket
 from .._model._rules import ALTERNATIVES
 from .._registry import load_backend
-from .._types import MAX_PORT, Family, PortRange, Protocol, Reservation
+from .._types import (
+    IPPROTO_IPV6,
+    IPV6_V6ONLY,
+    MAX_PORT,
+    SO_EXCLUSIVEADDRUSE,
+    SO_REUSEADDR,
+    SOL_SOCKET,
+    Family,
+    PortRange,
+    Protocol,
+    Reservation,
+)
 
 __all__ = [
     "ALLOWED",
@@ -532,8 +544,9 @@ def check_host(host: EmulatedHost, *, full: bool = False) -> list[str]:
 
 
 def _check_host(host: EmulatedHost, full: bool) -> list[str]:
-    problems: list[str] = []
     machine = host.machine
+    problems: list[str] = (machine.sharing_problems() if hasattr(machine, "sharing_problems")
+                           else [])
     tokens: set[int] = set()
     for protocol in Protocol:
         try:
@@ -560,10 +573,10 @@ def _check_host(host: EmulatedHost, full: bool) -> list[str]:
                 owner = machine.reservation_owner(res.token)
                 if owner is None or not machine.is_alive(owner):
                     problems.append(f"runtime block {res.range!r} of process {owner} outlives it")
-        ports = [b.port for b in bindings]
-        if len(set(ports)) != len(ports):
-            twice = sorted(p for p, n in collections.Counter(ports).items() if n > 1)
-            problems.append(f"{protocol.name} ports bound twice: {twice[:10]}")
+        sockets = [(b.pid, b.socket) for b in bindings]
+        if len(set(sockets)) != len(sockets):  # a port may have several holders (C1-C19)
+            twice = sorted(k for k, n in collections.Counter(sockets).items() if n > 1)
+            problems.append(f"{protocol.name} sockets listed twice: {twice[:10]}")
         live: dict[int, set[int]] = {}
         for binding in bindings:
             if binding.pid not in live:
@@ -576,7 +589,7 @@ def _check_host(host: EmulatedHost, full: bool) -> list[str]:
                 problems.append(f"binding to port {binding.port}")
         if full and hasattr(machine, "free_ports"):
             taken = sorted(b[0] for b in blocks)
-            bound_ports = sorted(set(ports))
+            bound_ports = sorted({b.port for b in bindings})
             for family in Family:
                 problem = _free_count_problem(machine, protocol, family,
                                               host.dynamic_range(protocol, family), taken,
@@ -777,6 +790,7 @@ class World:
         self.stats = stats
         self.tap = tap
         self.threaded = threaded
+        self.held: list[int] = []  # ports binds took lately: binding them again meets C1-C19
         self.procs: list[_Proc] = []
         self.dprocs: list[_DProc] = []
         self.dead_tokens: collections.deque[int] = collections.deque(maxlen=32)
@@ -1135,6 +1149,8 @@ class World:
     def port(self, zone: PortRange = HOT) -> object:
         """A port argument: mostly in ``zone`` or the dynamic range, sometimes hostile."""
         r = self.src.integer(1, 100)
+        if r <= 12 and self.held:
+            return self.src.choice(self.held[-16:])
         if r <= 45:
             return zone.start + self.src.integer(0, zone.count - 1)
         if r <= 60:
@@ -1216,6 +1232,10 @@ class World:
             return ("", port) if not v6 or self.src.chance(50) else ("::", port, 0, 0)
         if r <= 67:
             return ("::1", port, 0, 0) if v6 else ("127.0.0.1", port)
+        if r <= 69:  # the LAN address, a foreign one (L1), a mapped one (L2, L3)
+            if v6:
+                return (self.src.choice(("fd00::10", "2001:db8::5", "::ffff:127.0.0.1")), port, 0, 0)
+            return (self.src.choice(("192.168.1.10", "203.0.113.5", "239.1.2.3")), port)
         if r <= 71:
             return ("127.0.0.1", port) if v6 else ("::1", port)
         if r <= 75:
@@ -1513,6 +1533,7 @@ def _i_bind(w: World, src: Source) -> None:
     port = address[1] if isinstance(address, tuple) and len(address) > 1 else None
     if isinstance(port, int) and port and entry.protocol is not None:
         _check_sockname(w, entry, port)
+        w.held.append(port)
 
 
 def _check_listed(w: World, op: str, protocol: Protocol, pid: int, handle: int) -> None:
@@ -1533,6 +1554,77 @@ def _check_sockname(w: World, entry: _Sock, port: int) -> None:
     if not ok or name is None or name[1] != port:
         w.violate("postcondition", "interface.bind", f"bound to {port}, getsockname says {name!r}"
                   + ("" if ok else f" ({w.last_error})"))
+
+
+# setsockopt values: the known options and levels, and hostile ones (O1-O7).
+_OPTIONS: Final[tuple[tuple[int, int], ...]] = ((SOL_SOCKET, SO_REUSEADDR), (SOL_SOCKET, SO_EXCLUSIVEADDRUSE),
+                   (IPPROTO_IPV6, IPV6_V6ONLY), (SOL_SOCKET, 0x80), (12345, 4), (6, 1))
+
+
+def _option_value(src: Source) -> object:
+    return src.choice((0, 1, 1, 7, -1, b"\x01", b"\x01\x00\x00\x00", b"", 2**40, "1", None, 1.0))
+
+
+def _i_setsockopt(w: World, src: Source) -> None:
+    """setsockopt() with known options, bad levels, short and hostile values."""
+    entry = _pick_sock(w, src)
+    if entry is None:
+        _i_socket(w, src)
+        return
+    level, option = src.choice(_OPTIONS)
+    value = _option_value(src)
+    w.call("interface.setsockopt", (entry, level, option, value),
+           lambda: entry.sock.setsockopt(level, option, value), sock=entry)  # type: ignore[arg-type]
+
+
+def _i_getsockopt(w: World, src: Source) -> None:
+    """getsockopt(): a BOOL option reads 0 or 1 (O7)."""
+    entry = _pick_sock(w, src)
+    if entry is None:
+        _i_socket(w, src)
+        return
+    level, option = src.choice(_OPTIONS)
+    ok, value = w.call("interface.getsockopt", (entry, level, option),
+                       lambda: entry.sock.getsockopt(level, option), sock=entry)
+    if ok and value not in (0, 1):
+        w.violate("postcondition", "interface.getsockopt", f"a BOOL option read {value!r}")
+
+
+def _i_connect(w: World, src: Source) -> None:
+    """connect(): an implicit bind (K1, K2) and the peer (K3-K6)."""
+    entry = _pick_sock(w, src)
+    if entry is None:
+        _i_socket(w, src)
+        return
+    address = w.address(entry.family)
+    was_bound = (entry.proc.pid, entry.handle) in w.ledger.bound
+    ok, _ = w.call("interface.connect", (entry, address), lambda: entry.sock.connect(address),  # type: ignore[arg-type]
+                   sock=entry)
+    if not ok or entry.protocol is None or was_bound:
+        return
+    if entry.closed:
+        w.violate("postcondition", "interface.connect", "a closed socket was connected")
+    with w.ledger.lock:
+        w.ledger.bound.add((entry.proc.pid, entry.handle))
+    _check_listed(w, "interface.connect", entry.protocol, entry.proc.pid, entry.handle)
+
+
+def _i_getpeername(w: World, src: Source) -> None:
+    """getpeername()."""
+    entry = _pick_sock(w, src)
+    if entry is None:
+        return
+    w.call("interface.getpeername", (entry,), entry.sock.getpeername, sock=entry)
+
+
+def _i_cpu_affinity(w: World, src: Source) -> None:
+    """SIO_CPU_AFFINITY through the interface (C19, B8)."""
+    entry = _pick_sock(w, src)
+    if entry is None:
+        return
+    processor = src.choice((0, 1, 3, 63, -1, 70000, "0"))
+    w.call("interface.set_cpu_affinity", (entry, processor),
+           lambda: entry.sock.set_cpu_affinity(processor), sock=entry)  # type: ignore[arg-type]
 
 
 def _i_getsockname(w: World, src: Source) -> None:
@@ -2325,6 +2417,11 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation("interface.release", "interface", 35, _i_release),
     Operation("interface.bind", "interface", 70, _i_bind),
     Operation("interface.getsockname", "interface", 20, _i_getsockname),
+    Operation("interface.setsockopt", "interface", 25, _i_setsockopt),
+    Operation("interface.getsockopt", "interface", 10, _i_getsockopt),
+    Operation("interface.connect", "interface", 20, _i_connect),
+    Operation("interface.getpeername", "interface", 5, _i_getpeername),
+    Operation("interface.set_cpu_affinity", "interface", 8, _i_cpu_affinity),
     Operation("interface.close", "interface", 40, _i_close),
     Operation("interface.create_persistent", "interface", 20, _persistent_op("create")),
     Operation("interface.lookup_persistent", "interface", 10, _persistent_op("lookup")),

@@ -21,6 +21,7 @@ sys.exit(pytest.main([
     "-W", "ignore::pytest.PytestAssertRewriteWarning",
     f"{root}\\tests\\test_model_rules.py", f"{root}\\tests\\test_dlls.py",
     f"{root}\\tests\\test_sample.py", f"{root}\\tests\\test_values.py",
-    f"{root}\\tests\\test_backends_agree.py",
+    f"{root}\\tests\\test_backends_agree.py", f"{root}\\tests\\test_conflicts.py",
+    f"{root}\\tests\\test_dll_options.py", f"{root}\\tests\\test_msquic_pattern.py",
     "-k", "not command_line and not example_script",  # they start subprocesses of Linux paths
 ]))
