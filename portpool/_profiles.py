@@ -21,7 +21,10 @@ from typing import Any
 
 from ._model._rules import ALTERNATIVES
 
-__all__ = ["load_profile", "profile_variants"]
+__all__ = ["VERDICTS", "load_profile", "profile_variants", "save_profile"]
+
+#: The verdicts ``portpool probe`` writes (``portpool._probes._runner`` says what each means).
+VERDICTS = frozenset({"observed", "unmatched", "agree", "disagree", "skipped", "error"})
 
 
 def load_profile(profile: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, Any]:
@@ -52,7 +55,26 @@ def load_profile(profile: str | os.PathLike[str] | Mapping[str, Any]) -> dict[st
         if observed is not None and not isinstance(observed, str):
             raise ValueError(f"profile result {rule_id}: 'observed' must be an alternative"
                              f" name or null, not {observed!r}")
+        verdict = result.get("verdict")
+        if verdict is not None and verdict not in VERDICTS:
+            raise ValueError(f"profile result {rule_id}: 'verdict' must be one of"
+                             f" {', '.join(sorted(VERDICTS))}, not {verdict!r}")
+    if "machine" in data and not isinstance(data["machine"], Mapping):
+        raise ValueError("a profile's 'machine' must be a mapping")
     return data
+
+
+def save_profile(profile: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """Write a profile as JSON (UTF-8, indented, a final newline), checking its shape first.
+
+    Raises:
+        ValueError: ``profile`` is not a profile (as for :func:`load_profile`).
+        OSError: the file cannot be written.
+    """
+    load_profile(profile)
+    with open(path, "w", encoding="utf-8") as file:
+        json.dump(profile, file, indent=2)
+        file.write("\n")
 
 
 def profile_variants(profile: str | os.PathLike[str] | Mapping[str, Any]) -> dict[str, str]:
