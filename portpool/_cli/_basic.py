@@ -6,6 +6,9 @@ import argparse
 import sys
 from typing import Any
 
+from . import CommandError
+from ._machine_options import add_machine_options, open_machine
+
 __all__ = ["register"]
 
 
@@ -32,16 +35,11 @@ def register(commands: Any) -> None:  # argparse._SubParsersAction is private
                     " netsh's own, for example `portpool netsh --machine m.db int ipv4 show"
                     " excludedportrange protocol=tcp`. Prints what netsh prints and exits"
                     " with netsh's status.")
-    netsh.add_argument("--machine", metavar="FILE",
-                       help="the machine's store file (made if missing; default: a fresh"
-                            " machine whose changes are not kept)")
-    netsh.add_argument("--preset", choices=("default", "hyperv", "vs-runner"),
-                       help="make a new machine as this preset")
-    netsh.add_argument("--seed", type=int, default=0, help="the new machine's seed")
+    add_machine_options(netsh, creates=True)
     netsh.add_argument("--admin", action="store_true",
                        help="run netsh elevated (add, delete and set need it)")
     netsh.add_argument("words", nargs=argparse.REMAINDER, help="netsh's words")
-    netsh.set_defaults(run=_netsh, accepts_rest=True, parser=netsh)
+    netsh.set_defaults(run=_netsh, accepts_rest=True)
 
 
 def _demo(args: argparse.Namespace, rest: list[str]) -> int:
@@ -59,23 +57,15 @@ def _specs(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _netsh(args: argparse.Namespace, rest: list[str]) -> int:
-    from portpool._host import EmulatedHost
-    from portpool._model._store import StoreError
-
     words = [*rest, *args.words]
     if not words:
-        args.parser.error("netsh: give netsh's words, for example: int ipv4 show"
-                          " excludedportrange protocol=tcp")
-    try:
-        host = EmulatedHost(seed=args.seed, store=args.machine, preset=args.preset)
-    except (StoreError, ValueError) as exc:
-        print(f"portpool netsh: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError("give netsh's words, for example: int ipv4 show excludedportrange"
+                           " protocol=tcp")
+    host = open_machine(args, creates=True)
     try:
         result = host.run_netsh(words, admin=args.admin)
     except NotImplementedError as exc:
-        print(f"portpool netsh: {exc}", file=sys.stderr)
-        return 2
+        raise CommandError(str(exc)) from None
     sys.stdout.write(result.output)
     return 0 if result.done else 1
 
@@ -86,9 +76,7 @@ def _sample(args: argparse.Namespace, rest: list[str]) -> int:
     if args.backend == "windows":
         ws2 = real_ws2_32()
         if ws2 is None:
-            print("portpool sample --backend windows: the real ws2_32 exists only on Windows",
-                  file=sys.stderr)
-            return 2
+            raise CommandError("--backend windows: the real ws2_32 exists only on Windows")
     else:
         from portpool._host import EmulatedHost
 
