@@ -4,6 +4,7 @@ Everything in ``__all__`` is the public API; the modules behind it are private.
 """
 
 import importlib
+import os
 from typing import TYPE_CHECKING
 
 from ._errors import PortPoolError, WinError, winerror
@@ -33,13 +34,24 @@ from ._types import (
     Reservation,
 )
 
+# In a source checkout, backends/ sits beside portpool/ and installs as portpool.backends
+# (setuptools package-dir).  The editable install links it into place, but Python started
+# in the checkout (`python -m pytest`) imports this folder itself: let it find backends/
+# there too.  Only a checkout has both pyproject.toml and backends/ beside portpool/.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if (not os.path.isdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "backends"))
+        and os.path.isfile(os.path.join(_ROOT, "pyproject.toml"))
+        and os.path.isfile(os.path.join(_ROOT, "backends", "__init__.py"))):
+    __path__.append(_ROOT)
+
 if TYPE_CHECKING:
     from ._dlls import CallControl, EmulatedDlls
+    from ._patch import patch
 
 __version__ = "0.1.0"
 
 # The emulated DLLs import ctypes, so they load on first use, not with portpool.
-_LAZY = {"CallControl": "portpool._dlls", "EmulatedDlls": "portpool._dlls"}
+_LAZY = {"CallControl": "portpool._dlls", "EmulatedDlls": "portpool._dlls", "patch": "portpool._patch"}
 
 
 def __getattr__(name: str) -> object:
@@ -80,5 +92,6 @@ __all__ = [
     "StoreError",
     "WinError",
     "open_pool",
+    "patch",
     "winerror",
 ]
