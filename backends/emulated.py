@@ -42,7 +42,7 @@ class EmulatedSocket(Socket):
 
     def __init__(self, pool: EmulatedPool, info: SocketInfo) -> None:
         self._pool = pool
-        self._host = pool.host
+        self._host = pool._host
         self._pid = pool.pid
         self._machine = pool._machine
         self._handle = info.handle
@@ -55,25 +55,29 @@ class EmulatedSocket(Socket):
 
     def acquire_port_reservation(self, start: int, count: int) -> Reservation:
         """See :meth:`portpool.Socket.acquire_port_reservation`."""
-        _injected(self._host, "WSAIoctl")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "WSAIoctl")
         start, count = check_int(start, "start"), check_int(count, "count")
         return self._machine.acquire(self._pid, -1 if self._closed else self._handle, start, count)
 
     def associate_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.associate_port_reservation`."""
-        _injected(self._host, "WSAIoctl")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "WSAIoctl")
         token = check_int(token, "token")
         self._machine.associate(self._pid, -1 if self._closed else self._handle, token)
 
     def release_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.release_port_reservation`."""
-        _injected(self._host, "WSAIoctl")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "WSAIoctl")
         token = check_int(token, "token")
         self._machine.release(self._pid, -1 if self._closed else self._handle, token)
 
     def bind(self, address: Address) -> None:
         """See :meth:`portpool.Socket.bind`."""
-        _injected(self._host, "bind")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "bind")
         # A closed socket's handle is no longer a socket: the model says WSAENOTSOCK.
         handle = -1 if self._closed else self._handle
         if (type(address) is tuple and len(address) == 2 and self._family is Family.INET
@@ -86,7 +90,8 @@ class EmulatedSocket(Socket):
 
     def getsockname(self) -> Address:
         """See :meth:`portpool.Socket.getsockname`."""
-        _injected(self._host, "getsockname")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "getsockname")
         family, host, port = self._machine.sockname(self._pid, -1 if self._closed else self._handle)
         default = "0.0.0.0" if family is Family.INET else "::"
         if family is Family.INET:
@@ -95,34 +100,39 @@ class EmulatedSocket(Socket):
 
     def setsockopt(self, level: int, option: int, value: int | bytes) -> None:
         """See :meth:`portpool.Socket.setsockopt`."""
-        _injected(self._host, "setsockopt")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "setsockopt")
         level, option, data = check_option(level, option, value)
         self._machine.setsockopt(self._pid, -1 if self._closed else self._handle, level, option,
                                  data)
 
     def getsockopt(self, level: int, option: int) -> int:
         """See :meth:`portpool.Socket.getsockopt`."""
-        _injected(self._host, "getsockopt")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "getsockopt")
         level, option, _ = check_option(level, option, 0)
         return self._machine.getsockopt(self._pid, -1 if self._closed else self._handle, level,
                                         option)
 
     def connect(self, address: Address) -> None:
         """See :meth:`portpool.Socket.connect`."""
-        _injected(self._host, "connect")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "connect")
         host, port = check_address(address, self._family)
         self._machine.connect(self._pid, -1 if self._closed else self._handle, host, port)
 
     def getpeername(self) -> Address:
         """See :meth:`portpool.Socket.getpeername`."""
-        _injected(self._host, "getpeername")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "getpeername")
         family, host, port = self._machine.peername(self._pid,
                                                     -1 if self._closed else self._handle)
         return (host, port) if family is Family.INET else (host, port, 0, 0)
 
     def set_cpu_affinity(self, processor: int) -> None:
         """See :meth:`portpool.Socket.set_cpu_affinity`."""
-        _injected(self._host, "WSAIoctl")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "WSAIoctl")
         self._machine.set_cpu_affinity(self._pid, -1 if self._closed else self._handle,
                                        check_processor(processor))
 
@@ -134,7 +144,8 @@ class EmulatedSocket(Socket):
         """
         if self._closed:
             return
-        _injected(self._host, "closesocket")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "closesocket")
         self._closed = True
         try:  # noqa: SIM105 - contextlib.suppress() costs 0.5 us on this hot path
             self._machine.close_socket(self._pid, self._handle)
@@ -193,7 +204,8 @@ class EmulatedPool(EmulatedProcess):
     def socket(self, family: int = AF_INET, type: int = SOCK_STREAM,  # noqa: A002 - socket's own name
                proto: int = 0) -> EmulatedSocket:
         """See :meth:`portpool.PortPool.socket`."""
-        _injected(self._host, "socket")
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "socket")
         if not (family.__class__ is int and type.__class__ is int and proto.__class__ is int
                 and (family, type, proto) in _COMMON_SOCKETS):  # the hot path skips the checks
             family, type, proto = check_socket_args(family, type, proto)  # noqa: A001 - socket's names
@@ -201,17 +213,20 @@ class EmulatedPool(EmulatedProcess):
 
     def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
         """See :meth:`portpool.PortPool.create_persistent_reservation`."""
-        _injected(self._host, _persistent_function("Create", protocol))
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, _persistent_function("Create", protocol))
         return self._machine.create_persistent(self._pid, *_persistent_args(protocol, start, count))
 
     def lookup_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
         """See :meth:`portpool.PortPool.lookup_persistent_reservation`."""
-        _injected(self._host, _persistent_function("Lookup", protocol))
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, _persistent_function("Lookup", protocol))
         return self._machine.lookup_persistent(self._pid, *_persistent_args(protocol, start, count))
 
     def delete_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> None:
         """See :meth:`portpool.PortPool.delete_persistent_reservation`."""
-        _injected(self._host, _persistent_function("Delete", protocol))
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, _persistent_function("Delete", protocol))
         self._machine.delete_persistent(self._pid, *_persistent_args(protocol, start, count))
 
     def exit(self) -> None:

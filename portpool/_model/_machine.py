@@ -580,7 +580,10 @@ class Machine:
             # Commit.
             if block is None:
                 sock.association = None  # A16: a lapsed association is forgotten
-            self._commit_bind(space, sock, canonical, chosen, endpoints)
+            sock.host, sock.port, sock.endpoints = canonical, chosen, endpoints  # _commit_bind,
+            if sock.reuse or sock.exclusive:  # inlined: this is the bind hot path (C18)
+                sock.sharing = Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE
+            space.bind(chosen, handle)
             return chosen
 
     def _commit_bind(self, space: PortSpace, sock: _Socket, host: str, port: int,
