@@ -110,7 +110,7 @@ class EmulatedSocket(Socket):
         """See :meth:`portpool.Socket.getsockopt`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "getsockopt")
-        level, option, _ = check_option(level, option, 0)
+        level, option, _ = check_option(level, option, 0, "getsockopt")
         return self._machine.getsockopt(self._pid, -1 if self._closed else self._handle, level,
                                         option)
 
@@ -118,7 +118,7 @@ class EmulatedSocket(Socket):
         """See :meth:`portpool.Socket.connect`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "connect")
-        host, port = check_address(address, self._family)
+        host, port = check_address(address, self._family, "connect")
         self._machine.connect(self._pid, -1 if self._closed else self._handle, host, port)
 
     def getpeername(self) -> Address:

@@ -51,9 +51,9 @@ def check_socket_args(family: object, kind: object, proto: object) -> tuple[int,
     return out[0], out[1], out[2]
 
 
-def check_address(address: object, family: Family) -> tuple[str, int]:
-    """bind()'s address, as Python's ``socket`` checks it: ``(host, port)`` for AF_INET,
-    ``(host, port[, flowinfo[, scope_id]])`` for AF_INET6.
+def check_address(address: object, family: Family, call: str = "bind") -> tuple[str, int]:
+    """bind()'s (or ``call``'s) address, as Python's ``socket`` checks it: ``(host, port)``
+    for AF_INET, ``(host, port[, flowinfo[, scope_id]])`` for AF_INET6.
 
     Whether ``host`` is an address of the family is Windows' business (rule W4).
 
@@ -75,22 +75,23 @@ def check_address(address: object, family: Family) -> tuple[str, int]:
         raise TypeError("AF_INET6 address must be a tuple (host, port[, flowinfo[, scopeid]])")
     host, port = address[0], address[1]
     if not isinstance(host, str):
-        raise TypeError(f"bind(): host must be a str, not {type(host).__name__}")
-    number = check_int(port, "bind(): port")
+        raise TypeError(f"{call}(): host must be a str, not {type(host).__name__}")
+    number = check_int(port, f"{call}(): port")
     if not 0 <= number <= 65535:
-        raise OverflowError("bind(): port must be 0-65535.")
+        raise OverflowError(f"{call}(): port must be 0-65535.")
     if len(address) > 2:
-        flowinfo = check_int(address[2], "bind(): flowinfo")
+        flowinfo = check_int(address[2], f"{call}(): flowinfo")
         if not 0 <= flowinfo <= _FLOWINFO_MAX:
-            raise OverflowError(f"bind(): flowinfo must be 0-{_FLOWINFO_MAX}.")
+            raise OverflowError(f"{call}(): flowinfo must be 0-{_FLOWINFO_MAX}.")
     if len(address) > 3:
-        scope = check_int(address[3], "bind(): scope_id")
+        scope = check_int(address[3], f"{call}(): scope_id")
         if not 0 <= scope <= 2**32 - 1:
-            raise OverflowError("bind(): scope_id must be 0-4294967295.")
+            raise OverflowError(f"{call}(): scope_id must be 0-4294967295.")
     return host, number
 
 
-def check_option(level: object, option: object, value: object) -> tuple[int, int, bytes]:
+def check_option(level: object, option: object, value: object,
+                 call: str = "setsockopt") -> tuple[int, int, bytes]:
     """setsockopt()'s arguments as Python's ``socket`` takes them: ``level`` and
     ``option`` ints within a C int, ``value`` an int (sent as a 4-byte C int, little-endian
     as on x86 and ARM Windows) or a bytes-like buffer (sent as it is).
@@ -102,9 +103,9 @@ def check_option(level: object, option: object, value: object) -> tuple[int, int
     """
     numbers = []
     for number, name in ((level, "level"), (option, "option")):
-        checked = check_int(number, f"setsockopt(): {name}")
+        checked = check_int(number, f"{call}(): {name}")
         if not _INT_MIN <= checked <= _INT_MAX:
-            raise OverflowError(f"setsockopt(): {name} {checked} does not fit a C int")
+            raise OverflowError(f"{call}(): {name} {checked} does not fit a C int")
         numbers.append(checked)
     if isinstance(value, int) and not isinstance(value, bool):
         if not _INT_MIN <= value <= _INT_MAX:

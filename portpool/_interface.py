@@ -110,6 +110,8 @@ class Socket(abc.ABC):
                 A1); WSAEADDRNOTAVAIL (an address the machine does not have: L1, L3,
                 L4); WSAENOBUFS (dynamic range exhausted: A13); WSAEINVAL (already
                 bound: W3); WSAEFAULT (malformed address: W4); WSAENOTSOCK (R9b).
+            TypeError, OverflowError: an address Python's socket would refuse (not a
+                tuple of the family's shape, a port outside 0-65535).
         """
 
     @abc.abstractmethod
@@ -144,6 +146,7 @@ class Socket(abc.ABC):
 
         Raises:
             PortPoolError: WSAENOPROTOOPT (O1); WSAEINVAL (O2); WSAENOTSOCK (R9b).
+            TypeError, OverflowError: a level or option that is not a C int.
         """
 
     @abc.abstractmethod
@@ -158,6 +161,7 @@ class Socket(abc.ABC):
                 mapped address on an IPv6-only socket: L3); WSAEISCONN (a connected
                 TCP socket: K4); WSAEADDRINUSE / WSAENOBUFS (no port for the implicit
                 bind: A1, A13); WSAEFAULT (W4); WSAENOTSOCK (R9b).
+            TypeError, OverflowError: an address Python's socket would refuse.
         """
 
     @abc.abstractmethod
@@ -176,6 +180,8 @@ class Socket(abc.ABC):
         Raises:
             PortPoolError: WSAEOPNOTSUPP (a TCP socket: B8; a raw one: R9a);
                 WSAENOTSOCK (R9b).
+            TypeError, OverflowError: a processor number that is not an int in 0-65535
+                (SIO_CPU_AFFINITY takes a USHORT).
         """
 
     @abc.abstractmethod

@@ -365,6 +365,36 @@ def test_connect_refusals(pool: PortPool, refused: Refusals) -> None:
     refused(WinError.WSAEADDRNOTAVAIL, lambda: v6.connect(("::ffff:127.0.0.1", 80)), "L3")
 
 
+@rule("K7", "K5")
+def test_a_udp_connect_to_the_wildcard_disconnects(pool: PortPool, refused: Refusals) -> None:
+    udp = pool.socket(type=SOCK_DGRAM)
+    udp.connect(("127.0.0.1", 53))
+    port = udp.getsockname()[1]
+    udp.connect(("0.0.0.0", 0))  # "the socket will be disconnected" (CONNECT)
+    refused(WinError.WSAENOTCONN, udp.getpeername, "K5")
+    assert udp.getsockname()[1] == port  # the binding stays
+    tcp = pool.socket()
+    refused(WinError.WSAEADDRNOTAVAIL, lambda: tcp.connect(("0.0.0.0", 80)), "K3")
+
+
+@rule("C7", "C2")
+def test_account_names_compare_without_case(new_process: Callable[..., PortPool]) -> None:
+    _bind(new_process(user="Alice"), "DW", 7500)
+    same = new_process(user="alice").socket()
+    same.bind(("127.0.0.1", 7500))  # one account: C1 lets a specific bind under a wildcard
+    other = new_process(user="bob").socket()
+    with pytest.raises(PortPoolError) as info:
+        other.bind(("192.168.1.10", 7500))
+    assert info.value.winerror == WinError.WSAEACCES  # two accounts: C7
+
+
+@rule("L1", "L2", "L4")
+@pytest.mark.parametrize("address", ["::ffff:10.0.0.1", "224.0.0.1", "255.255.255.255", "ff02::1"])
+def test_a_machine_cannot_have_group_or_mapped_addresses(address: str) -> None:
+    with pytest.raises(ValueError, match=r"group address|IPv4-mapped"):
+        EmulatedHost(addresses=["127.0.0.1", address])
+
+
 @rule("K2", "R5")
 @pytest.mark.parametrize("alternative", ["block", "dynamic"])
 def test_connect_on_an_associated_socket(alternative: str, backend: str) -> None:
@@ -396,12 +426,21 @@ def test_explain_lists_every_holder_and_predicts_the_table(emulated_host: Emulat
     _bind(pool, "DS", 7400)
     why = emulated_host.explain(TCP, 7400)
     assert why.plain_bind is None and len(why.bindings) == 1  # DS then DW: success (C2)
+    assert why.plain_bind_rule == "C2"
     _bind(pool, "DW", 7400)
     why = emulated_host.explain(TCP, 7400)
     assert [b.host for b in why.bindings] == ["127.0.0.1", "0.0.0.0"]
     assert (why.plain_bind, why.plain_bind_rule) == (WinError.WSAEADDRINUSE, "C1")
     assert (why.acquire, why.acquire_rule) == (WinError.WSAEADDRINUSE, "A2")
     assert not why.drawable
+
+
+@rule("C6")
+def test_explain_names_the_row_that_lets_a_bind_through(emulated_host: EmulatedHost,
+                                                        pool: PortPool) -> None:
+    _bind(pool, "ES", 7600)
+    why = emulated_host.explain(TCP, 7600)
+    assert (why.plain_bind, why.plain_bind_rule) == (None, "C6")  # ES then DW: success
 
 
 def _start(host: EmulatedHost, backend: str) -> PortPool:

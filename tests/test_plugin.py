@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import textwrap
+from pathlib import Path
+
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -298,15 +301,12 @@ def test_readme_opening_test(pytester: pytest.Pytester) -> None:
                 server.close()
             return f"listening on {port}"
     """)
-    pytester.makepyfile(test_opening="""
-        from portpool import Protocol
-        from my_server import start_my_server
-
-        def test_server_reports_the_blocked_port(portpool_patch):     # Windows, emulated, on any OS
-            portpool_patch.exclude(Protocol.TCP, 50000, 100)           # WinNAT took 50000-50099
-            assert start_my_server(port=50000) == "port 50000 is blocked (WinError 10013)"
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    opening = readme.split("## Test the code you have", 1)[1].split("```py\n", 1)[1]
+    opening = opening.split("```", 1)[0]  # the README's block, exactly as printed
+    pytester.makepyfile(test_opening=opening + textwrap.dedent("""
 
         def test_control(portpool_patch):
             assert start_my_server(port=50000) == "listening on 50000"
-    """)
+    """))
     outcome(pytester).assert_outcomes(passed=2)

@@ -20,3 +20,9 @@ def test_readme_block_runs(block: str, capsys: pytest.CaptureFixture[str]) -> No
     exec(compile(block, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "10013" in out or "34835" in out, out
+
+
+def test_readme_counts_the_rules_it_has() -> None:
+    from portpool._model._rules import RULES
+
+    assert f"({len(RULES)} rules:" in README

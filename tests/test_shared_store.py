@@ -241,3 +241,18 @@ def test_hosts_in_threads_of_one_process_share_a_file_the_same_way(tmp_path: Pat
     for t in threads:
         t.join()
     assert final_blocks(path)[Protocol.TCP] == sorted(won)
+
+
+@pytest.mark.rule("A10", "R13d")
+def test_every_host_reading_a_store_sees_one_token_per_boot(tmp_path: Path) -> None:
+    # A persistent block's token depends on the row and the boot, not on which host read
+    # the store or on its seed: a later lookup returns what the create returned (A10).
+    first = EmulatedHost(store=tmp_path / "m.db")
+    token = first.process(admin=True).create_persistent_reservation(Protocol.TCP, 3000, 10)
+    second = EmulatedHost(store=tmp_path / "m.db", seed=9)
+    assert second.process().lookup_persistent_reservation(Protocol.TCP, 3000, 10) == token
+    second.reboot()
+    renewed = second.process().lookup_persistent_reservation(Protocol.TCP, 3000, 10)
+    assert renewed != token
+    third = EmulatedHost(store=tmp_path / "m.db", seed=4)
+    assert third.process().lookup_persistent_reservation(Protocol.TCP, 3000, 10) == renewed

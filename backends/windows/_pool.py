@@ -351,7 +351,7 @@ class WindowsSocket(Socket):
             TypeError, OverflowError: a level or option that is not a C int.
             PortPoolError: WSAENOPROTOOPT (O1), WSAEINVAL (O2), WSAENOTSOCK (R9b).
         """
-        level, option, _ = check_option(level, option, 0)
+        level, option, _ = check_option(level, option, 0, "getsockopt")
         value = _abi.INT(0)
         size = ctypes.c_int32(ctypes.sizeof(value))
         result = self._pool._call("getsockopt", self._h(), level, option, ctypes.byref(value),
@@ -362,7 +362,7 @@ class WindowsSocket(Socket):
 
     def connect(self, address: Address) -> None:
         """See :meth:`portpool.Socket.connect`; the sockaddr is made as for :meth:`bind`."""
-        check_address(address, self._family)
+        check_address(address, self._family, "connect")
         name = _sockaddr(address, self._family)
         size = ctypes.sizeof(name) if name is not None else 0
         result = self._pool._call("connect", self._h(),

@@ -333,8 +333,8 @@ class Machine:
             self._add_persistent(res)
 
     def _add_persistent(self, row: StoredReservation) -> Block:
-        reservation = Reservation(self._new_token(), row.protocol, PortRange(row.start, row.count),
-                                  True)
+        reservation = Reservation(self._persistent_token(row), row.protocol,
+                                  PortRange(row.start, row.count), True)
         block = Block(PERSISTENT, reservation.range, reservation, active=row.active)
         self._tokens[reservation.token] = block
         self._spaces[row.protocol].add_block(block)
@@ -638,7 +638,7 @@ class Machine:
             if (sock.affinity is not None and holder.affinity is not None
                     and holder.pid == sock.pid):  # C19 (UDP only: TCP refused the ioctl)
                 continue
-            same_user = self._processes[holder.pid].user == user
+            same_user = _same_account(self._processes[holder.pid].user, user)
             for stack, address in endpoints:
                 for holder_stack, holder_address in holder.endpoints:
                     if holder_stack is not stack or (address is not None and holder_address
@@ -733,6 +733,9 @@ class Machine:
             if type(found) is str:
                 raise refuse(found, f"{canonical} is an IPv4-mapped address and socket"
                              f" {handle:#x} is IPv6-only")
+            if found[0][1] is None and sock.protocol is Protocol.UDP:  # K7: a disconnect
+                sock.peer = None
+                return sock.port or 0
             if number == 0 or found[0][1] is None:
                 raise refuse("K3", f"cannot connect to {canonical} port {number}")
             if sock.peer is not None and sock.protocol is not Protocol.UDP:
@@ -984,6 +987,8 @@ class Machine:
             if plain is None and holders:
                 plain, plain_rule = self._predict_plain_bind(holders)
                 rules += ["C13", "C15"] + ([plain_rule] if plain_rule else [])
+                if plain is None:
+                    plain_rule = plain_rule if plain_rule != "C15" else None
             acquire: WinError | None = None
             acquire_rule: str | None = None
             if block is not None:
@@ -1005,16 +1010,17 @@ class Machine:
         """What an AF_INET socket of the default account, with default options, would get
         binding 0.0.0.0 at the holders' port (the table, C1-C13)."""
         second = (Sharing.DEFAULT, Scope.WILDCARD)
+        decided = "C15"  # no holder on the IPv4 stack: the other stack's do not meet it
         for holder in holders:
-            same_user = self._processes[holder.pid].user == DEFAULT_USER
+            same_user = _same_account(self._processes[holder.pid].user, DEFAULT_USER)
             for stack, address in holder.endpoints:
                 if stack is not Family.INET:
                     continue
                 first = (holder.sharing, Scope.WILDCARD if address is None else Scope.SPECIFIC)
-                outcome, rule_id = conflict(first, second, same_user=same_user)
+                outcome, decided = conflict(first, second, same_user=same_user)
                 if outcome is not Outcome.SUCCESS:
-                    return outcome.value, rule_id
-        return None, None
+                    return outcome.value, decided
+        return None, decided  # the row that let it through
 
     def snapshot(self) -> tuple[object, ...]:
         """A hashable picture of the whole state, for "a failed call changes nothing"."""
@@ -1058,7 +1064,8 @@ class Machine:
         if (first.affinity is not None and second.affinity is not None
                 and first.pid == second.pid):
             return None  # C19
-        same_user = self._processes[first.pid].user == self._processes[second.pid].user
+        same_user = _same_account(self._processes[first.pid].user,
+                                  self._processes[second.pid].user)
         for stack, address in second.endpoints:
             for first_stack, first_address in first.endpoints:
                 if first_stack is not stack or (address is not None and first_address is not None
@@ -1153,6 +1160,17 @@ class Machine:
         if found is None or found.kind is not PERSISTENT or found.range != block:
             raise refuse(rule, f"no persistent {protocol.name} reservation {block!r}")
         return found
+
+    def _persistent_token(self, row: StoredReservation) -> int:
+        """A persistent block's token: a function of the row and the boot (A10), so every
+        host that reads the same store in the same boot gives the same token, and a reboot
+        gives a new one."""
+        tokens = random.Random(f"persistent:{self._boot_number}:{int(row.protocol)}:{row.start}:"
+                               f"{row.count}")
+        while True:  # R13c: unique and never INVALID_PORT_RESERVATION_TOKEN (0)
+            token = tokens.getrandbits(64)
+            if token and token not in self._tokens:
+                return token
 
     def _new_token(self) -> int:
         while True:  # R13c: unique and never INVALID_PORT_RESERVATION_TOKEN (0)
@@ -1289,6 +1307,11 @@ def _local_addresses(addresses: object) -> frozenset[str]:
         if address.is_unspecified:
             raise ValueError(f"{text!r} is the wildcard, which every machine binds; give the"
                              " machine's own addresses")
+        if address.is_multicast or text.strip() == "255.255.255.255":
+            raise ValueError(f"{text!r} is a group address, never an interface's (L4)")
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+            raise ValueError(f"{text!r} is an IPv4-mapped address: give the IPv4 address"
+                             f" {address.ipv4_mapped} (L2)")
         local.add(str(address))
     return frozenset(local)
 
@@ -1312,3 +1335,8 @@ def _endpoints_of(family: Family, v6only: bool, canonical: str) -> tuple[Endpoin
 def _is_group_address(text: str) -> bool:
     address = ipaddress.ip_address(text)
     return address.is_multicast or text == "255.255.255.255"
+
+
+def _same_account(one: str, other: str) -> bool:
+    """Windows account names compare without regard to case (``Alice`` is ``alice``)."""
+    return one.casefold() == other.casefold()

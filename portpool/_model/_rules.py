@@ -668,10 +668,15 @@ _TABLE: Final[tuple[Rule, ...]] = (
          " bind (does auto-bind take a block port?)\")", A, check="D-Q6: acquire 60000+10,"
          " associate a TCP socket, connect it to a listening socket: a local port in"
          " 60000-60009 settles `block`, one in the dynamic range `dynamic`."),
-    Rule("K3", "connect", "connect to the wildcard address or to port 0 fails.", "CONNECT"
-         " (WSAEADDRNOTAVAIL: \"The remote address is not a valid address (such as INADDR_ANY"
-         " or in6addr_any)\"; \"the port is 0\" is given for connect too)", D,
-         E.WSAEADDRNOTAVAIL),
+    Rule("K3", "connect", "connect to the wildcard address (TCP) or to port 0 fails.  For a UDP"
+         " socket the wildcard means something else (K7); port 0 with another address failing"
+         " for UDP too is assumed.", "CONNECT (WSAEADDRNOTAVAIL: \"The remote address is not a"
+         " valid address (such as INADDR_ANY or in6addr_any)\", in the paragraph on"
+         " connection-oriented sockets)", D, E.WSAEADDRNOTAVAIL),
+    Rule("K7", "connect", "connect of a UDP socket to the all-zero address disconnects it: the"
+         " peer is forgotten (getpeername then fails, K5) and the binding stays.", "CONNECT (\"If"
+         " the address member of the structure specified by name is filled with zeros, the"
+         " socket will be disconnected\", for connectionless sockets)", D),
     Rule("K4", "connect", "connect on a connected TCP socket fails; a UDP socket may connect"
          " again, which replaces its peer.", "CONNECT (WSAEISCONN: \"The socket is already"
          " connected (connection-oriented sockets only)\"; for a connectionless socket"
@@ -679,11 +684,13 @@ _TABLE: Final[tuple[Rule, ...]] = (
          E.WSAEISCONN),
     Rule("K5", "connect", "getpeername on a socket that is not connected fails.", "GETPEERNAME"
          " (WSAENOTCONN: \"The socket is not connected\")", D, E.WSAENOTCONN),
-    Rule("K6", "connect", "connect succeeds at once for any peer address of the socket's"
-         " family: the model has no network, so nothing listens, refuses or times out.",
-         "model choice: the port pool is local; CONNECT's network codes (WSAECONNREFUSED,"
-         " WSAETIMEDOUT, WSAENETUNREACH) are not modelled", A, check="none: this is the"
-         " model's scope, not a claim about Windows."),
+    Rule("K6", "connect", "connect succeeds at once for any other peer address of the socket's"
+         " family: the model has no network, so nothing listens, refuses or times out, and"
+         " SO_BROADCAST is not modelled (CONNECT's WSAEACCES for a datagram connect to a broadcast"
+         " address without it does not occur).", "model choice: the port pool is local; CONNECT's"
+         " network codes (WSAECONNREFUSED, WSAETIMEDOUT, WSAENETUNREACH, WSAEACCES for broadcast)"
+         " are not modelled", A, check="none: this is the model's scope, not a claim about"
+         " Windows."),
     # --- Persistent reservations -----------------------------------------------------------
     Rule("R13", "persistent", "CreatePersistent*PortReservation and"
          " DeletePersistent*PortReservation need an elevated administrator.", "CREATE, DELETE"

@@ -54,6 +54,8 @@ from .._probes._operations import OPERATION_RULES, rules_for
 from .._types import (
     AF_INET,
     AF_INET6,
+    IPPROTO_IPV6,
+    IPV6_V6ONLY,
     SO_EXCLUSIVEADDRUSE,
     SO_REUSEADDR,
     SOCK_DGRAM,
@@ -197,6 +199,8 @@ class _Sock:
     sharing: Sharing = Sharing.DEFAULT  # the option as it was at bind (C18)
     seq: int = 0  # when it bound: the tables ask the holders in that order (C16)
     connected: bool = False
+    dual: bool = False  # IPV6_V6ONLY set to 0 (an AF_INET6 socket only)
+    stacks: tuple[bool, ...] = ()  # the stacks its binding holds (True: IPv6), C14, C15
 
 
 @attrs.frozen
@@ -204,7 +208,7 @@ class _Holder:
     """A binding as the conflict tables see it (the other process binds 127.0.0.1)."""
 
     seq: int
-    v6: bool
+    stacks: tuple[bool, ...]  # True: the IPv6 stack; a dual-stack wildcard holds both
     wildcard: bool
     sharing: Sharing
 
@@ -316,22 +320,35 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     def _holders(self, protocol: Protocol, port: int) -> list[_Holder]:
         """Every binding of ``protocol`` at ``port``, in the order they were made."""
-        ours = [_Holder(s.seq, s.v6, s.wildcard, s.sharing) for s in self.socks
+        ours = [_Holder(s.seq, s.stacks, s.wildcard, s.sharing) for s in self.socks
                 if s.protocol is protocol and s.port == port]
         return sorted(ours + self.other_holders.get((protocol, port), []), key=lambda h: h.seq)
 
+    @staticmethod
+    def _stacks(sock: _Sock, wildcard: bool) -> tuple[bool, ...]:
+        """The stacks a bind of ``sock`` holds: a dual-stack wildcard holds both (C14)."""
+        if not sock.v6:
+            return (False,)
+        return (True, False) if sock.dual and wildcard else (True,)
+
     def _table(self, expected: _Prediction, sock: _Sock, port: int, wildcard: bool) -> None:
-        """REUSE's same-account table against each holder the bind meets (C1-C16): one
-        account here, loopback or the wildcard, IPv4 or IPv6-only sockets."""
+        """REUSE's same-account table against each holder the bind meets (C1-C16), on
+        each stack the bind holds (C14, C15): loopback or the wildcard, one account."""
         second = (sock.option, Scope.WILDCARD if wildcard else Scope.SPECIFIC)
+        stacks = self._stacks(sock, wildcard)
         for holder in self._holders(sock.protocol, port):
-            if holder.v6 != sock.v6:
-                continue  # C15: the other stack
-            first = (holder.sharing, Scope.WILDCARD if holder.wildcard else Scope.SPECIFIC)
-            outcome, rule_id = conflict(first, second, same_user=True)
-            if outcome is not Outcome.SUCCESS:
-                expected.cell(rule_id, outcome)
-                return
+            for stack in stacks:
+                if stack not in holder.stacks:
+                    continue  # C15: the other stack
+                if (len(stacks) == 2 and not stack and sock.option is Sharing.EXCLUSIVE
+                        and not holder.wildcard):
+                    expected.rule("C14")  # dual-stack exclusive over an IPv4 specific bind
+                    return
+                first = (holder.sharing, Scope.WILDCARD if holder.wildcard else Scope.SPECIFIC)
+                outcome, rule_id = conflict(first, second, same_user=True)
+                if outcome is not Outcome.SUCCESS:
+                    expected.cell(rule_id, outcome)
+                    return
         expected.ok("C13", "C15")
 
     def _live_association(self, sock: _Sock) -> _Res | None:
@@ -373,10 +390,12 @@ class ConformanceMachine(RuleBasedStateMachine):
         """Record rule tags an assertion just confirmed."""
         type(self).observed.update(tags)
 
-    def _address(self, sock: _Sock, port: int, wildcard: bool = False) -> tuple[Any, ...]:
+    def _address(self, sock: _Sock, port: int, wildcard: bool = False,
+                 foreign: bool = False) -> tuple[Any, ...]:
+        """Loopback, the wildcard, or an address no machine has (TEST-NET, for L1)."""
         if sock.v6:
-            return ("::" if wildcard else "::1", port, 0, 0)
-        return ("0.0.0.0" if wildcard else "127.0.0.1", port)
+            return ("2001:db8::5" if foreign else "::" if wildcard else "::1", port, 0, 0)
+        return ("203.0.113.5" if foreign else "0.0.0.0" if wildcard else "127.0.0.1", port)
 
     def _forget(self, res: _Res) -> None:
         del self.reservations[res.token]
@@ -549,10 +568,11 @@ class ConformanceMachine(RuleBasedStateMachine):
         self._bind(self._pick_to_bind(index), 0)
 
     @rule(index=st.integers(0, 99), bound=st.booleans(), offset=st.integers(0, 99),
-          wildcard=st.booleans())
-    def bind_explicit(self, index: int, bound: bool, offset: int, wildcard: bool) -> None:
-        """R6, W2, W3, A17, A23, C1-C16: a port of scratch, or one another socket has
-        bound, on loopback or the wildcard."""
+          where=st.sampled_from(["loopback", "wildcard", "loopback", "wildcard", "foreign"]))
+    def bind_explicit(self, index: int, bound: bool, offset: int, where: str) -> None:
+        """R6, W2, W3, A17, A23, C1-C16, L1: a port of scratch, or one another socket has
+        bound, on loopback, the wildcard or an address the machine does not have."""
+        wildcard, foreign = where == "wildcard", where == "foreign"
         sock = self._pick_to_bind(index)
         if bound and sock.port is not None and index % 3:  # a fresh socket meets the holders
             self._open(udp=sock.protocol is Protocol.UDP, v6=sock.v6)
@@ -566,7 +586,7 @@ class ConformanceMachine(RuleBasedStateMachine):
             port = taken[offset % len(taken)]
         else:
             port = self.scratch.start + offset % self.scratch.count
-        self._bind(sock, port, wildcard)
+        self._bind(sock, port, wildcard, foreign)
 
     @rule(index=st.integers(0, 99), kind=st.sampled_from(["system", "own", "foreign", "persistent"]),
           in_use=st.booleans(), offset=st.integers(0, 99))
@@ -586,12 +606,14 @@ class ConformanceMachine(RuleBasedStateMachine):
         else:
             self._bind(sock, block.start + offset % block.count)
 
-    def _bind(self, sock: _Sock, port: int, wildcard: bool = False) -> None:
+    def _bind(self, sock: _Sock, port: int, wildcard: bool = False, foreign: bool = False) -> None:
         assoc = self._live_association(sock)
         bound = self._bound(sock.protocol)
         expected = self._predict()
         if sock.port is not None:
             expected.rule("W3")
+        elif foreign:
+            expected.rule("L1")
         elif port == 0 and assoc is not None:
             if all(p in bound for p in range(assoc.range.start, assoc.range.last + 1)):
                 expected.rule("A1")
@@ -609,7 +631,7 @@ class ConformanceMachine(RuleBasedStateMachine):
                 self._table(expected, sock, port, wildcard)
             if assoc is not None:
                 expected.ok("A17")
-        address = self._address(sock, port, wildcard)
+        address = self._address(sock, port, wildcard, foreign)
         self._expect(lambda: sock.socket.bind(address), expected,
                      what=f"bind {address[0]} port {port}" + (" (IPv6)" if sock.v6 else ""))
         if expected.must_fail:
@@ -636,6 +658,7 @@ class ConformanceMachine(RuleBasedStateMachine):
     def _bound_now(self, sock: _Sock, port: int, wildcard: bool) -> None:
         self.binds += 1
         sock.port, sock.wildcard, sock.sharing, sock.seq = port, wildcard, sock.option, self.binds
+        sock.stacks = self._stacks(sock, wildcard)
 
     def _plain_bind(self, expected: _Prediction, holder: _Block | None, bound: bool) -> None:
         """An explicit bind from a socket not associated with the port's block: the
@@ -646,11 +669,16 @@ class ConformanceMachine(RuleBasedStateMachine):
         if decides is not None:
             expected.rule(decides, also=["A23"] if bound and decides == "R17" else [])
 
-    @rule(index=st.integers(0, 99), option=st.sampled_from(["reuse", "exclusive", "off"]))
+    @rule(index=st.integers(0, 99),
+          option=st.sampled_from(["reuse", "exclusive", "off", "dual-stack"]))
     def set_option(self, index: int, option: str) -> None:
-        """O4, O5, C18: SO_REUSEADDR or SO_EXCLUSIVEADDRUSE on (or the one set, off)."""
+        """O4, O5, C18: SO_REUSEADDR or SO_EXCLUSIVEADDRUSE on (or the one set, off);
+        O2, O6: IPV6_V6ONLY off (an IPv4 socket has no IPPROTO_IPV6 level)."""
         sock = self._pick(index)
         expected = self._predict()
+        if option == "dual-stack":
+            self._set_dual_stack(sock)
+            return
         if option == "off":
             name = SO_EXCLUSIVEADDRUSE if sock.option is Sharing.EXCLUSIVE else SO_REUSEADDR
             value, new = 0, Sharing.DEFAULT
@@ -669,6 +697,18 @@ class ConformanceMachine(RuleBasedStateMachine):
             got = self._expect(lambda: sock.socket.getsockopt(SOL_SOCKET, name), self._predict(),
                                what="getsockopt", check_state=False, observe=False)
             assert got == value, f"getsockopt reads {got}, set {value} [rules O4, O7]"
+
+    def _set_dual_stack(self, sock: _Sock) -> None:
+        expected = self._predict()
+        if not sock.v6:
+            expected.rule("O2")
+        elif sock.port is not None:
+            expected.rule("O5", also=["C18"])
+        expected.ok("O6")
+        self._expect(lambda: sock.socket.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 0), expected,
+                     what="setsockopt IPV6_V6ONLY 0")
+        if not expected.must_fail:
+            sock.dual = True  # the binding keeps its stacks (C18)
 
     @rule(index=st.integers(0, 99), port=st.sampled_from([0, 80]))
     def connect(self, index: int, port: int) -> None:
@@ -843,7 +883,7 @@ class ConformanceMachine(RuleBasedStateMachine):
         self.other_bound[res.protocol].add(got)
         self.binds += 1
         self.other_holders.setdefault((res.protocol, got), []).append(
-            _Holder(self.binds, False, False, Sharing.DEFAULT))
+            _Holder(self.binds, (False,), False, Sharing.DEFAULT))
         self.other_kept.append(sock)
 
     def _other_process_acquires(self, protocol: Protocol, offset: int, count: int) -> None:

@@ -1604,6 +1604,12 @@ def _i_connect(w: World, src: Source) -> None:
         return
     if entry.closed:
         w.violate("postcondition", "interface.connect", "a closed socket was connected")
+        return
+    try:  # K7: a UDP connect to the all-zero address disconnects without binding
+        if w.host.machine.socket_info(entry.proc.pid, entry.handle).port is None:
+            return
+    except PortPoolError:
+        return  # the socket is gone (another thread closed it, or its process ended)
     with w.ledger.lock:
         w.ledger.bound.add((entry.proc.pid, entry.handle))
     _check_listed(w, "interface.connect", entry.protocol, entry.proc.pid, entry.handle)
