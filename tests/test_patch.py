@@ -257,8 +257,10 @@ def test_winerror_and_formaterror_as_on_windows() -> None:
         assert type(err).__name__ == "OSError" and not isinstance(err, PermissionError)
         assert err.winerror == 10048  # type: ignore[attr-defined,unused-ignore]
         assert err.errno == (10048 if ON_WINDOWS else errno.EADDRINUSE)
+        # ctypes.WinError's text is FormatError(code).strip(): the final dot stays (ctypes
+        # strips blanks only), unlike the socket module's errors.
         assert str(err) == f"[WinError 10048] {ctypes.FormatError(10048)}"
-        assert ctypes.FormatError(10048) == WinError.WSAEADDRINUSE.message.rstrip(".")
+        assert ctypes.FormatError(10048) == WinError.WSAEADDRINUSE.message
         denied = ctypes.WinError(5, "custom text")
         assert isinstance(denied, PermissionError) and denied.strerror == "custom text"
         assert ctypes.FormatError(12345) == "<no description>"
@@ -547,3 +549,115 @@ def test_ctypes_and_python_see_one_socket() -> None:
         assert ws2.setsockopt(sock.fileno(), win_sol_socket, 0x7777, ctypes.byref(value), 4) == -1
         assert ctypes.get_last_error() == int(WinError.WSAENOPROTOOPT)
         sock.close()
+
+
+# --- #21: FormatError's texts ------------------------------------------------------------
+
+FORMAT_ERROR_TEXTS = {
+    2: "The system cannot find the file specified.",
+    3: "The system cannot find the path specified.",
+    5: "Access is denied.",
+    6: "The handle is invalid.",
+    32: "The process cannot access the file because it is being used by another process.",
+    50: "The request is not supported.",
+    87: "The parameter is incorrect.",
+    122: "The data area passed to a system call is too small.",
+    740: "The requested operation requires elevation.",
+    1168: "Element not found.",
+}
+
+
+@pytest.mark.parametrize(("code", "text"), sorted(FORMAT_ERROR_TEXTS.items()))
+def test_formaterror_gives_the_common_win32_texts(code: int, text: str) -> None:
+    with portpool.patch():
+        assert ctypes.FormatError(code) == text
+        err = ctypes.WinError(code)
+    assert err.strerror == text and str(err) == f"[WinError {code}] {text}"
+
+
+@pytest.mark.parametrize("code", list(WinError))
+def test_formaterror_gives_every_winerror_members_text(code: WinError) -> None:
+    with portpool.patch():
+        assert ctypes.FormatError(int(code)) == code.message
+
+
+def test_formaterror_of_zero_is_the_threads_last_error() -> None:
+    with portpool.patch():
+        ws2 = ctypes.WinDLL("ws2_32")
+        ws2.closesocket.argtypes = [ctypes.c_size_t]
+        assert ws2.closesocket(0x7FF0) == -1  # the thread's last error: WSAENOTSOCK
+        assert ctypes.FormatError() == ctypes.FormatError(0) == WinError.WSAENOTSOCK.message
+
+
+def test_socket_errors_drop_the_final_dot_ctypes_keeps_it() -> None:
+    with portpool.patch():
+        first, second = socket.socket(), socket.socket()
+        first.bind(("127.0.0.1", 0))
+        with pytest.raises(OSError, match="is normally permitted\n") as caught:
+            second.bind(first.getsockname())
+        assert str(caught.value).endswith("is normally permitted")  # no dot
+        assert caught.value.strerror == WinError.WSAEADDRINUSE.message.rstrip(".")
+        assert ctypes.WinError(10048).strerror == WinError.WSAEADDRINUSE.message
+
+
+# --- #5: names the resolver cannot resolve ------------------------------------------------
+
+def _real_failure(family: int, host: str) -> BaseException | None:
+    """What an unpatched socket of ``family`` raises for bind((host, 0)), if anything."""
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, 0))
+        except OSError as exc:
+            return exc
+    return None
+
+
+@pytest.mark.parametrize(("family", "host"), [
+    (socket.AF_INET, "portpool-no-such-host.invalid"),  # RFC 6761: never resolves
+    (socket.AF_INET6, "0.0.0.0"),
+    (socket.AF_INET6, "127.0.0.1"),
+    (socket.AF_INET, "::1"),
+])
+def test_unresolvable_host_raises_gaierror_as_python_does(family: int, host: str) -> None:
+    real = _real_failure(family, host)
+    if not isinstance(real, socket.gaierror):
+        pytest.skip(f"this platform's resolver answers {host!r} for family {family}: {real!r}")
+    with portpool.patch():
+        for call in ("bind", "connect", "connect_ex"):
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            with pytest.raises(socket.gaierror) as caught:
+                getattr(sock, call)((host, 80))
+            assert caught.value.args == real.args  # the resolver's errno and text (not 10014)
+            assert getattr(caught.value, "winerror", None) is None
+            with pytest.raises(OSError, match=r"^\[WinError 10022\]"):
+                sock.getsockname()  # the model never saw the call: still unbound
+            sock.close()
+
+
+def test_the_resolvers_gaierror_is_reraised_unchanged(monkeypatch: pytest.MonkeyPatch) -> None:
+    failure = socket.gaierror(11001, "No such host is known. ")  # Windows' WSAHOST_NOT_FOUND
+    asked: list[tuple[Any, ...]] = []
+
+    def getaddrinfo(*args: Any) -> Any:
+        asked.append(args)
+        raise failure
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    with portpool.patch(), socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock:
+        with pytest.raises(socket.gaierror) as caught:
+            sock.sendto(b"x", ("0.0.0.0", 9))
+        assert caught.value is failure
+        assert asked == [(b"0.0.0.0", None, socket.AF_INET6)]
+        sock.bind(("", 0))  # the wildcard and localhost need no resolver
+        sock.connect(("localhost", sock.getsockname()[1]))
+        assert sock.getpeername()[0] == "::1" and len(asked) == 1
+
+
+@pytest.mark.parametrize("host", ["<broadcast>", "255.255.255.255"])
+def test_broadcast_on_inet6_is_a_family_mismatch_as_in_python(host: str) -> None:
+    real = _real_failure(socket.AF_INET6, host)
+    assert real is not None
+    with (portpool.patch(), socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as sock,
+          pytest.raises(OSError, match=r"^address family mismatched$") as caught):
+        sock.bind((host, 0))
+    assert type(caught.value) is type(real) and caught.value.args == real.args

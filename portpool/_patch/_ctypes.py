@@ -142,18 +142,18 @@ class CtypesPatch:
             f" (the Windows port pool) on {sys.platform}")
 
     def win_error(self, code: int | None = None, descr: str | None = None) -> OSError:
-        """``ctypes.WinError``: the OSError Python on Windows makes for ``code``."""
+        """``ctypes.WinError``: the OSError Python on Windows makes for ``code``, with
+        ``FormatError(code).strip()`` (the final dot kept) as its text unless ``descr``."""
         if code is None:
             code = self.system_last_error()
-        exc = os_error(int(code))
-        if descr is not None:
-            exc.strerror = descr
-            exc.args = (exc.args[0], descr)
-        return exc
+        if descr is None:
+            descr = self.format_error(int(code)).strip()
+        return os_error(int(code), text=descr)
 
-    def format_error(self, code: int | None = None) -> str:
-        """``ctypes.FormatError``."""
-        return format_error(self.system_last_error() if code is None else int(code))
+    def format_error(self, code: int = 0) -> str:
+        """``ctypes.FormatError``: the system text of ``code``; 0 (the default) stands for
+        the thread's ``GetLastError()``, as in ctypes."""
+        return format_error(int(code) or self.system_last_error())
 
     def winfunctype(self, restype: Any, *argtypes: Any, use_errno: bool = False,
                     use_last_error: bool = False) -> Any:

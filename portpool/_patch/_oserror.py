@@ -6,7 +6,8 @@ code to an errno (``winerror_to_errno`` in ``PC/errmap.h``: Winsock codes 10000-
 are errno values, except the six that mirror C's, 10004/10009/10013/10014/10022/10024,
 which become 4/9/13/14/22/24) and the errno to a subclass (``PermissionError`` for
 EACCES, ``ConnectionRefusedError`` for WSAECONNREFUSED, ...).  The text is
-``FormatMessage``'s without its trailing dot.
+``FormatMessage``'s without its trailing dot (``ctypes.FormatError`` and
+``ctypes.WinError`` keep the dot: ctypes strips only trailing blanks).
 
 On Windows the patch makes exactly that object.  Elsewhere it makes an instance of a
 subclass of the same builtin class (named like it, so tracebacks read
@@ -45,6 +46,22 @@ ERRNO_TO_WINERROR: Final[dict[int, int]] = {
     _errno.ETIMEDOUT: 10060, _errno.ECONNREFUSED: 10061, _errno.ENOTCONN: 10057,
     _errno.EISCONN: 10056,
 }
+# Win32 codes the model never gives that Windows programs commonly meet: the en-US
+# FormatMessage texts on "System Error Codes (0-499)" (MicrosoftDocs/win32).  The codes the
+# model gives are WinError's members, whose texts are WinError.message.
+_WIN32_MESSAGES: Final[dict[int, str]] = {
+    1: "Incorrect function.",
+    2: "The system cannot find the file specified.",
+    3: "The system cannot find the path specified.",
+    4: "The system cannot open the file.",
+    8: "Not enough memory resources are available to process this command.",
+    33: "The process cannot access the file because another process has locked a portion"
+        " of the file.",
+    80: "The file exists.",
+    109: "The pipe has been ended.",
+    126: "The specified module could not be found.",
+    183: "Cannot create a file when that file already exists.",
+}
 _MIRRORED: Final = frozenset({10004, 10009, 10013, 10014, 10022, 10024})
 #: Win32 codes -> errno names, from the C runtime's table that CPython's
 #: ``winerror_to_errno`` reproduces (``PC/errmap.h``); any other code is EINVAL.
@@ -56,12 +73,30 @@ _SUBCLASSES: dict[type[OSError], type[OSError]] = {}
 
 
 def format_error(code: int) -> str:
-    """``ctypes.FormatError(code)``: the en-US system text, trailing dots and blanks removed."""
+    """``ctypes.FormatError(code)``: the en-US system text (``FormatMessageW``), trailing
+    blanks removed as ctypes removes them (the final dot stays), ``"<no description>"``
+    for a code without a text here (as ctypes says when FormatMessage has none).
+
+    Args:
+        code: the Windows code (Win32 or Winsock).
+
+    Returns:
+        The text, e.g. ``"The system cannot find the file specified."`` for 2.
+    """
     try:
         text = WinError(code).message
     except ValueError:
-        text = _EXTRA.get(code, ("", "<no description>"))[1]
-    return text.rstrip(" .\r\n")
+        text = _WIN32_MESSAGES.get(code) or _EXTRA.get(code, ("", "<no description>"))[1]
+    return text.rstrip()
+
+
+def _exception_text(code: int) -> str:
+    """``PyErr_SetExcFromWindowsErr``'s text: FormatMessage's without trailing dots and
+    blanks, ``"Windows Error 0x..."`` where FormatMessage has none."""
+    text = format_error(code)
+    if text == "<no description>":
+        return f"Windows Error 0x{code & 0xFFFFFFFF:x}"
+    return text.rstrip(" .\t\r\n")
 
 
 def _posix_errno(code: int) -> int:
@@ -88,14 +123,20 @@ def _windows_flavoured(base: type[OSError]) -> type[OSError]:
     return found
 
 
-def os_error(code: int, detail: str = "") -> OSError:
+def os_error(code: int, detail: str = "", *, text: str | None = None) -> OSError:
     """The exception Python on Windows raises for ``code``.
 
     Args:
         code: the Windows code (WSAEACCES 10013, WSAEADDRINUSE 10048, ...).
         detail: portpool's explanation (the port, the rule), attached as a note.
+        text: the ``strerror`` (``ctypes.WinError``'s ``descr``); by default the system
+            text without its trailing dot, as ``PyErr_SetExcFromWindowsErr`` gives it.
+
+    Returns:
+        The exception (not raised).
     """
-    text = format_error(code)
+    if text is None:
+        text = _exception_text(code)
     if sys.platform == "win32":
         exc = OSError(None, text, None, code)
     else:

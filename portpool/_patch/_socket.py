@@ -148,27 +148,54 @@ class SocketPatch:
         return (host, entry.port) if family is Family.INET else (host, entry.port, 0, 0)
 
 
+def _literal(host: str, family: Family) -> bool:
+    """Whether ``host`` is an address literal of ``family`` (CPython's ``inet_pton`` check;
+    an IPv6 literal with a ``%scope`` is taken as one too)."""
+    try:
+        if family is Family.INET:
+            ipaddress.IPv4Address(host)
+        else:
+            ipaddress.IPv6Address(host.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
 def _resolve(host: object, family: Family) -> object:
-    """Python's own name handling before bind/connect: '' is the wildcard, names resolve."""
+    """Python's own handling of a host before bind/connect/sendto (CPython's ``setipaddr``).
+
+    ``""`` is the family's wildcard, ``"<broadcast>"``/``"255.255.255.255"`` IPv4's
+    broadcast, a literal of the socket's family stays as it is, ``"localhost"`` is the
+    family's loopback; anything else, an address of the other family included, goes to the
+    running platform's resolver, as Python sends it there.
+
+    Raises:
+        socket.gaierror: the resolver's, unchanged, as Python raises it (Windows: 11001
+            WSAHOST_NOT_FOUND, also for an IPv4 literal on an AF_INET6 socket; glibc:
+            EAI_NONAME -2, EAI_ADDRFAMILY -9).
+        OSError: ``"address family mismatched"`` for the broadcast on AF_INET6, as CPython.
+        TypeError: a host with a NUL character, as CPython.
+        UnicodeError: a non-ASCII name IDNA cannot encode, as CPython.
+    """
     if not isinstance(host, str):
         return host
+    if "\0" in host:
+        raise TypeError("host name must not contain null character")
     if host == "":
         return _WILDCARD[family]
-    if host == "<broadcast>" and family is Family.INET:
+    if host in ("<broadcast>", "255.255.255.255"):
+        if family is not Family.INET:
+            raise OSError("address family mismatched")
         return "255.255.255.255"
-    try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        pass
-    else:
+    if _literal(host, family):
         return host
     if host.lower() == "localhost":
         return _LOOPBACK[family]
     real_family = _std.AF_INET if family is Family.INET else _std.AF_INET6
-    try:
-        return str(_std.getaddrinfo(host, None, real_family)[0][4][0])
-    except OSError:
-        return host  # the model refuses it (W4), as Windows refuses what it cannot parse
+    name = host.encode("ascii") if host.isascii() else host.encode("idna")
+    # No except: a name the resolver cannot resolve is socket.gaierror before bind or
+    # connect runs, as in Python, not an address for the model to refuse.
+    return str(_std.getaddrinfo(name, None, real_family)[0][4][0])
 
 
 def _routable(address: Any) -> bool:
@@ -252,8 +279,12 @@ class PatchedSocket(_RealSocket, metaclass=_SocketClass):
         return Family.INET if super().family == _std.AF_INET else Family.INET6
 
     def _pp_address(self, address: Any) -> Any:
+        """``address`` with its host resolved (:func:`_resolve`) once the tuple has the
+        shape and port type Python checks first; otherwise as it is, for the model's
+        TypeError."""
         family = self._pp_family
-        if isinstance(address, tuple) and address:
+        if (isinstance(address, tuple) and 2 <= len(address) <= (2 if family is Family.INET else 4)
+                and hasattr(type(address[1]), "__index__")):
             return (_resolve(address[0], family), *address[1:])
         return address
 
@@ -414,7 +445,10 @@ class PatchedSocket(_RealSocket, metaclass=_SocketClass):
             super().connect(target)
 
     def connect_ex(self, address: Any, /) -> int:
-        """connect() returning the error code (Windows: the WSA code) instead of raising."""
+        """connect() returning the error code (Windows: the WSA code) instead of raising;
+        a host that does not resolve raises (socket.gaierror), as in Python."""
+        if self._pp_emulated is not None:
+            address = self._pp_address(address)
         try:
             self.connect(address)
         except OSError as exc:
