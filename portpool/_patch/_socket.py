@@ -493,7 +493,7 @@ class PatchedSocket(_RealSocket, metaclass=_SocketClass):
             with _kernel():
                 return int(super().sendto(data, *args))
         address, flags = args[-1], (args[0] if len(args) > 1 else 0)
-        host, port = check_address(self._pp_address(address), self._pp_family)
+        host, port = check_address(self._pp_address(address), self._pp_family, "sendto")
         if not self._pp_bound():
             try:
                 emulated.bind((_WILDCARD[self._pp_family], 0))
