@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-__all__ = ["CommandError", "OneLineParser", "main"]
+__all__ = ["CommandError", "OneLineParser", "check_output", "main"]
 
 # The command modules, in the order ``portpool --help`` lists them.
 _COMMAND_MODULES = (
@@ -50,6 +50,45 @@ def one_line(message: object) -> str:
     return " ".join(str(message).split())
 
 
+def check_output(path: str, option: str, *, replace: bool = False) -> None:
+    """Check, before a command runs, that it will be able to write ``path``.
+
+    The check writes: it opens ``path`` for appending when it exists (truncating
+    nothing), else creates it and removes it again, so that it sees what the final
+    write will see (permissions, ACLs, a read-only medium).  With ``replace`` the
+    command writes a new file next to ``path`` and renames it over ``path``: then only
+    the directory must be writable, and the check makes and removes such a file.
+
+    Args:
+        path: the output file, as the user gave it.
+        option: the option that named it (``--json``, ``-o``), for the message.
+        replace: whether the command replaces ``path`` by renaming a new file over it.
+
+    Raises:
+        CommandError: ``path`` is a directory, its directory does not exist, or it
+            cannot be written.
+    """
+    target = os.path.abspath(path)
+    folder = os.path.dirname(target)
+    if os.path.isdir(target):
+        raise CommandError(f"{option} {path}: is a directory, not a file")
+    if not os.path.isdir(folder):
+        problem = "is not a directory" if os.path.exists(folder) else "does not exist"
+        raise CommandError(f"{option} {path}: {folder} {problem}")
+    trial = (os.path.join(folder, f".{os.path.basename(target)}.portpool-check")
+             if replace else target)
+    try:
+        if os.path.exists(trial):
+            with open(trial, "ab"):
+                pass
+        else:
+            with open(trial, "xb"):
+                pass
+            os.remove(trial)
+    except OSError as exc:
+        raise CommandError(f"{option} {path}: cannot be written ({exc.strerror or exc})") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The whole command line's parser (commands import their machinery only when run)."""
     from portpool import __version__
@@ -61,6 +100,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in _COMMAND_MODULES:
         importlib.import_module(name).register(commands)
+    for command in commands.choices.values():  # so that errors after parsing name the command
+        if command.get_default("parser") is None:
+            command.set_defaults(parser=command)
     return parser
 
 
@@ -68,11 +110,18 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if rest and not getattr(args, "accepts_rest", False):
-        parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        # The (sub)command they were given to names itself; words before the command
+        # were given to portpool itself.
+        words = list(sys.argv[1:] if argv is None else argv)
+        given_to = getattr(args, "parser", parser)
+        if (rest[0] in words and args.command in words
+                and words.index(rest[0]) < words.index(args.command)):
+            given_to = parser
+        given_to.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         status: int = args.run(args, rest)
     except CommandError as exc:
-        print(f"portpool {args.command}: {one_line(exc)}", file=sys.stderr)
+        print(f"{getattr(args, 'parser', parser).prog}: {one_line(exc)}", file=sys.stderr)
         return 2
     sys.stdout.flush()
     return status

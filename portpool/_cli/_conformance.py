@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any
 
+from . import check_output, one_line
+
 __all__ = ["register"]
 
 
@@ -19,7 +21,11 @@ def register(commands: Any) -> None:  # argparse._SubParsersAction is private
         "record", help="record a seeded random sequence of calls, their results and codes",
         description="Make a seeded random sequence of port-pool calls inside a scratch block"
                     " on one machine and write each call, its result and its Windows code,"
-                    " with the machine; everything made is undone at the end.")
+                    " with the machine; everything made is undone at the end. Exits 1 when"
+                    " something could not be undone; exits 2 before running when the trace"
+                    " file cannot be written (its directory is missing or read-only), and 2"
+                    " when writing it fails after the calls: the trace is then printed to"
+                    " stdout as JSON, so that the recording is not lost.")
     record.add_argument("--backend", choices=("emulated", "ctypes", "windows"), default=None,
                         help="as for portpool probe (default: windows on Windows, else emulated)")
     record.add_argument("-o", "--output", required=True, metavar="PATH", help="the trace file")
@@ -51,11 +57,22 @@ def _record(args: argparse.Namespace, rest: list[str]) -> int:
 
     if args.calls < 0:
         args.parser.error("--calls must be 0 or more")
+    check_output(args.output, "-o")
     lab = make_lab(args, args.parser)
     trace = record_trace(lab, seed=args.seed, calls=args.calls)
-    with open(args.output, "w", encoding="utf-8") as file:
-        json.dump(trace, file, indent=1)
-        file.write("\n")
+    text = json.dumps(trace, indent=1) + "\n"
+    try:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:  # after the calls were made: keep the trace on stdout instead
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        print(f"portpool conformance record: -o {args.output}: cannot be written"
+              f" ({one_line(exc.strerror or exc)}); the trace is printed on stdout",
+              file=sys.stderr)
+        for problem in trace["undo"]:
+            print(f"could not undo: {problem}", file=sys.stderr)
+        return 2
     failed = sum(call["code"] is not None for call in trace["calls"])
     print(f"{len(trace['calls'])} calls ({failed} refused) on {trace['machine']['backend']},"
           f" written to {args.output}")

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Any
+
+from . import check_output, one_line
 
 __all__ = ["make_lab", "register"]
 
@@ -17,7 +20,10 @@ def register(commands: Any) -> None:  # argparse._SubParsersAction is private
         description="Run an experiment for every assumed rule and every rule with alternatives,"
                     " inside a scratch block of ports, undoing everything; print what the machine"
                     " did and, with --json, write a profile. Exits 1 when a rule was not followed"
-                    " (disagree, unmatched) or an experiment failed.")
+                    " (disagree, unmatched) or an experiment failed; exits 2 before running when"
+                    " --json's file cannot be written (its directory is missing or read-only),"
+                    " and 2 when writing it fails after the run: the profile is then printed"
+                    " to stdout as JSON, after the table, so that the run is not lost.")
     probe.add_argument("--backend", choices=("emulated", "ctypes", "windows"), default=None,
                        help="windows: this machine (the default on Windows); emulated: an"
                             " emulated machine (the default elsewhere); ctypes: the ctypes"
@@ -31,7 +37,9 @@ def register(commands: Any) -> None:  # argparse._SubParsersAction is private
     probe.add_argument("--scratch", type=int, metavar="START",
                        help="the first of 256 free ports outside the dynamic range the"
                             " experiments may use (default 40000)")
-    probe.add_argument("--json", metavar="PATH", help="write the profile here")
+    probe.add_argument("--json", metavar="PATH",
+                       help="write the profile here (checked before running; if the write"
+                            " fails anyway, the profile goes to stdout and the exit status is 2)")
     probe.add_argument("--not-elevated", action="store_true",
                        help="emulated machines: run as a process without administrator rights")
     probe.add_argument("--seed", type=int, default=0, help="the emulated machine's seed")
@@ -100,6 +108,8 @@ def _probe(args: argparse.Namespace, rest: list[str]) -> int:
             print(f"portpool probe --coverage: {exc}", file=sys.stderr)
             return 2
         return 0
+    if args.json:
+        check_output(args.json, "--json")
     lab = make_lab(args, args.parser)
     try:
         profile = run_probe(lab, args.only or None)
@@ -107,6 +117,14 @@ def _probe(args: argparse.Namespace, rest: list[str]) -> int:
         args.parser.error(str(exc))
     sys.stdout.write(render_table(profile))
     if args.json:
-        save_profile(profile.as_json(), args.json)
+        try:
+            save_profile(profile.as_json(), args.json)
+        except OSError as exc:  # after a whole run: keep the profile on stdout instead
+            sys.stdout.write(json.dumps(profile.as_json(), indent=2) + "\n")
+            sys.stdout.flush()
+            print(f"portpool probe: --json {args.json}: cannot be written"
+                  f" ({one_line(exc.strerror or exc)}); the profile is printed above, on stdout",
+                  file=sys.stderr)
+            return 2
         print(f"profile written to {args.json}")
     return 1 if profile.failing else 0

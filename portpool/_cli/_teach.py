@@ -16,7 +16,7 @@ from collections.abc import Callable
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
-from . import CommandError, one_line
+from . import CommandError, check_output, one_line
 from ._machine_options import (
     add_backend_option,
     add_machine_options,
@@ -307,6 +307,7 @@ def _snapshot(args: argparse.Namespace, rest: list[str]) -> int:
         raise CommandError(f"{out} exists: give another -o FILE, or --force to replace it")
     if args.machine and os.path.abspath(args.machine) == os.path.abspath(out):
         raise CommandError(f"--machine and -o name the same file {out}")
+    check_output(out, "-o", replace=True)  # a one-line error now, not the store's after the work
     temp = os.path.join(os.path.dirname(os.path.abspath(out)), f".{os.path.basename(out)}.snapshot")
     for path in (temp, f"{temp}-journal"):
         if os.path.exists(path):
@@ -326,7 +327,11 @@ def _snapshot(args: argparse.Namespace, rest: list[str]) -> int:
             host = _saved(args, temp)
         rows = {p: host.exclusions(p) for p in Protocol}
         ranges = {p: host.dynamic_range(p) for p in Protocol}
-        os.replace(temp, out)
+        try:
+            os.replace(temp, out)
+        except OSError as exc:
+            raise CommandError(f"-o {out}: cannot be written ({one_line(exc.strerror or exc)})"
+                               ) from None
     finally:
         if os.path.exists(temp):
             os.remove(temp)

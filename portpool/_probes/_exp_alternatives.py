@@ -18,6 +18,7 @@ from ._kit import (
     acquire_block,
     addr,
     by_code,
+    decisive,
     experiment,
     scratch_port,
     tcp_socket,
@@ -33,7 +34,9 @@ from ._lab import Lab, Seen, Skip
 def _y2(lab: Lab) -> Finding:
     if lab.set_dynamic(UDP, 1024, 65535 - 1024, v6=True).ok:
         return "1024"
+    refused = len(lab.evidence) - 1  # the refusal of 1024 decides "1025"; 1025 confirms it
     if lab.set_dynamic(UDP, 1025, 65535 - 1025, v6=True).ok:
+        decisive(lab, refused)
         return "1025"
     return None
 

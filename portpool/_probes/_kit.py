@@ -14,6 +14,7 @@ from .._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, Protocol
 from ._lab import Lab, Seen, Skip
 
 __all__ = [
+    "DECISIVE",
     "EXPERIMENT_REGISTRY",
     "LOOP4",
     "LOOP6",
@@ -25,6 +26,7 @@ __all__ = [
     "acquire_block",
     "addr",
     "by_code",
+    "decisive",
     "expects",
     "experiment",
     "ok",
@@ -76,6 +78,24 @@ def experiment(rule: str, summary: str, *, admin: bool = False, needs: tuple[str
         EXPERIMENT_REGISTRY[rule] = Experiment(rule, summary, run, admin, frozenset(needs), runnable)
         return run
     return register
+
+
+#: The mark :func:`decisive` puts at the end of an evidence line.
+DECISIVE = " [decisive]"
+
+
+def decisive(lab: Lab, line: int = -1) -> None:
+    """Mark the evidence line ``line`` (an index of ``lab.evidence``; default the latest)
+    as the call whose outcome decided the finding: the probe's table shows it, rather
+    than the last line, when it is not the last.
+
+    Raises:
+        ValueError: there is no such line (the experiment's own mistake).
+    """
+    if not -len(lab.evidence) <= line < len(lab.evidence):
+        raise ValueError(f"decisive(): no evidence line {line} (there are {len(lab.evidence)})")
+    if not lab.evidence[line].endswith(DECISIVE):
+        lab.evidence[line] += DECISIVE
 
 
 def by_code(rule_id: str, *seen: Seen) -> str | None:

@@ -11,6 +11,7 @@ from typing import Any
 from .._model._rules import _AREAS, ALTERNATIVES, RULES, Confidence
 from .._profiles import load_profile
 from ._experiments import EXPERIMENTS
+from ._kit import DECISIVE
 from ._runner import SETTLING, Profile, Result
 
 __all__ = ["load_profiles", "render_coverage", "render_list", "render_table"]
@@ -31,13 +32,22 @@ def _did(result: Result) -> str:
     return result.verdict
 
 
+def _decisive(evidence: tuple[str, ...]) -> str:
+    """The evidence line the experiment marked as decisive (without the mark), else the last."""
+    marked = [line for line in evidence if line.endswith(DECISIVE)]
+    if marked:
+        return marked[-1][:-len(DECISIVE)]
+    return evidence[-1] if evidence else ""
+
+
 def render_table(profile: Profile) -> str:
-    """The table (rule, alternatives, what the machine did, evidence), then every rule
-    the machine did not follow with all its evidence, then a count by verdict."""
+    """The table (rule, alternatives, what the machine did, evidence: the call the
+    experiment marked decisive, else its last), then every rule the machine did not
+    follow with all its evidence, then a count by verdict."""
     rows = [("rule", "alternatives (default first)", "the machine", "evidence")]
     for result in profile.results.values():
-        evidence = result.reason if result.verdict in ("skipped", "error") else (
-            result.evidence[-1] if result.evidence else "")
+        evidence = (result.reason if result.verdict in ("skipped", "error")
+                    else _decisive(result.evidence))
         rows.append((result.rule, _alternatives(result.rule), _did(result), evidence))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True)),
