@@ -262,3 +262,31 @@ def test_probe_backend_windows_needs_windows(capsys: pytest.CaptureFixture[str])
         main(["probe", "--backend", "windows"])
     assert info.value.code == 2
     assert "exist only on Windows" in capsys.readouterr().err
+
+
+@pytest.mark.rule("X7", "X13")
+@pytest.mark.parametrize("listed", [True, False])
+@pytest.mark.parametrize("allow", [False, True])
+def test_x7_deletes_only_rows_the_probe_made_unless_allowed(listed: bool, allow: bool) -> None:
+    # A lab without a component of its own (a real machine): the X7 experiment asks netsh
+    # to delete the probe's own runtime block when netsh lists it (X13 `listed`); otherwise
+    # it skips, naming the system row it would have used, unless --allow-system-rows.
+    from portpool._probes._lab import EmulatedLab
+
+    host = EmulatedHost(variants={"X13": "listed" if listed else "hidden", "X7": "not-found"})
+    host.exclude(Protocol.TCP, 5357, 1, owner="HTTP")
+    lab = EmulatedLab(host)
+    lab.capabilities = lab.capabilities - {"component"}
+    lab.allow_system_rows = allow
+    result = run_probe(lab, only=["X7"]).results["X7"]
+    evidence = " ".join(result.evidence)
+    if listed:
+        assert (result.verdict, result.observed) == ("observed", "not-found")
+        assert "startport=40020" in evidence and "5357" not in evidence
+    elif allow:
+        assert (result.verdict, result.observed) == ("observed", "not-found")
+        assert "startport=5357" in evidence
+    else:
+        assert result.verdict == "skipped" and "--allow-system-rows" in result.reason
+        assert "5357-5357" in result.reason and "delete" not in evidence
+    assert [r.start for r in host.exclusions(Protocol.TCP) if r.owner == "HTTP"] == [5357]

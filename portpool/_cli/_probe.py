@@ -43,6 +43,9 @@ def register(commands: Any) -> None:  # argparse._SubParsersAction is private
     probe.add_argument("--not-elevated", action="store_true",
                        help="emulated machines: run as a process without administrator rights")
     probe.add_argument("--seed", type=int, default=0, help="the emulated machine's seed")
+    probe.add_argument("--allow-system-rows", action="store_true",
+                       help="let the X7 experiment ask netsh to delete a system row the probe"
+                            " did not make (Windows is expected to refuse; off by default)")
     probe.add_argument("--list", action="store_true",
                        help="print each rule with alternatives and its alternatives (default"
                             " first), then stop")
@@ -70,7 +73,9 @@ def make_lab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
             parser.error("--backend windows: the real ws2_32 and netsh exist only on Windows")
         if getattr(args, "variant", None) or getattr(args, "profile", None):
             parser.error("--variant and --profile describe emulated machines")
-        return WindowsLab(scratch=scratch)
+        lab = WindowsLab(scratch=scratch)
+        lab.allow_system_rows = bool(getattr(args, "allow_system_rows", False))
+        return lab
     from portpool._host import EmulatedHost
 
     variants: dict[str, str] = {}

@@ -75,13 +75,24 @@ def _x7(lab: Lab) -> Finding:
     if "component" in lab.capabilities:
         start, count = scratch_port(lab, 20), 5
         lab.component(TCP, start, count)
-    else:
+    else:  # a real machine: only a row the probe made, unless the user allows more
+        start, count = scratch_port(lab, 20), 5
+        acquire_block(lab, tcp_socket(lab), start, count)
         rows = [r for r in lab.exclusions(TCP) if not r.administered]
-        if not rows:
+        own = [r for r in rows if r.start == start and r.end == start + count - 1]
+        if own:  # X13 `listed`: the probe's own runtime block is a row without *
+            lab.note(f"the probe's own runtime block {start}-{start + count - 1}, listed by netsh")
+        elif not rows:
             raise Skip("no system exclusion (a row without *) on this machine")
-        start, count = rows[0].start, rows[0].end - rows[0].start + 1
-        lab.note(f"the system row {rows[0].start}-{rows[0].end}; should netsh delete it,"
-                 " restart the component (net stop winnat; net start winnat)")
+        elif not lab.allow_system_rows:
+            raise Skip(f"netsh does not list the probe's own block; the experiment would ask"
+                       f" netsh to delete the system row {rows[0].start}-{rows[0].end}, which the"
+                       " probe did not make: run with --allow-system-rows to allow it")
+        else:
+            start, count = rows[0].start, rows[0].end - rows[0].start + 1
+            lab.note(f"the system row {rows[0].start}-{rows[0].end} (--allow-system-rows);"
+                     " should netsh delete it, restart the component (net stop winnat;"
+                     " net start winnat)")
     run = lab.netsh(f"int ipv4 delete excludedportrange protocol=tcp startport={start}"
                     f" numberofports={count}")
     return by_code("X7", Seen("netsh delete", None, None if run.ok else run.code))

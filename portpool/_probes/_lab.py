@@ -234,6 +234,9 @@ class Lab(abc.ABC):
         if not isinstance(scratch, PortRange):
             raise TypeError(f"scratch must be a PortRange, not {type(scratch).__name__}")
         self.scratch, self.elevated = scratch, elevated
+        # Whether experiments may ask netsh to delete a row the probe did not make (X7):
+        # off unless the person running the probe says so (--allow-system-rows).
+        self.allow_system_rows = False
         self.evidence: list[str] = []
         self._pools: list[_TrackedPool] = []
         self._deferred: list[tuple[str, Callable[[], object]]] = []

@@ -429,15 +429,19 @@ class ConformanceMachine(RuleBasedStateMachine):
     @initialize(udp=st.booleans(), offset=st.integers(0, 99))
     def blocks_of_every_kind(self, udp: bool, offset: int) -> None:
         """Start with a socket and a 2-port block of each kind the hooks allow, spread
-        over scratch: its own runtime block, an administered one (``admin``), another
-        process's (``other_process``) and a system exclusion (``exclude``), so that
-        every run meets them from its first step."""
+        over scratch: its own runtime block, an administered one (``admin``, with a plain
+        bind into it), another process's (``other_process``) and a system exclusion
+        (``exclude``), so that every run meets them from its first step."""
         protocol = Protocol.UDP if udp else Protocol.TCP
         self._open(udp=udp, v6=False)
         quarter = max(self.scratch.count // 4, 1)
         self._acquire_specific(self.socks[-1], offset, 2)
         if type(self).admin:
             self._create_persistent(protocol, offset + quarter, 2)
+            made = [r for r in self.persistent_made if r.protocol is protocol]
+            if made:  # a plain bind into it, so every run meets X15's alternative
+                self._open(udp=udp, v6=False)
+                self._bind(self.socks[-1], made[-1].range.start)
         if type(self).other_process_hook is not None:
             self._other_process_acquires(protocol, offset + 2 * quarter, 2)
         if type(self).exclude_hook is not None:
