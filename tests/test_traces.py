@@ -51,14 +51,14 @@ def test_compare_names_the_rule_of_every_divergence(tmp_path: Path,
     (X14 "succeeds"), compared with the default model, diverges on X14."""
     trace = tmp_path / "trace.json"
     assert main(["conformance", "record", "--backend", "emulated", "--variant", "X14=succeeds",
-                 "-o", str(trace), "--seed", "5", "--calls", "300"]) == 0
+                 "-o", str(trace), "--seed", "2", "--calls", "400"]) == 0
     capsys.readouterr()
     assert main(["conformance", "compare", str(trace)]) == 1
     lines = capsys.readouterr().out.splitlines()
     diverging = [line for line in lines if line.startswith("step ")]
     assert diverging and lines[-1] == f"{len(diverging)} divergence{'s' * (len(diverging) != 1)}"
     first = diverging[0]
-    assert re.match(r"step \d+: bind\(port=\d+\) on socket \d+: recorded ok, emulator WSAEACCES"
+    assert re.match(r"step \d+: bind\(port=\d+, where=\w+\) on socket \d+: recorded ok, emulator WSAEACCES"
                     r" \(10013\) \[rules .*X14: refused", first), first
     assert all("[rules" in line or "not run" in line for line in diverging)
     profile = tmp_path / "profile.json"
@@ -177,3 +177,20 @@ def test_conformance_failures_name_rule_ids_for_a_backend_with_bare_codes() -> N
     assert "[rule" not in message.split("got ", 1)[1].split("]", 1)[0]  # bare code indeed
     assert re.search(r"got \[WinError 10013\] WSAEACCES: [^;]*\(bare\) \[WSAEACCES \(10013\) for bind:"
                      r" rules R17, X2, X14: refused", message), message
+
+
+@pytest.mark.rule("O5", "C1", "K7")
+def test_traces_carry_issue_7s_calls(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Options, wildcard binds and connects are recorded and replayed: a machine that refuses
+    options after bind (O5 `refused`, through the ctypes backend) diverges on O5 alone."""
+    trace = tmp_path / "trace.json"
+    assert main(["conformance", "record", "--backend", "ctypes", "--variant", "O5=refused",
+                 "-o", str(trace), "--seed", "0", "--calls", "300"]) == 0
+    ops = {call["op"] for call in json.loads(trace.read_text(encoding="utf-8"))["calls"]}
+    assert {"setsockopt", "getsockopt", "connect", "getpeername"} <= ops
+    capsys.readouterr()
+    assert main(["conformance", "compare", str(trace)]) == 1
+    diverging = [line for line in capsys.readouterr().out.splitlines() if line.startswith("step ")]
+    first = diverging[0]
+    assert "setsockopt(" in first and "O5: refused" in first, first
+    assert compare_trace(trace, profile={"results": {"O5": {"observed": "refused"}}}) == []

@@ -29,7 +29,20 @@ import attrs
 from .._errors import PortPoolError
 from .._host import EmulatedHost
 from .._interface import PortPool, Socket
-from .._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, PortRange, Protocol, Reservation
+from .._types import (
+    AF_INET,
+    AF_INET6,
+    IPPROTO_IPV6,
+    IPV6_V6ONLY,
+    SO_EXCLUSIVEADDRUSE,
+    SO_REUSEADDR,
+    SOCK_DGRAM,
+    SOCK_STREAM,
+    SOL_SOCKET,
+    PortRange,
+    Protocol,
+    Reservation,
+)
 from ._lab import Lab, code_text
 from ._operations import rules_for
 
@@ -113,9 +126,19 @@ class _Driver:
                 token = self.tokens[args["reservation"]]
             method = getattr(sock, f"{op}_port_reservation")
             return method(token)
-        if op == "bind":
-            host = "::1" if sock.family == AF_INET6 else "127.0.0.1"
-            return sock.bind((host, args["port"], 0, 0) if sock.family == AF_INET6 else (host, args["port"]))
+        if op in ("bind", "connect"):  # loopback, or the wildcard (issue 7's C1-C15, K7)
+            v6 = sock.family == AF_INET6
+            wildcard = args.get("where") == "wildcard"
+            host = ("::" if wildcard else "::1") if v6 else ("0.0.0.0" if wildcard else "127.0.0.1")
+            address = (host, args["port"], 0, 0) if v6 else (host, args["port"])
+            return sock.bind(address) if op == "bind" else sock.connect(address)
+        if op in ("setsockopt", "getsockopt"):
+            level, name = _OPTIONS[args["option"]]
+            if op == "getsockopt":
+                return sock.getsockopt(level, name)
+            return sock.setsockopt(level, name, args["value"])
+        if op == "getpeername":
+            return sock.getpeername()
         if op == "getsockname":
             return sock.getsockname()
         if op == "close":
@@ -132,7 +155,12 @@ class _Driver:
 
 
 _OPERATIONS: Final = ("socket", "socket", "acquire", "acquire", "associate", "release", "bind",
-                      "bind", "bind", "getsockname", "close")
+                      "bind", "bind", "getsockname", "close", "setsockopt", "setsockopt",
+                      "getsockopt", "connect", "getpeername")
+# The options traces set (O1-O7, C1-C18): their (level, name) in Windows' numbers.
+_OPTIONS: Final[Mapping[str, tuple[int, int]]] = {
+    "reuse": (SOL_SOCKET, SO_REUSEADDR), "exclusive": (SOL_SOCKET, SO_EXCLUSIVEADDRUSE),
+    "v6only": (IPPROTO_IPV6, IPV6_V6ONLY)}
 
 
 def _draw(rng: random.Random, steps: list[dict[str, Any]], scratch: PortRange,
@@ -148,7 +176,17 @@ def _draw(rng: random.Random, steps: list[dict[str, Any]], scratch: PortRange,
         return op, {"udp": rng.random() < 0.5, "v6": rng.random() < 0.25}
     if op in ("create", "lookup", "delete"):
         return op, {"udp": rng.random() < 0.5, "start": start, "count": rng.randint(1, 6)}
-    args: dict[str, Any] = {"socket": rng.choice(live)}
+    udp = [s for s in live if steps[s]["args"]["udp"]]
+    if op == "connect" and not udp:
+        op = "getsockname"  # connect only UDP sockets: a TCP connect would reach the network
+    args: dict[str, Any] = {"socket": rng.choice(udp if op == "connect" else live)}
+    if op in ("setsockopt", "getsockopt"):
+        args["option"] = rng.choice(sorted(_OPTIONS))
+        if op == "setsockopt":
+            args["value"] = int(rng.random() < 0.7)
+    elif op == "connect":
+        args.update(where="wildcard" if rng.random() < 0.2 else "loopback",
+                    port=0 if rng.random() < 0.1 else 53)
     if op == "acquire":
         args.update(start=0 if rng.random() < 0.3 else start, count=rng.randint(1, 6))
     elif op in ("associate", "release"):
@@ -158,6 +196,7 @@ def _draw(rng: random.Random, steps: list[dict[str, Any]], scratch: PortRange,
             args["token"] = _BOGUS_TOKEN
     elif op == "bind":
         args["port"] = 0 if rng.random() < 0.3 else scratch.start + rng.randrange(_WIDTH)
+        args["where"] = "wildcard" if rng.random() < 0.3 else "loopback"
     return op, args
 
 
@@ -257,7 +296,7 @@ def _must_match(op: str, args: Mapping[str, Any], explicit: Mapping[int, int]) -
         return bool(args["start"])
     if op == "getsockname":
         return args["socket"] in explicit
-    return False
+    return op in ("getsockopt", "getpeername")
 
 
 def compare_trace(trace: Mapping[str, Any] | str | os.PathLike[str], *,
