@@ -1338,5 +1338,6 @@ def _is_group_address(text: str) -> bool:
 
 
 def _same_account(one: str, other: str) -> bool:
-    """Windows account names compare without regard to case (``Alice`` is ``alice``)."""
+    """Whether two account names are one account: without regard to case (``Alice`` is
+    ``alice``), as Windows logon names are (C7's note, assumed)."""
     return one.casefold() == other.casefold()

@@ -543,7 +543,9 @@ _TABLE: Final[tuple[Rule, ...]] = (
          " address but the first one's).", "REUSE (same account, row SO_EXCLUSIVEADDRUSE/"
          "Specific, and the note below the table)", D),
     Rule("C7", "conflicts", "Different accounts, first socket default options on the wildcard:"
-         " INUSE, ACCESS, ACCESS, ACCESS, INUSE, ACCESS.", "REUSE (different user accounts, row"
+         " INUSE, ACCESS, ACCESS, ACCESS, INUSE, ACCESS.  (Which processes share an account:"
+         " the model compares account names without regard to case, as Windows logon names"
+         " are; assumed.)", "REUSE (different user accounts, row"
          " Default/Wildcard: \"the second caller cannot set the SO_REUSEADDR option and"
          " successfully bind\")", D),
     Rule("C8", "conflicts", "Different accounts, first socket default options on a specific"
