@@ -635,30 +635,39 @@ class Machine:
         dual_wildcard = len(endpoints) == 2
         for holder_handle in space.holders(port):  # C16: in the order they bound
             holder = self._sockets[holder_handle]
-            if (sock.affinity is not None and holder.affinity is not None
-                    and holder.pid == sock.pid):  # C19 (UDP only: TCP refused the ioctl)
+            if _per_processor(holder, sock):  # C19 (UDP only: TCP refused the ioctl)
                 continue
-            same_user = _same_account(self._processes[holder.pid].user, user)
-            for stack, address in endpoints:
-                for holder_stack, holder_address in holder.endpoints:
-                    if holder_stack is not stack or (address is not None and holder_address
-                                                     is not None and address != holder_address):
-                        continue  # C13, C15: they do not meet
-                    first = (holder.sharing,
-                             Scope.WILDCARD if holder_address is None else Scope.SPECIFIC)
-                    second = (sharing, Scope.WILDCARD if address is None else Scope.SPECIFIC)
-                    outcome, rule_id = conflict(first, second, same_user=same_user)
-                    where = (f"{'0.0.0.0' if stack is Family.INET else '::'}"
-                             if address is None else address)
-                    detail = (f"{sock.protocol.name if sock.protocol else ''} port {port} on"
-                              f" {where} is held by socket {holder.handle:#x} of process"
-                              f" {holder.pid} ({holder.sharing.value},"
-                              f" {'same' if same_user else 'another'} account)")
-                    if (dual_wildcard and stack is Family.INET and sharing is Sharing.EXCLUSIVE
-                            and holder_address is not None):
-                        raise refuse("C14", detail, self._variants["C14"])
-                    if outcome is not Outcome.SUCCESS:
-                        raise refuse(rule_id, detail, cell=outcome.value)
+            for meeting in self._meetings(holder, endpoints, sharing, user):
+                stack, address, holder_address, outcome, rule_id, same_user = meeting
+                where = (f"{'0.0.0.0' if stack is Family.INET else '::'}"
+                         if address is None else address)
+                detail = (f"{sock.protocol.name if sock.protocol else ''} port {port} on"
+                          f" {where} is held by socket {holder.handle:#x} of process"
+                          f" {holder.pid} ({holder.sharing.value},"
+                          f" {'same' if same_user else 'another'} account)")
+                if (dual_wildcard and stack is Family.INET and sharing is Sharing.EXCLUSIVE
+                        and holder_address is not None):
+                    raise refuse("C14", detail, self._variants["C14"])
+                if outcome is not Outcome.SUCCESS:
+                    raise refuse(rule_id, detail, cell=outcome.value)
+
+    def _meetings(self, holder: _Socket, endpoints: tuple[Endpoint, ...], sharing: Sharing,
+                  user: str) -> Iterator[tuple[Family, str | None, str | None, Outcome, str, bool]]:
+        """Where a bind at ``endpoints`` (with ``sharing``, by ``user``) meets ``holder``
+        (same stack, same address or the wildcard on either side: C13, C15), and the table's
+        cell and row for each meeting (C1-C12): ``(stack, address, holder's address,
+        outcome, rule id, same account)``."""
+        same_user = _same_account(self._processes[holder.pid].user, user)
+        for stack, address in endpoints:
+            for holder_stack, holder_address in holder.endpoints:
+                if holder_stack is not stack or (address is not None and holder_address
+                                                 is not None and address != holder_address):
+                    continue  # C13, C15: they do not meet
+                first = (holder.sharing,
+                         Scope.WILDCARD if holder_address is None else Scope.SPECIFIC)
+                second = (sharing, Scope.WILDCARD if address is None else Scope.SPECIFIC)
+                outcome, rule_id = conflict(first, second, same_user=same_user)
+                yield stack, address, holder_address, outcome, rule_id, same_user
 
     def sockname(self, pid: int, handle: int) -> tuple[Family, str, int]:
         """getsockname(): (family, host, port) of a bound socket (W5)."""
@@ -1009,15 +1018,10 @@ class Machine:
     def _predict_plain_bind(self, holders: list[_Socket]) -> tuple[WinError | None, str | None]:
         """What an AF_INET socket of the default account, with default options, would get
         binding 0.0.0.0 at the holders' port (the table, C1-C13)."""
-        second = (Sharing.DEFAULT, Scope.WILDCARD)
         decided = "C15"  # no holder on the IPv4 stack: the other stack's do not meet it
         for holder in holders:
-            same_user = _same_account(self._processes[holder.pid].user, DEFAULT_USER)
-            for stack, address in holder.endpoints:
-                if stack is not Family.INET:
-                    continue
-                first = (holder.sharing, Scope.WILDCARD if address is None else Scope.SPECIFIC)
-                outcome, decided = conflict(first, second, same_user=same_user)
+            for *_, outcome, decided, _ in self._meetings(holder, ((Family.INET, None),),
+                                                          Sharing.DEFAULT, DEFAULT_USER):
                 if outcome is not Outcome.SUCCESS:
                     return outcome.value, decided
         return None, decided  # the row that let it through
@@ -1061,23 +1065,12 @@ class Machine:
 
     def _refusing_rule(self, first: _Socket, second: _Socket) -> str | None:
         """The rule that forbids ``second`` (bound with its options) beside ``first``."""
-        if (first.affinity is not None and second.affinity is not None
-                and first.pid == second.pid):
+        if _per_processor(first, second):
             return None  # C19
-        same_user = _same_account(self._processes[first.pid].user,
-                                  self._processes[second.pid].user)
-        for stack, address in second.endpoints:
-            for first_stack, first_address in first.endpoints:
-                if first_stack is not stack or (address is not None and first_address is not None
-                                                and address != first_address):
-                    continue
-                outcome, rule_id = conflict(
-                    (first.sharing, Scope.WILDCARD if first_address is None else Scope.SPECIFIC),
-                    (second.sharing, Scope.WILDCARD if address is None else Scope.SPECIFIC),
-                    same_user=same_user)
-                if outcome is not Outcome.SUCCESS:
-                    return rule_id
-        return None
+        user = self._processes[second.pid].user
+        return next((rule_id for *_, outcome, rule_id, _ in
+                     self._meetings(first, second.endpoints, second.sharing, user)
+                     if outcome is not Outcome.SUCCESS), None)
 
     def sockets_of(self, pid: int) -> Iterator[int]:
         """The live socket handles of ``pid``, in order."""
@@ -1335,6 +1328,11 @@ def _endpoints_of(family: Family, v6only: bool, canonical: str) -> tuple[Endpoin
 def _is_group_address(text: str) -> bool:
     address = ipaddress.ip_address(text)
     return address.is_multicast or text == "255.255.255.255"
+
+
+def _per_processor(one: _Socket, other: _Socket) -> bool:
+    """msquic's per-processor sockets: both set SIO_CPU_AFFINITY, in one process (C19)."""
+    return one.affinity is not None and other.affinity is not None and one.pid == other.pid
 
 
 def _same_account(one: str, other: str) -> bool:
