@@ -15,7 +15,6 @@ import pytest
 
 import portpool._cli
 from portpool import EmulatedHost
-from portpool.__main__ import main
 from portpool._cli import CommandError, _conformance, check_output
 from portpool._probes._kit import DECISIVE, decisive
 from portpool._probes._lab import EmulatedLab
@@ -23,15 +22,7 @@ from portpool._probes._report import render_table
 from portpool._probes._runner import run_probe
 from portpool._profiles import load_profile
 
-
-def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """``portpool argv``: (exit status, stdout, stderr), SystemExit included."""
-    try:
-        status = main(list(argv))
-    except SystemExit as exc:
-        status = exc.code if isinstance(exc.code, int) else 1
-    out, err = capsys.readouterr()
-    return status, out, err
+from .test_cli_teach import run
 
 
 def one_line_error(err: str, prefix: str) -> str:

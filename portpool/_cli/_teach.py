@@ -38,24 +38,23 @@ netsh_runner: NetshRunner | None = None
 pool_opener: Callable[[], PortPool] | None = None
 
 
-def _port(text: str) -> int:
+def _bounded(text: str, low: int, high: int, what: str) -> int:
+    """An argparse type: an int in low-high, else a one-line message naming ``what``."""
     try:
-        port = int(text)
+        number = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port {port} is not in 1-65535")
-    return port
+        raise argparse.ArgumentTypeError(f"{text!r} is not {what}") from None
+    if not low <= number <= high:
+        raise argparse.ArgumentTypeError(f"{number} is not in {low}-{high} ({what})")
+    return number
+
+
+def _port(text: str) -> int:
+    return _bounded(text, 1, 65535, "a port number")
 
 
 def _count(text: str) -> int:
-    try:
-        count = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of ports") from None
-    if not 1 <= count <= 64512:
-        raise argparse.ArgumentTypeError(f"{count} ports: give 1-64512")
-    return count
+    return _bounded(text, 1, 64512, "a number of ports")
 
 
 def _window(text: str) -> PortRange:
