@@ -74,7 +74,6 @@ from typing import Any, Final, TypeVar
 import attrs
 from hypothesis import strategies as st
 
-from .. import _abi
 from .._errors import PortPoolError, WinError
 from .._host import EmulatedHost
 from .._interface import PortPool, Socket
@@ -92,6 +91,7 @@ from .._types import (
     Protocol,
     Reservation,
 )
+from .._winsock import _abi
 
 __all__ = [
     "ALLOWED",

@@ -2,7 +2,7 @@
 
 ``EmulatedHost.dlls()`` gives a process a pair of objects whose attributes are ctypes
 function pointers (``CFUNCTYPE``; ``WINFUNCTYPE`` on Windows) with the exact C
-prototypes of ``portpool._abi``.  A caller passes real pointers; the emulator reads
+prototypes of ``portpool._winsock._abi``.  A caller passes real pointers; the emulator reads
 and writes real buffers.  So the ctypes backend (``portpool.backends.windows``) runs
 unchanged over these or over the real DLLs, and C-shaped mistakes (a short buffer,
 a host-order port) behave as on Windows.
@@ -45,13 +45,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
+from .._errors import PortPoolError, WinError, winerror
+from .._model._rules import refuse
+from .._types import Family, Protocol, address_text
 from . import _abi
-from ._errors import PortPoolError, WinError, winerror
-from ._model._rules import refuse
-from ._types import Family, Protocol, address_text
 
 if TYPE_CHECKING:
-    from ._host import EmulatedHost
+    from .._host import EmulatedHost
 
 __all__ = ["CallControl", "EmulatedDlls", "EmulatedIphlpapi", "EmulatedWs2_32"]
 

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 
 import attrs
 
-from ._errors import PortPoolError, WinError
-from ._model._machine import Machine
-from ._model._rules import refuse
-from ._types import Family, PortRange, Protocol
-from .netsh import (
+from .._errors import PortPoolError, WinError
+from .._model._machine import Machine
+from .._model._rules import refuse
+from .._types import Family, PortRange, Protocol
+from ..netsh import (
     ExcludedRange,
     NetshParseError,
     NetshUsageError,

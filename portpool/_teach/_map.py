@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from xml.sax.saxutils import escape
 
 import attrs
 
-from ._host import EmulatedHost
-from ._types import Family, PortRange, Protocol
+from .._types import Family, PortRange, Protocol
+
+if TYPE_CHECKING:  # the host hands itself in; importing it here would close a circle
+    from .._host import EmulatedHost
 
 __all__ = ["FULL_SPACE", "KINDS", "LEFT", "MIN_WIDTH", "PLOT_WIDTH", "Kind", "Segment",
            "map_segments", "port_x", "render_svg", "render_text"]
