@@ -74,13 +74,13 @@ from typing import Any, Final, TypeVar
 import attrs
 from hypothesis import strategies as st
 
-from .. import _abi
-from .._errors import PortPoolError, WinError
-from .._host import EmulatedHost
-from .._interface import PortPool, Socket
-from .._model._rules import ALTERNATIVES
-from .._registry import load_backend
-from .._types import (
+from ... import _abi
+from ..._errors import PortPoolError, WinError
+from ..._host import EmulatedHost
+from ..._interface import PortPool, Socket
+from ..._model._rules import ALTERNATIVES
+from ..._registry import load_backend
+from ..._types import (
     IPPROTO_IPV6,
     IPV6_V6ONLY,
     MAX_PORT,
@@ -344,7 +344,8 @@ class FuzzReport:
 
 
 def _roots() -> tuple[tuple[str, str], ...]:
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    here = os.path.dirname(os.path.abspath(__file__))  # portpool/testing/_fuzz
+    package = os.path.dirname(os.path.dirname(here))
     spec = importlib.util.find_spec("portpool.backends")  # backends/ in an editable install
     locations = list(spec.submodule_search_locations or ()) if spec is not None else []
     backends = os.path.abspath(locations[0]) if locations else os.path.join(package, "backends")
