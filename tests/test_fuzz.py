@@ -1,4 +1,4 @@
-"""The fuzzer (portpool/testing/_fuzz.py) on a small budget: hostile arguments through the
+"""The fuzzer (portpool/testing/_fuzz/) on a small budget: hostile arguments through the
 interface, the emulated DLLs and the host, with the invariants checked after every call.
 
 Hypothesis drives the choices (derandomized, so every run makes the same calls, and a
