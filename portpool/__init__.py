@@ -45,13 +45,14 @@ if (not os.path.isdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "
     __path__.append(_ROOT)
 
 if TYPE_CHECKING:
-    from ._dlls import CallControl, EmulatedDlls
     from ._patch import patch
+    from ._winsock._dlls import CallControl, EmulatedDlls
 
 __version__ = "0.1.0"
 
 # The emulated DLLs import ctypes, so they load on first use, not with portpool.
-_LAZY = {"CallControl": "portpool._dlls", "EmulatedDlls": "portpool._dlls", "patch": "portpool._patch"}
+_LAZY = {"CallControl": "portpool._winsock._dlls", "EmulatedDlls": "portpool._winsock._dlls",
+         "patch": "portpool._patch"}
 
 
 def __getattr__(name: str) -> object:

@@ -15,8 +15,8 @@ from ._registry import load_backend
 from ._types import Binding, Exclusion, Family, PortRange, Protocol, Reservation
 
 if TYPE_CHECKING:  # _dlls imports ctypes: only when a test asks for DLLs
-    from ._dlls import CallControl, EmulatedDlls
-    from ._netsh_frontend import NetshResult
+    from ._netsh._frontend import NetshResult
+    from ._winsock._dlls import CallControl, EmulatedDlls
 
 __all__ = ["EmulatedHost", "EmulatedProcess"]
 
@@ -126,7 +126,7 @@ class EmulatedHost:
             portpool.netsh.NetshParseError: a text is not netsh output.
             ValueError: a text's protocol cannot be told, or a range is out of limits.
         """
-        from ._netsh_frontend import machine_from_netsh
+        from ._netsh._frontend import machine_from_netsh
 
         host = cls(seed=seed, store=store, variants=variants, addresses=addresses, profile=profile)
         machine_from_netsh(host._machine, outputs, ipv6_dynamic)
@@ -168,7 +168,7 @@ class EmulatedHost:
         process's DLLs on this machine."""
         with self.lock:
             if self._calls is None:
-                from ._dlls import CallControl
+                from ._winsock._dlls import CallControl
 
                 self._calls = CallControl()
             return self._calls
@@ -180,7 +180,7 @@ class EmulatedHost:
         ctypes code written for the real DLLs runs over them:
         ``WindowsPool(dlls=host.dlls())`` is the ctypes backend over this machine.
         """
-        from ._dlls import EmulatedDlls
+        from ._winsock._dlls import EmulatedDlls
 
         return EmulatedDlls(self, self._machine.create_process(admin=admin, user=user), self.calls)
 
@@ -237,7 +237,7 @@ class EmulatedHost:
 
     def run_netsh(self, command: str | Sequence[str], *, admin: bool = False) -> NetshResult:
         """Like :meth:`netsh`, with the exit status and the Windows code of a failure."""
-        from ._netsh_frontend import run_netsh
+        from ._netsh._frontend import run_netsh
 
         return run_netsh(self._machine, command, admin=admin)
 
@@ -282,7 +282,7 @@ class EmulatedHost:
 
     def _repr_svg_(self) -> str:
         """The TCP and UDP port spaces to scale, for notebooks (see ``portpool map``)."""
-        from ._map import render_svg
+        from ._teach._map import render_svg
 
         return render_svg(self, (Protocol.TCP, Protocol.UDP))
 

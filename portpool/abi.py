@@ -1,11 +1,11 @@
 """The Windows ABI of the port-pool calls as ctypes: structs, constants, prototypes.
 
-A public namespace over ``portpool._abi`` for code that calls the DLLs itself
+A public namespace over ``portpool._winsock._abi`` for code that calls the DLLs itself
 (``EmulatedHost.dlls()`` or the real ``ws2_32``/``iphlpapi``).  Every value here is
 checked against the mingw-w64 headers for x86_64 and i686.
 """
 
-from ._abi import (
+from ._winsock._abi import (
     AF_INET,
     AF_INET6,
     COMPLETION_ROUTINE,

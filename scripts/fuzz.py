@@ -9,7 +9,7 @@ Prints the number of calls, their outcomes, the Windows codes of refusals, every
 by type and call site (the deepest frame inside portpool), the invariant checks run and the
 violations found, and calls per second.  Exits 1 if any invariant was broken.
 
-The engine is ``portpool/testing/_fuzz.py``; ``tests/test_fuzz.py`` runs it on a small
+The engine is ``portpool/testing/_fuzz/``; ``tests/test_fuzz.py`` runs it on a small
 budget in the suite.
 """
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from portpool import _abi
+from portpool._winsock import _abi
 
 pytestmark = pytest.mark.mingw
 

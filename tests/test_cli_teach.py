@@ -119,7 +119,7 @@ def test_explain_predicts_what_a_bind_and_an_acquire_really_get(preset: str) -> 
     """For every row edge, a bound port and a free port, the codes explain prints are the
     ones a real bind and a real 1-port acquire on a copy of the machine get."""
     from portpool import PortPoolError
-    from portpool._explain import explain_text
+    from portpool._teach._explain import explain_text
 
     host = EmulatedHost.preset(preset)
     holder = host.process().socket()
@@ -143,7 +143,7 @@ def test_explain_predicts_what_a_bind_and_an_acquire_really_get(preset: str) -> 
 
 def test_explain_says_bind0_is_refused_when_the_range_is_full(capsys: pytest.CaptureFixture[str]
                                                               ) -> None:
-    from portpool._explain import explain_text
+    from portpool._teach._explain import explain_text
 
     host = EmulatedHost(dynamic_ports=PortRange(60000, 255))
     app = host.process()
@@ -349,7 +349,7 @@ def test_explain_backend_windows_reads_netsh_and_binds(capsys: pytest.CaptureFix
 
 def test_live_netsh_failures_are_one_line(capsys: pytest.CaptureFixture[str],
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from portpool._live import LiveMachineError
+    from portpool._teach._live import LiveMachineError
 
     def broken(words: object) -> str:
         raise LiveMachineError("netsh int ipv4 show excludedportrange protocol=tcp exited 1: oops")
@@ -364,7 +364,7 @@ def test_live_netsh_failures_are_one_line(capsys: pytest.CaptureFixture[str],
 
 
 def test_the_real_netsh_runs_only_on_windows() -> None:
-    from portpool._live import LiveMachineError, run_real_netsh
+    from portpool._teach._live import LiveMachineError, run_real_netsh
 
     if sys.platform == "win32":
         pytest.skip("on Windows it runs")
@@ -441,7 +441,7 @@ def test_every_tour_step_names_its_rules_and_source_and_shows_the_map() -> None:
     import re
 
     from portpool._model._rules import RULES
-    from portpool._tour import run_tour
+    from portpool._teach._tour import run_tour
 
     lines: list[str] = []
     run_tour(lines.append)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from portpool import EmulatedHost, PortPoolError, PortRange, Protocol, WinError
-from portpool import _abi as abi
+from portpool._winsock import _abi as abi
 from portpool.backends.windows import WindowsPool
 
 rule = pytest.mark.rule

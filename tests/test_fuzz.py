@@ -1,4 +1,4 @@
-"""The fuzzer (portpool/testing/_fuzz.py) on a small budget: hostile arguments through the
+"""The fuzzer (portpool/testing/_fuzz/) on a small budget: hostile arguments through the
 interface, the emulated DLLs and the host, with the invariants checked after every call.
 
 Hypothesis drives the choices (derandomized, so every run makes the same calls, and a
@@ -122,7 +122,8 @@ def test_huge_wait_counts_fail_instead_of_reading_past_the_array() -> None:
     before anything is read (run in a child: an emulator that reads them all crashes)."""
     code = textwrap.dedent("""
         import ctypes
-        from portpool import EmulatedHost, _abi
+        from portpool import EmulatedHost
+        from portpool._winsock import _abi
         ws2 = EmulatedHost().dlls().ws2_32
         ws2.WSAStartup(0x0202, ctypes.byref(_abi.WSADATA()))
         event = ws2.WSACreateEvent()
@@ -251,7 +252,7 @@ def test_planted_persistent_loss_at_reboot_is_caught(monkeypatch: pytest.MonkeyP
 
 
 def test_planted_canary_overwrite_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
-    import portpool._dlls as dlls
+    import portpool._winsock._dlls as dlls
 
     original = dlls._write_sockaddr
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portpool import EmulatedHost, PortRange, Protocol
-from portpool._map import (
+from portpool._teach._map import (
     FULL_SPACE,
     LEFT,
     MIN_WIDTH,

@@ -28,7 +28,7 @@ from portpool import (
     Protocol,
     WinError,
 )
-from portpool import _abi as abi
+from portpool._winsock import _abi as abi
 from portpool.backends.windows import WindowsPool
 
 rule = pytest.mark.rule

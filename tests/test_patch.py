@@ -14,7 +14,7 @@ import pytest
 
 import portpool
 from portpool import EmulatedHost, PortPoolError, Protocol, WinError
-from portpool._abi import (
+from portpool._winsock._abi import (
     INET_PORT_RANGE,
     INET_PORT_RESERVATION_INSTANCE,
     SIO_ACQUIRE_PORT_RESERVATION,

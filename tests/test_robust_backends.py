@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from portpool import EmulatedHost, Family, PortPool, PortPoolError, PortRange, Protocol, WinError
-from portpool import _abi as abi
+from portpool._winsock import _abi as abi
 from portpool.backends.windows import WindowsPool, WindowsSocket
 
 rule = pytest.mark.rule
@@ -208,7 +208,7 @@ def test_a_huge_count_with_a_short_array_fails_instead_of_crashing() -> None:
     code = (
         "import ctypes\n"
         "from portpool import EmulatedHost\n"
-        "from portpool import _abi as abi\n"
+        "from portpool._winsock import _abi as abi\n"
         "ws2 = EmulatedHost().dlls().ws2_32\n"
         "ws2.WSAStartup(0x0202, ctypes.byref(abi.WSADATA()))\n"
         "one = (ctypes.c_void_p * 1)(ws2.WSACreateEvent())\n"

@@ -10,7 +10,7 @@ import pytest
 
 from portpool import EmulatedHost, Protocol
 from portpool.__main__ import main
-from portpool._sample import _signed64, _wtoi, run_sample
+from portpool._winsock._sample import _signed64, _wtoi, run_sample
 
 ROOT = Path(__file__).resolve().parent.parent
 

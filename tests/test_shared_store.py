@@ -30,7 +30,8 @@ SHARING_VIOLATION, NOT_FOUND = 32, 1168
 
 WORKER = textwrap.dedent("""
     import ctypes, json, os, random, sys, time
-    from portpool import EmulatedHost, PortPoolError, Protocol, _abi
+    from portpool import EmulatedHost, PortPoolError, Protocol
+    from portpool._winsock import _abi
 
     path, go, index, mode, plan = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
     if os.environ.get("PLANT_NO_STORE_CHECK"):  # the control: each host checks only itself

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from portpool import EmulatedHost, PortRange, Protocol
-from portpool import _abi as abi
+from portpool._winsock import _abi as abi
 from portpool.backends.windows import WindowsPool
 from portpool.testing._fuzz import FuzzOptions, FuzzReport, run_threads
 

@@ -28,7 +28,6 @@ import socket as _pysocket
 import sys
 from typing import Any, final
 
-from portpool import _abi
 from portpool._arguments import (
     check_address,
     check_int,
@@ -50,6 +49,7 @@ from portpool._types import (
     address_text,
     parse_host,
 )
+from portpool._winsock import _abi
 
 __all__ = ["WindowsPool", "WindowsSocket"]
 

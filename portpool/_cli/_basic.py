@@ -43,7 +43,7 @@ def register(commands: Any) -> None:  # argparse._SubParsersAction is private
 
 
 def _demo(args: argparse.Namespace, rest: list[str]) -> int:
-    from portpool._demo import run_demo
+    from portpool._teach._demo import run_demo
 
     run_demo(seed=args.seed)
     return 0
@@ -71,7 +71,7 @@ def _netsh(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _sample(args: argparse.Namespace, rest: list[str]) -> int:
-    from portpool._sample import real_ws2_32, run_sample
+    from portpool._winsock._sample import real_ws2_32, run_sample
 
     if args.backend == "windows":
         ws2 = real_ws2_32()

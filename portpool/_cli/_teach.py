@@ -1,7 +1,7 @@
 """``portpool explain``, ``map``, ``tour``, ``advise`` and ``snapshot``: teaching and inspection.
 
-Thin commands: the teaching lives in ``portpool/_explain.py``, ``_map.py``, ``_tour.py``,
-``_model/_advice.py`` and ``_live.py`` (the real machine through netsh).  The real
+Thin commands: the teaching lives in ``portpool/_teach/`` (``_explain.py``, ``_map.py``,
+``_tour.py``, ``_live.py`` for the real machine through netsh) and ``portpool/_model/_advice.py``.  The real
 machine's netsh and pool are reached through ``netsh_runner`` and ``pool_opener``,
 which tests replace to run the Windows paths anywhere.
 """
@@ -27,12 +27,12 @@ from ._machine_options import (
 if TYPE_CHECKING:
     from portpool._host import EmulatedHost
     from portpool._interface import PortPool
-    from portpool._live import NetshRunner
+    from portpool._teach._live import NetshRunner
     from portpool._types import PortRange, Protocol
 
 __all__ = ["netsh_runner", "pool_opener", "register"]
 
-#: Runs the real netsh (``None``: ``portpool._live.run_real_netsh``); tests replace it.
+#: Runs the real netsh (``None``: ``portpool._teach._live.run_real_netsh``); tests replace it.
 netsh_runner: NetshRunner | None = None
 #: Opens a pool on the real machine (``None``: ``open_pool("windows")``); tests replace it.
 pool_opener: Callable[[], PortPool] | None = None
@@ -154,7 +154,7 @@ def _color(choice: str) -> bool:
 
 
 def _live_host(store: str | None = None) -> EmulatedHost:
-    from portpool._live import LiveMachineError, live_host
+    from portpool._teach._live import LiveMachineError, live_host
 
     try:
         return live_host(netsh_runner, store=store)
@@ -196,8 +196,8 @@ def _opener() -> PortPool:
 
 def _explain(args: argparse.Namespace, rest: list[str]) -> int:
     from portpool._errors import PortPoolError
-    from portpool._explain import explain_text, live_bind_text
-    from portpool._live import live_bind
+    from portpool._teach._explain import explain_text, live_bind_text
+    from portpool._teach._live import live_bind
 
     (protocol,) = _protocols(args.protocol)
     host, netsh_only = _host(args)
@@ -213,7 +213,7 @@ def _explain(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _map(args: argparse.Namespace, rest: list[str]) -> int:
-    from portpool._map import FULL_SPACE, render_svg, render_text
+    from portpool._teach._map import FULL_SPACE, render_svg, render_text
 
     if args.width < 8:
         raise CommandError(f"--width {args.width}: give at least 8 cells")
@@ -239,7 +239,7 @@ def _map(args: argparse.Namespace, rest: list[str]) -> int:
 
 
 def _tour(args: argparse.Namespace, rest: list[str]) -> int:
-    from portpool._tour import run_tour
+    from portpool._teach._tour import run_tour
 
     run_tour(seed=args.seed, color=_color(args.color))
     return 0
@@ -347,7 +347,7 @@ def _saved(args: argparse.Namespace, store: str) -> EmulatedHost:
     from portpool._host import EmulatedHost
 
     if args.netsh or args.netsh_ipv6:
-        from portpool._live import live_host
+        from portpool._teach._live import live_host
 
         texts = _netsh_texts(open_machine(args))  # checks and parses the outputs first
         return live_host(lambda words: texts[tuple(words)], seed=args.seed, store=store)
@@ -358,7 +358,7 @@ def _saved(args: argparse.Namespace, store: str) -> EmulatedHost:
 
 def _netsh_texts(host: EmulatedHost) -> dict[tuple[str, ...], str]:
     """What the six netsh commands of a live read print on ``host``."""
-    from portpool._live import LIVE_COMMANDS
+    from portpool._teach._live import LIVE_COMMANDS
 
     return {words: host.netsh(list(words)) for _, _, words in LIVE_COMMANDS}
 

@@ -25,15 +25,15 @@ import threading
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from .. import _abi
 from .._host import EmulatedHost, EmulatedProcess
 from .._registry import load_backend
+from .._winsock import _abi
 from ._ctypes import CtypesPatch
 from ._oserror import format_error, os_error
 from ._socket import PatchedSocket, SocketPatch
 
 if TYPE_CHECKING:
-    from .._dlls import EmulatedDlls
+    from .._winsock._dlls import EmulatedDlls
 
 __all__ = ["PatchedSocket", "Patcher", "active", "format_error", "os_error", "patch"]
 

@@ -20,11 +20,11 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from .. import _abi
+from .._winsock import _abi
 from ._oserror import format_error, os_error
 
 if TYPE_CHECKING:
-    from .._dlls import EmulatedDlls
+    from .._winsock._dlls import EmulatedDlls
 
 __all__ = ["CtypesPatch", "EmulatedLibrary", "dll_key"]
 

@@ -6,7 +6,11 @@ import ctypes
 from functools import partial
 from typing import Any, Final
 
-from .._abi import (
+from .._types import (
+    AF_INET,
+    SOCK_DGRAM,
+)
+from .._winsock._abi import (
     COMPLETION_ROUTINE,
     DWORD,
     INET_PORT_RANGE,
@@ -21,10 +25,6 @@ from .._abi import (
     WSAOVERLAPPED,
     bind_prototypes,
     htons,
-)
-from .._types import (
-    AF_INET,
-    SOCK_DGRAM,
 )
 from ._kit import (
     E,

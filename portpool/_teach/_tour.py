@@ -12,11 +12,11 @@ import textwrap
 from collections.abc import Callable
 from typing import Final, TypeVar
 
-from ._errors import PortPoolError
-from ._host import EmulatedHost
+from .._errors import PortPoolError
+from .._host import EmulatedHost
+from .._model._rules import RULES, SOURCES
+from .._types import PortRange, Protocol, Reservation
 from ._map import render_text
-from ._model._rules import RULES, SOURCES
-from ._types import PortRange, Protocol, Reservation
 
 __all__ = ["WINDOW", "run_tour"]
 

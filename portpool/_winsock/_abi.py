@@ -16,8 +16,8 @@ from typing import Any, Final
 
 import attrs
 
-from ._errors import WinError
-from ._types import (
+from .._errors import WinError
+from .._types import (
     AF_INET,
     AF_INET6,
     IPPROTO_IPV6,

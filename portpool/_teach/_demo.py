@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from ._errors import PortPoolError
-from ._host import EmulatedHost
+from .._errors import PortPoolError
+from .._host import EmulatedHost
+from .._types import SOCK_DGRAM, PortRange, Protocol
 from ._picture import LEGEND, picture
-from ._types import SOCK_DGRAM, PortRange, Protocol
 
 __all__ = ["run_demo"]
 

@@ -12,22 +12,14 @@ from collections.abc import Sequence
 
 import attrs
 
-from ._errors import PortPoolError, WinError
-from ._model._machine import Machine
-from ._model._rules import refuse
-from ._types import Family, PortRange, Protocol
-from .netsh import (
-    ExcludedRange,
-    NetshParseError,
-    NetshUsageError,
-    parse_command,
-    parse_dynamic_port,
-    parse_excluded_ranges,
-    protocol_of,
-    render_dynamic_port,
-    render_excluded_ranges,
-    render_result,
-)
+from .._errors import PortPoolError, WinError
+from .._model._machine import Machine
+from .._model._rules import refuse
+from .._types import Family, PortRange, Protocol
+from ._commands import parse_command
+from ._print import render_dynamic_port, render_excluded_ranges, render_result
+from ._read import parse_dynamic_port, parse_excluded_ranges, protocol_of
+from ._values import ExcludedRange, NetshParseError, NetshUsageError
 
 __all__ = ["NetshResult", "machine_from_netsh", "run_netsh"]
 

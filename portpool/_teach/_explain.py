@@ -13,11 +13,11 @@ from typing import Final
 
 import attrs
 
-from ._errors import PortPoolError, WinError
-from ._host import EmulatedHost
-from ._model._machine import Explanation
-from ._model._rules import alternative
-from ._types import Binding, Exclusion, Family, PortRange, Protocol
+from .._errors import PortPoolError, WinError
+from .._host import EmulatedHost
+from .._model._machine import Explanation
+from .._model._rules import alternative
+from .._types import Binding, Exclusion, Family, PortRange, Protocol
 
 __all__ = ["SOCKETS_UNKNOWN", "explain_text", "live_bind_text"]
 

@@ -2,7 +2,7 @@
 
 ``EmulatedHost.dlls()`` gives a process a pair of objects whose attributes are ctypes
 function pointers (``CFUNCTYPE``; ``WINFUNCTYPE`` on Windows) with the exact C
-prototypes of ``portpool._abi``.  A caller passes real pointers; the emulator reads
+prototypes of ``portpool._winsock._abi``.  A caller passes real pointers; the emulator reads
 and writes real buffers.  So the ctypes backend (``portpool.backends.windows``) runs
 unchanged over these or over the real DLLs, and C-shaped mistakes (a short buffer,
 a host-order port) behave as on Windows.
@@ -42,16 +42,31 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Final
+from typing import Protocol as _Protocol
 
 import attrs
 
+from .._errors import PortPoolError, WinError, winerror
+from .._model._rules import refuse
+from .._types import Family, Protocol, address_text
 from . import _abi
-from ._errors import PortPoolError, WinError, winerror
-from ._model._rules import refuse
-from ._types import Family, Protocol, address_text
 
 if TYPE_CHECKING:
-    from ._host import EmulatedHost
+    from .._model._machine import Machine
+
+
+class MachineHost(_Protocol):
+    """What the DLLs need of the host that hands itself in (an :class:`~portpool.EmulatedHost`).
+
+    Typed by shape, so that this module never imports the host, which imports it.
+    """
+
+    @property
+    def machine(self) -> Machine: ...
+    @property
+    def lock(self) -> threading.RLock: ...
+    @property
+    def variants(self) -> dict[str, str]: ...
 
 __all__ = ["CallControl", "EmulatedDlls", "EmulatedIphlpapi", "EmulatedWs2_32"]
 
@@ -259,7 +274,7 @@ class _Details:
 class EmulatedWs2_32:
     """``ws2_32``-shaped functions of one emulated process (see the module docstring)."""
 
-    def __init__(self, host: EmulatedHost, pid: int, control: CallControl) -> None:
+    def __init__(self, host: MachineHost, pid: int, control: CallControl) -> None:
         self.host, self.pid, self.control = host, pid, control
         self.details = _Details()
         self._machine = host.machine
@@ -580,7 +595,7 @@ class EmulatedWs2_32:
 class EmulatedIphlpapi:
     """``iphlpapi``-shaped persistent-reservation functions of one emulated process."""
 
-    def __init__(self, host: EmulatedHost, pid: int, control: CallControl) -> None:
+    def __init__(self, host: MachineHost, pid: int, control: CallControl) -> None:
         self.host, self.pid, self.control = host, pid, control
         self.details = _Details()
         machine = host.machine
@@ -617,7 +632,7 @@ class EmulatedDlls:
         host: the machine.  pid: the process.  control: the host's :class:`CallControl`.
     """
 
-    def __init__(self, host: EmulatedHost, pid: int, control: CallControl) -> None:
+    def __init__(self, host: MachineHost, pid: int, control: CallControl) -> None:
         self.host, self.pid, self.control = host, pid, control
         self.ws2_32 = EmulatedWs2_32(host, pid, control)
         self.iphlpapi = EmulatedIphlpapi(host, pid, control)

@@ -12,13 +12,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Final
+from typing import TYPE_CHECKING, Final
+from typing import Protocol as _Protocol
 from xml.sax.saxutils import escape
 
 import attrs
 
-from ._host import EmulatedHost
-from ._types import Family, PortRange, Protocol
+from .._types import Family, PortRange, Protocol
+
+if TYPE_CHECKING:
+    from .._model._machine import Machine
+
+
+class MachineHost(_Protocol):
+    """What the map needs of a host: its machine (typed by shape; the host imports this module)."""
+
+    @property
+    def machine(self) -> Machine: ...
 
 __all__ = ["FULL_SPACE", "KINDS", "LEFT", "MIN_WIDTH", "PLOT_WIDTH", "Kind", "Segment",
            "map_segments", "port_x", "render_svg", "render_text"]
@@ -94,7 +104,7 @@ def _span(start: int, end: int) -> str:
     return f"{start}" if start == end else f"{start}-{end}"
 
 
-def map_segments(host: EmulatedHost, protocol: Protocol) -> list[Segment]:
+def map_segments(host: MachineHost, protocol: Protocol) -> list[Segment]:
     """What the map of ``protocol`` draws, in lane and port order: the dynamic ranges,
     the rows (adjacent rows of one owner merged, counted in ``rows``) and the bound
     sockets."""
@@ -181,7 +191,7 @@ def _place(labels: list[_Label]) -> int:
     return len(ends)
 
 
-def _panel(host: EmulatedHost, protocol: Protocol, window: PortRange, top: float) -> tuple[list[str], float]:
+def _panel(host: MachineHost, protocol: Protocol, window: PortRange, top: float) -> tuple[list[str], float]:
     """The SVG elements of one protocol's panel starting at ``top``; returns them and the
     y where the next panel may start."""
     parts: list[str] = []
@@ -242,7 +252,7 @@ def _panel(host: EmulatedHost, protocol: Protocol, window: PortRange, top: float
     return parts, label_top + max(levels, 1) * 16 + 8
 
 
-def render_svg(host: EmulatedHost, protocols: Sequence[Protocol] = (Protocol.TCP,),
+def render_svg(host: MachineHost, protocols: Sequence[Protocol] = (Protocol.TCP,),
                window: PortRange = FULL_SPACE, title: str | None = None) -> str:
     """An SVG picture of ``protocols``' port spaces over ``window``, to scale, with a
     legend.  ``title`` heads it (default: the machine's preset and boot)."""
@@ -296,7 +306,7 @@ def _listed(segs: list[Segment]) -> list[Segment]:
     return out
 
 
-def render_text(host: EmulatedHost, protocol: Protocol, window: PortRange = FULL_SPACE,
+def render_text(host: MachineHost, protocol: Protocol, window: PortRange = FULL_SPACE,
                 width: int = 64, color: bool = False, rows: bool = True) -> str:
     """``protocol``'s port space over ``window`` in ``width`` character cells per lane,
     each cell showing the strongest thing in its ports (X system exclusion, r runtime

@@ -16,11 +16,11 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Final
 
-from ._errors import PortPoolError
-from ._host import EmulatedHost
-from ._interface import PortPool
-from ._model._store import Store
-from ._types import AF_INET, SOCK_DGRAM, SOCK_STREAM, Protocol
+from .._errors import PortPoolError
+from .._host import EmulatedHost
+from .._interface import PortPool
+from .._model._store import Store
+from .._types import AF_INET, SOCK_DGRAM, SOCK_STREAM, Protocol
 
 __all__ = ["LIVE_COMMANDS", "LiveMachineError", "NetshRunner", "live_bind", "live_host",
            "run_real_netsh"]

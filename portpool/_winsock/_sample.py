@@ -151,7 +151,7 @@ def run_sample(argv: list[str], ws2: Any, out: Callable[[str], None] = print, *,
 if sys.platform == "win32":
 
     def real_ws2_32() -> Any:
-        """The real ws2_32 with the prototypes of portpool._abi."""
+        """The real ws2_32 with the prototypes of portpool._winsock._abi."""
         dll = ctypes.WinDLL("ws2_32")
         names = [n for n, p in _abi.PROTOTYPES.items() if p.dll == "ws2_32" and not p.spi_type]
         for name, fn in _abi.bind_prototypes(dll, names).items():

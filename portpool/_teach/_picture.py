@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ._host import EmulatedHost
-from ._types import PortRange, Protocol
+from .._host import EmulatedHost
+from .._types import PortRange, Protocol
 
 __all__ = ["LEGEND", "picture"]
 
