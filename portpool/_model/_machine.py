@@ -6,7 +6,7 @@ Theory of operation
 tokens, and owns one ``PortSpace`` per protocol (``_space.py``: ports, the three kinds
 of blocks, the dynamic ranges).  It knows nothing of call shapes (no buffers, no byte
 order, no IOCTL codes: those belong to the ABI room and the backends) and nothing of
-netsh's text (``portpool/_netsh_frontend.py``).
+netsh's text (``portpool/_netsh/_frontend.py``).
 
 Every operation first checks everything that can refuse it, raising through
 ``refuse(rule_id, ...)`` whose Windows code lives in ``_rules/``, and only then

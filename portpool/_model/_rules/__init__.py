@@ -4,7 +4,7 @@ Theory of operation
 -------------------
 Each behaviour of the model has a row here: an id, what Windows does, where that is
 written (or seen), how sure we are, and the Windows code a refusal carries.  The
-model (``_machine.py``) never names an error code itself: it calls
+model (``portpool/_model/``) never names an error code itself: it calls
 ``refuse("A2", detail)`` and the code comes from the row.  So when a run on real
 Windows overturns an assumption, one row changes and every backend, test and
 document follows.
@@ -224,7 +224,7 @@ _AREAS: Final = {
 def render_markdown() -> str:
     """``specs/semantics.md``'s rule section, rendered from the table."""
     lines = [
-        "<!-- Rendered from portpool/_model/_rules.py by `python -m portpool specs`;"
+        "<!-- Rendered from portpool/_model/_rules/ by `python -m portpool specs`;"
         " tests/test_specs.py keeps them equal. -->",
         "",
     ]
