@@ -33,6 +33,7 @@ sharing, options, connect) and ``_introspect.py`` (explain, snapshots; it builds
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import random
 import threading
@@ -42,7 +43,7 @@ from typing import Final
 from .._types import Family, PortRange, Protocol
 from ._blocks import _Blocks, dynamic_range_problem
 from ._introspect import Explanation, _Introspection
-from ._presets import PRESETS
+from ._presets import PRESETS, place_nothing
 from ._processes import _Processes
 from ._rules import check_variants
 from ._space import Block, PortSpace
@@ -78,20 +79,21 @@ class Machine(_Processes, _Blocks, _Introspection):
     ) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
-        self._local = _local_addresses(DEFAULT_ADDRESSES if addresses is None else addresses)
+        self._local = _DEFAULT_LOCAL if addresses is None else _local_addresses(addresses)
         self.lock = threading.RLock()
         self._variants = check_variants(variants)
         self._min_start = int(self._variants["Y2"])  # Y2's alternatives are named by the port
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
         options = self._range_options(dynamic_ports)
-        self._rng = random.Random(seed)
+        self._seed = seed
         self._store = store if store is not None else MemoryStore()
         self._next_pid = _FIRST_PID
         self._next_handle = _FIRST_HANDLE
-        record = self._store.load()
+        # A store made here holds no machine yet: no need to read it.
+        record = self._store.load() if store is not None else None
         made = False
-        if record.boot == 0:
+        if record is None or record.boot == 0:
             # A new machine: its configuration and first boot are one transaction, so
             # of several processes opening one new store at once, one makes it and the
             # others get its record (then it is a machine that exists, below).
@@ -157,27 +159,23 @@ class Machine(_Processes, _Blocks, _Introspection):
     def _placer(self, record: MachineRecord) -> list[StoredExclusion]:
         """The system exclusions the preset's components place at this boot (X1)."""
         preset = PRESETS.get(record.preset or "default", PRESETS["default"])
-        ranges = _with_defaults(record.ranges)
-        occupied: dict[Protocol, list[PortRange]] = {p: [] for p in Protocol}
-        for row in record.reservations:
-            occupied[row.protocol].append(PortRange(row.start, row.count))
-        rng = random.Random(record.seed * 1_000_003 + record.boot)
-        return [StoredExclusion(protocol, start, count, owner)
-                for protocol, start, count, owner in preset.place(rng, ranges, occupied)]
+        if preset.place is place_nothing:  # no component of this machine places rows
+            return []
+        return list(_placements(preset.name, record.seed, record.boot,
+                                tuple(sorted(record.ranges.items())),
+                                tuple((r.protocol, r.start, r.count) for r in record.reservations)))
 
     def _boot(self, record: MachineRecord) -> None:
         """Start the machine from the store's record: nothing runs; persistent blocks
         and this boot's exclusions load, with fresh tokens (R13d, A10, X1)."""
-        ranges = _with_defaults(record.ranges)
         self._processes = {}
         self._sockets = {}
         self._tokens = {}
-        self._spaces = {p: PortSpace({f: ranges[(p, f)] for f in Family}) for p in Protocol}
+        self._spaces = {protocol: space.copy() for protocol, space in _booted_spaces(
+            tuple(sorted(record.ranges.items())),
+            tuple((r.protocol, r.start, r.count, r.owner) for r in record.exclusions)).items()}
         self._preset = PRESETS.get(record.preset or "default", PRESETS["default"])
         self._boot_number = record.boot
-        for row in record.exclusions:
-            self._spaces[row.protocol].add_block(
-                Block(SYSTEM, PortRange(row.start, row.count), owner=row.owner))
         for res in record.reservations:
             self._add_persistent(res)
 
@@ -240,3 +238,44 @@ def _local_addresses(addresses: object) -> frozenset[str]:
                              f" {address.ipv4_mapped} (L2)")
         local.add(str(address))
     return frozenset(local)
+
+
+#: Enum members as tuples: iterating an Enum class costs a generator per loop.
+_FAMILIES: Final = tuple(Family)
+_PROTOCOLS: Final = tuple(Protocol)
+#: The default machine's addresses, parsed once for every host.
+_DEFAULT_LOCAL: Final = _local_addresses(DEFAULT_ADDRESSES)
+
+
+# --- what every boot of the same machine computes alike, computed once -----------------
+# A machine is deterministic: the same preset, seed, boot number and rows place the same
+# exclusions, and the same ranges and exclusions make the same port spaces.  Suites make
+# many machines alike, so both are cached (as immutable values, or as templates that
+# every host copies) instead of being recomputed per host.
+
+_RangeItems = tuple[tuple[RangeKey, PortRange], ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _placements(preset: str, seed: int, boot: int, ranges: _RangeItems,
+                reservations: tuple[tuple[Protocol, int, int], ...]) -> tuple[StoredExclusion, ...]:
+    """The rows ``preset``'s components place at this boot (X1): a function of its inputs."""
+    full = _with_defaults(dict(ranges))
+    occupied: dict[Protocol, list[PortRange]] = {p: [] for p in _PROTOCOLS}
+    for protocol, start, count in reservations:
+        occupied[protocol].append(PortRange(start, count))
+    rng = random.Random(seed * 1_000_003 + boot)
+    return tuple(StoredExclusion(protocol, start, count, owner)
+                 for protocol, start, count, owner in PRESETS[preset].place(rng, full, occupied))
+
+
+@functools.lru_cache(maxsize=256)
+def _booted_spaces(ranges: _RangeItems, exclusions: tuple[tuple[Protocol, int, int, str], ...],
+                   ) -> dict[Protocol, PortSpace]:
+    """Templates of the port spaces a boot starts with (copy before use): the dynamic
+    ranges and the system exclusions, whose blocks are never changed once made."""
+    full = _with_defaults(dict(ranges))
+    spaces = {p: PortSpace({f: full[(p, f)] for f in _FAMILIES}) for p in _PROTOCOLS}
+    for protocol, start, count, owner in exclusions:
+        spaces[protocol].add_block(Block(SYSTEM, PortRange(start, count), owner=owner))
+    return spaces

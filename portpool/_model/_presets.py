@@ -20,7 +20,7 @@ import attrs
 
 from .._types import Family, PortRange, Protocol
 
-__all__ = ["PRESETS", "Placement", "Preset"]
+__all__ = ["PRESETS", "Placement", "Preset", "place_nothing"]
 
 TCP, UDP = Protocol.TCP, Protocol.UDP
 
@@ -49,8 +49,13 @@ class Preset:
     imitates: str
     ranges: _Ranges = attrs.field(factory=dict)
     administered: tuple[tuple[Protocol, int, int], ...] = ()
-    place: Callable[[random.Random, _Ranges, Occupied], list[Placement]] = (
-        lambda rng, ranges, occupied: [])
+    place: Callable[[random.Random, _Ranges, Occupied], list[Placement]] = attrs.field(
+        factory=lambda: place_nothing)
+
+
+def place_nothing(rng: random.Random, ranges: _Ranges, occupied: Occupied) -> list[Placement]:
+    """The placement of a machine whose components put no rows down."""
+    return []
 
 
 def _winnat_blocks(rng: random.Random, protocol: Protocol, count: int, lo: int, hi: int,
@@ -62,14 +67,16 @@ def _winnat_blocks(rng: random.Random, protocol: Protocol, count: int, lo: int, 
     half the time its neighbour follows it.
     """
     out: list[Placement] = []
+    spans = [(t.start, t.last) for t in taken]  # plain ints: this loop runs at every boot
     for _ in range(count):
         for _ in range(64):  # draws before giving up on this block
             start = rng.randrange(lo, hi - 99 + 1)
             if rng.random() < 0.5 and out and out[-1][0] is protocol:
                 start = out[-1][1] + 100  # an adjacent pair
-            block = PortRange(start, 100) if start + 99 <= hi else None
-            if block is not None and not any(block.overlaps(t) for t in taken):
-                taken.append(block)
+            last = start + 99
+            if last <= hi and not any(first <= last and start <= end for first, end in spans):
+                spans.append((start, last))
+                taken.append(PortRange(start, 100))
                 out.append((protocol, start, 100, "WinNAT"))
                 break
     return out

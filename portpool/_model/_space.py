@@ -47,9 +47,9 @@ from collections.abc import Iterator
 from typing import Final
 
 import attrs
-from sortedcontainers import SortedDict
 
 from .._types import Family, PortRange, Reservation
+from ._sorted import SortedIntMap
 
 __all__ = ["Block", "BlockKind", "PortSpace"]
 
@@ -124,6 +124,12 @@ class _Range:
         self.free = dynamic.count  # ports of the range neither bound nor reserved
         self.free_set: _RandomSet | None = None  # exact free ports, once nearly full
 
+    def copy(self) -> _Range:
+        other = _Range(self.range)
+        other.free = self.free
+        other.free_set = None if self.free_set is None else _RandomSet(iter(self.free_set.items))
+        return other
+
 
 class PortSpace:
     """One protocol's ports (see the module docstring)."""
@@ -131,10 +137,21 @@ class PortSpace:
     def __init__(self, ranges: dict[Family, PortRange]) -> None:
         self.bound: dict[int, int] = {}
         self.shared: dict[int, list[int]] = {}  # port -> the holders after the first
-        self.blocks: SortedDict[int, Block] = SortedDict()  # start -> block
+        self.blocks: SortedIntMap[Block] = SortedIntMap()  # start -> block
         self.reserved: set[int] = set()
         self.ranges: dict[Family, _Range] = {family: _Range(r) for family, r in ranges.items()}
         self._both = tuple(self.ranges.values())
+
+    def copy(self) -> PortSpace:
+        """An independent copy (blocks are shared: they are never changed once made)."""
+        other = PortSpace.__new__(PortSpace)
+        other.bound = self.bound.copy()
+        other.shared = {port: holders.copy() for port, holders in self.shared.items()}
+        other.blocks = self.blocks.copy()
+        other.reserved = self.reserved.copy()
+        other.ranges = {family: entry.copy() for family, entry in self.ranges.items()}
+        other._both = tuple(other.ranges.values())
+        return other
 
     # --- questions ------------------------------------------------------------------
 
@@ -150,17 +167,12 @@ class PortSpace:
         """The block containing ``port``, if any."""
         if port not in self.reserved:
             return None
-        index = self.blocks.bisect_right(port) - 1
-        block: Block = self.blocks.values()[index]
-        return block
+        return self.blocks.floor(port)
 
     def overlapping(self, block: PortRange) -> Block | None:
         """A block sharing a port with ``block``, if any (the highest one)."""
-        index = self.blocks.bisect_right(block.last) - 1
-        if index < 0:
-            return None
-        other: Block = self.blocks.values()[index]
-        return other if other.range.overlaps(block) else None
+        other = self.blocks.floor(block.last)
+        return other if other is not None and other.range.overlaps(block) else None
 
     def bound_in(self, lo: int, hi: int) -> list[int]:
         """The bound ports of lo..hi, in order: O(min(hi - lo, bound ports))."""
@@ -174,20 +186,31 @@ class PortSpace:
     def add_block(self, block: Block) -> None:
         """Add a block (the caller checked that it overlaps none)."""
         self.blocks[block.range.start] = block
-        bound, reserved = self.bound, self.reserved
-        for port in range(block.range.start, block.range.last + 1):
-            reserved.add(port)
-            if port not in bound:
-                self._take(port)
+        self.reserved.update(range(block.range.start, block.range.last + 1))
+        self._recount(block.range, -1)
 
     def remove_block(self, block: Block) -> None:
         """Remove a block; bound ports inside it stay bound (rule A20)."""
         del self.blocks[block.range.start]
-        bound, reserved = self.bound, self.reserved
-        for port in range(block.range.start, block.range.last + 1):
-            reserved.discard(port)
-            if port not in bound:
-                self._give(port)
+        self.reserved.difference_update(range(block.range.start, block.range.last + 1))
+        self._recount(block.range, +1)
+
+    def _recount(self, block: PortRange, step: int) -> None:
+        """The unbound ports of ``block`` were taken (-1) or given back (+1): keep each
+        range's free count and free set in step, a whole block at a time."""
+        for entry in self._both:
+            lo, hi = max(entry.lo, block.start), min(entry.hi, block.last)
+            if lo > hi:
+                continue
+            bound = self.bound_in(lo, hi)
+            entry.free += step * (hi - lo + 1 - len(bound))
+            free_set = entry.free_set
+            if free_set is not None:
+                skip = set(bound)
+                change = free_set.discard if step < 0 else free_set.add
+                for port in range(lo, hi + 1):
+                    if port not in skip:
+                        change(port)
 
     def holders(self, port: int) -> list[int]:
         """The sockets holding ``port``, in the order they bound it."""
@@ -346,8 +369,7 @@ class PortSpace:
     def _unreserved_runs(self, entry: _Range) -> list[tuple[int, int]]:
         """The runs of the range between blocks, in order: O(blocks)."""
         runs, cursor = [], entry.lo
-        first = self.blocks.bisect_right(entry.lo) - 1  # a block may start below the range
-        for block in self.blocks.values()[max(first, 0):]:
+        for block in self.blocks.values_from(entry.lo):  # a block may start below the range
             if block.range.start > entry.hi:
                 break
             if block.range.start > cursor:

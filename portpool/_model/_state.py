@@ -9,6 +9,7 @@ store changed (``_sync``).  The concept modules (``_processes.py``, ``_blocks.py
 
 from __future__ import annotations
 
+import functools
 import random
 import threading
 from typing import Final, NamedTuple
@@ -90,7 +91,7 @@ class _MachineState:
     _local: frozenset[str]
     _variants: dict[str, str]
     _min_start: int
-    _rng: random.Random
+    _seed: int
     _store: Store
     _next_pid: int
     _next_handle: int
@@ -98,6 +99,12 @@ class _MachineState:
     _sockets: dict[int, _Socket]
     _tokens: dict[int, Block]  # token -> runtime or persistent block
     _spaces: dict[Protocol, PortSpace]
+
+    @functools.cached_property
+    def _rng(self) -> random.Random:
+        """The machine's one generator, seeded on first use: seeding costs more than the
+        rest of a new machine, and many machines never draw."""
+        return random.Random(self._seed)
     _preset: Preset
     _boot_number: int
 

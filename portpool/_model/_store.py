@@ -57,10 +57,10 @@ from typing import Final
 from typing import Protocol as _Protocol
 
 import attrs
-from sortedcontainers import SortedDict
 
 from .._errors import PortPoolError, WinError, winerror
 from .._types import MAX_PORT, Family, PortRange, Protocol
+from ._sorted import SortedIntMap
 
 __all__ = [
     "MachineRecord",
@@ -464,6 +464,9 @@ def _first_boot_args(
 # --- in memory ---------------------------------------------------------------------
 
 
+_PROTOCOL_ORDER: Final = tuple(sorted(Protocol))
+
+
 class _Index:
     """Every row of one machine, per protocol: start -> row, sorted.
 
@@ -473,23 +476,26 @@ class _Index:
     """
 
     def __init__(self) -> None:
-        self.rows: dict[Protocol, SortedDict] = {p: SortedDict() for p in Protocol}
+        self.rows: dict[Protocol, SortedIntMap[Row]] = {p: SortedIntMap() for p in Protocol}
 
     def copy(self, keep: Callable[[Row], bool]) -> _Index:
         other = _Index()
         for protocol, rows in self.rows.items():
-            other.rows[protocol] = SortedDict({s: r for s, r in rows.items() if keep(r)})
+            kept = other.rows[protocol]
+            for start, row in rows.items():
+                if keep(row):
+                    kept[start] = row
         return other
 
     def add(self, new: Row) -> None:
         rows = self.rows[new.protocol]
-        below = next(rows.irange(maximum=new.last, reverse=True), None)
-        if below is not None and rows[below].last >= new.start:
-            raise StoreConflict(rows[below], new)
+        below = rows.floor(new.last)
+        if below is not None and below.last >= new.start:
+            raise StoreConflict(below, new)
         rows[new.start] = new
 
     def all(self) -> list[Row]:
-        return [row for protocol in sorted(self.rows) for row in self.rows[protocol].values()]
+        return [row for protocol in _PROTOCOL_ORDER for row in self.rows[protocol].values()]
 
 
 class MemoryStore:
@@ -587,7 +593,7 @@ class MemoryStore:
         with self._lock:
             if self._boot != 0:
                 return self._record(self._index, self._boot)
-            index = self._index.copy(lambda r: True)
+            index = self._index.copy(lambda r: True) if rows else self._index
             for row in rows:
                 index.add(row)
             saved = self._ranges, self._preset, self._seed
@@ -605,10 +611,12 @@ class MemoryStore:
         the store changes only once everything succeeded.  The caller holds the lock."""
         kept = index.copy(lambda r: isinstance(r, StoredReservation) and not r.active)
         boot = self._boot + 1
-        for row in _placed(place(self._record(kept, boot))):
+        record = self._record(kept, boot)
+        placed = _placed(place(record))
+        for row in placed:
             kept.add(row)
         self._index, self._boot = kept, boot
-        return self._record(kept, boot)
+        return self._record(kept, boot) if placed else record
 
 
 def _check_range_args(protocol: object, family: object, dynamic: object) -> None:

@@ -1,0 +1,80 @@
+"""A map from int keys (a block's first port) to values, with the keys kept in order.
+
+The port spaces and the in-memory store index their blocks and rows by start port and
+ask one question of the order: "the entry with the greatest start at or below this port"
+(blocks and rows never overlap, so it is the only one that can contain the port).  A dict
+and a sorted list of its keys answer that with one ``bisect``, cost next to nothing to
+make (a new machine makes several), and insert in O(n) memmove, which stays microseconds
+at tens of thousands of rows.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterator
+from typing import Generic, TypeVar
+
+__all__ = ["SortedIntMap"]
+
+V = TypeVar("V")
+
+
+class SortedIntMap(Generic[V]):
+    """int -> value, iterated in key order."""
+
+    __slots__ = ("_keys", "_values")
+
+    def __init__(self) -> None:
+        self._values: dict[int, V] = {}
+        self._keys: list[int] = []
+
+    def copy(self) -> SortedIntMap[V]:
+        """A shallow copy."""
+        other: SortedIntMap[V] = SortedIntMap()
+        other._values = self._values.copy()
+        other._keys = self._keys.copy()
+        return other
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: int) -> bool:
+        return key in self._values
+
+    def __getitem__(self, key: int) -> V:
+        return self._values[key]
+
+    def get(self, key: int) -> V | None:
+        """The value at ``key``, or ``None``."""
+        return self._values.get(key)
+
+    def __setitem__(self, key: int, value: V) -> None:
+        if key not in self._values:
+            bisect.insort(self._keys, key)
+        self._values[key] = value
+
+    def __delitem__(self, key: int) -> None:
+        del self._values[key]  # KeyError first, as dict: the caller checked
+        del self._keys[bisect.bisect_left(self._keys, key)]
+
+    def floor(self, key: int) -> V | None:
+        """The value with the greatest key at or below ``key``, or ``None``."""
+        index = bisect.bisect_right(self._keys, key) - 1
+        return self._values[self._keys[index]] if index >= 0 else None
+
+    def values(self) -> list[V]:
+        """The values in key order (a new list: safe to change the map meanwhile)."""
+        values = self._values
+        return [values[key] for key in self._keys]
+
+    def values_from(self, key: int) -> Iterator[V]:
+        """The values in key order, from the one with the greatest key at or below
+        ``key`` (or the first, if none is)."""
+        values, keys = self._values, self._keys
+        for index in range(max(bisect.bisect_right(keys, key) - 1, 0), len(keys)):
+            yield values[keys[index]]
+
+    def items(self) -> list[tuple[int, V]]:
+        """(key, value) in key order."""
+        values = self._values
+        return [(key, values[key]) for key in self._keys]
