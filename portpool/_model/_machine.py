@@ -479,7 +479,8 @@ class Machine:
                 raise refuse("A3", "NumberOfPorts is 0")
             space = self._spaces[protocol]
             if start == 0:  # R2: a wildcard request, from the socket's range (R3, X4, Y4)
-                first = space.pick_block(sock.family, count, self._rng)
+                first = space.allocate_block(sock.family, count, self._rng,
+                                             sequential=self._sequential(sock))
                 if first is None:
                     raise refuse("A13", f"no {count} contiguous free {protocol.name} ports in"
                                  f" the dynamic range {space.dynamic(sock.family)!r}")
@@ -566,8 +567,9 @@ class Machine:
                     raise refuse("A1", f"every port of {block.range!r} is bound")
                 if chosen in space.bound:  # R6 allows the port; the table still applies
                     self._check_sharing(space, sock, chosen, endpoints)
-            elif port == 0:  # W1, X4, Y4, C17 (and A16/A17: a lapsed or foreign association)
-                picked = space.pick_port(sock.family, self._rng)
+            elif port == 0:  # W1, X4, Y4, C17, A4 (and A16/A17: a lapsed or foreign association)
+                picked = space.allocate_port(sock.family, self._rng,
+                                             sequential=self._sequential(sock))
                 if picked is None:
                     raise refuse("A13", f"no free {protocol.name} port in"
                                  f" {space.dynamic(sock.family)!r}")
@@ -711,6 +713,11 @@ class Machine:
                      else sock.v6only)
             return int(value)
 
+    def _sequential(self, sock: _Socket) -> bool:
+        """Whether ``sock``'s wildcard port comes from Windows' counter (A4's default)
+        rather than a uniform draw (A4's ``random`` alternative)."""
+        return self._variants["A4"] == "sequential"
+
     def _option_key(self, sock: _Socket, level: int, option: int) -> tuple[int, int]:
         if level not in _KNOWN_LEVELS or (level == IPPROTO_IPV6 and sock.family is Family.INET):
             raise refuse("O2", f"level {level} is not valid for an {sock.family.name} socket")
@@ -760,7 +767,8 @@ class Machine:
                     if picked is None:
                         raise refuse("A1", f"every port of {block.range!r} is bound")
                 else:
-                    picked = space.pick_port(sock.family, self._rng)
+                    picked = space.allocate_port(sock.family, self._rng,
+                                                 sequential=self._sequential(sock))
                     if picked is None:
                         raise refuse("A13", f"no free {protocol.name} port in"
                                      f" {space.dynamic(sock.family)!r}")
