@@ -114,7 +114,7 @@ def test_exception_sites_are_the_deepest_library_frame() -> None:
         host.reservations("tcp")  # type: ignore[arg-type]
     except TypeError as exc:
         site = exception_site(exc)
-    assert site.startswith("portpool/_model/_machine.py:")
+    assert site.startswith("portpool/_model/_state.py:")  # _protocol_option, not its caller
 
 
 def test_huge_wait_counts_fail_instead_of_reading_past_the_array() -> None:

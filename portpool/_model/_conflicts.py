@@ -6,7 +6,7 @@ SO_EXCLUSIVEADDRUSE), whether each bound the wildcard address or a specific one,
 and whether both binds come from the same user account.  Microsoft gives the answer
 as two 6 x 6 tables (same account; different accounts); they are below as data,
 one row per first socket, exactly as the page prints them, and each row is a rule
-of ``_rules.py`` (C1-C6 for one account, C7-C12 for two).
+of ``_rules/_sharing.py`` (C1-C6 for one account, C7-C12 for two).
 
 Only sockets that meet are compared (rule C13): on the same protocol, port and
 stack (IPv4 or IPv6, rule C15), with the same address or with the wildcard on

@@ -1,0 +1,313 @@
+"""bind, connect and the options that change binding: blocks in the way, sharing a port
+with its holders (REUSE's tables), local addresses, SO_REUSEADDR / SO_EXCLUSIVEADDRUSE /
+IPV6_V6ONLY, msquic's per-processor sockets (rules A1, A13, A16, A23, C1-C19, K1-K7,
+L1-L4, O1-O7, R5, R6, R17, W1-W4, X2, X14, X15)."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Iterator
+from typing import Final
+
+from .._types import (
+    IPPROTO_IPV6,
+    IPV6_V6ONLY,
+    MAX_PORT,
+    SO_EXCLUSIVEADDRUSE,
+    SO_REUSEADDR,
+    SOL_SOCKET,
+    Family,
+    Protocol,
+    address_text,
+    parse_host,
+)
+from ._conflicts import Outcome, Scope, Sharing, conflict
+from ._rules import refuse
+from ._space import PortSpace
+from ._state import RUNTIME, SYSTEM, Endpoint, _as_ushort, _describe, _MachineState, _Socket
+
+__all__: list[str] = []
+
+# The levels setsockopt accepts (O2: SOL_SOCKET, IPPROTO_IP 0, IPPROTO_IPV6, TCP, UDP)
+# and the options the model knows (O1), as (level, option).
+_KNOWN_LEVELS: Final = frozenset({SOL_SOCKET, 0, IPPROTO_IPV6, int(Protocol.TCP), int(Protocol.UDP)})
+_REUSE: Final = (SOL_SOCKET, SO_REUSEADDR)
+_EXCLUSIVE: Final = (SOL_SOCKET, SO_EXCLUSIVEADDRUSE)
+_V6ONLY: Final = (IPPROTO_IPV6, IPV6_V6ONLY)
+
+
+class _Binding(_MachineState):
+    """bind, connect, getpeername and the options that change binding."""
+
+    def bind(self, pid: int, handle: int, host: object, port: object) -> int:
+        """bind(); returns the port taken (R5, R6, R17, W1-W4, A1, A13, A16, A17, A23,
+        C1-C19, L1-L4, X2, X4, X14, X15, Y4)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            if type(port) is not int or not 0 <= port <= MAX_PORT:  # the hot path is a plain int
+                number = _as_ushort(port)
+                if number is None:
+                    raise refuse("W4", f"port {port!r} is not in 0-65535")
+                port = number
+            canonical = _canonical_text(host, sock.family) if type(host) is str else None
+            if canonical is None:
+                raise refuse("W4", f"{host!r} is not an {sock.family.name} address")
+            if sock.host is not None:
+                raise refuse("W3", f"socket {handle:#x} is already bound")
+            endpoints = self._endpoints(sock, canonical)
+            protocol = sock.protocol
+            if protocol is None:  # A24: a raw socket binds an address, no port
+                sock.host, sock.port = canonical, None
+                return 0
+            space = self._spaces[protocol]
+            block = self._tokens.get(sock.association) if sock.association is not None else None
+            if block is not None and (port == 0 or port in block.range):
+                chosen = space.pick_in_block(block.range, self._rng) if port == 0 else port
+                if chosen is None:  # A1
+                    raise refuse("A1", f"every port of {block.range!r} is bound")
+                if chosen in space.bound:  # R6 allows the port; the table still applies
+                    self._check_sharing(space, sock, chosen, endpoints)
+            elif port == 0:  # W1, X4, Y4, C17 (and A16/A17: a lapsed or foreign association)
+                picked = space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
+                if picked is None:
+                    raise refuse("A13", f"no free {protocol.name} port in"
+                                 f" {space.dynamic(sock.family)!r}")
+                chosen = picked
+            else:
+                self._check_blocks(space, pid, port)
+                if port in space.bound:
+                    self._check_sharing(space, sock, port, endpoints)
+                chosen = port
+            # Commit.
+            if block is None:
+                sock.association = None  # A16: a lapsed association is forgotten
+            sock.host, sock.port, sock.endpoints = canonical, chosen, endpoints  # _commit_bind,
+            if sock.reuse or sock.exclusive:  # inlined: this is the bind hot path (C18)
+                sock.sharing = Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE
+            space.bind(chosen, handle)
+            return chosen
+
+    def _commit_bind(self, space: PortSpace, sock: _Socket, host: str, port: int,
+                     endpoints: tuple[Endpoint, ...]) -> None:
+        sock.host, sock.port, sock.endpoints = host, port, endpoints
+        if sock.reuse or sock.exclusive:  # C18: the options as they are now
+            sock.sharing = Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE
+        space.bind(port, sock.handle)
+
+    def _endpoints(self, sock: _Socket, canonical: str) -> tuple[Endpoint, ...]:
+        """Where a bind to ``canonical`` sits: (stack, address or None) pairs (C14, C15,
+        L1-L4); refuses an address the machine does not have."""
+        found = _endpoints_of(sock.family, sock.v6only, canonical)
+        if type(found) is str:  # L3: a mapped address on an IPv6-only socket
+            raise refuse(found, f"{canonical} is an IPv4-mapped address and socket"
+                         f" {sock.handle:#x} is IPv6-only")
+        endpoints: tuple[Endpoint, ...] = found  # type: ignore[assignment]  # str was refused
+        for _stack, address in endpoints:
+            if address is not None and address not in self._local:
+                rule = "L4" if _is_group_address(address) else "L1"
+                raise refuse(rule, f"{address} is not an address of this machine (it has"
+                             f" {', '.join(sorted(self._local))})")
+        return endpoints
+
+    def _check_blocks(self, space: PortSpace, pid: int, port: int) -> None:
+        """Refuse an explicit bind from a socket not associated with the port's block."""
+        owner = space.block_at(port)
+        if owner is not None:  # blocks before "in use" (A23, X2)
+            if owner.kind is SYSTEM:
+                raise refuse("X2", f"port {port} is inside {_describe(owner)}")
+            if owner.kind is RUNTIME:
+                if owner.owner_pid != pid:
+                    raise refuse("R17", f"port {port} is inside {_describe(owner)}")
+                if self._variants["X14"] == "refused":
+                    raise refuse("X14", f"port {port} is inside {_describe(owner)}, and this"
+                                 " socket is not associated with it", "refused")
+            elif self._variants["X15"] == "refused":
+                raise refuse("X15", f"port {port} is inside {_describe(owner)}, and this"
+                             " socket is not associated with it", "refused")
+
+    def _check_sharing(self, space: PortSpace, sock: _Socket, port: int,
+                       endpoints: tuple[Endpoint, ...]) -> None:
+        """May ``sock`` share ``port`` with the sockets holding it?  REUSE's tables, cell by
+        cell (C1-C12), for every holder it meets (C13, C15, C16), on both stacks for a
+        dual-stack socket (C14); msquic's per-processor sockets share (C19)."""
+        user = self._processes[sock.pid].user
+        sharing = (Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE if sock.exclusive
+                   else Sharing.DEFAULT)
+        dual_wildcard = len(endpoints) == 2
+        for holder_handle in space.holders(port):  # C16: in the order they bound
+            holder = self._sockets[holder_handle]
+            if _per_processor(holder, sock):  # C19 (UDP only: TCP refused the ioctl)
+                continue
+            for meeting in self._meetings(holder, endpoints, sharing, user):
+                stack, address, holder_address, outcome, rule_id, same_user = meeting
+                where = (f"{'0.0.0.0' if stack is Family.INET else '::'}"
+                         if address is None else address)
+                detail = (f"{sock.protocol.name if sock.protocol else ''} port {port} on"
+                          f" {where} is held by socket {holder.handle:#x} of process"
+                          f" {holder.pid} ({holder.sharing.value},"
+                          f" {'same' if same_user else 'another'} account)")
+                if (dual_wildcard and stack is Family.INET and sharing is Sharing.EXCLUSIVE
+                        and holder_address is not None):
+                    raise refuse("C14", detail, self._variants["C14"])
+                if outcome is not Outcome.SUCCESS:
+                    raise refuse(rule_id, detail, cell=outcome.value)
+
+    def _meetings(self, holder: _Socket, endpoints: tuple[Endpoint, ...], sharing: Sharing,
+                  user: str) -> Iterator[tuple[Family, str | None, str | None, Outcome, str, bool]]:
+        """Where a bind at ``endpoints`` (with ``sharing``, by ``user``) meets ``holder``
+        (same stack, same address or the wildcard on either side: C13, C15), and the table's
+        cell and row for each meeting (C1-C12): ``(stack, address, holder's address,
+        outcome, rule id, same account)``."""
+        same_user = _same_account(self._processes[holder.pid].user, user)
+        for stack, address in endpoints:
+            for holder_stack, holder_address in holder.endpoints:
+                if holder_stack is not stack or (address is not None and holder_address
+                                                 is not None and address != holder_address):
+                    continue  # C13, C15: they do not meet
+                first = (holder.sharing,
+                         Scope.WILDCARD if holder_address is None else Scope.SPECIFIC)
+                second = (sharing, Scope.WILDCARD if address is None else Scope.SPECIFIC)
+                outcome, rule_id = conflict(first, second, same_user=same_user)
+                yield stack, address, holder_address, outcome, rule_id, same_user
+
+    # --- socket options, connect ------------------------------------------------------
+
+    def setsockopt(self, pid: int, handle: int, level: int, option: int, value: bytes) -> None:
+        """setsockopt() for the options that change binding (O1-O7, C18)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            key = self._option_key(sock, level, option)
+            if len(value) < 4:
+                raise refuse("O3", f"the option value has {len(value)} bytes; a BOOL has 4")
+            on = int.from_bytes(value[:4], "little") != 0
+            if sock.host is not None and self._variants["O5"] == "refused":
+                raise refuse("O5", f"socket {handle:#x} is already bound", "refused")
+            if key == _REUSE:
+                if on and sock.exclusive:
+                    raise refuse("O4", f"socket {handle:#x} has SO_EXCLUSIVEADDRUSE set")
+                sock.reuse = on
+            elif key == _EXCLUSIVE:
+                if on and sock.reuse:
+                    raise refuse("O4", f"socket {handle:#x} has SO_REUSEADDR set")
+                sock.exclusive = on
+            else:
+                sock.v6only = on
+
+    def getsockopt(self, pid: int, handle: int, level: int, option: int) -> int:
+        """getsockopt() for the options that change binding: 0 or 1 (O1, O2, O6, O7)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            key = self._option_key(sock, level, option)
+            value = (sock.reuse if key == _REUSE else sock.exclusive if key == _EXCLUSIVE
+                     else sock.v6only)
+            return int(value)
+
+    def _option_key(self, sock: _Socket, level: int, option: int) -> tuple[int, int]:
+        if level not in _KNOWN_LEVELS or (level == IPPROTO_IPV6 and sock.family is Family.INET):
+            raise refuse("O2", f"level {level} is not valid for an {sock.family.name} socket")
+        key = (level, option)
+        if key not in (_REUSE, _EXCLUSIVE, _V6ONLY):
+            raise refuse("O1", f"option {option} of level {level} is not one the model knows"
+                         " (SO_REUSEADDR, SO_EXCLUSIVEADDRUSE, IPV6_V6ONLY)")
+        return key
+
+    def set_cpu_affinity(self, pid: int, handle: int, processor: int) -> None:
+        """SIO_CPU_AFFINITY: make a per-processor UDP socket (C19; B8 for TCP)."""
+        with self.lock:
+            sock = self._port_socket(pid, handle)
+            if sock.protocol is not Protocol.UDP:
+                raise refuse("B8", f"SIO_CPU_AFFINITY on TCP socket {handle:#x}: msquic's"
+                             " per-processor sockets are UDP")
+            sock.affinity = processor
+
+    def connect(self, pid: int, handle: int, host: object, port: object) -> int:
+        """connect(): binds an unbound socket implicitly, then records the peer; returns
+        the local port (K1-K6, L3, A1, A13, W4)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            number = _as_ushort(port)
+            canonical = _canonical_text(host, sock.family) if type(host) is str else None
+            if number is None or canonical is None:
+                raise refuse("W4", f"({host!r}, {port!r}) is not an {sock.family.name} address")
+            found = _endpoints_of(sock.family, sock.v6only, canonical)
+            if type(found) is str:
+                raise refuse(found, f"{canonical} is an IPv4-mapped address and socket"
+                             f" {handle:#x} is IPv6-only")
+            if found[0][1] is None and sock.protocol is Protocol.UDP:  # K7: a disconnect
+                sock.peer = None
+                return sock.port or 0
+            if number == 0 or found[0][1] is None:
+                raise refuse("K3", f"cannot connect to {canonical} port {number}")
+            if sock.peer is not None and sock.protocol is not Protocol.UDP:
+                raise refuse("K4", f"socket {handle:#x} is connected to {sock.peer[0]} port"
+                             f" {sock.peer[1]}")
+            protocol = sock.protocol
+            if sock.host is None and protocol is not None:  # K1: the implicit bind
+                space = self._spaces[protocol]
+                block = (self._tokens.get(sock.association) if sock.association is not None
+                         else None)
+                if block is not None and self._variants["K2"] == "block":
+                    picked = space.pick_in_block(block.range, self._rng)
+                    if picked is None:
+                        raise refuse("A1", f"every port of {block.range!r} is bound")
+                else:
+                    picked = space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
+                    if picked is None:
+                        raise refuse("A13", f"no free {protocol.name} port in"
+                                     f" {space.dynamic(sock.family)!r}")
+                    sock.association = None
+                wildcard = "0.0.0.0" if sock.family is Family.INET else "::"
+                self._commit_bind(space, sock, wildcard, picked,
+                                  self._endpoints(sock, wildcard))
+            sock.peer = (canonical, number)
+            return sock.port or 0
+
+    def peername(self, pid: int, handle: int) -> tuple[Family, str, int]:
+        """getpeername(): (family, host, port) of a connected socket (K5)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            if sock.peer is None:
+                raise refuse("K5", f"socket {handle:#x} is not connected")
+            return sock.family, sock.peer[0], sock.peer[1]
+
+
+@functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
+def _canonical_text(host: str, family: Family) -> str | None:
+    """``host`` as Windows prints it back from the sockaddr (``""`` is the unspecified
+    address: ``0.0.0.0`` or ``::``), or ``None`` if it is no address of ``family`` (rule
+    W4).  Whether the machine has the address is L1's business."""
+    address = parse_host(host, family)
+    return None if address is None else address_text(address)
+
+
+@functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
+def _endpoints_of(family: Family, v6only: bool, canonical: str) -> tuple[Endpoint, ...] | str:
+    """Where a bind of a ``family`` socket to ``canonical`` sits (C14, C15, L2), or the id of
+    the rule that refuses it (L3)."""
+    if family is Family.INET:
+        return ((Family.INET, None if canonical == "0.0.0.0" else canonical),)
+    if canonical == "::":  # C14: a dual-stack wildcard holds the port on both stacks
+        return ((Family.INET6, None),) if v6only else ((Family.INET6, None), (Family.INET, None))
+    mapped = ipaddress.IPv6Address(canonical).ipv4_mapped
+    if mapped is None:
+        return ((Family.INET6, canonical),)
+    if v6only:
+        return "L3"
+    return ((Family.INET, None if mapped.is_unspecified else str(mapped)),)  # L2
+
+
+def _is_group_address(text: str) -> bool:
+    address = ipaddress.ip_address(text)
+    return address.is_multicast or text == "255.255.255.255"
+
+
+def _per_processor(one: _Socket, other: _Socket) -> bool:
+    """msquic's per-processor sockets: both set SIO_CPU_AFFINITY, in one process (C19)."""
+    return one.affinity is not None and other.affinity is not None and one.pid == other.pid
+
+
+def _same_account(one: str, other: str) -> bool:
+    """Whether two account names are one account: without regard to case (``Alice`` is
+    ``alice``), as Windows logon names are (C7's note, assumed)."""
+    return one.casefold() == other.casefold()

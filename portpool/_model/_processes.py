@@ -1,0 +1,144 @@
+"""Processes and their sockets: create and end processes, socket(), closesocket(),
+getsockname() (rules A19, R4, W5-W11)."""
+
+from __future__ import annotations
+
+import socket as _pysocket
+from collections.abc import Iterator
+from typing import Final
+
+from .._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, Family, Protocol
+from ._rules import refuse
+from ._state import DEFAULT_USER, SocketInfo, _as_int, _MachineState, _Process, _Socket
+
+__all__: list[str] = []
+
+
+class _Processes(_MachineState):
+    """Processes, sockets and their lifetimes."""
+
+    def create_process(self, *, admin: bool, user: str | None = None) -> int:
+        """A new process of ``user`` (default ``"user"``); returns its pid."""
+        if not isinstance(admin, bool):
+            raise TypeError(f"admin must be True or False, not {admin!r}")
+        if user is None:
+            user = DEFAULT_USER
+        elif not isinstance(user, str):
+            raise TypeError(f"user must be a str, not {type(user).__name__}")
+        elif not user:
+            raise ValueError("user must not be empty")
+        with self.lock:
+            pid = self._next_pid
+            self._next_pid += 4
+            self._processes[pid] = _Process(pid, admin, user)
+            return pid
+
+    def exit_process(self, pid: int) -> None:
+        """The process ends: its sockets close, and their runtime blocks go (R4, A28)."""
+        with self.lock:
+            process = self._live_process(pid)
+            for handle in sorted(process.sockets):
+                self._close(self._sockets[handle])
+            process.alive = False
+
+    def is_alive(self, pid: int) -> bool:
+        """Whether ``pid`` is a live process of this boot."""
+        process = self._processes.get(pid)
+        return process is not None and process.alive
+
+    def is_admin(self, pid: int) -> bool:
+        """Whether ``pid`` runs as an elevated administrator."""
+        with self.lock:
+            return self._live_process(pid).admin
+
+    # --- sockets -------------------------------------------------------------------
+
+    def open_socket(self, pid: int, family: object, kind: object, proto: object) -> SocketInfo:
+        """socket(): returns the new socket (its handle and kind) (rules W6-W11)."""
+        with self.lock:
+            process = self._processes.get(pid)
+            if process is None or not process.alive:
+                process = self._live_process(pid)  # refuses (A19)
+            protocol: Protocol | None
+            known = _STREAM_OR_DGRAM.get((family, kind, proto))
+            if known is not None:  # the hot path: a TCP or UDP socket, already validated
+                fam, protocol = known
+            else:
+                fam, protocol = self._check_socket_kind(process, family, kind, proto)
+            handle = self._next_handle
+            self._next_handle += 4
+            self._sockets[handle] = _Socket(handle, pid, fam, kind, protocol)  # type: ignore[arg-type]  # kind was checked
+            process.sockets.add(handle)
+            return SocketInfo(handle, fam, kind, protocol, None, None, None)  # type: ignore[arg-type]
+
+    def _check_socket_kind(self, process: _Process, family: object, kind: object,
+                           proto: object) -> tuple[Family, Protocol | None]:
+        """The full socket() validation (W6-W11), for anything but plain TCP/UDP."""
+        pid = process.pid
+        family_value, kind_value, proto_value = _as_int(family), _as_int(kind), _as_int(proto)
+        fam = Family.from_value(family_value) if family_value is not None else None
+        if fam is None:
+            raise refuse("W6", f"address family {family!r}")
+        if kind_value not in (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
+            raise refuse("W7", f"socket type {kind!r}")
+        if proto_value is None or not 0 <= proto_value <= 255:
+            raise refuse("W8", f"protocol {proto!r}")
+        protocol: Protocol | None
+        if kind == SOCK_RAW:
+            if not process.admin:
+                raise refuse("W10", f"process {pid} is not an administrator")
+            if proto == 0 and self._variants["W11"] == "refused":
+                raise refuse("W11", "SOCK_RAW with protocol 0", "refused")
+            protocol = None
+        else:
+            natural = Protocol.TCP if kind == SOCK_STREAM else Protocol.UDP
+            if proto not in (0, int(natural)):
+                if proto in (int(Protocol.TCP), int(Protocol.UDP)):
+                    raise refuse("W9", f"protocol {proto} with socket type {kind}")
+                raise refuse("W8", f"protocol {proto} with socket type {kind}")
+            protocol = natural
+        return fam, protocol
+
+    def close_socket(self, pid: int, handle: int) -> None:
+        """closesocket(): frees its port and the runtime blocks acquired on it (R4)."""
+        with self.lock:
+            self._close(self._socket(pid, handle))
+
+    def socket_info(self, pid: int, handle: int) -> SocketInfo:
+        """The state of a live socket of ``pid``."""
+        with self.lock:
+            s = self._socket(pid, handle)
+            return SocketInfo(s.handle, s.family, s.type, s.protocol, s.host, s.port,
+                              s.association)
+
+    def sockname(self, pid: int, handle: int) -> tuple[Family, str, int]:
+        """getsockname(): (family, host, port) of a bound socket (W5)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            if sock.host is None:
+                raise refuse("W5", f"socket {handle:#x} is not bound")
+            return sock.family, sock.host, sock.port or 0
+
+    def sockets_of(self, pid: int) -> Iterator[int]:
+        """The live socket handles of ``pid``, in order."""
+        with self.lock:
+            process = self._processes.get(pid)
+            return iter(sorted(process.sockets) if process else ())
+
+    def _close(self, sock: _Socket) -> None:
+        if sock.acquired:
+            for token in sorted(sock.acquired):  # R4
+                self._remove_token(token)
+        if sock.protocol is not None and sock.port is not None:
+            self._spaces[sock.protocol].unbind(sock.port, sock.handle)
+        del self._sockets[sock.handle]
+        self._processes[sock.pid].sockets.discard(sock.handle)
+
+
+# (family, type, proto) -> (Family, Protocol) for every valid TCP/UDP socket() call (W9).
+_STREAM_OR_DGRAM: Final[dict[tuple[object, object, object], tuple[Family, Protocol]]] = {
+    (family_value, kind, proto): (Family.from_value(family_value) or Family.INET, protocol)
+    for family_value in {AF_INET, AF_INET6, int(_pysocket.AF_INET6)}
+    for kind, protocol in ((SOCK_STREAM, Protocol.TCP), (SOCK_DGRAM, Protocol.UDP))
+    for proto in (0, int(protocol))
+}

@@ -1,0 +1,57 @@
+"""connect and its implicit bind."""
+
+from __future__ import annotations
+
+from typing import Final
+
+from ._schema import A, Alternative, D, E, Rule
+
+__all__ = ["ALTERNATIVES", "RULES"]
+
+RULES: Final[tuple[Rule, ...]] = (
+    Rule("K1", "connect", "connect on an unbound socket binds it first, as bind to the wildcard"
+         " and port 0 would (W1, with C17), then records the peer; a bound socket keeps its"
+         " address.  getsockname then reports the wildcard address: Windows reports the address"
+         " of the interface the route to the peer leaves by (GETSOCKNAME), which the model, having"
+         " no routes, does not know (a known simplification).", "CONNECT (\"If the socket is"
+         " unbound, unique values are assigned to the local association by the system\")", D),
+    Rule("K2", "connect", "connect on an associated, unbound socket: where its port comes from is"
+         " undocumented; see the alternatives.", "D-Q6 (\"associate and then connect() without"
+         " bind (does auto-bind take a block port?)\")", A, check="D-Q6: acquire 60000+10,"
+         " associate a TCP socket, connect it to a listening socket: a local port in"
+         " 60000-60009 settles `block`, one in the dynamic range `dynamic`."),
+    Rule("K3", "connect", "connect to the wildcard address (TCP) or to port 0 fails.  For a UDP"
+         " socket the wildcard means something else (K7); port 0 with another address failing"
+         " for UDP too is assumed.", "CONNECT (WSAEADDRNOTAVAIL: \"The remote address is not a"
+         " valid address (such as INADDR_ANY or in6addr_any)\", in the paragraph on"
+         " connection-oriented sockets)", D, E.WSAEADDRNOTAVAIL),
+    Rule("K7", "connect", "connect of a UDP socket to the all-zero address disconnects it: the"
+         " peer is forgotten (getpeername then fails, K5) and the binding stays.", "CONNECT (\"If"
+         " the address member of the structure specified by name is filled with zeros, the"
+         " socket will be disconnected\", for connectionless sockets)", D),
+    Rule("K4", "connect", "connect on a connected TCP socket fails; a UDP socket may connect"
+         " again, which replaces its peer.", "CONNECT (WSAEISCONN: \"The socket is already"
+         " connected (connection-oriented sockets only)\"; for a connectionless socket"
+         " \"the default destination can be changed by simply calling connect again\")", D,
+         E.WSAEISCONN),
+    Rule("K5", "connect", "getpeername on a socket that is not connected fails.", "GETPEERNAME"
+         " (WSAENOTCONN: \"The socket is not connected\")", D, E.WSAENOTCONN),
+    Rule("K6", "connect", "connect succeeds at once for any other peer address of the socket's"
+         " family: the model has no network, so nothing listens, refuses or times out, and"
+         " SO_BROADCAST is not modelled (CONNECT's WSAEACCES for a datagram connect to a broadcast"
+         " address without it does not occur).", "model choice: the port pool is local; CONNECT's"
+         " network codes (WSAECONNREFUSED, WSAETIMEDOUT, WSAENETUNREACH, WSAEACCES for broadcast)"
+         " are not modelled", A, check="none: this is the model's scope, not a claim about"
+         " Windows."),
+)
+
+# Where the evidence conflicts: every candidate behaviour, the default first.
+ALTERNATIVES: Final[tuple[Alternative, ...]] = (
+    Alternative("K2", "block", "The implicit bind takes a port of the associated block, as"
+                " bind(0) would (R5); a full block fails with WSAEADDRINUSE (A1).", "assumed:"
+                " ASSOC (the association applies to the socket's bind, and connect binds"
+                " implicitly)", A),
+    Alternative("K2", "dynamic", "The implicit bind ignores the association and takes a port"
+                " from the dynamic range (W1).", "assumed: CONNECT's implicit bind is described"
+                " without reservations", A),
+)

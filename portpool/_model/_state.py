@@ -1,0 +1,244 @@
+"""What a machine holds, and the helpers every part of it uses.
+
+``_MachineState`` declares the state one ``Machine`` owns (its processes, sockets,
+tokens and one ``PortSpace`` per protocol) and the helpers the concept modules share:
+finding a live process or socket, tokens, and taking in what other hosts sharing the
+store changed (``_sync``).  The concept modules (``_processes.py``, ``_blocks.py``,
+``_binding.py``, ``_introspect.py``) are mixins over it; ``_machine.py`` composes them.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from typing import Final, NamedTuple
+
+import attrs
+
+from .._types import (
+    MAX_PORT,
+    Family,
+    PortRange,
+    Protocol,
+    Reservation,
+)
+from ._conflicts import Sharing
+from ._presets import Preset
+from ._rules import refuse
+from ._space import Block, BlockKind, PortSpace
+from ._store import Store, StoredReservation
+
+__all__ = ["SocketInfo"]
+
+DEFAULT_USER: Final = "user"
+Endpoint = tuple[Family, str | None]  # a stack and a specific address (None: the wildcard)
+RUNTIME, PERSISTENT, SYSTEM = BlockKind.RUNTIME, BlockKind.PERSISTENT, BlockKind.SYSTEM
+
+RangeKey = tuple[Protocol, Family]
+
+
+@attrs.define
+class _Process:
+    pid: int
+    admin: bool
+    user: str
+    alive: bool = True
+    sockets: set[int] = attrs.Factory(set)
+
+
+@attrs.define
+class _Socket:
+    handle: int
+    pid: int
+    family: Family
+    type: int
+    protocol: Protocol | None  # None: a raw socket, which has no ports
+    host: str | None = None  # set once bound
+    port: int | None = None
+    association: int | None = None  # a token, once associated
+    acquired: set[int] = attrs.Factory(set)  # runtime tokens granted on this socket
+    reuse: bool = False  # SO_REUSEADDR
+    exclusive: bool = False  # SO_EXCLUSIVEADDRUSE
+    v6only: bool = True  # IPV6_V6ONLY (O6); meaningful for AF_INET6 sockets only
+    affinity: int | None = None  # SIO_CPU_AFFINITY's processor (C19)
+    sharing: Sharing = Sharing.DEFAULT  # the options as they were at bind (C18)
+    endpoints: tuple[Endpoint, ...] = ()  # where the binding sits, once bound (C13-C15)
+    peer: tuple[str, int] | None = None  # once connected
+
+
+class SocketInfo(NamedTuple):
+    """What a backend needs to know of a live socket.
+
+    Immutable like the attrs values elsewhere, but a NamedTuple: socket() makes one per
+    call, and it is three times cheaper to build (benchmarks/bench_pool.py).
+    """
+
+    handle: int
+    family: Family
+    type: int
+    protocol: Protocol | None
+    host: str | None
+    port: int | None
+    association: int | None
+
+
+class _MachineState:
+    """The state one machine owns, and the helpers its parts share (see the module
+    docstring); ``Machine.__init__`` and ``_boot`` fill it in."""
+
+    lock: threading.RLock
+    _local: frozenset[str]
+    _variants: dict[str, str]
+    _min_start: int
+    _rng: random.Random
+    _store: Store
+    _next_pid: int
+    _next_handle: int
+    _processes: dict[int, _Process]
+    _sockets: dict[int, _Socket]
+    _tokens: dict[int, Block]  # token -> runtime or persistent block
+    _spaces: dict[Protocol, PortSpace]
+    _preset: Preset
+    _boot_number: int
+
+    def _sequential(self, sock: _Socket) -> bool:
+        """Whether ``sock``'s wildcard port comes from Windows' counter (A4's default)
+        rather than a uniform draw (A4's ``random`` alternative)."""
+        return self._variants["A4"] == "sequential"
+
+    def _sync(self) -> None:
+        """Take in what other hosts sharing the store changed (persistent rows and
+        exclusions); rows that collide with this host's own runtime state wait."""
+        record = self._store.load()
+        if record.boot != self._boot_number:
+            return  # another host rebooted the shared machine; this one runs on as it was
+        stored_res = {(r.protocol, r.start, r.count): r for r in record.reservations}
+        stored_ex = {(r.protocol, r.start, r.count, r.owner) for r in record.exclusions}
+        for protocol, space in self._spaces.items():
+            for block in list(space.blocks.values()):
+                r = block.range
+                if block.kind is PERSISTENT and (protocol, r.start, r.count) not in stored_res:
+                    assert block.reservation is not None
+                    self._remove_token(block.reservation.token)
+                elif block.kind is SYSTEM and (protocol, r.start, r.count, block.owner) not in stored_ex:
+                    space.remove_block(block)
+        for key, row in stored_res.items():
+            space = self._spaces[key[0]]
+            rng = PortRange(row.start, row.count)
+            if space.overlapping(rng) is None and not space.bound_in(rng.start, rng.last):
+                self._add_persistent(row)
+        for protocol, start, count, owner in stored_ex:
+            rng = PortRange(start, count)
+            if self._spaces[protocol].overlapping(rng) is None:
+                self._spaces[protocol].add_block(Block(SYSTEM, rng, owner=owner))
+
+    def _add_persistent(self, row: StoredReservation) -> Block:
+        reservation = Reservation(self._persistent_token(row), row.protocol,
+                                  PortRange(row.start, row.count), True)
+        block = Block(PERSISTENT, reservation.range, reservation, active=row.active)
+        self._tokens[reservation.token] = block
+        self._spaces[row.protocol].add_block(block)
+        return block
+
+    def _live_process(self, pid: int) -> _Process:
+        process = self._processes.get(pid)
+        if process is None or not process.alive:
+            raise refuse("A19", f"process {pid} is not running on this machine")
+        return process
+
+    def _socket(self, pid: int, handle: object) -> _Socket:
+        sock = self._sockets.get(handle) if type(handle) is int else None
+        if sock is not None and sock.pid == pid and self._processes[pid].alive:
+            return sock  # the hot path
+        self._live_process(pid)  # A19 before R9b
+        if sock is None or sock.pid != pid:
+            number = _as_int(handle)
+            shown = f"{number:#x}" if number is not None else repr(handle)
+            raise refuse("R9b", f"handle {shown} is not a socket of process {pid}")
+        return sock
+
+    def _port_socket(self, pid: int, handle: int) -> _Socket:
+        sock = self._socket(pid, handle)
+        if sock.protocol is None:
+            raise refuse("R9a", f"socket {handle:#x} is neither TCP nor UDP")
+        return sock
+
+    def _persistent_token(self, row: StoredReservation) -> int:
+        """A persistent block's token: a function of the row and the boot (A10), so every
+        host that reads the same store in the same boot gives the same token, and a reboot
+        gives a new one."""
+        tokens = random.Random(f"persistent:{self._boot_number}:{int(row.protocol)}:{row.start}:"
+                               f"{row.count}")
+        while True:  # R13c: unique and never INVALID_PORT_RESERVATION_TOKEN (0)
+            token = tokens.getrandbits(64)
+            if token and token not in self._tokens:
+                return token
+
+    def _remove_token(self, token: int) -> None:
+        block = self._tokens.pop(token)
+        res = block.reservation
+        assert res is not None
+        self._spaces[res.protocol].remove_block(block)  # A20: bound sockets keep their ports
+        if block.owner_socket is not None:
+            self._sockets[block.owner_socket].acquired.discard(token)
+
+
+def _describe(block: Block) -> str:
+    r = block.range
+    if block.kind is SYSTEM:
+        return f"a system exclusion {r.start}-{r.last} of {block.owner}"
+    if block.kind is PERSISTENT:
+        return f"the administered (persistent) block {r.start}-{r.last}"
+    return f"the runtime block {r.start}-{r.last} of process {block.owner_pid}"
+
+
+def _protocol(value: object) -> Protocol:
+    """A protocol given to a Windows call: the model refuses others (R13a)."""
+    number = _as_int(value)
+    if number in (Protocol.TCP, Protocol.UDP):
+        return Protocol(number)
+    raise refuse("R13a", f"protocol {value!r} is neither TCP (6) nor UDP (17)")
+
+
+def _protocol_option(value: object) -> Protocol:
+    """A protocol given to an emulator method: Python's rules (TypeError, ValueError)."""
+    if isinstance(value, Protocol):
+        return value
+    number = _as_int(value)
+    if number is None:
+        raise TypeError(f"protocol must be a portpool.Protocol, not {type(value).__name__}")
+    if number not in (Protocol.TCP, Protocol.UDP):
+        raise ValueError(f"protocol must be Protocol.TCP (6) or Protocol.UDP (17), not {value!r}")
+    return Protocol(number)
+
+
+def _family_option(value: object) -> Family:
+    number = _as_int(value)
+    fam = Family.from_value(number) if number is not None else None
+    if fam is None:
+        if number is None:
+            raise TypeError(f"family must be a portpool.Family, not {type(value).__name__}")
+        raise ValueError(f"family must be Family.INET or Family.INET6, not {value!r}")
+    return fam
+
+
+def _range_option(start: object, count: object) -> PortRange:
+    first, number = _as_int(start), _as_int(count)
+    if first is None or number is None:
+        raise TypeError(f"start and count must be ints, not {start!r} and {count!r}")
+    return PortRange(first, number)  # ValueError if out of range
+
+
+def _as_int(value: object) -> int | None:
+    """``value`` as a plain int (an IntEnum too), or ``None`` if it is no int (or a bool)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    return None
+
+
+def _as_ushort(value: object) -> int | None:
+    """``value`` if it is an int in 0-65535 (a USHORT), else ``None``."""
+    if type(value) is int:  # the common case, and excludes bool
+        return value if 0 <= value <= MAX_PORT else None
+    number = _as_int(value)
+    return number if number is not None and 0 <= number <= MAX_PORT else None
