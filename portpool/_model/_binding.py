@@ -69,7 +69,7 @@ class _Binding(_MachineState):
                 if chosen in space.bound:  # R6 allows the port; the table still applies
                     self._check_sharing(space, sock, chosen, endpoints)
             elif port == 0:  # W1, X4, Y4, C17 (and A16/A17: a lapsed or foreign association)
-                picked = space.pick_port(sock.family, self._rng)
+                picked = space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
                 if picked is None:
                     raise refuse("A13", f"no free {protocol.name} port in"
                                  f" {space.dynamic(sock.family)!r}")
@@ -252,7 +252,7 @@ class _Binding(_MachineState):
                     if picked is None:
                         raise refuse("A1", f"every port of {block.range!r} is bound")
                 else:
-                    picked = space.pick_port(sock.family, self._rng)
+                    picked = space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
                     if picked is None:
                         raise refuse("A13", f"no free {protocol.name} port in"
                                      f" {space.dynamic(sock.family)!r}")
