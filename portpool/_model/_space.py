@@ -164,6 +164,8 @@ class PortSpace:
     def bound_in(self, lo: int, hi: int) -> list[int]:
         """The bound ports of lo..hi, in order: O(min(hi - lo, bound ports))."""
         bound = self.bound
+        if not bound:
+            return []
         if hi - lo < len(bound):
             return [port for port in range(lo, hi + 1) if port in bound]
         return sorted(port for port in bound if lo <= port <= hi)
@@ -185,6 +187,16 @@ class PortSpace:
     def _recount(self, block: PortRange, step: int) -> None:
         """The unbound ports of ``block`` were taken (-1) or given back (+1): keep each
         range's free count and free set in step, a whole block at a time."""
+        if block.count == 1:  # a 1-port block (msquic's pattern): no scan at all
+            port = block.start
+            if port in self.bound:
+                return
+            for entry in self._both:
+                if entry.lo <= port <= entry.hi:
+                    entry.free += step
+                    if entry.free_set is not None:
+                        (entry.free_set.discard if step < 0 else entry.free_set.add)(port)
+            return
         for entry in self._both:
             lo, hi = max(entry.lo, block.start), min(entry.hi, block.last)
             if lo > hi:
