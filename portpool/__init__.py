@@ -7,7 +7,7 @@ import importlib
 import os
 from typing import TYPE_CHECKING
 
-from ._errors import PortPoolError, WinError, winerror
+from ._errors import PortPoolError, WinError, windows_code, winerror
 from ._host import EmulatedHost, EmulatedProcess
 from ._interface import Address, PortPool, Socket
 from ._model._machine import Explanation
@@ -94,5 +94,6 @@ __all__ = [
     "WinError",
     "open_pool",
     "patch",
+    "windows_code",
     "winerror",
 ]
