@@ -1,6 +1,6 @@
 """A real Windows CPython under Wine: the ctypes backend's plumbing on win32.
 
-Wine implements none of the reservation APIs (shared/research/feasibility.md): its
+Wine implements none of the reservation APIs (its dlls/iphlpapi/iphlpapi.spec comments them out): its
 ws2_32 answers the IOCTLs with WSAEOPNOTSUPP and its iphlpapi lacks the six
 functions.  So this checks that the backend loads on win32, calls the real ws2_32,
 and turns both into clear errors (rules R9a-like WSAEOPNOTSUPP, B14); and it runs the
