@@ -257,6 +257,29 @@ def test_the_site_lists_pages_that_exist() -> None:
         assert (ROOT / included).is_file(), included
 
 
+# The pictures the pages show, and the command that draws each (docs/hyperv-map.svg: test_map.py).
+PICTURES = {
+    "vs-runner-map.svg": ["map", "--preset", "vs-runner", "--protocol", "both"],
+    "netsh-16-map.svg": ["map", "--netsh", "tests/data/netsh/16-zh-CN-tcp.txt",
+                         "--netsh", "tests/data/netsh/43-zh-CN-tcp-dynamicport.txt"],
+}
+
+
+@pytest.mark.parametrize(("name", "argv"), PICTURES.items())
+def test_every_picture_is_what_its_command_draws_now(name: str, argv: list[str], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    from portpool._cli import main
+
+    monkeypatch.chdir(ROOT)
+    target = tmp_path / name
+    assert main([*argv, "--svg", str(target)]) == 0
+    capsys.readouterr()
+    assert (ROOT / "docs" / name).read_text(encoding="utf-8") == target.read_text(encoding="utf-8")
+    shown = "".join(page.read_text(encoding="utf-8") for page in (ROOT / "docs").glob("*.md"))
+    assert f"]({name})" in shown and " ".join(argv[:3]) in shown
+
+
 def test_the_command_reference_has_every_command() -> None:
     import argparse
 
