@@ -59,6 +59,22 @@ def test_the_rules_cite_sources_a_user_can_open() -> None:
         assert named and (ROOT / named[1]).exists(), key
 
 
+def test_a_rule_that_cites_only_the_research_notes_is_an_assumption() -> None:
+    """D-Rnn / D-Qnn point into unpublished notes: they may stand beside a source a user can
+    open, or on an assumed row, never alone on a documented or observed one."""
+    from portpool._model._rules import ALTERNATIVES, RULES, SOURCES
+    from portpool._model._rules._schema import Confidence
+
+    openable = [key for key in SOURCES if key != "DOSSIER"]
+    rows = [(rule.id, rule.source, rule.confidence) for rule in RULES.values()]
+    rows += [(f"{rule}: {alt.name}", alt.source, alt.confidence)
+             for rule, alts in ALTERNATIVES.items() for alt in alts]
+    alone = [row_id for row_id, source, confidence in rows
+             if confidence is not Confidence.ASSUMED
+             and not re.search(r"https?://|tests/|#\d|\b(?:" + "|".join(openable) + r")\b", source)]
+    assert alone == []
+
+
 # --- the netsh samples live here, with their provenance ----------------------------------------
 
 def test_the_netsh_samples_are_in_the_repository_with_their_sources() -> None:
