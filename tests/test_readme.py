@@ -229,8 +229,19 @@ def test_every_relative_link_leads_to_a_file(page: Path) -> None:
     for target in LINK.findall(text):
         if re.match(r"[a-z]+:", target) or target.startswith("#"):
             continue
-        path = (page.parent / target.split("#")[0]).resolve()
+        file, _, anchor = target.partition("#")
+        path = (page.parent / file).resolve()
         assert path.exists(), f"{page.name}: {target}"
+        if anchor:
+            headings = re.findall(r"^#+ (.+)$", FENCE.sub("", path.read_text(encoding="utf-8")),
+                                  flags=re.MULTILINE)
+            assert anchor in {_slug(heading) for heading in headings}, f"{page.name}: {target}"
+
+
+def _slug(heading: str) -> str:
+    """The anchor GitHub and mkdocs give a heading: lower case, punctuation dropped,
+    spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 REPO_PATH = re.compile(r"`((?:portpool|backends|tests|specs|examples|docs|scripts|benchmarks|\.ci|"
