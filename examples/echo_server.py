@@ -9,6 +9,10 @@ import socket
 import sys
 import threading
 
+if not hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # not Windows, and not under portpool.patch()
+    sys.exit(f"{__file__}: a Windows program; elsewhere run it under portpool.patch()"
+             " (see docs/testing.md)")
+
 
 def serve_once(server):
     conn, peer = server.accept()
@@ -48,4 +52,7 @@ def main(port):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 or not all(arg.isdigit() for arg in sys.argv[1:]):
+        print("usage: python echo_server.py [PORT]   (default 8080)", file=sys.stderr)
+        sys.exit(2)
     sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 8080))

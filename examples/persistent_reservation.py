@@ -2,13 +2,17 @@
 
 Written for Windows with WINFUNCTYPE prototypes over iphlpapi; unchanged for portpool.
 
-    python persistent_reservation.py START COUNT
+    python persistent_reservation.py [START COUNT]   (default 3000 10)
 """
 
 import ctypes
 import socket
 import sys
 from ctypes import wintypes
+
+if not hasattr(ctypes, "WinDLL"):  # not Windows, and not under portpool.patch()
+    sys.exit(f"{__file__}: a Windows program; elsewhere run it under portpool.patch()"
+             " (see docs/testing.md)")
 
 iphlpapi = ctypes.windll.iphlpapi
 ULONG64 = ctypes.c_uint64
@@ -54,4 +58,9 @@ def main(start, count):
 
 
 if __name__ == "__main__":
-    sys.exit(main(int(sys.argv[1]), int(sys.argv[2])))
+    if len(sys.argv) not in (1, 3) or not all(arg.isdigit() for arg in sys.argv[1:]):
+        print("usage: python persistent_reservation.py [START COUNT]   (default 3000 10)",
+              file=sys.stderr)
+        sys.exit(2)
+    start, count = (int(sys.argv[1]), int(sys.argv[2])) if len(sys.argv) == 3 else (3000, 10)
+    sys.exit(main(start, count))

@@ -8,6 +8,7 @@ code would write it: the calls keep their Winsock names, errors are exceptions t
 carry the Windows code, and sockets close themselves.
 
     python examples/port_reservation.py 2 2 17 5000 20          # on an emulated machine
+    python examples/port_reservation.py                         # 10 TCP ports, any block
     python examples/port_reservation.py --windows 2 2 17 5000 20   # real Windows
 
 Porting notes, C -> Python:
@@ -28,11 +29,16 @@ from portpool import PortPool, PortPoolError, open_pool
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("family", type=int, help="2 = AF_INET, 23 = AF_INET6")
-    parser.add_argument("type", type=int, help="1 = SOCK_STREAM, 2 = SOCK_DGRAM")
-    parser.add_argument("protocol", type=int, help="6 = IPPROTO_TCP, 17 = IPPROTO_UDP")
-    parser.add_argument("start", type=int, help="first port, or 0 for any block")
-    parser.add_argument("count", type=int, help="how many ports")
+    parser.add_argument("family", type=int, nargs="?", default=2, help="2 = AF_INET (default),"
+                        " 23 = AF_INET6")
+    parser.add_argument("type", type=int, nargs="?", default=1, help="1 = SOCK_STREAM (default),"
+                        " 2 = SOCK_DGRAM")
+    parser.add_argument("protocol", type=int, nargs="?", default=6, help="6 = IPPROTO_TCP"
+                        " (default), 17 = IPPROTO_UDP")
+    parser.add_argument("start", type=int, nargs="?", default=0, help="first port, or 0 for any"
+                        " block (default)")
+    parser.add_argument("count", type=int, nargs="?", default=10, help="how many ports (default"
+                        " 10)")
     parser.add_argument("--windows", action="store_true", help="use the real Windows DLLs")
     args = parser.parse_args(argv)
 

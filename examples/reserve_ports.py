@@ -11,6 +11,10 @@ import socket
 import sys
 from ctypes import wintypes
 
+if not hasattr(ctypes, "WinDLL"):  # not Windows, and not under portpool.patch()
+    sys.exit(f"{__file__}: a Windows program; elsewhere run it under portpool.patch()"
+             " (see docs/testing.md)")
+
 SIO_ACQUIRE_PORT_RESERVATION = 0x98000064
 SIO_ASSOCIATE_PORT_RESERVATION = 0x98000066
 SIO_RELEASE_PORT_RESERVATION = 0x98000065
@@ -75,4 +79,7 @@ def main(count):
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 2 or not all(arg.isdigit() for arg in sys.argv[1:]):
+        print("usage: python reserve_ports.py [COUNT]   (default 10)", file=sys.stderr)
+        sys.exit(2)
     sys.exit(main(int(sys.argv[1]) if len(sys.argv) > 1 else 10))

@@ -4,10 +4,9 @@ Everything in ``__all__`` is the public API; the modules behind it are private.
 """
 
 import importlib
-import os
 from typing import TYPE_CHECKING
 
-from ._errors import PortPoolError, WinError, winerror
+from ._errors import PortPoolError, WinError, windows_code, winerror
 from ._host import EmulatedHost, EmulatedProcess
 from ._interface import Address, PortPool, Socket
 from ._model._machine import Explanation
@@ -33,16 +32,6 @@ from ._types import (
     Protocol,
     Reservation,
 )
-
-# In a source checkout, backends/ sits beside portpool/ and installs as portpool.backends
-# (setuptools package-dir).  The editable install links it into place, but Python started
-# in the checkout (`python -m pytest`) imports this folder itself: let it find backends/
-# there too.  Only a checkout has both pyproject.toml and backends/ beside portpool/.
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if (not os.path.isdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "backends"))
-        and os.path.isfile(os.path.join(_ROOT, "pyproject.toml"))
-        and os.path.isfile(os.path.join(_ROOT, "backends", "__init__.py"))):
-    __path__.append(_ROOT)
 
 if TYPE_CHECKING:
     from ._patch import patch
@@ -94,5 +83,6 @@ __all__ = [
     "WinError",
     "open_pool",
     "patch",
+    "windows_code",
     "winerror",
 ]

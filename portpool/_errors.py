@@ -5,6 +5,7 @@ subclass whose ``.winerror`` is the exact Windows code (an :class:`int`) on ever
 operating system, whose ``.name`` is that code's symbolic name, and whose
 ``errno`` is the closest POSIX errno so that ``except OSError`` code written for
 other platforms keeps working.  All of them are made by :func:`winerror`.
+:func:`windows_code` reads the Windows code of any caught exception, portpool's or not.
 
 Hierarchy::
 
@@ -18,7 +19,7 @@ import enum
 import errno as _errno
 from typing import Final
 
-__all__ = ["PortPoolError", "WinError", "winerror"]
+__all__ = ["PortPoolError", "WinError", "windows_code", "winerror"]
 
 
 class WinError(enum.IntEnum):
@@ -241,3 +242,30 @@ def winerror(code: WinError | int, detail: str = "") -> PortPoolError:
     Callers ``raise winerror(WinError.WSAEACCES, "port 50000 is reserved")``.
     """
     return PortPoolError(code, detail)
+
+
+def windows_code(error: BaseException) -> int | None:
+    """The Windows error code a caught exception carries, on every OS; ``None`` if none.
+
+    Python sets ``OSError.winerror`` only on Windows, and typeshed declares the attribute
+    only for ``sys.platform == "win32"``, so ``err.winerror`` in your own code fails
+    ``mypy --strict`` on Linux even where the attribute is there.  This function type-checks
+    everywhere and reads the code from:
+
+    * portpool's own errors (:class:`PortPoolError`), on every OS;
+    * the errors code under :func:`portpool.patch` gets (``PermissionError`` with
+      ``winerror`` 10013, ...), on every OS;
+    * Python's own errors on Windows (``OSError.winerror``, ``ctypes.WinError()``).
+
+    Args:
+        error: any exception (usually an :class:`OSError` you caught).
+
+    Returns:
+        The code as a plain ``int`` (compare it with ``10013`` or
+        ``WinError.WSAEACCES``), or ``None`` when the exception carries no Windows code
+        (a ``ValueError``, or an ``OSError`` raised by Linux).
+    """
+    code = getattr(error, "winerror", None)
+    if isinstance(code, int) and not isinstance(code, bool):
+        return int(code)
+    return None

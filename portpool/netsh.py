@@ -37,11 +37,11 @@ both).
 
 Sources for the layout and the messages (each constant below names its own):
 
-* NETSH_SAMPLES: ``shared/netsh-samples/`` (real outputs with their ground truth); sample
+* NETSH_SAMPLES: ``tests/data/netsh/`` (real outputs with their ground truth); sample
   01 (open-telemetry/opentelemetry-collector-contrib PR #10872, a GitHub Actions runner)
   is the one paste that kept netsh's trailing spaces; a Korean ``ipv6 show`` paste in a
   GitHub-hosted note keeps them too (header, dash line and rows end in 6 spaces).
-* D-R60 (the rule dossier) and rule N4: the table and ``show dynamicport`` layouts;
+* D-R60 (a cross-reference to the research notes) and rule N4: the table and ``show dynamicport`` layouts;
   dorssel/usbipd-win#53 (``Protocol tcp Dynamic Port Range``, 33 dashes, both lines); two
   test suites in public repositories hold ``show dynamicport`` captured on real machines
   as ``"\\r\\n...\\r\\nNumber of Ports : 16384\\r\\n\\r\\n"`` (a blank line before and after).

@@ -49,13 +49,13 @@ def test_wheel_ships_portpool_alone_with_its_backends(tmp_path: Path) -> None:
     assert not any(n.startswith(("backends/", "tests/", "specs/")) for n in names)
 
 
-def test_editable_install_maps_backends_folder() -> None:
+def test_the_backends_are_portpool_s_own_folder() -> None:
     import portpool.backends.emulated
     import portpool.backends.windows
 
     for module in (portpool.backends.emulated, portpool.backends.windows):
         path = Path(module.__file__ or "").resolve()
-        assert ROOT / "backends" in path.parents, path
+        assert ROOT / "portpool" / "backends" in path.parents, path
     code = "import backends"  # no top-level `backends` package is installed
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd="/", check=False)

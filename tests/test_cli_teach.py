@@ -25,8 +25,7 @@ from portpool._cli._machine_options import decode_netsh_bytes
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).resolve().parent / "golden"
-SAMPLES = Path(__file__).parents[2] / "shared" / "netsh-samples"
-NEEDS_SAMPLES = pytest.mark.skipif(not SAMPLES.is_dir(), reason=f"{SAMPLES} is absent")
+SAMPLES = Path(__file__).parent / "data" / "netsh"  # real outputs, with their sources
 UPDATE = os.environ.get("PORTPOOL_UPDATE_GOLDEN") == "1"
 
 
@@ -103,7 +102,6 @@ def test_presets_against_golden_output(capsys: pytest.CaptureFixture[str], name:
     check_golden(name if "." in name else f"{name}.txt", out)
 
 
-@NEEDS_SAMPLES
 @pytest.mark.parametrize(("name", "argv"), SAMPLE_CASES, ids=[c[0] for c in SAMPLE_CASES])
 def test_real_netsh_samples_against_golden_output(capsys: pytest.CaptureFixture[str], name: str,
                                                   argv: list[str]) -> None:
@@ -248,7 +246,6 @@ def test_map_writes_an_svg_file(capsys: pytest.CaptureFixture[str], tmp_path: Pa
 # --- reading netsh files ------------------------------------------------------------------
 
 
-@NEEDS_SAMPLES
 def test_netsh_files_in_any_encoding_read_the_same(capsys: pytest.CaptureFixture[str],
                                                     tmp_path: Path) -> None:
     text = (SAMPLES / "16-zh-CN-tcp.txt").read_text(encoding="utf-8")
@@ -262,7 +259,6 @@ def test_netsh_files_in_any_encoding_read_the_same(capsys: pytest.CaptureFixture
     assert decode_netsh_bytes(text.encode("utf-16")) == text
 
 
-@NEEDS_SAMPLES
 def test_netsh_from_stdin(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
     import io
 
@@ -295,7 +291,6 @@ def test_snapshot_of_a_preset_opens_as_the_same_machine(capsys: pytest.CaptureFi
     assert EmulatedHost(store="m.db").exclusions(Protocol.TCP) == ()
 
 
-@NEEDS_SAMPLES
 @pytest.mark.parametrize("sample", ["10", "16", "26", "01"])
 def test_snapshot_of_real_netsh_output_keeps_its_rows(capsys: pytest.CaptureFixture[str],
                                                        tmp_path: Path, sample: str) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tomllib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -19,8 +21,9 @@ def test_mypy_finds_portpool_after_the_editable_install(tmp_path: Path) -> None:
     """A user's file, outside the checkout, type-checks against portpool's annotations.
 
     Needs the README's install (``pip install -e '.[test]'``) to have been run with the
-    current pyproject.toml: setuptools' default editable finder hook hides portpool from
-    mypy (``import-not-found``); the strict mode pyproject selects does not.
+    current pyproject.toml: setuptools' editable finder hook (its choice for any layout but
+    a simple one) hides portpool from mypy (``import-not-found``); the plain .pth file the
+    simple layout gets does not.
     """
     (tmp_path / "user_code.py").write_text(
         "import portpool\n"
@@ -39,7 +42,40 @@ def test_mypy_finds_portpool_after_the_editable_install(tmp_path: Path) -> None:
 
 
 def test_pyproject_selects_an_editable_mode_mypy_can_follow() -> None:
-    assert PYPROJECT["tool"]["distutils"]["editable_wheel"]["mode"] == "strict"
+    """Every package under portpool/, the root as package directory: setuptools writes a
+    plain .pth file (its simple layout), no import hook, no experimental option."""
+    assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"": "."}
+    assert "distutils" not in PYPROJECT["tool"]
+    assert all(name == "portpool" or name.startswith("portpool.")
+               for name in PYPROJECT["tool"]["setuptools"]["packages"])
+
+
+def test_the_editable_build_gives_no_warnings(tmp_path: Path) -> None:
+    """`pip install -e .` shows what setuptools warns while it builds the editable wheel
+    (issue 19: no warnings on install).  Build it as pip does, in an isolated environment
+    with the build requirements, the backend's warnings turned into errors."""
+    import zipfile
+
+    from build.env import DefaultIsolatedEnv
+
+    from build import ProjectBuilder
+
+    def runner(cmd: Sequence[str], cwd: str | None = None,
+               extra_environ: Mapping[str, str] | None = None) -> None:
+        env = {**os.environ, **(extra_environ or {}), "PYTHONWARNINGS": "error::UserWarning"}
+        done = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True,
+                              check=False, timeout=300)
+        assert done.returncode == 0, done.stderr[-3000:]
+
+    with DefaultIsolatedEnv() as env:
+        builder = ProjectBuilder.from_isolated_env(env, ROOT, runner=runner)
+        env.install(builder.build_system_requires)
+        env.install(builder.get_requires_for_build("editable"))
+        wheel = Path(builder.build("editable", tmp_path))
+    names = zipfile.ZipFile(wheel).namelist()
+    pth = [name for name in names if name.endswith(".pth")]
+    assert len(pth) == 1
+    assert zipfile.ZipFile(wheel).read(pth[0]).decode().strip() == str(ROOT)
 
 
 def test_the_hypothesis_extra_has_no_linters() -> None:

@@ -1,6 +1,6 @@
 """portpool.netsh: reading pasted netsh output, printing it, and netsh's command words.
 
-The real outputs in ``../shared/netsh-samples`` (each with its rows read by hand) are the
+The real outputs in ``tests/data/netsh`` (each with its source and its rows read by hand) are the
 ground truth; generated tables, mangled the ways people paste them, check that the parser
 is general; broken tables check that it never returns rows it had to guess.
 """
@@ -37,9 +37,8 @@ from portpool.netsh import (
     usage,
 )
 
-SAMPLES = Path(__file__).parents[2] / "shared" / "netsh-samples"
-_SAMPLE_FILES = sorted(SAMPLES.glob("*.json")) if SAMPLES.is_dir() else []
-_NO_SAMPLES = pytest.param(None, marks=pytest.mark.skip(reason=f"{SAMPLES} is absent"))
+SAMPLES = Path(__file__).parent / "data" / "netsh"  # real outputs, with their sources
+_SAMPLE_FILES = sorted(SAMPLES.glob("*.json"))
 
 
 def _sample(path: Path) -> tuple[dict[str, Any], str]:
@@ -50,8 +49,8 @@ def _sample(path: Path) -> tuple[dict[str, Any], str]:
 # --- the real samples -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", _SAMPLE_FILES or [_NO_SAMPLES], ids=lambda p: p and p.stem)
-def test_every_shared_sample_reads_as_its_ground_truth(path: Path) -> None:
+@pytest.mark.parametrize("path", _SAMPLE_FILES, ids=lambda p: p.stem)
+def test_every_real_sample_reads_as_its_ground_truth(path: Path) -> None:
     meta, text = _sample(path)
     protocol = Protocol[meta["protocol"].upper()]
     assert protocol_of(text) is protocol
@@ -70,10 +69,7 @@ def test_every_shared_sample_reads_as_its_ground_truth(path: Path) -> None:
 
 
 def _sample_text(name: str) -> str:
-    path = SAMPLES / name
-    if not path.is_file():
-        pytest.skip(f"{path} is absent")
-    return path.read_text(encoding="utf-8")
+    return (SAMPLES / name).read_text(encoding="utf-8")
 
 
 @pytest.mark.rule("N4")

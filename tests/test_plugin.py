@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
-from pathlib import Path
-
 import pytest
 
 pytest_plugins = ["pytester"]
@@ -282,31 +279,4 @@ def test_module_and_session_pools_follow_the_ini(pytester: pytest.Pytester) -> N
         def test_session(port_pool_session):
             assert port_pool_session.admin is True
     """)
-    outcome(pytester).assert_outcomes(passed=2)
-
-
-def test_readme_opening_test(pytester: pytest.Pytester) -> None:
-    """The README's opening three-line test (fenced ``py``: it needs the fixture), with a
-    ``start_my_server`` written as Windows code is, run by pytester."""
-    pytester.makepyfile(my_server="""
-        import socket
-
-        def start_my_server(port):
-            server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                server.bind(("0.0.0.0", port))
-            except PermissionError as err:
-                return f"port {port} is blocked (WinError {err.winerror})"
-            finally:
-                server.close()
-            return f"listening on {port}"
-    """)
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    opening = readme.split("## Test the code you have", 1)[1].split("```py\n", 1)[1]
-    opening = opening.split("```", 1)[0]  # the README's block, exactly as printed
-    pytester.makepyfile(test_opening=opening + textwrap.dedent("""
-
-        def test_control(portpool_patch):
-            assert start_my_server(port=50000) == "listening on 50000"
-    """))
     outcome(pytester).assert_outcomes(passed=2)

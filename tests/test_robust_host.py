@@ -1,4 +1,4 @@
-"""Issue 8's host-level findings (shared/research/reliability-audit.md), one test each:
+"""Issue 8's host-level findings (the reliability audit), one test each:
 Python's exceptions where Python decides, nothing half-done, a store that is the truth."""
 
 from __future__ import annotations

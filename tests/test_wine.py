@@ -1,6 +1,6 @@
 """A real Windows CPython under Wine: the ctypes backend's plumbing on win32.
 
-Wine implements none of the reservation APIs (shared/research/feasibility.md): its
+Wine implements none of the reservation APIs (its dlls/iphlpapi/iphlpapi.spec comments them out): its
 ws2_32 answers the IOCTLs with WSAEOPNOTSUPP and its iphlpapi lacks the six
 functions.  So this checks that the backend loads on win32, calls the real ws2_32,
 and turns both into clear errors (rules R9a-like WSAEOPNOTSUPP, B14); and it runs the
@@ -53,11 +53,9 @@ def windows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Windows]:
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check"]
     subprocess.run([*pip, "--require-hashes", "--target", str(base / "embed"), "-r",
                     str(ROOT / "tests" / "wine" / "requirements-embed.txt")], check=True)
-    # portpool as Windows would import it: backends/ mapped to portpool/backends, plus
-    # the pure-Python dependencies.
+    # portpool as Windows would import it, plus the pure-Python dependencies.
     stage = base / "stage"
     shutil.copytree(ROOT / "portpool", stage / "portpool")
-    shutil.copytree(ROOT / "backends", stage / "portpool" / "backends")
     import attr
     import attrs
     import sortedcontainers

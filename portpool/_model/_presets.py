@@ -6,8 +6,8 @@ again each time the machine starts, at new places (rule X1).  Placement draws fr
 generator seeded with (seed, boot number), so a preset machine is the same at the
 same boot whatever calls were made before, and different after a reboot.
 
-Each preset cites the real ``netsh`` output it imitates (``shared/netsh-samples/``
-and ``shared/research/wild-observations.md``).
+Each preset cites the real ``netsh`` output it imitates (``tests/data/netsh/``
+and ``docs/observations.md``).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ survives every one of those is small, and the scanner reads only that:
 
 * the rows: two decimal integers right-aligned in 10-wide columns with two spaces
   between (``%10u  %10u``), then five spaces and ``*`` on administered rows.  Digits,
-  ``*`` and the alignment are never translated (shared/netsh-samples/README.md, D-R60);
+  ``*`` and the alignment are never translated (tests/data/netsh/README.md, D-R60);
 * the protocol word ``tcp``/``udp``, which every translated title keeps
   (``Portausschlussbereiche für das Protokoll "tcp"``, ``协议 tcp 端口排除范围``);
 * the structure: a title, a header, a dash line (two groups of dashes whose lengths vary

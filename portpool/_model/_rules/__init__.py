@@ -40,10 +40,12 @@ Alternatives:
     variant gets the default.
 
 Citations:
-    ``D-R48`` / ``D-Q17`` are rule 48 / open question 17 of the full rule dossier
-    (``DOSSIER``); ``WILD_OBS §B`` is a section of the observations beside it.  The
-    model's own ids (R17, A2, X15, ...) are portpool's and do not follow the
-    dossier's numbering.
+    A row's ``source`` names keys of :data:`SOURCES` (pages, issue threads, files of public
+    repositories or of this one) with a short quote.  ``D-R48`` / ``D-Q17`` are rule 48 /
+    open question 17 of the project's unpublished research notes (``DOSSIER``): a
+    cross-reference only.  ``WILD_OBS §B`` is a section of ``docs/observations.md``.  The
+    model's own ids (R17, A2, X15, ...) are portpool's and do not follow the notes'
+    numbering.
 """
 
 from __future__ import annotations

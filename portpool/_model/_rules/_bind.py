@@ -71,7 +71,8 @@ RULES: Final[tuple[Rule, ...]] = (
          " administered block: a persistent reservation, made by CreatePersistent*"
          "PortReservation or netsh add excludedportrange (the `*` rows).  Direct observations"
          " and a 2026 statement by msquic's maintainers disagree: see the alternatives.",
-         "D-R48; D-Q17, D-Q18; AUDIT §0.1", OBS, check="D-Q18: as an administrator"
+         "see the alternatives (SO_ADMIN, MSQUIC_2891, DOCKER_15452, WILD_OBS §B;"
+         " MSQUIC_CIBIR, SCCACHE_1128); D-R48; D-Q17, D-Q18", OBS, check="D-Q18: as an administrator"
          " CreatePersistentTcpPortReservation(htons(60000), 10, &token); from a non-elevated"
          " process bind a plain TCP socket to 127.0.0.1:60001.  Success settles `succeeds`;"
          " WSAEACCES settles `refused`.  Repeat with a row made by netsh int ipv4 add"
@@ -108,8 +109,8 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("A24", "bind", "A SOCK_RAW socket binds an address but no port: it takes nothing from"
          " either pool, and getsockname reports port 0.", "BIND (\"may also be used to bind to"
          " a raw socket\"); the reported port is assumed.  RAW forbids bind on a raw"
-         " IPPROTO_TCP socket on Windows 7, Vista and XP SP2 clients, which the model does not"
-         " (AUDIT §1)", A, check="As an administrator, socket(AF_INET, SOCK_RAW, IPPROTO_UDP),"
+         " IPPROTO_TCP socket on Windows 7, Vista and XP SP2 clients, which the model does not",
+         A, check="As an administrator, socket(AF_INET, SOCK_RAW, IPPROTO_UDP),"
          " bind 127.0.0.1:0 and read getsockname: this rule expects port 0."),
     Rule("W5", "bind", "getsockname on a socket that is not bound fails.", "GETSOCKNAME"
          " (WSAEINVAL: \"The socket has not been bound to an address with bind\")", D,

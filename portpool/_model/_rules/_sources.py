@@ -7,53 +7,67 @@ from typing import Final
 
 __all__ = ["SOURCES"]
 
+# Every source is something a user can open: a web page, a file of a public repository (with
+# its address), or a file of this repository.  Microsoft's pages are cited by their Learn
+# address; their text was read in the public Git mirrors named after it.
 _MS = "https://learn.microsoft.com/windows/win32/"
-_SA = "MicrosoftDocs/SupportArticles-docs support/windows-server/networking/"
+_API = f"{_MS}api/"
+_KB = "https://learn.microsoft.com/troubleshoot/windows-server/networking/"
+_WIN32 = "MicrosoftDocs/win32 desktop-src/WinSock/"
+_SDK = "MicrosoftDocs/sdk-api sdk-api-src/content/"
 SOURCES: Final[Mapping[str, str]] = {
-    # Microsoft documentation (Learn pages, read in their public Git mirrors).
-    "ACQ": "MicrosoftDocs/win32 desktop-src/WinSock/sio-acquire-port-reservation.md"
-    f" ({_MS}winsock/sio-acquire-port-reservation); the seed page",
-    "ASSOC": "MicrosoftDocs/win32 desktop-src/WinSock/sio-associate-port-reservation.md",
-    "REL": "MicrosoftDocs/win32 desktop-src/WinSock/sio-release-port-reservation.md",
-    "CREATE": "MicrosoftDocs/sdk-api sdk-api-src/content/iphlpapi/"
-    "nf-iphlpapi-createpersistenttcpportreservation.md (the Udp page alike)",
-    "LOOKUP": "MicrosoftDocs/sdk-api sdk-api-src/content/iphlpapi/"
-    "nf-iphlpapi-lookuppersistenttcpportreservation.md",
-    "DELETE": "MicrosoftDocs/sdk-api sdk-api-src/content/iphlpapi/"
-    "nf-iphlpapi-deletepersistenttcpportreservation.md",
-    "BIND": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-bind.md",
-    "SOCKET": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock2/nf-winsock2-socket.md",
-    "GETSOCKNAME": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-getsockname.md",
-    "RAW": "MicrosoftDocs/win32 desktop-src/WinSock/tcp-ip-raw-sockets-2.md",
-    "RCVALL": "MicrosoftDocs/win32 desktop-src/WinSock/sio-rcvall.md",
-    "REUSE": "MicrosoftDocs/win32 desktop-src/WinSock/using-so-reuseaddr-and-so-exclusiveaddruse.md",
-    "DUAL": "MicrosoftDocs/win32 desktop-src/WinSock/dual-stack-sockets.md",
-    "EXCL": "MicrosoftDocs/win32 desktop-src/WinSock/so-exclusiveaddruse.md",
-    "SETSOCKOPT": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-setsockopt.md",
-    "GETSOCKOPT": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-getsockopt.md",
-    "CONNECT": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock2/nf-winsock2-connect.md",
-    "GETPEERNAME": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-getpeername.md",
+    # Microsoft documentation.
+    "ACQ": f"{_MS}winsock/sio-acquire-port-reservation (SIO_ACQUIRE_PORT_RESERVATION;"
+    f" {_WIN32}sio-acquire-port-reservation.md); the seed page",
+    "ASSOC": f"{_MS}winsock/sio-associate-port-reservation (SIO_ASSOCIATE_PORT_RESERVATION;"
+    f" {_WIN32}sio-associate-port-reservation.md)",
+    "REL": f"{_MS}winsock/sio-release-port-reservation (SIO_RELEASE_PORT_RESERVATION;"
+    f" {_WIN32}sio-release-port-reservation.md)",
+    "CREATE": f"{_API}iphlpapi/nf-iphlpapi-createpersistenttcpportreservation"
+    f" (CreatePersistentTcpPortReservation, the Udp page alike; {_SDK}iphlpapi/"
+    "nf-iphlpapi-createpersistenttcpportreservation.md)",
+    "LOOKUP": f"{_API}iphlpapi/nf-iphlpapi-lookuppersistenttcpportreservation"
+    " (LookupPersistentTcpPortReservation)",
+    "DELETE": f"{_API}iphlpapi/nf-iphlpapi-deletepersistenttcpportreservation"
+    " (DeletePersistentTcpPortReservation)",
+    "BIND": f"{_API}winsock/nf-winsock-bind (bind)",
+    "SOCKET": f"{_API}winsock2/nf-winsock2-socket (socket)",
+    "GETSOCKNAME": f"{_API}winsock/nf-winsock-getsockname (getsockname)",
+    "RAW": f"{_MS}winsock/tcp-ip-raw-sockets-2 (TCP/IP raw sockets)",
+    "RCVALL": f"{_MS}winsock/sio-rcvall (SIO_RCVALL)",
+    "REUSE": f"{_MS}winsock/using-so-reuseaddr-and-so-exclusiveaddruse (Using SO_REUSEADDR and"
+    " SO_EXCLUSIVEADDRUSE)",
+    "DUAL": f"{_MS}winsock/dual-stack-sockets (Dual-stack sockets for IPv6 Winsock applications)",
+    "EXCL": f"{_MS}winsock/so-exclusiveaddruse (SO_EXCLUSIVEADDRUSE)",
+    "SETSOCKOPT": f"{_API}winsock/nf-winsock-setsockopt (setsockopt)",
+    "GETSOCKOPT": f"{_API}winsock/nf-winsock-getsockopt (getsockopt)",
+    "CONNECT": f"{_API}winsock2/nf-winsock2-connect (connect)",
+    "GETPEERNAME": f"{_API}winsock/nf-winsock-getpeername (getpeername)",
     "PAL_REUSE": "Microsoft's PAL test suite (SSCLI/CoreCLR), networking test"
     " reuseaddr_exclusiveaddruse.c: \"for the pair {SO_REUSEADDR, SO_EXCLUSIVEADDRUSE} legal values"
     " are {0,0}, {0,1} and {1,0}\", \"consistent with Windows specs\"; both options read 0 on a new"
     " socket; setting the second while the first is set fails with WSAEINVAL",
-    "WSAIOCTL": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock2/nf-winsock2-wsaioctl.md",
-    "WSASTARTUP": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-wsastartup.md",
-    "SYSERR": "MicrosoftDocs/win32 desktop-src/Debug/system-error-codes--500-999-.md"
-    " (740 ERROR_ELEVATION_REQUIRED: \"The requested operation requires elevation.\")",
-    "KB929851": f"{_SA}default-dynamic-port-range-tcpip-chang.md (KB 929851, \"The default dynamic"
+    "WSAIOCTL": f"{_API}winsock2/nf-winsock2-wsaioctl (WSAIoctl)",
+    "WSASTARTUP": f"{_API}winsock/nf-winsock-wsastartup (WSAStartup)",
+    "SYSERR": f"{_MS}debug/system-error-codes--500-999- (System Error Codes (500-999): 740"
+    " ERROR_ELEVATION_REQUIRED, \"The requested operation requires elevation.\")",
+    "KB929851": f"{_KB}default-dynamic-port-range-tcpip-chang (KB 929851, \"The default dynamic"
     " port range for TCP/IP has changed ...\")",
-    "KB812873": f"{_SA}reserve-a-range-of-ephemeral-ports.md (KB 812873, the ReservedPorts value)",
+    "KB812873": f"{_KB}reserve-a-range-of-ephemeral-ports (KB 812873, the ReservedPorts value)",
     # Headers and code.
-    "HDR": "mingw-w64 headers mstcpip.h, iphlpapi.h, winerror.h (checked by tests/test_abi.py)",
-    "MSQUIC": "microsoft/msquic src/platform/datapath_winuser.c (acquires a 1-port block,"
-    " associates the acquiring socket and binds it to that port)",
-    "MSQUIC_CIBIR": "microsoft/msquic docs/CIBIR.md (merged with PR #5798, 2026, by the msquic"
-    " maintainers), \"Persistent port reservations\"",
-    "PYSOCK": "python/cpython Doc/library/socket.rst, the example \"a very simple network sniffer"
-    " with raw sockets on Windows\"",
-    "WINE": "shared/research/feasibility.md section 3 (Wine 8.0: the IOCTLs answer WSAEOPNOTSUPP,"
-    " the six iphlpapi functions are not exported, GetProcAddress gives error 127)",
+    "HDR": "https://github.com/mingw-w64/mingw-w64/tree/master/mingw-w64-headers/include (the"
+    " mingw-w64 headers mstcpip.h, iphlpapi.h, winerror.h; checked by tests/test_abi.py)",
+    "MSQUIC": "https://github.com/microsoft/msquic/blob/main/src/platform/datapath_winuser.c"
+    " (acquires a 1-port block, associates the acquiring socket and binds it to that port)",
+    "MSQUIC_CIBIR": "https://github.com/microsoft/msquic/blob/main/docs/CIBIR.md (merged with"
+    " PR #5798, 2026, by the msquic maintainers), \"Persistent port reservations\"",
+    "PYSOCK": "https://docs.python.org/3/library/socket.html#example (Python's socket"
+    " documentation, the example \"a very simple network sniffer with raw sockets on Windows\")",
+    "WINE": "tests/test_wine.py (Wine 8.0, Debian's wine64, running the official Windows CPython:"
+    " WSAIoctl answers WSAEOPNOTSUPP for the three reservation IOCTLs, and the six iphlpapi"
+    " functions are not exported, so GetProcAddress gives error 127;"
+    " https://github.com/wine-mirror/wine/blob/master/dlls/iphlpapi/iphlpapi.spec lists them as"
+    " commented-out stubs)",
     # Reports from real machines.
     "CHROME_RANDOM": "https://groups.google.com/a/chromium.org/g/Blink-dev/c/-Bmnni7Xv0A (blink-dev,"
     " 2025-06-18, Intent to Ship: Randomizing TCP Port Allocation on Windows: \"When port"
@@ -89,12 +103,12 @@ SOURCES: Final[Mapping[str, str]] = {
     " installer: \"Start Port : 1024\", \"Number of Ports : 64511\")",
     "WSL_5306": "https://github.com/microsoft/WSL/issues/5306 (WinNAT rows at 4294-9783 under a"
     " range starting at 1024; HTTP.sys rows 5357, 5700, 8884)",
-    "NETSH_SAMPLES": "shared/netsh-samples/ (real netsh output in several languages, README.md on"
-    " the layout, NN.json with the rows read by hand)",
-    # The project's research.
-    "DOSSIER": "shared/research/windows-semantics.md, the full rule dossier (cited as D-Rnn, D-Qnn:"
-    " its rule nn and open question nn)",
-    "WILD_OBS": "shared/research/wild-observations.md (quotes, codes and sources from real machines,"
-    " by section)",
-    "AUDIT": "shared/research/fidelity-audit.md (the model against the dossier, by section)",
+    "NETSH_SAMPLES": "tests/data/netsh/ (real netsh output in several languages, pasted by real"
+    " users; README.md lists each sample's public source, NN.json its rows read by hand)",
+    "WILD_OBS": "docs/observations.md (reports from real machines, each with its public address,"
+    " by section §A-§G)",
+    # Cross-references only.
+    "DOSSIER": "D-Rnn and D-Qnn are rule nn and open question nn of the project's research notes,"
+    " which are not published: cross-references only; a row that cites nothing else is an"
+    " assumption (docs/evidence.md)",
 }
