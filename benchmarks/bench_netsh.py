@@ -12,6 +12,7 @@ Run: python benchmarks/bench_netsh.py [--quick]
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 
@@ -27,10 +28,8 @@ def cost(line: str, rounds: int) -> float:
     for _ in range(rounds):
         started = time.perf_counter()
         for reader in (parse_excluded_ranges, parse_dynamic_port, protocol_of):
-            try:
+            with contextlib.suppress(NetshParseError):
                 reader(line)
-            except NetshParseError:
-                pass
         best = min(best, time.perf_counter() - started)
     return best
 

@@ -44,7 +44,8 @@ Cost: linear in the text.  ``label : number`` is read by one hand-written pass
 (:func:`_pair`), where a pattern of three lazy repeats over the same characters
 took O(n^3) steps on a line without a digit; every pattern left is applied at one place
 of a line (``match``, ``fullmatch``) or is a fixed word found by ``search``, and none
-nests repeats or repeats lazily, so each makes a bounded number of passes over a line (``tests/test_netsh_text.py`` feeds 100,000-character lines of every shape;
+nests repeats or repeats lazily, so each makes a bounded number of passes over a line
+(``tests/test_netsh_text.py`` feeds 100,000-character lines of every shape;
 ``benchmarks/bench_netsh.py`` compares 10,000 against 100,000 characters).
 
 Limits: a paste cut exactly before an administered row's ``*`` reads as a plain row
@@ -267,9 +268,10 @@ def clean_lines(raws: Sequence[str]) -> list[str]:
     after.reverse()
     out = []
     for body, tag, previous, following in zip(bodies, tags, before, after, strict=True):
+        untagged = body
         if tag is not None and tag in (previous, following):
-            body = _strip_prefixes(body[len(tag):])
-        out.append(_finish(body))
+            untagged = _strip_prefixes(body[len(tag):])
+        out.append(_finish(untagged))
     return out
 
 
