@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Final
 
 from .._types import MAX_PORT, Exclusion, Family, PortRange, Protocol, Reservation
+from ._presets import MIN_DYNAMIC_PORTS
 from ._rules import refuse
 from ._space import Block
 from ._state import (
@@ -26,7 +27,6 @@ from ._store import StoreConflict, StoredExclusion, StoredReservation
 
 __all__ = ["MIN_DYNAMIC_PORTS", "dynamic_range_problem"]
 
-MIN_DYNAMIC_PORTS: Final = 255  # rule Y1
 _MAX_TOKEN: Final = 2**64 - 1
 
 
@@ -141,9 +141,10 @@ class _Blocks(_MachineState):
             proto, block = _protocol(protocol), self._persistent_block(start, count)  # A14
             if not self._live_process(pid).admin:
                 raise refuse("R13", f"process {pid} is not an elevated administrator")
-            self._sync()
-            space = self._spaces[proto]
+            space = self._spaces[proto]  # the store checks the rows of other hosts
             other = space.overlapping(block)
+            if other is not None and self._stale():  # unless the row in the way is gone
+                other = space.overlapping(block)
             if other is not None:
                 rule = {PERSISTENT: "R13b", RUNTIME: "A15", SYSTEM: "X6"}[other.kind]
                 raise refuse(rule, f"{block!r} overlaps {_describe(other)}")
@@ -151,13 +152,15 @@ class _Blocks(_MachineState):
                 raise refuse("R13b", f"{proto.name} port {port} of {block!r} is bound by"
                              f" socket {space.bound[port]:#x}")
             try:  # durable first, re-checked inside the store's transaction
-                self._store.add_reservation(proto, block.start, block.count, active=active)
+                commit = self._store.add_reservation(proto, block.start, block.count,
+                                                     active=active)
             except StoreConflict as exc:
                 rule = "X6" if isinstance(exc.row, StoredExclusion) else "R13b"
                 raise refuse(rule, f"{block!r} overlaps {exc.row.start}+{exc.row.count}, made"
                              " by another host sharing this store") from None
-            return self._add_persistent(
-                StoredReservation(proto, block.start, block.count, active)).reservation.token  # type: ignore[union-attr]
+            added = self._add_persistent(StoredReservation(proto, block.start, block.count, active))
+            self._wrote(commit)
+            return added.reservation.token  # type: ignore[union-attr]
 
     def lookup_persistent(self, pid: int, protocol: object, start: object, count: object) -> int:
         """LookupPersistent*PortReservation (R13a, R15, A26, A27)."""
@@ -184,9 +187,10 @@ class _Blocks(_MachineState):
         assert res is not None  # persistent blocks have reservations
         # Durable first, and the store decides: another host sharing it may have deleted
         # the block since this one last looked (then this delete finds nothing: R16).
-        gone = self._store.remove_reservation(res.protocol, res.range.start, res.range.count)
+        commit = self._store.remove_reservation(res.protocol, res.range.start, res.range.count)
         self._remove_token(res.token)
-        if not gone:
+        self._wrote(commit)
+        if not commit.rows:
             raise refuse("R16", f"no persistent {res.protocol.name} reservation {res.range!r}"
                          " (another host sharing this store deleted it)")
 
@@ -215,17 +219,19 @@ class _Blocks(_MachineState):
         if not isinstance(owner, str) or not owner:
             raise TypeError(f"owner must be a non-empty str, not {owner!r}")
         with self.lock:
-            self._sync()
-            space = self._spaces[proto]
+            space = self._spaces[proto]  # the store checks the rows of other hosts
             other = space.overlapping(block)
+            if other is not None and self._stale():  # unless the row in the way is gone
+                other = space.overlapping(block)
             if other is not None:
                 raise refuse("X12", f"{block!r} overlaps {_describe(other)}")
             try:
-                self._store.add_exclusion(proto, block.start, block.count, owner)
+                commit = self._store.add_exclusion(proto, block.start, block.count, owner)
             except StoreConflict as exc:
                 raise refuse("X12", f"{block!r} overlaps {exc.row.start}+{exc.row.count}, made"
                              " by another host sharing this store") from None
             space.add_block(Block(SYSTEM, block, owner=owner))
+            self._wrote(commit)
             return Exclusion(proto, block.start, block.last, False, owner)
 
     def release_exclusions(self, owner: object) -> int:
@@ -233,13 +239,14 @@ class _Blocks(_MachineState):
         if not isinstance(owner, str):
             raise TypeError(f"owner must be a str, not {type(owner).__name__}")
         with self.lock:
-            self._store.remove_exclusions(owner)
+            commit = self._store.remove_exclusions(owner)
             gone = 0
             for space in self._spaces.values():
                 for block in [b for b in space.blocks.values()
                               if b.kind is SYSTEM and b.owner == owner]:
                     space.remove_block(block)
                     gone += 1
+            self._wrote(commit)
             return gone
 
     def exclusions(self, protocol: object, *, persistent_only: bool = False) -> tuple[Exclusion, ...]:
@@ -301,5 +308,6 @@ class _Blocks(_MachineState):
             raise refuse("Y2", f"{dynamic!r} starts below {self._min_start}",
                          self._variants["Y2"])
         with self.lock:
-            self._store.set_range(proto, fam, dynamic)  # durable first
+            commit = self._store.set_range(proto, fam, dynamic)  # durable first
             self._spaces[proto].set_range(fam, dynamic)
+            self._wrote(commit)

@@ -26,7 +26,7 @@ from ._conflicts import Sharing
 from ._presets import Preset
 from ._rules import refuse
 from ._space import Block, BlockKind, PortSpace
-from ._store import Store, StoredReservation
+from ._store import Commit, Store, StoredReservation
 
 __all__ = ["SocketInfo"]
 
@@ -100,11 +100,32 @@ class _MachineState:
     _spaces: dict[Protocol, PortSpace]
     _preset: Preset
     _boot_number: int
+    _seen: int  # the store's version this machine's memory is in step with
 
     def _sync(self) -> None:
         """Take in what other hosts sharing the store changed (persistent rows and
-        exclusions); rows that collide with this host's own runtime state wait."""
+        exclusions); rows that collide with this host's own runtime state wait.
+
+        Cheap when nobody else wrote: the store's version (one small read) equals the
+        one this machine last took in or wrote itself (:meth:`_wrote`); only then are
+        the rows read and compared."""
+        if self._store.version() == self._seen:
+            return
+        self._take_in()
+
+    def _stale(self) -> bool:
+        """Whether another host wrote since this machine last looked; if so, take it in.
+        (A write need not look first: the store checks it against every stored row.
+        Only a refusal from memory asks, in case the row in the way is gone.)"""
+        if self._store.version() == self._seen:
+            return False
+        self._take_in()
+        return True
+
+    def _take_in(self) -> None:
+        """Read the store and bring memory in step with it."""
         record = self._store.load()
+        self._seen = record.version
         if record.boot != self._boot_number:
             return  # another host rebooted the shared machine; this one runs on as it was
         stored_res = {(r.protocol, r.start, r.count): r for r in record.reservations}
@@ -126,6 +147,14 @@ class _MachineState:
             rng = PortRange(start, count)
             if self._spaces[protocol].overlapping(rng) is None:
                 self._spaces[protocol].add_block(Block(SYSTEM, rng, owner=owner))
+
+    def _wrote(self, commit: Commit) -> None:
+        """This machine's own write, already applied to memory: still in step with the
+        store if nobody else wrote since this machine last looked."""
+        if commit.before == self._seen:
+            self._seen = commit.after
+        else:  # another host wrote in between: take that in too
+            self._take_in()
 
     def _add_persistent(self, row: StoredReservation) -> Block:
         reservation = Reservation(self._persistent_token(row), row.protocol,
