@@ -40,6 +40,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
+from .._errors import shown
 from .._types import Family, PortRange, Protocol
 from ._blocks import _Blocks, dynamic_range_problem
 from ._introspect import Explanation, _Introspection
@@ -101,7 +102,7 @@ class Machine(_Processes, _Blocks, _Introspection):
         self._variants = check_variants(variants)
         self._min_start = int(self._variants["Y2"])  # Y2's alternatives are named by the port
         if preset is not None and preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
+            raise ValueError(f"unknown preset {shown(preset)} (presets: {', '.join(PRESETS)})")
         options = self._range_options(dynamic_ports)
         given = _given_rows(rows)
         chosen = PRESETS[preset or "default"]
@@ -128,7 +129,7 @@ class Machine(_Processes, _Blocks, _Introspection):
             for dynamic in ranges.values():  # a preset's ranges obey Y2 like any option
                 problem = dynamic_range_problem(dynamic, self._min_start)
                 if problem is not None:
-                    raise ValueError(f"preset {chosen.name!r}: {problem} (rule Y2 is"
+                    raise ValueError(f"preset {shown(chosen.name)}: {problem} (rule Y2 is"
                                      f" {self._variants['Y2']!r} on this host)")
 
             def place(new: MachineRecord) -> list[StoredExclusion]:
@@ -146,7 +147,7 @@ class Machine(_Processes, _Blocks, _Introspection):
                 raise ValueError(f"the machine's rows overlap: {exc}") from None
         if not made:  # a machine that exists: options change its configuration
             if preset is not None and preset != record.preset:
-                raise ValueError(f"the store holds a {record.preset!r} machine, not {preset!r}")
+                raise ValueError(f"the store holds a {shown(record.preset)} machine, not {shown(preset)}")
             if options or rows:
                 try:  # one transaction: all of them or none
                     self._store.add_rows(ranges=options, reservations=given[0],
@@ -175,10 +176,10 @@ class Machine(_Processes, _Blocks, _Introspection):
         out: dict[RangeKey, PortRange] = {}
         for key, dynamic in items.items():
             if key not in _ALL_KEYS:
-                raise TypeError(f"dynamic_ports key {key!r} is not a Protocol or a"
+                raise TypeError(f"dynamic_ports key {shown(key)} is not a Protocol or a"
                                 " (Protocol, Family) pair")
             if not isinstance(dynamic, PortRange):
-                raise TypeError(f"dynamic_ports[{key!r}] must be a PortRange, not"
+                raise TypeError(f"dynamic_ports[{shown(key)}] must be a PortRange, not"
                                 f" {type(dynamic).__name__}")
             problem = dynamic_range_problem(dynamic, self._min_start)
             if problem is not None:
@@ -290,14 +291,14 @@ def _local_addresses(addresses: object) -> frozenset[str]:
         try:
             address = ipaddress.ip_address(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+            raise ValueError(f"{shown(text)} is not an IPv4 or IPv6 address") from None
         if address.is_unspecified:
-            raise ValueError(f"{text!r} is the wildcard, which every machine binds; give the"
+            raise ValueError(f"{shown(text)} is the wildcard, which every machine binds; give the"
                              " machine's own addresses")
         if address.is_multicast or text.strip() == "255.255.255.255":
-            raise ValueError(f"{text!r} is a group address, never an interface's (L4)")
+            raise ValueError(f"{shown(text)} is a group address, never an interface's (L4)")
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            raise ValueError(f"{text!r} is an IPv4-mapped address: give the IPv4 address"
+            raise ValueError(f"{shown(text)} is an IPv4-mapped address: give the IPv4 address"
                              f" {address.ipv4_mapped} (L2)")
         local.add(str(address))
     return frozenset(local)

@@ -15,6 +15,7 @@ from typing import Final, NamedTuple
 
 import attrs
 
+from .._errors import shown
 from .._types import (
     MAX_PORT,
     Family,
@@ -221,7 +222,7 @@ def _protocol(value: object) -> Protocol:
     number = _as_int(value)
     if number in (Protocol.TCP, Protocol.UDP):
         return Protocol(number)
-    raise refuse("R13a", f"protocol {value!r} is neither TCP (6) nor UDP (17)")
+    raise refuse("R13a", f"protocol {shown(value)} is neither TCP (6) nor UDP (17)")
 
 
 def _protocol_option(value: object) -> Protocol:
@@ -232,7 +233,7 @@ def _protocol_option(value: object) -> Protocol:
     if number is None:
         raise TypeError(f"protocol must be a portpool.Protocol, not {type(value).__name__}")
     if number not in (Protocol.TCP, Protocol.UDP):
-        raise ValueError(f"protocol must be Protocol.TCP (6) or Protocol.UDP (17), not {value!r}")
+        raise ValueError(f"protocol must be Protocol.TCP (6) or Protocol.UDP (17), not {shown(value)}")
     return Protocol(number)
 
 
@@ -242,14 +243,14 @@ def _family_option(value: object) -> Family:
     if fam is None:
         if number is None:
             raise TypeError(f"family must be a portpool.Family, not {type(value).__name__}")
-        raise ValueError(f"family must be Family.INET or Family.INET6, not {value!r}")
+        raise ValueError(f"family must be Family.INET or Family.INET6, not {shown(value)}")
     return fam
 
 
 def _range_option(start: object, count: object) -> PortRange:
     first, number = _as_int(start), _as_int(count)
     if first is None or number is None:
-        raise TypeError(f"start and count must be ints, not {start!r} and {count!r}")
+        raise TypeError(f"start and count must be ints, not {shown(start)} and {shown(count)}")
     return PortRange(first, number)  # ValueError if out of range
 
 

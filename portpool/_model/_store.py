@@ -52,6 +52,7 @@ import secrets
 import shutil
 import sqlite3
 import stat
+import sys
 import tempfile
 import threading
 import types
@@ -63,7 +64,7 @@ from typing import Protocol as _Protocol
 import attrs
 from sortedcontainers import SortedDict
 
-from .._errors import PortPoolError, WinError, winerror
+from .._errors import PortPoolError, WinError, shown, winerror
 from .._types import MAX_PORT, Family, PortRange, Protocol
 from ._presets import LOWEST_DYNAMIC_START, MIN_DYNAMIC_PORTS, PRESETS
 
@@ -111,7 +112,7 @@ def _check_text(name: str, value: object) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError(f"{name} {value!r} is not valid text (lone surrogate)") from None
+        raise ValueError(f"{name} {shown(value)} is not valid text (lone surrogate)") from None
     return value
 
 
@@ -123,12 +124,17 @@ def _check_owner(owner: object) -> str:
 
 def _check_preset(name: object) -> None:
     if name is not None and _check_text("preset", name) not in PRESETS:
-        raise ValueError(f"preset {name!r} is none this portpool knows ({', '.join(PRESETS)})")
+        raise ValueError(f"preset {shown(name)} is none this portpool knows ({', '.join(PRESETS)})")
 
 
 def _seed_text(seed: object) -> str:
     """The seed as stored (decimal text): any int that Python can write in decimal."""
-    return str(_check_int("seed", seed))
+    value = _check_int("seed", seed)
+    try:
+        return str(value)
+    except ValueError:  # more digits than sys.get_int_max_str_digits()
+        raise ValueError(f"seed {shown(value)} has more digits than Python writes in decimal"
+                         f" ({sys.get_int_max_str_digits():,})") from None
 
 
 @attrs.frozen
@@ -289,7 +295,7 @@ class StoreError(ValueError):
         self.reason = reason
 
     def __str__(self) -> str:
-        return f"{self.path!r} is not a usable portpool store: {self.reason}"
+        return f"{shown(self.path)} is not a usable portpool store: {self.reason}"
 
 
 def _describe(row: Row) -> str:
@@ -504,7 +510,7 @@ def _first_boot_args(
     checked: dict[RangeKey, PortRange] = {}
     for key, dynamic in ranges.items():
         if not isinstance(key, tuple) or len(key) != 2:
-            raise TypeError(f"ranges key {key!r} is not a (Protocol, Family) pair")
+            raise TypeError(f"ranges key {shown(key)} is not a (Protocol, Family) pair")
         protocol, family = key
         _check_range_args(protocol, family, dynamic)
         checked[(protocol, family)] = dynamic
@@ -529,7 +535,7 @@ def _ranges_arg(ranges: object) -> dict[RangeKey, PortRange]:
     checked: dict[RangeKey, PortRange] = {}
     for key, dynamic in ranges.items():
         if not isinstance(key, tuple) or len(key) != 2:
-            raise TypeError(f"ranges key {key!r} is not a (Protocol, Family) pair")
+            raise TypeError(f"ranges key {shown(key)} is not a (Protocol, Family) pair")
         protocol, family = key
         _check_range_args(protocol, family, dynamic)
         checked[(protocol, family)] = dynamic
@@ -743,7 +749,7 @@ def _check_range_args(protocol: object, family: object, dynamic: object) -> None
     if not isinstance(dynamic, PortRange):
         raise TypeError(f"range must be a PortRange, not {type(dynamic).__name__}")
     if dynamic.count < MIN_DYNAMIC_PORTS or dynamic.start < LOWEST_DYNAMIC_START:
-        raise ValueError(f"{dynamic!r} is no dynamic range (rules Y1, Y2: at least"
+        raise ValueError(f"{shown(dynamic)} is no dynamic range (rules Y1, Y2: at least"
                          f" {MIN_DYNAMIC_PORTS} ports, from port {LOWEST_DYNAMIC_START} up)")
 
 
@@ -816,19 +822,19 @@ class _Passthrough(Exception):  # noqa: N818 - a carrier, not an error of its ow
 
 def _protocol_value(value: object) -> Protocol:
     if type(value) is not int or value not in (6, 17):
-        raise ValueError(f"protocol must be 6 (TCP) or 17 (UDP), not {value!r}")
+        raise ValueError(f"protocol must be 6 (TCP) or 17 (UDP), not {shown(value)}")
     return Protocol(value)
 
 
 def _family_value(value: object) -> Family:
     if type(value) is not int or value not in (2, 23):
-        raise ValueError(f"family must be 2 (IPv4) or 23 (IPv6), not {value!r}")
+        raise ValueError(f"family must be 2 (IPv4) or 23 (IPv6), not {shown(value)}")
     return Family(value)
 
 
 def _plain_int(name: str, value: object) -> int:
     if type(value) is not int:
-        raise TypeError(f"{name} must be an integer, not {value!r}")
+        raise TypeError(f"{name} must be an integer, not {shown(value)}")
     return value
 
 
@@ -839,11 +845,11 @@ def _parse(table: str, row: tuple[object, ...]) -> Row:
         first, size = _plain_int("start", start), _plain_int("count", count)
         if table == "reservation":
             if type(last) is not int or last not in (0, 1):
-                raise ValueError(f"active must be 0 or 1, not {last!r}")
+                raise ValueError(f"active must be 0 or 1, not {shown(last)}")
             return StoredReservation(kind, first, size, bool(last))
         return StoredExclusion(kind, first, size, _check_owner(last))
     except (TypeError, ValueError) as exc:
-        raise _NotAStoreError(f"{table} row {row!r}: {exc}") from None
+        raise _NotAStoreError(f"{table} row {shown(row)}: {exc}") from None
 
 
 def _parse_range(row: tuple[object, ...]) -> tuple[RangeKey, PortRange]:
@@ -852,7 +858,7 @@ def _parse_range(row: tuple[object, ...]) -> tuple[RangeKey, PortRange]:
         key = (_protocol_value(protocol), _family_value(family))
         return key, PortRange(_plain_int("start", start), _plain_int("count", count))
     except (TypeError, ValueError) as exc:
-        raise _NotAStoreError(f"dynamic_range row {row!r}: {exc}") from None
+        raise _NotAStoreError(f"dynamic_range row {shown(row)}: {exc}") from None
 
 
 def _check_structure(connection: sqlite3.Connection, verified: int | None = None) -> int:
@@ -878,13 +884,13 @@ def _check_structure(connection: sqlite3.Connection, verified: int | None = None
     _check_marker(connection)
     for kind, name in objects:
         if kind in ("view", "trigger"):
-            raise _NotAStoreError(f"unexpected {kind} {name!r}")
+            raise _NotAStoreError(f"unexpected {kind} {shown(name)}")
     for table, columns in _TABLES.items():
         if table not in tables:
-            raise _NotAStoreError(f"table {table!r} is missing")
+            raise _NotAStoreError(f"table {shown(table)} is missing")
         found = {c for (c,) in connection.execute("SELECT name FROM pragma_table_info(?)", (table,))}
         if found != columns:
-            raise _NotAStoreError(f"table {table!r} has columns {sorted(found)}, not {sorted(columns)}")
+            raise _NotAStoreError(f"table {shown(table)} has columns {sorted(found)}, not {sorted(columns)}")
     return int(cookie)
 
 
@@ -892,7 +898,7 @@ def _check_marker(connection: sqlite3.Connection) -> None:
     meta: dict[object, object] = {}
     for key, value in connection.execute("SELECT key, value FROM meta").fetchall():
         if key in meta:
-            raise _NotAStoreError(f"meta key {key!r} appears twice")
+            raise _NotAStoreError(f"meta key {shown(key)} appears twice")
         meta[key] = value
     if meta.get("application") != APPLICATION:
         raise _NotAStoreError(f"a sqlite database with a meta table but not the portpool marker"
@@ -902,7 +908,7 @@ def _check_marker(connection: sqlite3.Connection) -> None:
         raise _NotAStoreError(f"written by a newer portpool (schema {schema}; this version reads"
                        f" schema {SCHEMA})")
     if schema != SCHEMA or type(schema) is not int:
-        raise _NotAStoreError(f"meta schema {schema!r} is not {SCHEMA}")
+        raise _NotAStoreError(f"meta schema {shown(schema)} is not {SCHEMA}")
 
 
 def _read(connection: sqlite3.Connection) -> MachineRecord:
@@ -910,18 +916,18 @@ def _read(connection: sqlite3.Connection) -> MachineRecord:
     meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
     for key in ("preset", "seed", "boot"):
         if key not in meta:
-            raise _NotAStoreError(f"meta key {key!r} is missing")
+            raise _NotAStoreError(f"meta key {shown(key)} is missing")
     preset, seed, boot = meta["preset"], meta["seed"], meta["boot"]
     if preset is not None and not isinstance(preset, str):
-        raise _NotAStoreError(f"meta preset {preset!r} is not text")
+        raise _NotAStoreError(f"meta preset {shown(preset)} is not text")
     if preset is not None and preset not in PRESETS:
-        raise _NotAStoreError(f"meta preset {preset!r} is none this portpool knows"
+        raise _NotAStoreError(f"meta preset {shown(preset)} is none this portpool knows"
                               f" ({', '.join(PRESETS)})")
     version = _version_of(meta)
     if not isinstance(seed, str) or not _DECIMAL.fullmatch(seed):
-        raise _NotAStoreError(f"meta seed {seed!r} is not a decimal integer")
+        raise _NotAStoreError(f"meta seed {shown(seed)} is not a decimal integer")
     if type(boot) is not int or boot < 0:
-        raise _NotAStoreError(f"meta boot {boot!r} is not a count")
+        raise _NotAStoreError(f"meta boot {shown(boot)} is not a count")
     try:
         seed_value = int(seed)
     except ValueError as exc:  # more digits than int() reads
@@ -941,7 +947,7 @@ def _read(connection: sqlite3.Connection) -> MachineRecord:
             raise _NotAStoreError(f"dynamic_range {where[0].name}/{where[1].name} appears twice")
         if dynamic.count < MIN_DYNAMIC_PORTS or dynamic.start < LOWEST_DYNAMIC_START:
             raise _NotAStoreError(
-                f"dynamic_range {where[0].name}/{where[1].name} {dynamic!r} is no dynamic range"
+                f"dynamic_range {where[0].name}/{where[1].name} {shown(dynamic)} is no dynamic range"
                 f" (rules Y1, Y2: at least {MIN_DYNAMIC_PORTS} ports, from port"
                 f" {LOWEST_DYNAMIC_START} up)")
         ranges[where] = dynamic
@@ -955,7 +961,7 @@ def _version_of(meta: Mapping[object, object]) -> int:
     """The store's version (meta key 'version'; a store no write has counted yet: 0)."""
     version = meta.get("version", 0)
     if type(version) is not int or version < 0:
-        raise _NotAStoreError(f"meta version {version!r} is not a count")
+        raise _NotAStoreError(f"meta version {shown(version)} is not a count")
     return version
 
 
@@ -1092,7 +1098,7 @@ class SqliteStore:
                 raise _NotAStoreError(f"damaged (sqlite's quick check: {'; '.join(problems)})")
 
     def __repr__(self) -> str:
-        return f"SqliteStore({self.path!r})"
+        return f"SqliteStore({shown(self.path)})"
 
     # --- the file ----------------------------------------------------------------
 
@@ -1232,12 +1238,12 @@ class SqliteStore:
             if isinstance(code, int) and code & 0xFF in _CONTENT_CODES:
                 raise StoreError(self.path, f"damaged: {exc}") from None
             raise winerror(WinError.ERROR_NOT_SUPPORTED,
-                           f"persistent store {self.path!r}: {exc}") from None
+                           f"persistent store {shown(self.path)}: {exc}") from None
         except PortPoolError:
             raise
         except OSError as exc:
             raise winerror(WinError.ERROR_NOT_SUPPORTED,
-                           f"persistent store {self.path!r}: {exc}") from None
+                           f"persistent store {shown(self.path)}: {exc}") from None
 
     @contextlib.contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import attrs
 
-from .._errors import PortPoolError, WinError
+from .._errors import PortPoolError, WinError, shown
 from .._model._machine import Machine
 from .._model._rules import refuse
 from .._model._store import StoredExclusion, StoredReservation
@@ -53,7 +53,7 @@ def run_netsh(machine: Machine, command: str | Sequence[str], *, admin: bool) ->
     elif isinstance(command, Sequence) and all(isinstance(w, str) for w in command):
         words = list(command)
     else:
-        raise TypeError(f"command must be a str or a sequence of str, not {command!r}")
+        raise TypeError(f"command must be a str or a sequence of str, not {shown(command)}")
     try:
         cmd = parse_command(words)
     except NetshUsageError as exc:
