@@ -99,5 +99,5 @@ def test_a_profile_file_that_is_not_json_says_so(tmp_path: Path, content: bytes,
 
 
 def test_a_huge_int_in_a_profile_mapping_is_shown_not_written_out() -> None:
-    with pytest.raises(ValueError, match="observed.*int of about 5,001 digits"):
+    with pytest.raises(ValueError, match=r"observed.*int of about 5,001 digits"):
         load_profile({"results": {"X15": {"observed": 10**5000}}})
