@@ -52,8 +52,12 @@ class EmulatedHost:
             (explicit ``variants`` win).
 
     Raises:
-        TypeError, ValueError: a bad option.
+        TypeError, ValueError: a bad option (checked before ``store`` is opened or made,
+            so a refused option makes no file); a profile that is not a profile.
         StoreError: ``store`` is not a portpool store (the file is left untouched).
+        PortPoolError: ERROR_NOT_SUPPORTED, ``store`` cannot be made, read or written
+            (a missing directory, a file another process keeps locked past the timeout).
+        OSError: a ``profile`` path that cannot be read.
 
     >>> host = EmulatedHost(seed=1)
     >>> app = host.process()
@@ -113,6 +117,8 @@ class EmulatedHost:
 
         Raises:
             ValueError: an unknown name.
+            TypeError, ValueError, StoreError, PortPoolError, OSError: as for the
+                constructor.
         """
         return cls(seed=seed, store=store, variants=variants, preset=name, addresses=addresses,
                    profile=profile)
@@ -230,7 +236,9 @@ class EmulatedHost:
         cannot delete it (X7); it lasts until :meth:`release_exclusions` or a reboot.
 
         Raises:
-            PortPoolError: ERROR_SHARING_VIOLATION if it overlaps another block (X12).
+            PortPoolError: ERROR_SHARING_VIOLATION if it overlaps another block (X12);
+                ERROR_NOT_SUPPORTED if the store cannot be read or written.
+            StoreError: the store file is no longer a usable store.
             TypeError, ValueError: bad arguments.
         """
         return self._machine.exclude(protocol, start, count, owner)
@@ -240,13 +248,22 @@ class EmulatedHost:
 
         Returns:
             How many rows were removed.
+
+        Raises:
+            TypeError: ``owner`` is not a str.
+            PortPoolError, StoreError: the store cannot be written (as for :meth:`exclude`).
         """
         return self._machine.release_exclusions(owner)
 
     def exclusions(self, protocol: Protocol) -> tuple[Exclusion, ...]:
         """The rows ``netsh int ipv4 show excludedportrange`` lists, sorted: system
         exclusions (with their owner), administered rows (``administered=True``,
-        ``owner=None``) and, under rule X13's default, runtime reservations."""
+        ``owner=None``) and, under rule X13's default, runtime reservations.
+
+        Raises:
+            TypeError, ValueError: ``protocol`` is not a Protocol.
+            PortPoolError, StoreError: the store cannot be read (as for :meth:`exclude`).
+        """
         return self._machine.exclusions(protocol)
 
     def netsh(self, command: str | Sequence[str], *, admin: bool = False) -> str:
