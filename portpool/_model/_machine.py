@@ -107,15 +107,11 @@ class Machine(_Processes, _Blocks, _Introspection):
         given = _given_rows(rows)
         chosen = PRESETS[preset or "default"]
         if rows:  # before the store is touched: the given rows against the preset's
-            _check_no_overlap([StoredReservation(protocol, start, count, active=False)
-                               for protocol, start, count in chosen.administered]
-                              + given[0] + given[1])
+            _check_no_overlap([*(StoredReservation(protocol, start, count, active=False)
+                                 for protocol, start, count in chosen.administered),
+                               *given[0], *given[1]])
         self._rng = random.Random(seed)
-        if store is None:
-            store = MemoryStore()
-        elif callable(store) and not hasattr(store, "load"):
-            store = store()  # every option is checked: now the store may be made
-        self._store: Store = store
+        self._store: Store = _open(store)  # every option is checked: now it may be made
         self._seen = -1  # the store's version this machine has taken in (see _sync)
         self._next_pid = _FIRST_PID
         self._next_handle = _FIRST_HANDLE
@@ -247,6 +243,15 @@ class Machine(_Processes, _Blocks, _Introspection):
 
 
 _ALL_KEYS: Final = frozenset((p, f) for p in Protocol for f in Family)
+
+
+def _open(store: Store | Callable[[], Store] | None) -> Store:
+    """The store, made by its opener if given one (``EmulatedHost`` passes a path so)."""
+    if store is None:
+        return MemoryStore()
+    if hasattr(store, "load"):
+        return store  # type: ignore[return-value]  # a Store (checked by shape, as the host does)
+    return store()  # type: ignore[operator,unused-ignore]  # an opener (mypy narrows differently by version)
 
 
 def _given_rows(rows: object) -> tuple[list[StoredReservation], list[StoredExclusion]]:

@@ -61,7 +61,8 @@ def _mangled_table(w: World, src: Source) -> None:
     _guard(w, "netsh.parse_excluded_ranges", started)
     if ok and got != expected:
         w.violate("postcondition", "netsh.parse_excluded_ranges",
-                  f"read {got[:4]}... from the host's own table, which lists {expected[:4]}...")
+                  f"read {(got or [])[:4]}... from the host's own table, which lists"
+                  f" {expected[:4]}...")
 
 
 def _long_line(w: World, src: Source) -> None:
