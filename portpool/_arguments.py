@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Final
 
+from ._errors import shown
 from ._types import Family
 
 __all__ = ["check_address", "check_int", "check_option", "check_processor", "check_socket_args"]
@@ -46,7 +47,7 @@ def check_socket_args(family: object, kind: object, proto: object) -> tuple[int,
     for value, name in ((family, "family"), (kind, "type"), (proto, "proto")):
         number = check_int(value, name)
         if not _INT_MIN <= number <= _INT_MAX:
-            raise OverflowError(f"socket(): {name} {number} does not fit a C int")
+            raise OverflowError(f"socket(): {name} {shown(number)} does not fit a C int")
         out.append(number)
     return out[0], out[1], out[2]
 

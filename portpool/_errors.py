@@ -19,7 +19,13 @@ import enum
 import errno as _errno
 from typing import Final
 
-__all__ = ["PortPoolError", "WinError", "windows_code", "winerror"]
+__all__ = [
+    "PortPoolError",
+    "WinError",
+    "shown",
+    "windows_code",
+    "winerror",
+]
 
 
 class WinError(enum.IntEnum):
@@ -269,3 +275,14 @@ def windows_code(error: BaseException) -> int | None:
     if isinstance(code, int) and not isinstance(code, bool):
         return int(code)
     return None
+def shown(value: object) -> str:
+    """``repr(value)`` for a message, or a short stand-in where Python will not write the
+    value: an int of more digits than ``sys.get_int_max_str_digits()`` (4,300 by default)
+    makes ``repr`` raise ValueError, which would replace the error being reported."""
+    try:
+        return repr(value)
+    except ValueError:
+        if isinstance(value, int):
+            digits = int(value.bit_length() * 0.30103) + 1
+            return f"<{'-' if value < 0 else ''}int of about {digits:,} digits>"
+        return f"<{type(value).__name__} too long to show>"

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import abc
+import functools
 import os
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from ._interface import PortPool
 from ._model._machine import Explanation, Machine
-from ._model._store import SqliteStore, Store
+from ._model._store import SqliteStore, Store, StoredExclusion, StoredReservation
 from ._registry import load_backend
 from ._types import Binding, Exclusion, Family, PortRange, Protocol, Reservation
 
@@ -51,8 +52,12 @@ class EmulatedHost:
             (explicit ``variants`` win).
 
     Raises:
-        TypeError, ValueError: a bad option.
+        TypeError, ValueError: a bad option (checked before ``store`` is opened or made,
+            so a refused option makes no file); a profile that is not a profile.
         StoreError: ``store`` is not a portpool store (the file is left untouched).
+        PortPoolError: ERROR_NOT_SUPPORTED, ``store`` cannot be made, read or written
+            (a missing directory, a file another process keeps locked past the timeout).
+        OSError: a ``profile`` path that cannot be read.
 
     >>> host = EmulatedHost(seed=1)
     >>> app = host.process()
@@ -67,17 +72,31 @@ class EmulatedHost:
                  variants: Mapping[str, str] | None = None, preset: str | None = None,
                  addresses: Sequence[str] | None = None,
                  profile: str | os.PathLike[str] | Mapping[str, object] | None = None) -> None:
+        self._setup(seed=seed, dynamic_ports=dynamic_ports, store=store, variants=variants,
+                    preset=preset, addresses=addresses, profile=profile, rows=())
+
+    def _setup(self, *, seed: int, dynamic_ports: object,
+               store: str | os.PathLike[str] | Store | None,
+               variants: Mapping[str, str] | None, preset: str | None,
+               addresses: Sequence[str] | None,
+               profile: str | os.PathLike[str] | Mapping[str, object] | None,
+               rows: Sequence[StoredReservation | StoredExclusion]) -> None:
         if profile is not None:
             from ._profiles import profile_variants
 
             variants = {**profile_variants(profile), **(variants or {})}
+        opened: Store | Callable[[], Store] | None
         if isinstance(store, (str, os.PathLike)):
-            store = SqliteStore(store)
+            # Opened by the machine once every option is checked: a refused option
+            # makes no file.
+            opened = functools.partial(SqliteStore, store)
         elif store is not None and not all(
                 hasattr(store, name) for name in ("load", "first_boot", "add_reservation", "reboot")):
             raise TypeError(f"store must be a path or a portpool store, not {type(store).__name__}")
-        self._machine = Machine(seed=seed, dynamic_ports=dynamic_ports, store=store,
-                                variants=variants, preset=preset, addresses=addresses)
+        else:
+            opened = store
+        self._machine = Machine(seed=seed, dynamic_ports=dynamic_ports, store=opened,
+                                variants=variants, preset=preset, addresses=addresses, rows=rows)
         self._calls: CallControl | None = None
 
     @classmethod
@@ -98,6 +117,8 @@ class EmulatedHost:
 
         Raises:
             ValueError: an unknown name.
+            TypeError, ValueError, StoreError, PortPoolError, OSError: as for the
+                constructor.
         """
         return cls(seed=seed, store=store, variants=variants, preset=name, addresses=addresses,
                    profile=profile)
@@ -122,14 +143,27 @@ class EmulatedHost:
                 ranges differ.
             seed, store, variants, addresses, profile: as for the constructor.
 
+        All or nothing: every text is read and every row checked before the machine is
+        made, and the rows and ranges are stored in one transaction; a refused call
+        leaves ``store`` as it was (a new file: absent, or a store of no machine yet), so
+        the corrected call works.  The same row in two outputs (``ipv4`` and ``ipv6``
+        print one list) counts once.
+
         Raises:
             portpool.netsh.NetshParseError: a text is not netsh output.
-            ValueError: a text's protocol cannot be told, or a range is out of limits.
+            ValueError: a text's protocol cannot be told, a range is out of limits (Y1,
+                Y2), rows of two outputs overlap, or a row overlaps one the store holds;
+                a bad option (as for the constructor).
+            TypeError: an output is not a str; a bad option.
+            StoreError: ``store`` is not a portpool store (left untouched).
+            PortPoolError: ERROR_NOT_SUPPORTED, ``store`` cannot be read or written.
         """
-        from ._netsh._frontend import machine_from_netsh
+        from ._netsh._frontend import netsh_machine
 
-        host = cls(seed=seed, store=store, variants=variants, addresses=addresses, profile=profile)
-        machine_from_netsh(host._machine, outputs, ipv6_dynamic)
+        ranges, rows = netsh_machine(outputs, ipv6_dynamic)  # every text read first
+        host = cls.__new__(cls)
+        host._setup(seed=seed, dynamic_ports=ranges, store=store, variants=variants, preset=None,
+                    addresses=addresses, profile=profile, rows=rows)
         return host
 
     @property
@@ -202,7 +236,9 @@ class EmulatedHost:
         cannot delete it (X7); it lasts until :meth:`release_exclusions` or a reboot.
 
         Raises:
-            PortPoolError: ERROR_SHARING_VIOLATION if it overlaps another block (X12).
+            PortPoolError: ERROR_SHARING_VIOLATION if it overlaps another block (X12);
+                ERROR_NOT_SUPPORTED if the store cannot be read or written.
+            StoreError: the store file is no longer a usable store.
             TypeError, ValueError: bad arguments.
         """
         return self._machine.exclude(protocol, start, count, owner)
@@ -212,13 +248,22 @@ class EmulatedHost:
 
         Returns:
             How many rows were removed.
+
+        Raises:
+            TypeError: ``owner`` is not a str.
+            PortPoolError, StoreError: the store cannot be written (as for :meth:`exclude`).
         """
         return self._machine.release_exclusions(owner)
 
     def exclusions(self, protocol: Protocol) -> tuple[Exclusion, ...]:
         """The rows ``netsh int ipv4 show excludedportrange`` lists, sorted: system
         exclusions (with their owner), administered rows (``administered=True``,
-        ``owner=None``) and, under rule X13's default, runtime reservations."""
+        ``owner=None``) and, under rule X13's default, runtime reservations.
+
+        Raises:
+            TypeError, ValueError: ``protocol`` is not a Protocol.
+            PortPoolError, StoreError: the store cannot be read (as for :meth:`exclude`).
+        """
         return self._machine.exclusions(protocol)
 
     def netsh(self, command: str | Sequence[str], *, admin: bool = False) -> str:

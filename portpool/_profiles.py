@@ -19,6 +19,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+from ._errors import shown
 from ._model._rules import ALTERNATIVES
 
 __all__ = ["VERDICTS", "load_profile", "profile_variants", "save_profile"]
@@ -32,15 +33,25 @@ def load_profile(profile: str | os.PathLike[str] | Mapping[str, Any]) -> dict[st
 
     Raises:
         TypeError: ``profile`` is neither a path nor a mapping.
-        ValueError: the file is not JSON or not a profile (the message says what is wrong).
+        ValueError: the file is not UTF-8 JSON (nested too deeply, or with an int of more
+            digits than Python reads, counts as not JSON) or not a profile (the message
+            says what is wrong).
         OSError: the file cannot be read.
     """
     if isinstance(profile, (str, os.PathLike)):
-        with open(profile, encoding="utf-8") as file:
-            try:
-                data = json.load(file)
-            except json.JSONDecodeError as exc:
-                raise ValueError(f"profile {os.fspath(profile)!r} is not JSON: {exc}") from None
+        name = shown(os.fspath(profile))
+        with open(profile, "rb") as file:
+            raw = file.read()
+        try:
+            data = json.loads(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"profile {name} is not JSON: not UTF-8 text ({exc.reason} at byte"
+                             f" {exc.start})") from None
+        except RecursionError:
+            raise ValueError(f"profile {name} is not JSON: nested too"
+                             " deeply") from None
+        except ValueError as exc:  # JSONDecodeError, or an int past the digit limit
+            raise ValueError(f"profile {name} is not JSON: {exc}") from None
     elif isinstance(profile, Mapping):
         data = dict(profile)
     else:
@@ -50,15 +61,15 @@ def load_profile(profile: str | os.PathLike[str] | Mapping[str, Any]) -> dict[st
                          " {'observed': alternative or null, ...}")
     for rule_id, result in data["results"].items():
         if not isinstance(rule_id, str) or not isinstance(result, Mapping):
-            raise ValueError(f"profile result {rule_id!r} must map a rule id to a mapping")
+            raise ValueError(f"profile result {shown(rule_id)} must map a rule id to a mapping")
         observed = result.get("observed")
         if observed is not None and not isinstance(observed, str):
             raise ValueError(f"profile result {rule_id}: 'observed' must be an alternative"
-                             f" name or null, not {observed!r}")
+                             f" name or null, not {shown(observed)}")
         verdict = result.get("verdict")
         if verdict is not None and verdict not in VERDICTS:
             raise ValueError(f"profile result {rule_id}: 'verdict' must be one of"
-                             f" {', '.join(sorted(VERDICTS))}, not {verdict!r}")
+                             f" {', '.join(sorted(VERDICTS))}, not {shown(verdict)}")
     if "machine" in data and not isinstance(data["machine"], Mapping):
         raise ValueError("a profile's 'machine' must be a mapping")
     return data
@@ -92,7 +103,7 @@ def profile_variants(profile: str | os.PathLike[str] | Mapping[str, Any]) -> dic
             continue
         if observed not in {row.name for row in rows}:
             names = ", ".join(row.name for row in rows)
-            raise ValueError(f"profile says rule {rule_id} was observed as {observed!r}, which"
+            raise ValueError(f"profile says rule {rule_id} was observed as {shown(observed)}, which"
                              f" is not one of its alternatives ({names})")
         variants[rule_id] = observed
     return variants

@@ -10,6 +10,8 @@ from typing import Final
 
 import attrs
 
+from ._errors import shown
+
 __all__ = [
     "AF_INET",
     "AF_INET6",
@@ -88,9 +90,9 @@ def protocol_of(kind: int) -> Protocol | None:
 def _check_range(instance: PortRange, attribute: attrs.Attribute[int], value: int) -> None:
     del attribute
     if not 1 <= instance.start <= MAX_PORT or instance.count < 1:
-        raise ValueError(f"a port range needs start in 1-65535 and count >= 1, not {value}")
+        raise ValueError(f"a port range needs start in 1-65535 and count >= 1, not {shown(value)}")
     if instance.start + instance.count - 1 > MAX_PORT:
-        raise ValueError(f"ports {instance.start}+{instance.count} run past 65535")
+        raise ValueError(f"ports {shown(instance.start)}+{shown(instance.count)} run past 65535")
 
 
 @attrs.frozen(repr=False, order=True)

@@ -7,9 +7,11 @@ is general; broken tables check that it never returns rows it had to guess.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import pickle
 import re
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -257,6 +259,8 @@ PREFIX: dict[str, Callable[[str], str]] = {
     "actions": _each(lambda line: "2024-03-01T10:20:30.1234567Z " + line),
     "logger": _each(lambda line: "[INFO] " + line),
     "comment": _each(lambda line: "# " + line),
+    "packer": _each(lambda line: "    vhd: " + line),  # Packer's ui.Message, issue 16
+    "packer-say": _each(lambda line: "==> hyperv-iso.vhd: " + line),  # ui.Say
 }
 PROMPTS = ("C:\\Users\\dev>netsh interface ipv4 show excludedportrange protocol={}",
            "PS C:\\> netsh int ipv4 show excludedportrange {}",
@@ -740,3 +744,70 @@ def test_parse_command_wants_words() -> None:
         parse_command(5)  # type: ignore[arg-type]
     with pytest.raises(TypeError):
         parse_command(["int", 4])  # type: ignore[list-item]
+
+
+# --- build logs (issue 16) and text that costs (issue 20) -----------------------------
+
+_ROWS = [ExcludedRange(5357, 5357, False), ExcludedRange(50000, 50059, True),
+         ExcludedRange(60000, 60001, False)]
+
+
+@pytest.mark.parametrize("elision", ["[...]", "...", "\u2026", "  [\u2026]  ", "(...)", "......"])
+def test_an_elision_line_between_rows_is_passed_over(elision: str) -> None:
+    lines = render_excluded_ranges(TCP, _ROWS).split("\n")
+    assert lines[5].strip() == "5357        5357"
+    text = "\n".join([*lines[:6], elision, *lines[6:]])
+    assert parse_excluded_ranges(text) == _ROWS  # the rows it shows, none guessed
+
+
+def test_an_elision_does_not_excuse_other_text_between_rows() -> None:
+    lines = render_excluded_ranges(TCP, _ROWS).split("\n")
+    with pytest.raises(NetshParseError, match="text between the rows"):
+        parse_excluded_ranges("\n".join([*lines[:6], "[...] and more", *lines[6:]]))
+
+
+@pytest.mark.parametrize("closer", ["`", "```", " ```"])
+def test_a_backtick_glued_to_a_row_is_no_part_of_it(closer: str) -> None:
+    lines = render_excluded_ranges(TCP, _ROWS).split("\n")
+    for index in (5, 6, 7):  # a plain row, the administered row, the last row
+        glued = [*lines]
+        glued[index] = glued[index].rstrip() + closer
+        assert parse_excluded_ranges("\n".join(glued)) == _ROWS
+
+
+def test_a_tag_on_one_line_alone_stays() -> None:
+    """``label: value`` text is no tag: only a tag that the next or previous line repeats."""
+    text = "\n".join(["Start: 49152", *render_dynamic_port(TCP, PortRange(1024, 1000)).split("\n")])
+    assert parse_dynamic_port(text) == PortRange(1024, 1000)
+    with pytest.raises(NetshParseError):
+        parse_dynamic_port("vhd: Start Port      : 49152\nvhd: x\nNumber of Ports : 16384")
+
+
+ADVERSARIAL = ["- ", "a ", " :", "ab", "*-", "1 ", "\t-", "> ", "x.go:1: ", "a\uff1a/", "~*(",
+               "[a] ", "## ", ":: ", "PS C:\\", "u@h:", "\u6f22 ", "5 6 ", "` ", "\\*"]
+
+
+@pytest.mark.parametrize("shape", ADVERSARIAL)
+@pytest.mark.parametrize("lead", ["", "a", "1", "*", "5 6 ", "vhd: "])
+def test_a_long_line_of_any_shape_is_read_or_refused_at_once(shape: str, lead: str) -> None:
+    """Issue 20: a 100,000-character line once took minutes (a backtracking pattern).
+    The bound is a hang guard only; benchmarks/bench_netsh.py measures the linear cost."""
+    line = lead + shape * (100_000 // len(shape))
+    started = time.perf_counter()
+    for reader in (parse_excluded_ranges, parse_dynamic_port, protocol_of):
+        with contextlib.suppress(NetshParseError):
+            reader(line)
+    assert time.perf_counter() - started < 2.0
+
+
+@given(st.text(st.sampled_from(" \t-:*0a.[]>#`/@$\\(PS~|\uff1aZT\u00a0"), min_size=1, max_size=6),
+       st.sampled_from(["", "a", "1", "*", "5 6", "vhd: ", "  label"]))
+def test_repeated_shapes_of_a_long_line_are_read_or_refused_at_once(shape: str, lead: str) -> None:
+    line = lead + shape * (50_000 // len(shape))
+    started = time.perf_counter()
+    try:
+        rows = parse_excluded_ranges(line + "\n" + line)
+    except NetshParseError:
+        rows = []
+    assert all(1 <= row.start <= row.end <= 65535 for row in rows)
+    assert time.perf_counter() - started < 2.0  # a hang guard (see the test above)

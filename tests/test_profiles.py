@@ -83,3 +83,21 @@ def test_the_measured_profiles_load_and_the_directory_says_how_to_add_one() -> N
     assert "portpool probe --json profile.json" in readme and "None has been measured yet" in readme
     for name, profile in load_profiles(folder).items():  # none yet; each must load when added
         assert profile_variants(profile) is not None, name
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b'{"results": {"\xff": {}}}', "not JSON: not UTF-8 text"),
+    (b"[" * 100_000 + b"]" * 100_000, "not JSON: nested too deeply"),
+    (b'{"results": {"X15": {"observed": ' + b"1" * 5000 + b"}}}", "not JSON: Exceeds the limit"),
+])
+def test_a_profile_file_that_is_not_json_says_so(tmp_path: Path, content: bytes, message: str) -> None:
+    """Issue 20: a codec error, a RecursionError and a bare int-digits error came out."""
+    path = tmp_path / "profile.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=message):
+        EmulatedHost(profile=path)
+
+
+def test_a_huge_int_in_a_profile_mapping_is_shown_not_written_out() -> None:
+    with pytest.raises(ValueError, match=r"observed.*int of about 5,001 digits"):
+        load_profile({"results": {"X15": {"observed": 10**5000}}})

@@ -253,3 +253,35 @@ def test_netsh_prints_a_store_failure_as_windows_prints_its_code(tmp_path: Path)
     assert (result.status, result.done, result.error) == (1, False, WinError.ERROR_NOT_SUPPORTED)
     assert result.output == "The request is not supported.\n\n"
     assert host.reservations(TCP) == ()  # nothing half-made in memory
+
+
+HUGE = 10**5000  # more digits than Python writes in decimal (4,300)
+
+
+def test_huge_ints_get_the_documented_errors_not_pythons_int_to_string_error() -> None:
+    """Issue 20: formatting the value into the message raised ValueError("Exceeds the
+    limit ...") first, so calls documented to fail with a Windows code did not."""
+    host = EmulatedHost()
+    app = host.process(admin=True)
+    sock = app.socket()
+    before = host.snapshot()
+    for call in (lambda: app.create_persistent_reservation(TCP, HUGE, 1),
+                 lambda: app.lookup_persistent_reservation(TCP, 1, HUGE),
+                 lambda: app.delete_persistent_reservation(TCP, HUGE, HUGE)):
+        with pytest.raises(PortPoolError, match="int of about 5,001 digits") as info:
+            call()
+        assert info.value.winerror == WinError.ERROR_INVALID_PARAMETER
+    for call in (lambda: sock.acquire_port_reservation(HUGE, 1),
+                 lambda: sock.associate_port_reservation(HUGE),
+                 lambda: sock.release_port_reservation(-HUGE)):
+        with pytest.raises(PortPoolError, match="int of about 5,001 digits"):
+            call()
+    with pytest.raises(ValueError, match="int of about"):
+        host.explain(TCP, HUGE)
+    with pytest.raises(ValueError, match="int of about"):
+        host.exclude(TCP, 1, HUGE)
+    assert host.snapshot() == before
+    with pytest.raises(OverflowError, match="int of about"):
+        app.socket(2, HUGE, 0)
+    with pytest.raises(ValueError, match="more digits than Python writes"):
+        EmulatedHost(seed=HUGE)

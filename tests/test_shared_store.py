@@ -38,6 +38,8 @@ WORKER = textwrap.dedent("""
         from portpool._model import _machine, _store
         _store._in_the_way = lambda connection, new: None
         _machine.Machine._sync = lambda self: None
+        _machine.Machine._stale = lambda self: False
+        _machine.Machine._take_in = lambda self: None
     host = EmulatedHost(store=path)  # started together: the first of them makes the machine
     open(go + "." + str(index), "w").close()  # ready
     while not os.path.exists(go):  # everyone starts at once

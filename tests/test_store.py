@@ -142,13 +142,13 @@ def test_the_conflict_names_the_row_with_the_greatest_start(store: Store) -> Non
 def test_remove_reservation_needs_the_exact_block(store: Store) -> None:
     _put(store, _res(TCP, 100, 10, active=True))
     _put(store, _exc(TCP, 200, 10))
-    assert store.remove_reservation(TCP, 100, 9) is False
-    assert store.remove_reservation(TCP, 101, 9) is False
-    assert store.remove_reservation(UDP, 100, 10) is False
-    assert store.remove_reservation(TCP, 200, 10) is False  # an exclusion, not a reservation
+    assert store.remove_reservation(TCP, 100, 9).rows == 0
+    assert store.remove_reservation(TCP, 101, 9).rows == 0
+    assert store.remove_reservation(UDP, 100, 10).rows == 0
+    assert store.remove_reservation(TCP, 200, 10).rows == 0  # an exclusion, not a reservation
     assert store.load().reservations == (_res(TCP, 100, 10, active=True),)
-    assert store.remove_reservation(TCP, 100, 10) is True
-    assert store.remove_reservation(TCP, 100, 10) is False
+    assert store.remove_reservation(TCP, 100, 10).rows == 1
+    assert store.remove_reservation(TCP, 100, 10).rows == 0
     assert store.load().reservations == ()
     assert store.load().exclusions == (_exc(TCP, 200, 10),)
 
@@ -158,9 +158,9 @@ def test_remove_exclusions_takes_every_row_of_the_owner_in_both_protocols(store:
     for row in (_exc(TCP, 100, 10), _exc(UDP, 100, 10), _exc(TCP, 300, 1, "HTTP.sys"),
                 _res(TCP, 500, 10)):
         _put(store, row)
-    assert store.remove_exclusions("winnat") == 0  # owners are compared exactly
-    assert store.remove_exclusions("WinNAT") == 2
-    assert store.remove_exclusions("WinNAT") == 0
+    assert store.remove_exclusions("winnat").rows == 0  # owners are compared exactly
+    assert store.remove_exclusions("WinNAT").rows == 2
+    assert store.remove_exclusions("WinNAT").rows == 0
     record = store.load()
     assert record.exclusions == (_exc(TCP, 300, 1, "HTTP.sys"),)
     assert record.reservations == (_res(TCP, 500, 10),)
@@ -171,17 +171,23 @@ def test_set_range_keeps_one_row_per_protocol_and_family(store: Store) -> None:
     store.set_range(TCP, Family.INET, PortRange(1025, 64511))
     store.set_range(TCP, Family.INET, PortRange(49152, 16384))
     store.set_range(UDP, Family.INET6, PortRange(10000, 255))
-    store.set_range(TCP, Family.INET6, PortRange(1, 1))  # Windows' limits are the machine's
+    store.set_range(TCP, Family.INET6, PortRange(1024, 255))  # the lowest every machine obeys
+    with pytest.raises(ValueError, match="Y1, Y2"):  # issue 20: no machine has these
+        store.set_range(TCP, Family.INET6, PortRange(1, 1))
+    with pytest.raises(ValueError, match="Y1, Y2"):
+        store.set_range(TCP, Family.INET6, PortRange(50000, 10))
     ranges = store.load().ranges
     assert dict(ranges) == {(TCP, Family.INET): PortRange(49152, 16384),
-                            (TCP, Family.INET6): PortRange(1, 1),
+                            (TCP, Family.INET6): PortRange(1024, 255),
                             (UDP, Family.INET6): PortRange(10000, 255)}
     assert list(ranges) == sorted(ranges)
 
 
 def test_set_preset_keeps_name_and_seed_of_any_size(store: Store) -> None:
-    store.set_preset("docker-desktop", -(2**80))
-    assert (store.load().preset, store.load().seed) == ("docker-desktop", -(2**80))
+    store.set_preset("vs-runner", -(2**80))
+    assert (store.load().preset, store.load().seed) == ("vs-runner", -(2**80))
+    with pytest.raises(ValueError, match="docker-desktop"):  # issue 20: a preset it knows
+        store.set_preset("docker-desktop", 1)
     store.set_preset(None, 7)
     assert (store.load().preset, store.load().seed) == (None, 7)
 
@@ -203,9 +209,10 @@ BAD_CALLS: list[tuple[str, Callable[[Store], object], type[Exception]]] = [
     ("remove owner None", lambda s: s.remove_exclusions(None), TypeError),  # type: ignore[arg-type]
     ("range tuple", lambda s: s.set_range(TCP, Family.INET, (1, 2)), TypeError),  # type: ignore[arg-type]
     ("family int", lambda s: s.set_range(TCP, 2, PortRange(1, 2)), TypeError),  # type: ignore[arg-type]
-    ("seed text", lambda s: s.set_preset("x", "1"), TypeError),  # type: ignore[arg-type]
-    ("seed None", lambda s: s.set_preset("x", None), TypeError),  # type: ignore[arg-type]
+    ("seed text", lambda s: s.set_preset("default", "1"), TypeError),  # type: ignore[arg-type]
+    ("seed None", lambda s: s.set_preset("default", None), TypeError),  # type: ignore[arg-type]
     ("name int", lambda s: s.set_preset(5, 1), TypeError),  # type: ignore[arg-type]
+    ("name unknown", lambda s: s.set_preset("docker", 1), ValueError),
 ]
 
 
@@ -329,7 +336,7 @@ def test_first_boot_of_a_machine_that_exists_changes_nothing(store: Store) -> No
 
     # Another process made it first: everything the late caller brings is ignored,
     # even what would conflict.
-    again = store.first_boot(ranges={(UDP, Family.INET): PortRange(1, 500)}, preset="other",
+    again = store.first_boot(ranges={(UDP, Family.INET): PortRange(1024, 500)}, preset="vs-runner",
                              seed=9, reservations=[_res(TCP, 49152, 1)], place=place)
     assert again == made == store.load()
     rebooted = store.reboot(lambda r: [])
@@ -345,7 +352,7 @@ def _unchanged_after_failed_first_boot(
     _put(store, _res(TCP, 100, 10, active=True))
     _put(store, _exc(UDP, 300, 10))
     store.set_range(TCP, Family.INET, PortRange(30000, 300))
-    store.set_preset("before", 1)
+    store.set_preset("vs-runner", 1)
     before = store.load()
     with pytest.raises(error) as info:
         _first_boot(store, place, reservations)
@@ -454,7 +461,7 @@ def _random_operation(rng: random.Random) -> tuple[str, tuple[object, ...], dict
     if name == "remove_exclusions":
         return name, (owner,), {}
     if name == "set_range":
-        return name, (protocol, rng.choice(list(Family)), PortRange(start, count)), {}
+        return name, (protocol, rng.choice(list(Family)), PortRange(1024 + start, 255 + count)), {}
     if name == "set_preset":
         return name, (rng.choice([None, "default"]), rng.randrange(-5, 5)), {}
     placed = [_exc(protocol, rng.randrange(1, 200), rng.randrange(1, 10), owner)
@@ -462,7 +469,7 @@ def _random_operation(rng: random.Random) -> tuple[str, tuple[object, ...], dict
     if name == "first_boot":
         rows = [_res(rng.choice(list(Protocol)), rng.randrange(1, 200), rng.randrange(1, 10),
                      rng.random() < 0.3) for _ in range(rng.randrange(3))]
-        return name, (), {"ranges": {(protocol, rng.choice(list(Family))): PortRange(start, count)},
+        return name, (), {"ranges": {(protocol, rng.choice(list(Family))): PortRange(1024 + start, 255 + count)},
                           "preset": "hyperv", "seed": start, "reservations": rows,
                           "place": lambda record: placed}
     return name, (lambda record: placed,), {}
@@ -643,8 +650,17 @@ REFUSED: list[tuple[str, Callable[[Path], object], str]] = [
      "owner must be a str"),
     ("range family 3", lambda p: _portpool(p, "UPDATE dynamic_range SET family = 3"), "family must be 2"),
     ("range past 65535", lambda p: _portpool(p, "UPDATE dynamic_range SET count = 20000"), "run past 65535"),
-    ("range twice", lambda p: _portpool(p, *LOOSE, "INSERT INTO dynamic_range VALUES (6, 2, 1, 1)",
-                                        "INSERT INTO dynamic_range VALUES (6, 2, 2, 2)"), "appears twice"),
+    ("range twice", lambda p: _portpool(p, *LOOSE, "INSERT INTO dynamic_range VALUES (6, 2, 1024, 300)",
+                                        "INSERT INTO dynamic_range VALUES (6, 2, 2000, 300)"),
+     "appears twice"),
+    ("range of 10 ports", lambda p: _portpool(p, "UPDATE dynamic_range SET count = 10"), "rules Y1, Y2"),
+    ("range below 1024", lambda p: _portpool(p, "UPDATE dynamic_range SET start = 1000"), "rules Y1, Y2"),
+    ("unknown preset", lambda p: _portpool(p, "UPDATE meta SET value = 'docker' WHERE key = 'preset'"),
+     "preset 'docker' is none this portpool knows"),
+    ("version not a count", lambda p: _portpool(p, "UPDATE meta SET value = -1 WHERE key = 'version'"),
+     "meta version -1"),
+    ("preset unknown name", lambda p: _portpool(p, "UPDATE meta SET value = 'x' WHERE key = 'preset'"),
+     "preset 'x'"),
     ("overlapping reservations", lambda p: _portpool(p, "INSERT INTO reservation VALUES (6, 5009, 1, 0)"),
      "overlapping rows: TCP reservation 5000-5009 and TCP reservation 5009-5009"),
     ("reservation over an exclusion", lambda p: _portpool(p, "INSERT INTO reservation VALUES (6, 5990, 20, 1)"),
@@ -705,7 +721,7 @@ def test_every_operation_checks_the_file_again(tmp_path: Path, damage: list[str]
         with pytest.raises(StoreError, match=reason):
             store.add_reservation(UDP, 1, 1, active=False)
         with pytest.raises(StoreError, match=reason):
-            store.set_preset("x", 1)
+            store.set_preset("default", 1)
         assert _state(path) == before
 
 
@@ -715,8 +731,8 @@ def _write_calls() -> list[Callable[[Store], object]]:
             lambda s: s.remove_reservation(TCP, 5000, 10),
             lambda s: s.add_exclusion(UDP, 1, 1, "x"),
             lambda s: s.remove_exclusions("WinNAT"),
-            lambda s: s.set_range(UDP, Family.INET, PortRange(1, 1)),
-            lambda s: s.set_preset("x", 1),
+            lambda s: s.set_range(UDP, Family.INET, PortRange(1024, 300)),
+            lambda s: s.set_preset("default", 1),
             lambda s: s.reboot(lambda r: []),
             lambda s: s.first_boot(ranges={}, preset=None, seed=0, reservations=[],
                                    place=lambda r: [])]

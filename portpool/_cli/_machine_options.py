@@ -123,7 +123,9 @@ def open_machine(args: argparse.Namespace, *, creates: bool = False) -> Emulated
         try:
             return EmulatedHost.from_netsh(*outputs, ipv6_dynamic=ipv6, seed=args.seed,
                                            variants=variants)
-        except ValueError as exc:  # NetshParseError, a range out of limits, a bad variant
+        # Every error from_netsh documents: NetshParseError, a range out of limits, rows
+        # of two outputs that overlap, a bad variant (ValueError), a store it cannot use.
+        except (StoreError, ValueError, TypeError, PortPoolError) as exc:
             raise CommandError(f"--netsh: {one_line(exc)}") from None
     if args.machine and not creates and not os.path.exists(args.machine):
         raise CommandError(f"--machine {args.machine}: no such file (make one with `portpool"

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Final
 
+from .._errors import shown
 from .._types import MAX_PORT, Family, PortRange, Protocol
 from ._machine import Machine
 
@@ -32,13 +33,13 @@ def _protocols(value: object) -> tuple[Protocol, ...]:
     elif isinstance(value, Iterable) and not isinstance(value, (str, bytes)):
         items = tuple(value)
     else:
-        raise TypeError(f"protocols must be a Protocol or a sequence of them, not {value!r}")
+        raise TypeError(f"protocols must be a Protocol or a sequence of them, not {shown(value)}")
     out: list[Protocol] = []
     for item in items:
         if isinstance(item, bool) or not isinstance(item, int):
-            raise TypeError(f"protocols must be Protocol values, not {item!r}")
+            raise TypeError(f"protocols must be Protocol values, not {shown(item)}")
         if item not in (Protocol.TCP, Protocol.UDP):
-            raise ValueError(f"protocols must be Protocol.TCP (6) or Protocol.UDP (17), not {item!r}")
+            raise ValueError(f"protocols must be Protocol.TCP (6) or Protocol.UDP (17), not {shown(item)}")
         if Protocol(item) not in out:
             out.append(Protocol(item))
     if not out:

@@ -10,6 +10,7 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Final
 
+from .._errors import shown
 from .._types import (
     IPPROTO_IPV6,
     IPV6_V6ONLY,
@@ -48,11 +49,11 @@ class _Binding(_MachineState):
             if type(port) is not int or not 0 <= port <= MAX_PORT:  # the hot path is a plain int
                 number = _as_ushort(port)
                 if number is None:
-                    raise refuse("W4", f"port {port!r} is not in 0-65535")
+                    raise refuse("W4", f"port {shown(port)} is not in 0-65535")
                 port = number
             canonical = _canonical_text(host, sock.family) if type(host) is str else None
             if canonical is None:
-                raise refuse("W4", f"{host!r} is not an {sock.family.name} address")
+                raise refuse("W4", f"{shown(host)} is not an {sock.family.name} address")
             if sock.host is not None:
                 raise refuse("W3", f"socket {handle:#x} is already bound")
             endpoints = self._endpoints(sock, canonical)
@@ -65,7 +66,7 @@ class _Binding(_MachineState):
             if block is not None and (port == 0 or port in block.range):
                 chosen = space.pick_in_block(block.range, self._rng) if port == 0 else port
                 if chosen is None:  # A1
-                    raise refuse("A1", f"every port of {block.range!r} is bound")
+                    raise refuse("A1", f"every port of {shown(block.range)} is bound")
                 if chosen in space.bound:  # R6 allows the port; the table still applies
                     self._check_sharing(space, sock, chosen, endpoints)
             elif port == 0:  # W1, X4, Y4, C17 (and A16/A17: a lapsed or foreign association)
@@ -229,7 +230,7 @@ class _Binding(_MachineState):
             number = _as_ushort(port)
             canonical = _canonical_text(host, sock.family) if type(host) is str else None
             if number is None or canonical is None:
-                raise refuse("W4", f"({host!r}, {port!r}) is not an {sock.family.name} address")
+                raise refuse("W4", f"({shown(host)}, {shown(port)}) is not an {sock.family.name} address")
             found = _endpoints_of(sock.family, sock.v6only, canonical)
             if type(found) is str:
                 raise refuse(found, f"{canonical} is an IPv4-mapped address and socket"
@@ -250,7 +251,7 @@ class _Binding(_MachineState):
                 if block is not None and self._variants["K2"] == "block":
                     picked = space.pick_in_block(block.range, self._rng)
                     if picked is None:
-                        raise refuse("A1", f"every port of {block.range!r} is bound")
+                        raise refuse("A1", f"every port of {shown(block.range)} is bound")
                 else:
                     picked = space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
                     if picked is None:

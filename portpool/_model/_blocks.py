@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Final
 
+from .._errors import shown
 from .._types import MAX_PORT, Exclusion, Family, PortRange, Protocol, Reservation
+from ._presets import MIN_DYNAMIC_PORTS
 from ._rules import refuse
 from ._space import Block
 from ._state import (
@@ -26,16 +28,15 @@ from ._store import StoreConflict, StoredExclusion, StoredReservation
 
 __all__ = ["MIN_DYNAMIC_PORTS", "dynamic_range_problem"]
 
-MIN_DYNAMIC_PORTS: Final = 255  # rule Y1
 _MAX_TOKEN: Final = 2**64 - 1
 
 
 def dynamic_range_problem(dynamic: PortRange, min_start: int) -> str | None:
     """Why ``dynamic`` cannot be a dynamic range (rules Y1, Y2), or ``None``."""
     if dynamic.count < MIN_DYNAMIC_PORTS:
-        return f"{dynamic!r} has {dynamic.count} ports; a dynamic range needs at least 255"
+        return f"{shown(dynamic)} has {dynamic.count} ports; a dynamic range needs at least 255"
     if dynamic.start < min_start:
-        return f"{dynamic!r} starts below {min_start}"
+        return f"{shown(dynamic)} starts below {min_start}"
     return None  # PortRange itself keeps the end at or below 65535
 
 
@@ -53,7 +54,7 @@ class _Blocks(_MachineState):
                 raise refuse("R9a", f"socket {handle:#x} is neither TCP nor UDP")
             first_port, count = _as_ushort(start), _as_ushort(count)
             if first_port is None or count is None:
-                raise refuse("R9c", f"StartPort {start!r} / NumberOfPorts {count!r}")
+                raise refuse("R9c", f"StartPort {shown(start)} / NumberOfPorts {shown(count)}")
             start = first_port
             if count == 0:
                 raise refuse("A3", "NumberOfPorts is 0")
@@ -71,9 +72,9 @@ class _Blocks(_MachineState):
                 block = PortRange(start, count)
                 other = space.overlapping(block)
                 if other is not None:
-                    raise refuse("X5", f"{block!r} overlaps {_describe(other)}")
+                    raise refuse("X5", f"{shown(block)} overlaps {_describe(other)}")
                 for port in space.bound_in(block.start, block.last):
-                    raise refuse("A2", f"{protocol.name} port {port} of {block!r} is bound by"
+                    raise refuse("A2", f"{protocol.name} port {port} of {shown(block)} is bound by"
                                  f" socket {space.bound[port]:#x}")
             reservation = Reservation(self._new_token(), protocol, block, False)
             entry = Block(RUNTIME, block, reservation, owner_pid=pid, owner_socket=handle)
@@ -120,7 +121,7 @@ class _Blocks(_MachineState):
     def _block_for_token(self, token: object) -> Block:
         value = _as_int(token)
         if value is None or not 0 <= value <= _MAX_TOKEN:
-            raise refuse("R9c", f"token {token!r} is not a 64-bit unsigned integer")
+            raise refuse("R9c", f"token {shown(token)} is not a 64-bit unsigned integer")
         block = self._tokens.get(value)
         if block is None:
             raise refuse("A11", f"token {value:#x} names no live reservation")
@@ -142,23 +143,26 @@ class _Blocks(_MachineState):
             proto, block = _protocol(protocol), self._persistent_block(start, count)  # A14
             if not self._live_process(pid).admin:
                 raise refuse("R13", f"process {pid} is not an elevated administrator")
-            self._sync()
-            space = self._spaces[proto]
+            space = self._spaces[proto]  # the store checks the rows of other hosts
             other = space.overlapping(block)
+            if other is not None and self._stale():  # unless the row in the way is gone
+                other = space.overlapping(block)
             if other is not None:
                 rule = {PERSISTENT: "R13b", RUNTIME: "A15", SYSTEM: "X6"}[other.kind]
-                raise refuse(rule, f"{block!r} overlaps {_describe(other)}")
+                raise refuse(rule, f"{shown(block)} overlaps {_describe(other)}")
             for port in space.bound_in(block.start, block.last):
-                raise refuse("R13b", f"{proto.name} port {port} of {block!r} is bound by"
+                raise refuse("R13b", f"{proto.name} port {port} of {shown(block)} is bound by"
                              f" socket {space.bound[port]:#x}")
             try:  # durable first, re-checked inside the store's transaction
-                self._store.add_reservation(proto, block.start, block.count, active=active)
+                commit = self._store.add_reservation(proto, block.start, block.count,
+                                                     active=active)
             except StoreConflict as exc:
                 rule = "X6" if isinstance(exc.row, StoredExclusion) else "R13b"
-                raise refuse(rule, f"{block!r} overlaps {exc.row.start}+{exc.row.count}, made"
+                raise refuse(rule, f"{shown(block)} overlaps {exc.row.start}+{exc.row.count}, made"
                              " by another host sharing this store") from None
-            return self._add_persistent(
-                StoredReservation(proto, block.start, block.count, active)).reservation.token  # type: ignore[union-attr]
+            added = self._add_persistent(StoredReservation(proto, block.start, block.count, active))
+            self._wrote(commit)
+            return added.reservation.token  # type: ignore[union-attr]
 
     def lookup_persistent(self, pid: int, protocol: object, start: object, count: object) -> int:
         """LookupPersistent*PortReservation (R13a, R15, A26, A27)."""
@@ -185,10 +189,11 @@ class _Blocks(_MachineState):
         assert res is not None  # persistent blocks have reservations
         # Durable first, and the store decides: another host sharing it may have deleted
         # the block since this one last looked (then this delete finds nothing: R16).
-        gone = self._store.remove_reservation(res.protocol, res.range.start, res.range.count)
+        commit = self._store.remove_reservation(res.protocol, res.range.start, res.range.count)
         self._remove_token(res.token)
-        if not gone:
-            raise refuse("R16", f"no persistent {res.protocol.name} reservation {res.range!r}"
+        self._wrote(commit)
+        if not commit.rows:
+            raise refuse("R16", f"no persistent {res.protocol.name} reservation {shown(res.range)}"
                          " (another host sharing this store deleted it)")
 
     def _persistent_block(self, start: object, count: object, past_rule: str = "R13a") -> PortRange:
@@ -196,7 +201,7 @@ class _Blocks(_MachineState):
         ``past_rule`` (A27 for Lookup and Delete) for a block past 65535."""
         first, number = _as_ushort(start), _as_ushort(count)
         if not first or not number:  # None (not a USHORT) or 0
-            raise refuse("R13a", f"StartPort {start!r} / NumberOfPorts {count!r}")
+            raise refuse("R13a", f"StartPort {shown(start)} / NumberOfPorts {shown(count)}")
         if first + number - 1 > MAX_PORT:
             raise refuse(past_rule, f"ports {first}+{number} run past 65535")
         return PortRange(first, number)
@@ -204,7 +209,7 @@ class _Blocks(_MachineState):
     def _persistent_exact(self, protocol: Protocol, block: PortRange, rule: str) -> Block:
         found = self._spaces[protocol].block_at(block.start)
         if found is None or found.kind is not PERSISTENT or found.range != block:
-            raise refuse(rule, f"no persistent {protocol.name} reservation {block!r}")
+            raise refuse(rule, f"no persistent {protocol.name} reservation {shown(block)}")
         return found
 
     # --- exclusions and netsh's view (rules X1, X7, X12, X13, N1) -------------------
@@ -214,19 +219,21 @@ class _Blocks(_MachineState):
         proto = _protocol_option(protocol)
         block = _range_option(start, count)
         if not isinstance(owner, str) or not owner:
-            raise TypeError(f"owner must be a non-empty str, not {owner!r}")
+            raise TypeError(f"owner must be a non-empty str, not {shown(owner)}")
         with self.lock:
-            self._sync()
-            space = self._spaces[proto]
+            space = self._spaces[proto]  # the store checks the rows of other hosts
             other = space.overlapping(block)
+            if other is not None and self._stale():  # unless the row in the way is gone
+                other = space.overlapping(block)
             if other is not None:
-                raise refuse("X12", f"{block!r} overlaps {_describe(other)}")
+                raise refuse("X12", f"{shown(block)} overlaps {_describe(other)}")
             try:
-                self._store.add_exclusion(proto, block.start, block.count, owner)
+                commit = self._store.add_exclusion(proto, block.start, block.count, owner)
             except StoreConflict as exc:
-                raise refuse("X12", f"{block!r} overlaps {exc.row.start}+{exc.row.count}, made"
+                raise refuse("X12", f"{shown(block)} overlaps {exc.row.start}+{exc.row.count}, made"
                              " by another host sharing this store") from None
             space.add_block(Block(SYSTEM, block, owner=owner))
+            self._wrote(commit)
             return Exclusion(proto, block.start, block.last, False, owner)
 
     def release_exclusions(self, owner: object) -> int:
@@ -234,13 +241,14 @@ class _Blocks(_MachineState):
         if not isinstance(owner, str):
             raise TypeError(f"owner must be a str, not {type(owner).__name__}")
         with self.lock:
-            self._store.remove_exclusions(owner)
+            commit = self._store.remove_exclusions(owner)
             gone = 0
             for space in self._spaces.values():
                 for block in [b for b in space.blocks.values()
                               if b.kind is SYSTEM and b.owner == owner]:
                     space.remove_block(block)
                     gone += 1
+            self._wrote(commit)
             return gone
 
     def exclusions(self, protocol: object, *, persistent_only: bool = False) -> tuple[Exclusion, ...]:
@@ -297,10 +305,11 @@ class _Blocks(_MachineState):
         """
         proto, fam = _protocol_option(protocol), _family_option(family)
         if dynamic.count < MIN_DYNAMIC_PORTS:
-            raise refuse("Y1", f"{dynamic!r} has fewer than {MIN_DYNAMIC_PORTS} ports")
+            raise refuse("Y1", f"{shown(dynamic)} has fewer than {MIN_DYNAMIC_PORTS} ports")
         if dynamic.start < self._min_start:
-            raise refuse("Y2", f"{dynamic!r} starts below {self._min_start}",
+            raise refuse("Y2", f"{shown(dynamic)} starts below {self._min_start}",
                          self._variants["Y2"])
         with self.lock:
-            self._store.set_range(proto, fam, dynamic)  # durable first
+            commit = self._store.set_range(proto, fam, dynamic)  # durable first
             self._spaces[proto].set_range(fam, dynamic)
+            self._wrote(commit)

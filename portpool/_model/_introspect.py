@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import attrs
 
-from .._errors import WinError
+from .._errors import WinError, shown
 from .._types import MAX_PORT, Binding, Exclusion, Family, Protocol, Reservation
 from ._binding import _Binding, _per_processor
 from ._conflicts import Outcome, Sharing
@@ -74,7 +74,7 @@ class Explanation:
         if self.reservation is not None:
             res = self.reservation
             kind = "persistent" if res.persistent else f"runtime (process {self.owner_pid})"
-            parts.append(f"reserved by {kind} block {res.range!r}, token {res.token:#x}")
+            parts.append(f"reserved by {kind} block {shown(res.range)}, token {res.token:#x}")
         for b in self.bindings or ((self.binding,) if self.binding is not None else ()):
             parts.append(f"bound on {b.host} by socket {b.socket:#x} of process {b.pid}")
         if self.reservation is None and self.binding is None and self.exclusion is None:
@@ -123,7 +123,7 @@ class _Introspection(_Binding):
         if number is None:
             raise TypeError(f"port must be an int, not {type(port).__name__}")
         if not 1 <= number <= MAX_PORT:
-            raise ValueError(f"port must be in 1-65535, not {port!r}")
+            raise ValueError(f"port must be in 1-65535, not {shown(port)}")
         port = number
         with self.lock:
             space = self._spaces[proto]

@@ -35,11 +35,13 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import itertools
 import random
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Final
 
+from .._errors import shown
 from .._types import Family, PortRange, Protocol
 from ._blocks import _Blocks, dynamic_range_problem
 from ._introspect import Explanation, _Introspection
@@ -48,7 +50,14 @@ from ._processes import _Processes
 from ._rules import check_variants
 from ._space import Block, PortSpace
 from ._state import SYSTEM, RangeKey, SocketInfo
-from ._store import MachineRecord, MemoryStore, Store, StoredExclusion, StoredReservation
+from ._store import (
+    MachineRecord,
+    MemoryStore,
+    Store,
+    StoreConflict,
+    StoredExclusion,
+    StoredReservation,
+)
 
 __all__ = ["DEFAULT_DYNAMIC_RANGE", "Explanation", "Machine", "SocketInfo", "dynamic_range_problem"]
 
@@ -62,9 +71,18 @@ _FIRST_HANDLE: Final = 0x100  # so are socket handles
 class Machine(_Processes, _Blocks, _Introspection):
     """One Windows machine's port pools (see the module docstring).
 
+    Args (constructor, besides the options ``EmulatedHost`` documents):
+        store: the store, or a function that opens it, called only once every option
+            has been checked (so a refused option never makes a store file).
+        rows: persistent reservations and system exclusions the machine is made with
+            (``from_netsh``): written with the dynamic ranges in one transaction, all
+            or nothing.
+
     Raises (constructor):
-        TypeError, ValueError: a bad option (what Python decides).
+        TypeError, ValueError: a bad option (what Python decides), or ``rows`` that
+            overlap each other or a stored row (nothing is written then).
         StoreError: the store is not a usable portpool store.
+        PortPoolError: ERROR_NOT_SUPPORTED, the store cannot be read or written.
     """
 
     def __init__(
@@ -72,10 +90,11 @@ class Machine(_Processes, _Blocks, _Introspection):
         *,
         seed: int = 0,
         dynamic_ports: object = None,
-        store: Store | None = None,
+        store: Store | Callable[[], Store] | None = None,
         variants: object = None,
         preset: str | None = None,
         addresses: object = None,
+        rows: Sequence[StoredReservation | StoredExclusion] = (),
     ) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
@@ -84,10 +103,17 @@ class Machine(_Processes, _Blocks, _Introspection):
         self._variants = check_variants(variants)
         self._min_start = int(self._variants["Y2"])  # Y2's alternatives are named by the port
         if preset is not None and preset not in PRESETS:
-            raise ValueError(f"unknown preset {preset!r} (presets: {', '.join(PRESETS)})")
+            raise ValueError(f"unknown preset {shown(preset)} (presets: {', '.join(PRESETS)})")
         options = self._range_options(dynamic_ports)
+        given = _given_rows(rows)
+        chosen = PRESETS[preset or "default"]
+        if rows:  # before the store is touched: the given rows against the preset's
+            _check_no_overlap([*(StoredReservation(protocol, start, count, active=False)
+                                 for protocol, start, count in chosen.administered),
+                               *given[0], *given[1]])
         self._seed = seed
-        self._store = store if store is not None else MemoryStore()
+        self._store: Store = _open(store)  # every option is checked: now it may be made
+        self._seen = -1  # the store's version this machine has taken in (see _sync)
         self._next_pid = _FIRST_PID
         self._next_handle = _FIRST_HANDLE
         # A store made here holds no machine yet: no need to read it.
@@ -97,30 +123,35 @@ class Machine(_Processes, _Blocks, _Introspection):
             # A new machine: its configuration and first boot are one transaction, so
             # of several processes opening one new store at once, one makes it and the
             # others get its record (then it is a machine that exists, below).
-            chosen = PRESETS[preset or "default"]
             ranges = {**chosen.ranges, **options}
             for dynamic in ranges.values():  # a preset's ranges obey Y2 like any option
                 problem = dynamic_range_problem(dynamic, self._min_start)
                 if problem is not None:
-                    raise ValueError(f"preset {chosen.name!r}: {problem} (rule Y2 is"
+                    raise ValueError(f"preset {shown(chosen.name)}: {problem} (rule Y2 is"
                                      f" {self._variants['Y2']!r} on this host)")
 
             def place(new: MachineRecord) -> list[StoredExclusion]:
                 nonlocal made
                 made = True
-                return self._placer(new)
+                return self._placer(new) + given[1]
 
-            record = self._store.first_boot(
-                ranges=ranges, preset=chosen.name, seed=seed,
-                reservations=[StoredReservation(protocol, start, count, active=False)
-                              for protocol, start, count in chosen.administered],
-                place=place)
+            try:
+                record = self._store.first_boot(
+                    ranges=ranges, preset=chosen.name, seed=seed,
+                    reservations=[StoredReservation(protocol, start, count, active=False)
+                                  for protocol, start, count in chosen.administered] + given[0],
+                    place=place)
+            except StoreConflict as exc:
+                raise ValueError(f"the machine's rows overlap: {exc}") from None
         if not made:  # a machine that exists: options change its configuration
             if preset is not None and preset != record.preset:
-                raise ValueError(f"the store holds a {record.preset!r} machine, not {preset!r}")
-            for (protocol, family), dynamic in options.items():
-                self._store.set_range(protocol, family, dynamic)
-            if options:
+                raise ValueError(f"the store holds a {shown(record.preset)} machine, not {shown(preset)}")
+            if options or rows:
+                try:  # one transaction: all of them or none
+                    self._store.add_rows(ranges=options, reservations=given[0],
+                                         exclusions=given[1])
+                except StoreConflict as exc:
+                    raise ValueError(f"a row given overlaps the stored machine: {exc}") from None
                 record = self._store.load()
         self._boot(record)
 
@@ -143,10 +174,10 @@ class Machine(_Processes, _Blocks, _Introspection):
         out: dict[RangeKey, PortRange] = {}
         for key, dynamic in items.items():
             if key not in _ALL_KEYS:
-                raise TypeError(f"dynamic_ports key {key!r} is not a Protocol or a"
+                raise TypeError(f"dynamic_ports key {shown(key)} is not a Protocol or a"
                                 " (Protocol, Family) pair")
             if not isinstance(dynamic, PortRange):
-                raise TypeError(f"dynamic_ports[{key!r}] must be a PortRange, not"
+                raise TypeError(f"dynamic_ports[{shown(key)}] must be a PortRange, not"
                                 f" {type(dynamic).__name__}")
             problem = dynamic_range_problem(dynamic, self._min_start)
             if problem is not None:
@@ -176,6 +207,7 @@ class Machine(_Processes, _Blocks, _Introspection):
             tuple((r.protocol, r.start, r.count, r.owner) for r in record.exclusions)).items()}
         self._preset = PRESETS.get(record.preset or "default", PRESETS["default"])
         self._boot_number = record.boot
+        self._seen = record.version
         for res in record.reservations:
             self._add_persistent(res)
 
@@ -211,6 +243,41 @@ class Machine(_Processes, _Blocks, _Introspection):
 _ALL_KEYS: Final = frozenset((p, f) for p in Protocol for f in Family)
 
 
+def _open(store: Store | Callable[[], Store] | None) -> Store:
+    """The store, made by its opener if given one (``EmulatedHost`` passes a path so)."""
+    if store is None:
+        return MemoryStore()
+    if hasattr(store, "load"):
+        return store  # type: ignore[return-value]  # a Store (checked by shape, as the host does)
+    return store()  # type: ignore[operator,unused-ignore]  # an opener (mypy narrows differently by version)
+
+
+def _given_rows(rows: object) -> tuple[list[StoredReservation], list[StoredExclusion]]:
+    """``rows`` checked: stored rows that do not overlap each other."""
+    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+        raise TypeError(f"rows must be a sequence of stored rows, not {type(rows).__name__}")
+    reservations: list[StoredReservation] = []
+    exclusions: list[StoredExclusion] = []
+    for row in rows:
+        if isinstance(row, StoredReservation):
+            reservations.append(row)
+        elif isinstance(row, StoredExclusion):
+            exclusions.append(row)
+        else:
+            raise TypeError(f"rows must hold StoredReservation or StoredExclusion, not"
+                            f" {type(row).__name__}")
+    _check_no_overlap([*reservations, *exclusions])
+    return reservations, exclusions
+
+
+def _check_no_overlap(rows: Sequence[StoredReservation | StoredExclusion]) -> None:
+    ordered = sorted(rows, key=lambda row: (row.protocol, row.start))
+    for before, after in itertools.pairwise(ordered):
+        if before.protocol is after.protocol and before.last >= after.start:
+            raise ValueError(f"the machine's rows overlap: {before.protocol.name}"
+                             f" {before.start}-{before.last} and {after.start}-{after.last}")
+
+
 def _with_defaults(ranges: Mapping[RangeKey, PortRange]) -> dict[RangeKey, PortRange]:
     return {key: ranges.get(key, DEFAULT_DYNAMIC_RANGE) for key in _ALL_KEYS}
 
@@ -227,14 +294,14 @@ def _local_addresses(addresses: object) -> frozenset[str]:
         try:
             address = ipaddress.ip_address(text)
         except ValueError:
-            raise ValueError(f"{text!r} is not an IPv4 or IPv6 address") from None
+            raise ValueError(f"{shown(text)} is not an IPv4 or IPv6 address") from None
         if address.is_unspecified:
-            raise ValueError(f"{text!r} is the wildcard, which every machine binds; give the"
+            raise ValueError(f"{shown(text)} is the wildcard, which every machine binds; give the"
                              " machine's own addresses")
         if address.is_multicast or text.strip() == "255.255.255.255":
-            raise ValueError(f"{text!r} is a group address, never an interface's (L4)")
+            raise ValueError(f"{shown(text)} is a group address, never an interface's (L4)")
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            raise ValueError(f"{text!r} is an IPv4-mapped address: give the IPv4 address"
+            raise ValueError(f"{shown(text)} is an IPv4-mapped address: give the IPv4 address"
                              f" {address.ipv4_mapped} (L2)")
         local.add(str(address))
     return frozenset(local)

@@ -20,7 +20,11 @@ import attrs
 
 from .._types import Family, PortRange, Protocol
 
-__all__ = ["PRESETS", "Placement", "Preset", "place_nothing"]
+# The limits of a dynamic range that every machine obeys (the preset's ranges too):
+MIN_DYNAMIC_PORTS: Final = 255  # rule Y1
+LOWEST_DYNAMIC_START: Final = 1024  # rule Y2: the lowest start any of its alternatives takes
+
+__all__ = ["LOWEST_DYNAMIC_START", "MIN_DYNAMIC_PORTS", "PRESETS", "Placement", "Preset", "place_nothing"]
 
 TCP, UDP = Protocol.TCP, Protocol.UDP
 

@@ -7,6 +7,7 @@ import socket as _pysocket
 from collections.abc import Iterator
 from typing import Final
 
+from .._errors import shown
 from .._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, Family, Protocol
 from ._rules import refuse
 from ._state import DEFAULT_USER, SocketInfo, _as_int, _MachineState, _Process, _Socket
@@ -20,7 +21,7 @@ class _Processes(_MachineState):
     def create_process(self, *, admin: bool, user: str | None = None) -> int:
         """A new process of ``user`` (default ``"user"``); returns its pid."""
         if not isinstance(admin, bool):
-            raise TypeError(f"admin must be True or False, not {admin!r}")
+            raise TypeError(f"admin must be True or False, not {shown(admin)}")
         if user is None:
             user = DEFAULT_USER
         elif not isinstance(user, str):
@@ -78,11 +79,11 @@ class _Processes(_MachineState):
         family_value, kind_value, proto_value = _as_int(family), _as_int(kind), _as_int(proto)
         fam = Family.from_value(family_value) if family_value is not None else None
         if fam is None:
-            raise refuse("W6", f"address family {family!r}")
+            raise refuse("W6", f"address family {shown(family)}")
         if kind_value not in (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
-            raise refuse("W7", f"socket type {kind!r}")
+            raise refuse("W7", f"socket type {shown(kind)}")
         if proto_value is None or not 0 <= proto_value <= 255:
-            raise refuse("W8", f"protocol {proto!r}")
+            raise refuse("W8", f"protocol {shown(proto)}")
         protocol: Protocol | None
         if kind == SOCK_RAW:
             if not process.admin:

@@ -16,6 +16,7 @@ from typing import Final, NamedTuple
 
 import attrs
 
+from .._errors import shown
 from .._types import (
     MAX_PORT,
     Family,
@@ -27,7 +28,7 @@ from ._conflicts import Sharing
 from ._presets import Preset
 from ._rules import refuse
 from ._space import Block, BlockKind, PortSpace
-from ._store import Store, StoredReservation
+from ._store import Commit, Store, StoredReservation
 
 __all__ = ["SocketInfo"]
 
@@ -107,6 +108,7 @@ class _MachineState:
         return random.Random(self._seed)
     _preset: Preset
     _boot_number: int
+    _seen: int  # the store's version this machine's memory is in step with
 
     def _sequential(self, sock: _Socket) -> bool:
         """Whether ``sock``'s wildcard port comes from Windows' counter (A4's default)
@@ -115,8 +117,28 @@ class _MachineState:
 
     def _sync(self) -> None:
         """Take in what other hosts sharing the store changed (persistent rows and
-        exclusions); rows that collide with this host's own runtime state wait."""
+        exclusions); rows that collide with this host's own runtime state wait.
+
+        Cheap when nobody else wrote: the store's version (one small read) equals the
+        one this machine last took in or wrote itself (:meth:`_wrote`); only then are
+        the rows read and compared."""
+        if self._store.version() == self._seen:
+            return
+        self._take_in()
+
+    def _stale(self) -> bool:
+        """Whether another host wrote since this machine last looked; if so, take it in.
+        (A write need not look first: the store checks it against every stored row.
+        Only a refusal from memory asks, in case the row in the way is gone.)"""
+        if self._store.version() == self._seen:
+            return False
+        self._take_in()
+        return True
+
+    def _take_in(self) -> None:
+        """Read the store and bring memory in step with it."""
         record = self._store.load()
+        self._seen = record.version
         if record.boot != self._boot_number:
             return  # another host rebooted the shared machine; this one runs on as it was
         stored_res = {(r.protocol, r.start, r.count): r for r in record.reservations}
@@ -138,6 +160,14 @@ class _MachineState:
             rng = PortRange(start, count)
             if self._spaces[protocol].overlapping(rng) is None:
                 self._spaces[protocol].add_block(Block(SYSTEM, rng, owner=owner))
+
+    def _wrote(self, commit: Commit) -> None:
+        """This machine's own write, already applied to memory: still in step with the
+        store if nobody else wrote since this machine last looked."""
+        if commit.before == self._seen:
+            self._seen = commit.after
+        else:  # another host wrote in between: take that in too
+            self._take_in()
 
     def _add_persistent(self, row: StoredReservation) -> Block:
         reservation = Reservation(self._persistent_token(row), row.protocol,
@@ -204,7 +234,7 @@ def _protocol(value: object) -> Protocol:
     number = _as_int(value)
     if number in (Protocol.TCP, Protocol.UDP):
         return Protocol(number)
-    raise refuse("R13a", f"protocol {value!r} is neither TCP (6) nor UDP (17)")
+    raise refuse("R13a", f"protocol {shown(value)} is neither TCP (6) nor UDP (17)")
 
 
 def _protocol_option(value: object) -> Protocol:
@@ -215,7 +245,7 @@ def _protocol_option(value: object) -> Protocol:
     if number is None:
         raise TypeError(f"protocol must be a portpool.Protocol, not {type(value).__name__}")
     if number not in (Protocol.TCP, Protocol.UDP):
-        raise ValueError(f"protocol must be Protocol.TCP (6) or Protocol.UDP (17), not {value!r}")
+        raise ValueError(f"protocol must be Protocol.TCP (6) or Protocol.UDP (17), not {shown(value)}")
     return Protocol(number)
 
 
@@ -225,14 +255,14 @@ def _family_option(value: object) -> Family:
     if fam is None:
         if number is None:
             raise TypeError(f"family must be a portpool.Family, not {type(value).__name__}")
-        raise ValueError(f"family must be Family.INET or Family.INET6, not {value!r}")
+        raise ValueError(f"family must be Family.INET or Family.INET6, not {shown(value)}")
     return fam
 
 
 def _range_option(start: object, count: object) -> PortRange:
     first, number = _as_int(start), _as_int(count)
     if first is None or number is None:
-        raise TypeError(f"start and count must be ints, not {start!r} and {count!r}")
+        raise TypeError(f"start and count must be ints, not {shown(start)} and {shown(count)}")
     return PortRange(first, number)  # ValueError if out of range
 
 

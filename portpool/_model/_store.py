@@ -22,16 +22,35 @@ by several hosts and processes (pytest-xdist workers, say): each write runs in a
 ``BEGIN IMMEDIATE`` transaction, so of two overlapping writes exactly one wins; a
 new machine is configured and booted by one such transaction (``first_boot``), so
 processes opening one new file at once make the machine once.  The file is opened
-for each operation and never held open between calls.  A file that
-is not a portpool store is refused with :class:`StoreError` and never modified; a
-failure to read or write at run time raises ``PortPoolError`` (ERROR_NOT_SUPPORTED)
-and changes nothing.
+for each operation and never held open between calls.  A failure to read or write at
+run time raises ``PortPoolError`` (ERROR_NOT_SUPPORTED) and changes nothing.
+
+What a store holds obeys the rules a live machine obeys, and the loader checks every
+row against them: ports in 1-65535, no two blocks of a protocol overlapping, dynamic
+ranges of at least 255 ports from port 1024 up (rules Y1, Y2; a host whose Y2 asks
+1025 still refuses to set 1024 itself), a preset this portpool knows.  Writes refuse
+the same things (ValueError).  A file that is not a usable store is refused with
+:class:`StoreError` and never written to: it must be a regular file (a FIFO or a
+device is refused without waiting on it), a sqlite database (rollback journal, not
+WAL) with the portpool marker and this schema, and pass sqlite's quick check when it
+is opened.  A journal left beside a file by a writer that died is rolled back by the
+first read, which is a write: so a hot journal is first rolled back in a copy, and
+the file itself is opened only when the copy is a portpool store.
+
+Versions: every write that changes the store adds one to a counter in the same
+transaction (``meta.version``; :class:`Commit` tells the writer the version it found
+and the one it left).  A host that wrote or read version N and finds N again knows
+nobody else wrote, without reading a row: :meth:`Store.version` is one small read,
+and a host's calls cost the same with 10 rows stored as with 10,000
+(``benchmarks/bench_store.py``).  A store from before versions has none: it reads as
+0 until its first write.
 
 Sqlite layout (schema 1)::
 
     meta(key TEXT PRIMARY KEY, value)        application='portpool', schema=1,
                                              preset=text or NULL, seed=decimal text
-                                             (a Python int of any size), boot=int
+                                             (a Python int of up to 4,300 digits),
+                                             boot=int, version=int (absent: 0)
     reservation(protocol, start, count, active)     PRIMARY KEY (protocol, start)
     exclusion(protocol, start, count, owner)        PRIMARY KEY (protocol, start)
     dynamic_range(protocol, family, start, count)   PRIMARY KEY (protocol, family)
@@ -44,11 +63,16 @@ process opening the path at the same moment sees either nothing or a whole store
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import os
 import re
 import secrets
+import shutil
 import sqlite3
+import stat
+import sys
+import tempfile
 import threading
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -58,11 +82,13 @@ from typing import Protocol as _Protocol
 
 import attrs
 
-from .._errors import PortPoolError, WinError, winerror
+from .._errors import PortPoolError, WinError, shown, winerror
 from .._types import MAX_PORT, Family, PortRange, Protocol
+from ._presets import LOWEST_DYNAMIC_START, MIN_DYNAMIC_PORTS, PRESETS
 from ._sorted import SortedIntMap
 
 __all__ = [
+    "Commit",
     "MachineRecord",
     "MemoryStore",
     "SqliteStore",
@@ -105,7 +131,7 @@ def _check_text(name: str, value: object) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError(f"{name} {value!r} is not valid text (lone surrogate)") from None
+        raise ValueError(f"{name} {shown(value)} is not valid text (lone surrogate)") from None
     return value
 
 
@@ -115,9 +141,19 @@ def _check_owner(owner: object) -> str:
     return str(owner)
 
 
+def _check_preset(name: object) -> None:
+    if name is not None and _check_text("preset", name) not in PRESETS:
+        raise ValueError(f"preset {shown(name)} is none this portpool knows ({', '.join(PRESETS)})")
+
+
 def _seed_text(seed: object) -> str:
     """The seed as stored (decimal text): any int that Python can write in decimal."""
-    return str(_check_int("seed", seed))
+    value = _check_int("seed", seed)
+    try:
+        return str(value)
+    except ValueError:  # more digits than sys.get_int_max_str_digits()
+        raise ValueError(f"seed {shown(value)} has more digits than Python writes in decimal"
+                         f" ({sys.get_int_max_str_digits():,})") from None
 
 
 @attrs.frozen
@@ -213,6 +249,7 @@ class MachineRecord:
         preset: the preset the machine was made with, or ``None``.
         seed: the machine's seed.
         boot: how many times the machine booted since the store was made (0: never).
+        version: the store's version when it was read (see :meth:`Store.version`).
     """
 
     reservations: tuple[StoredReservation, ...] = attrs.field(converter=_reservations)
@@ -221,6 +258,26 @@ class MachineRecord:
     preset: str | None
     seed: int
     boot: int
+    version: int = attrs.field(default=0, eq=False)  # when it was read, not what it holds
+
+
+@attrs.frozen
+class Commit:
+    """One write's place in the store's history.
+
+    Every write that changes the store adds one to its version, in the same transaction.
+    A host that saw version ``before`` and wrote ``after`` knows that nobody else wrote
+    in between; any other ``before`` means another host or process did.
+
+    Attributes:
+        before: the version the write found.
+        after: the version it left (``before`` when it changed nothing).
+        rows: how many rows it wrote or removed (0: nothing changed).
+    """
+
+    before: int
+    after: int
+    rows: int
 
 
 class StoreConflict(Exception):  # noqa: N818 - the name the design gives it
@@ -257,7 +314,7 @@ class StoreError(ValueError):
         self.reason = reason
 
     def __str__(self) -> str:
-        return f"{self.path!r} is not a usable portpool store: {self.reason}"
+        return f"{shown(self.path)} is not a usable portpool store: {self.reason}"
 
 
 def _describe(row: Row) -> str:
@@ -285,7 +342,16 @@ class Store(_Protocol):
         """
         ...
 
-    def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> None:
+    def version(self) -> int:
+        """A number that every change to the store increases, whoever made it: equal
+        numbers mean nothing changed in between.  Cheap: it reads no rows.
+
+        Raises:
+            StoreError, PortPoolError: as for ``load``.
+        """
+        ...
+
+    def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> Commit:
         """Store a persistent reservation.
 
         Args:
@@ -293,6 +359,9 @@ class Store(_Protocol):
             start: the first port.
             count: how many ports.
             active: a netsh ``store=active`` row (gone at the next boot).
+
+        Returns:
+            The write's place in the store's history (the same for every write below).
 
         Raises:
             StoreConflict: it overlaps a stored reservation or exclusion of ``protocol``.
@@ -302,7 +371,7 @@ class Store(_Protocol):
         """
         ...
 
-    def remove_reservation(self, protocol: Protocol, start: int, count: int) -> bool:
+    def remove_reservation(self, protocol: Protocol, start: int, count: int) -> Commit:
         """Forget the reservation with exactly this start and count.
 
         Args:
@@ -311,14 +380,14 @@ class Store(_Protocol):
             count: how many ports.
 
         Returns:
-            Whether there was one.
+            The commit; its ``rows`` is 1 if there was one, else 0.
 
         Raises:
             StoreError, PortPoolError, TypeError, ValueError: as for ``add_reservation``.
         """
         ...
 
-    def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> None:
+    def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> Commit:
         """Store a system exclusion of the current boot.
 
         Args:
@@ -333,34 +402,35 @@ class Store(_Protocol):
         """
         ...
 
-    def remove_exclusions(self, owner: str) -> int:
+    def remove_exclusions(self, owner: str) -> Commit:
         """Forget every exclusion of ``owner``, in both protocols.
 
         Args:
             owner: the component.
 
         Returns:
-            How many rows went.
+            The commit; its ``rows`` says how many rows went.
 
         Raises:
             StoreError, PortPoolError, TypeError: as for ``add_reservation``.
         """
         ...
 
-    def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> None:  # noqa: A002 - the design's name
+    def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> Commit:  # noqa: A002 - the design's name
         """Store the dynamic range of (protocol, family), replacing the one stored.
 
         Args:
             protocol: TCP or UDP.
             family: IPv4 or IPv6.
-            range: the range (Windows' limits are the machine's business).
+            range: the range: at least 255 ports from port 1024 up, which every
+                machine obeys (rules Y1, Y2; a machine may ask more, as Y2's 1025).
 
         Raises:
             StoreError, PortPoolError, TypeError: as for ``add_reservation``.
         """
         ...
 
-    def set_preset(self, name: str | None, seed: int) -> None:
+    def set_preset(self, name: str | None, seed: int) -> Commit:
         """Store the preset and seed the machine was made with.
 
         Args:
@@ -368,6 +438,24 @@ class Store(_Protocol):
             seed: the seed.
 
         Raises:
+            StoreError, PortPoolError, TypeError, ValueError: as for ``add_reservation``.
+        """
+        ...
+
+    def add_rows(self, *, ranges: Mapping[tuple[Protocol, Family], PortRange],
+                 reservations: Sequence[StoredReservation],
+                 exclusions: Sequence[StoredExclusion]) -> Commit:
+        """Store dynamic ranges, persistent reservations and exclusions in one
+        transaction: all of them, or (on any error) none.
+
+        Args:
+            ranges: dynamic ranges to store, per (protocol, family).
+            reservations: persistent reservations, checked in order as
+                ``add_reservation`` checks them.
+            exclusions: system exclusions of the current boot, checked after them.
+
+        Raises:
+            StoreConflict: a row overlaps a stored row or an earlier one.
             StoreError, PortPoolError, TypeError, ValueError: as for ``add_reservation``.
         """
         ...
@@ -441,12 +529,11 @@ def _first_boot_args(
     checked: dict[RangeKey, PortRange] = {}
     for key, dynamic in ranges.items():
         if not isinstance(key, tuple) or len(key) != 2:
-            raise TypeError(f"ranges key {key!r} is not a (Protocol, Family) pair")
+            raise TypeError(f"ranges key {shown(key)} is not a (Protocol, Family) pair")
         protocol, family = key
         _check_range_args(protocol, family, dynamic)
         checked[(protocol, family)] = dynamic
-    if preset is not None:
-        _check_text("preset", preset)
+    _check_preset(preset)
     _seed_text(seed)
     if not isinstance(reservations, Sequence) or isinstance(reservations, str | bytes):
         raise TypeError(f"reservations must be a sequence of StoredReservation, not"
@@ -459,6 +546,37 @@ def _first_boot_args(
     if not callable(place):
         raise TypeError(f"place must be callable, not {type(place).__name__}")
     return checked, rows
+
+
+def _ranges_arg(ranges: object) -> dict[RangeKey, PortRange]:
+    if not isinstance(ranges, Mapping):
+        raise TypeError(f"ranges must be a mapping, not {type(ranges).__name__}")
+    checked: dict[RangeKey, PortRange] = {}
+    for key, dynamic in ranges.items():
+        if not isinstance(key, tuple) or len(key) != 2:
+            raise TypeError(f"ranges key {shown(key)} is not a (Protocol, Family) pair")
+        protocol, family = key
+        _check_range_args(protocol, family, dynamic)
+        checked[(protocol, family)] = dynamic
+    return checked
+
+
+def _rows_arg(name: str, rows: object, kind: type[Row]) -> list[Row]:
+    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+        raise TypeError(f"{name} must be a sequence of {kind.__name__}, not {type(rows).__name__}")
+    out: list[Row] = []
+    for row in rows:
+        if not isinstance(row, kind):
+            raise TypeError(f"{name} must hold {kind.__name__} rows, not {type(row).__name__}")
+        out.append(row)
+    return out
+
+
+def _add_rows_args(ranges: object, reservations: object, exclusions: object,
+                   ) -> tuple[dict[RangeKey, PortRange], list[Row]]:
+    """The arguments of ``add_rows``, checked before any transaction."""
+    return _ranges_arg(ranges), (_rows_arg("reservations", reservations, StoredReservation)
+                                 + _rows_arg("exclusions", exclusions, StoredExclusion))
 
 
 # --- in memory ---------------------------------------------------------------------
@@ -511,26 +629,41 @@ class MemoryStore:
         self._preset: str | None = None
         self._seed = 0
         self._boot = 0
+        self._version = 0
 
     def _record(self, index: _Index, boot: int) -> MachineRecord:
         rows = index.all()
         return MachineRecord(
             reservations=[r for r in rows if isinstance(r, StoredReservation)],
             exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
-            ranges=self._ranges, preset=self._preset, seed=self._seed, boot=boot)
+            ranges=self._ranges, preset=self._preset, seed=self._seed, boot=boot,
+            version=self._version)
+
+    def _commit(self, rows: int) -> Commit:
+        """Count a write (the caller holds the lock)."""
+        before = self._version
+        if rows:
+            self._version += 1
+        return Commit(before, self._version, rows)
 
     def load(self) -> MachineRecord:
         """Everything stored (see :meth:`Store.load`)."""
         with self._lock:
             return self._record(self._index, self._boot)
 
-    def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> None:
+    def version(self) -> int:
+        """The store's version (see :meth:`Store.version`)."""
+        with self._lock:
+            return self._version
+
+    def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> Commit:
         """Store a persistent reservation (see :meth:`Store.add_reservation`)."""
         row = StoredReservation(protocol, start, count, active)
         with self._lock:
             self._index.add(row)
+            return self._commit(1)
 
-    def remove_reservation(self, protocol: Protocol, start: int, count: int) -> bool:
+    def remove_reservation(self, protocol: Protocol, start: int, count: int) -> Commit:
         """Forget the reservation with exactly this start and count (see
         :meth:`Store.remove_reservation`)."""
         _check_block(protocol, start, count)
@@ -539,16 +672,17 @@ class MemoryStore:
             row = rows.get(start)
             if isinstance(row, StoredReservation) and row.count == count:
                 del rows[start]
-                return True
-            return False
+                return self._commit(1)
+            return self._commit(0)
 
-    def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> None:
+    def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> Commit:
         """Store a system exclusion (see :meth:`Store.add_exclusion`)."""
         row = StoredExclusion(protocol, start, count, owner)
         with self._lock:
             self._index.add(row)
+            return self._commit(1)
 
-    def remove_exclusions(self, owner: str) -> int:
+    def remove_exclusions(self, owner: str) -> Commit:
         """Forget every exclusion of ``owner`` (see :meth:`Store.remove_exclusions`)."""
         _check_text("owner", owner)
         with self._lock:
@@ -558,21 +692,35 @@ class MemoryStore:
                     if row.owner == owner:
                         del rows[row.start]
                         gone += 1
-            return gone
+            return self._commit(gone)
 
-    def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> None:  # noqa: A002 - the design's name
+    def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> Commit:  # noqa: A002 - the design's name
         """Store the dynamic range of (protocol, family) (see :meth:`Store.set_range`)."""
         _check_range_args(protocol, family, range)
         with self._lock:
             self._ranges[(protocol, family)] = range
+            return self._commit(1)
 
-    def set_preset(self, name: str | None, seed: int) -> None:
+    def set_preset(self, name: str | None, seed: int) -> Commit:
         """Store the preset and seed (see :meth:`Store.set_preset`)."""
-        if name is not None:
-            _check_text("name", name)
+        _check_preset(name)
         _seed_text(seed)
         with self._lock:
             self._preset, self._seed = name, seed
+            return self._commit(1)
+
+    def add_rows(self, *, ranges: Mapping[tuple[Protocol, Family], PortRange],
+                 reservations: Sequence[StoredReservation],
+                 exclusions: Sequence[StoredExclusion]) -> Commit:
+        """Store ranges and rows, all or nothing (see :meth:`Store.add_rows`)."""
+        new_ranges, rows = _add_rows_args(ranges, reservations, exclusions)
+        with self._lock:
+            index = self._index.copy(lambda r: True)
+            for row in rows:
+                index.add(row)
+            self._index = index
+            self._ranges.update(new_ranges)
+            return self._commit(len(rows) + len(new_ranges))
 
     def reboot(self, place: Callable[[MachineRecord], Sequence[StoredExclusion]]) -> MachineRecord:
         """Boot anew, all or nothing (see :meth:`Store.reboot`)."""
@@ -616,7 +764,8 @@ class MemoryStore:
         for row in placed:
             kept.add(row)
         self._index, self._boot = kept, boot
-        return self._record(kept, boot) if placed else record
+        self._commit(1)
+        return self._record(kept, boot)
 
 
 def _check_range_args(protocol: object, family: object, dynamic: object) -> None:
@@ -626,6 +775,9 @@ def _check_range_args(protocol: object, family: object, dynamic: object) -> None
         raise TypeError(f"family must be a Family, not {type(family).__name__}")
     if not isinstance(dynamic, PortRange):
         raise TypeError(f"range must be a PortRange, not {type(dynamic).__name__}")
+    if dynamic.count < MIN_DYNAMIC_PORTS or dynamic.start < LOWEST_DYNAMIC_START:
+        raise ValueError(f"{shown(dynamic)} is no dynamic range (rules Y1, Y2: at least"
+                         f" {MIN_DYNAMIC_PORTS} ports, from port {LOWEST_DYNAMIC_START} up)")
 
 
 def _placed(rows: object) -> list[StoredExclusion]:
@@ -672,6 +824,15 @@ _CONTENT_CODES: Final = frozenset({
     26,  # SQLITE_NOTADB
 })
 DEFAULT_TIMEOUT: Final = 10.0
+_SQLITE_READONLY_ROLLBACK: Final = 776  # a read-only connection met a hot journal
+
+
+def _file_kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "not a regular file"
 
 
 class _NotAStoreError(Exception):
@@ -688,19 +849,19 @@ class _Passthrough(Exception):  # noqa: N818 - a carrier, not an error of its ow
 
 def _protocol_value(value: object) -> Protocol:
     if type(value) is not int or value not in (6, 17):
-        raise ValueError(f"protocol must be 6 (TCP) or 17 (UDP), not {value!r}")
+        raise ValueError(f"protocol must be 6 (TCP) or 17 (UDP), not {shown(value)}")
     return Protocol(value)
 
 
 def _family_value(value: object) -> Family:
     if type(value) is not int or value not in (2, 23):
-        raise ValueError(f"family must be 2 (IPv4) or 23 (IPv6), not {value!r}")
+        raise ValueError(f"family must be 2 (IPv4) or 23 (IPv6), not {shown(value)}")
     return Family(value)
 
 
 def _plain_int(name: str, value: object) -> int:
     if type(value) is not int:
-        raise TypeError(f"{name} must be an integer, not {value!r}")
+        raise TypeError(f"{name} must be an integer, not {shown(value)}")
     return value
 
 
@@ -711,11 +872,11 @@ def _parse(table: str, row: tuple[object, ...]) -> Row:
         first, size = _plain_int("start", start), _plain_int("count", count)
         if table == "reservation":
             if type(last) is not int or last not in (0, 1):
-                raise ValueError(f"active must be 0 or 1, not {last!r}")
+                raise ValueError(f"active must be 0 or 1, not {shown(last)}")
             return StoredReservation(kind, first, size, bool(last))
         return StoredExclusion(kind, first, size, _check_owner(last))
     except (TypeError, ValueError) as exc:
-        raise _NotAStoreError(f"{table} row {row!r}: {exc}") from None
+        raise _NotAStoreError(f"{table} row {shown(row)}: {exc}") from None
 
 
 def _parse_range(row: tuple[object, ...]) -> tuple[RangeKey, PortRange]:
@@ -724,11 +885,20 @@ def _parse_range(row: tuple[object, ...]) -> tuple[RangeKey, PortRange]:
         key = (_protocol_value(protocol), _family_value(family))
         return key, PortRange(_plain_int("start", start), _plain_int("count", count))
     except (TypeError, ValueError) as exc:
-        raise _NotAStoreError(f"dynamic_range row {row!r}: {exc}") from None
+        raise _NotAStoreError(f"dynamic_range row {shown(row)}: {exc}") from None
 
 
-def _check_structure(connection: sqlite3.Connection) -> None:
-    """The portpool marker, a schema this code reads, and the tables it needs."""
+def _check_structure(connection: sqlite3.Connection, verified: int | None = None) -> int:
+    """The portpool marker, a schema this code reads, and the tables it needs.
+
+    Returns sqlite's schema cookie (``PRAGMA schema_version``, changed by every change
+    to the tables).  Given the cookie of a check already passed on this file, only the
+    marker is read again: the tables cannot have changed.
+    """
+    cookie = connection.execute("PRAGMA schema_version").fetchone()[0]
+    if cookie == verified:
+        _check_marker(connection)
+        return int(cookie)
     objects = connection.execute("SELECT type, name FROM sqlite_master").fetchall()
     tables = sorted(name for kind, name in objects if kind == "table")
     if "meta" not in tables:
@@ -738,10 +908,24 @@ def _check_structure(connection: sqlite3.Connection) -> None:
             raise _NotAStoreError("a store of portpool 0.1 (table persistent_reservation, no portpool"
                            " marker); this version does not convert it")
         raise _NotAStoreError(f"a sqlite database without the portpool marker (tables: {', '.join(tables)})")
+    _check_marker(connection)
+    for kind, name in objects:
+        if kind in ("view", "trigger"):
+            raise _NotAStoreError(f"unexpected {kind} {shown(name)}")
+    for table, columns in _TABLES.items():
+        if table not in tables:
+            raise _NotAStoreError(f"table {shown(table)} is missing")
+        found = {c for (c,) in connection.execute("SELECT name FROM pragma_table_info(?)", (table,))}
+        if found != columns:
+            raise _NotAStoreError(f"table {shown(table)} has columns {sorted(found)}, not {sorted(columns)}")
+    return int(cookie)
+
+
+def _check_marker(connection: sqlite3.Connection) -> None:
     meta: dict[object, object] = {}
     for key, value in connection.execute("SELECT key, value FROM meta").fetchall():
         if key in meta:
-            raise _NotAStoreError(f"meta key {key!r} appears twice")
+            raise _NotAStoreError(f"meta key {shown(key)} appears twice")
         meta[key] = value
     if meta.get("application") != APPLICATION:
         raise _NotAStoreError(f"a sqlite database with a meta table but not the portpool marker"
@@ -751,16 +935,7 @@ def _check_structure(connection: sqlite3.Connection) -> None:
         raise _NotAStoreError(f"written by a newer portpool (schema {schema}; this version reads"
                        f" schema {SCHEMA})")
     if schema != SCHEMA or type(schema) is not int:
-        raise _NotAStoreError(f"meta schema {schema!r} is not {SCHEMA}")
-    for kind, name in objects:
-        if kind in ("view", "trigger"):
-            raise _NotAStoreError(f"unexpected {kind} {name!r}")
-    for table, columns in _TABLES.items():
-        if table not in tables:
-            raise _NotAStoreError(f"table {table!r} is missing")
-        found = {c for (c,) in connection.execute("SELECT name FROM pragma_table_info(?)", (table,))}
-        if found != columns:
-            raise _NotAStoreError(f"table {table!r} has columns {sorted(found)}, not {sorted(columns)}")
+        raise _NotAStoreError(f"meta schema {shown(schema)} is not {SCHEMA}")
 
 
 def _read(connection: sqlite3.Connection) -> MachineRecord:
@@ -768,14 +943,18 @@ def _read(connection: sqlite3.Connection) -> MachineRecord:
     meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
     for key in ("preset", "seed", "boot"):
         if key not in meta:
-            raise _NotAStoreError(f"meta key {key!r} is missing")
+            raise _NotAStoreError(f"meta key {shown(key)} is missing")
     preset, seed, boot = meta["preset"], meta["seed"], meta["boot"]
     if preset is not None and not isinstance(preset, str):
-        raise _NotAStoreError(f"meta preset {preset!r} is not text")
+        raise _NotAStoreError(f"meta preset {shown(preset)} is not text")
+    if preset is not None and preset not in PRESETS:
+        raise _NotAStoreError(f"meta preset {shown(preset)} is none this portpool knows"
+                              f" ({', '.join(PRESETS)})")
+    version = _version_of(meta)
     if not isinstance(seed, str) or not _DECIMAL.fullmatch(seed):
-        raise _NotAStoreError(f"meta seed {seed!r} is not a decimal integer")
+        raise _NotAStoreError(f"meta seed {shown(seed)} is not a decimal integer")
     if type(boot) is not int or boot < 0:
-        raise _NotAStoreError(f"meta boot {boot!r} is not a count")
+        raise _NotAStoreError(f"meta boot {shown(boot)} is not a count")
     try:
         seed_value = int(seed)
     except ValueError as exc:  # more digits than int() reads
@@ -793,11 +972,37 @@ def _read(connection: sqlite3.Connection) -> MachineRecord:
         where, dynamic = _parse_range(row)
         if where in ranges:
             raise _NotAStoreError(f"dynamic_range {where[0].name}/{where[1].name} appears twice")
+        if dynamic.count < MIN_DYNAMIC_PORTS or dynamic.start < LOWEST_DYNAMIC_START:
+            raise _NotAStoreError(
+                f"dynamic_range {where[0].name}/{where[1].name} {shown(dynamic)} is no dynamic range"
+                f" (rules Y1, Y2: at least {MIN_DYNAMIC_PORTS} ports, from port"
+                f" {LOWEST_DYNAMIC_START} up)")
         ranges[where] = dynamic
     return MachineRecord(
         reservations=[r for r in rows if isinstance(r, StoredReservation)],
         exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
-        ranges=ranges, preset=preset, seed=seed_value, boot=boot)
+        ranges=ranges, preset=preset, seed=seed_value, boot=boot, version=version)
+
+
+def _version_of(meta: Mapping[object, object]) -> int:
+    """The store's version (meta key 'version'; a store no write has counted yet: 0)."""
+    version = meta.get("version", 0)
+    if type(version) is not int or version < 0:
+        raise _NotAStoreError(f"meta version {shown(version)} is not a count")
+    return version
+
+
+def _read_version(connection: sqlite3.Connection) -> int:
+    return _version_of(dict(connection.execute(
+        "SELECT key, value FROM meta WHERE key = 'version'").fetchall()))
+
+
+def _commit(connection: sqlite3.Connection, before: int, rows: int) -> Commit:
+    """Count a write inside its transaction (one more version if it changed anything)."""
+    if not rows:
+        return Commit(before, before, 0)
+    connection.execute("INSERT OR REPLACE INTO meta VALUES ('version', ?)", (before + 1,))
+    return Commit(before, before + 1, rows)
 
 
 def _in_the_way(connection: sqlite3.Connection, new: Row) -> Row | None:
@@ -862,7 +1067,9 @@ def _boot(connection: sqlite3.Connection,
     connection.execute("UPDATE meta SET value = ? WHERE key = 'boot'", (after.boot,))
     for row in rows:
         _insert(connection, row)
-    return attrs.evolve(after, exclusions=sorted(rows, key=lambda r: (r.protocol, r.start)))
+    commit = _commit(connection, before.version, 1)
+    return attrs.evolve(after, exclusions=sorted(rows, key=lambda r: (r.protocol, r.start)),
+                        version=commit.after)
 
 
 def _create_file(path: str) -> None:
@@ -905,20 +1112,27 @@ class SqliteStore:
         self.path = text
         self._timeout = float(timeout)
         self._absolute = os.path.abspath(text)
+        self._uri = Path(self._absolute).as_uri() + "?mode=rw"
+        # The file (device, inode) and schema cookie whose tables were last checked.
+        self._verified: tuple[tuple[int, int] | None, int | None] = (None, None)
         if not os.path.lexists(self._absolute):
             with self._errors():
                 self._create()
-        self.load()
+        with self._transaction(write=False) as connection:
+            _read(connection)
+            problems = [p for (p,) in connection.execute("PRAGMA quick_check(5)")]
+            if problems != ["ok"]:
+                raise _NotAStoreError(f"damaged (sqlite's quick check: {'; '.join(problems)})")
 
     def __repr__(self) -> str:
-        return f"SqliteStore({self.path!r})"
+        return f"SqliteStore({shown(self.path)})"
 
     # --- the file ----------------------------------------------------------------
 
     def _connect(self, path: str) -> sqlite3.Connection:
         # mode=rw: never create the file (a store deleted at run time is an error,
         # not a new empty store).
-        uri = Path(path).as_uri() + "?mode=rw"
+        uri = self._uri if path == self._absolute else Path(path).as_uri() + "?mode=rw"
         return sqlite3.connect(uri, uri=True, timeout=self._timeout, isolation_level=None)
 
     def _create(self) -> None:
@@ -971,16 +1185,71 @@ class SqliteStore:
         finally:
             connection.close()
 
-    def _sniff(self) -> None:
-        """Refuse, from its first bytes, a file sqlite should not open."""
-        with open(self._absolute, "rb") as file:
-            header = file.read(100)
+    def _sniff(self) -> tuple[int, int]:
+        """Refuse, from what it is and its first bytes, a file sqlite should not open;
+        never block (a FIFO is opened without waiting for a writer) and never write.
+        Returns the file's identity (device, inode)."""
+        descriptor = os.open(self._absolute, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                             | getattr(os, "O_BINARY", 0))
+        try:
+            status = os.fstat(descriptor)
+            mode = status.st_mode
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(errno.EISDIR, "is a directory", self._absolute)
+            if not stat.S_ISREG(mode):
+                raise _NotAStoreError(f"not a regular file ({_file_kind(mode)})")
+            identity = (status.st_dev, status.st_ino)
+            header = os.read(descriptor, 100)
+        finally:
+            os.close(descriptor)
         if not header:
             raise _NotAStoreError("an empty (0-byte) file, not a portpool store")
         if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
             raise _NotAStoreError("not a sqlite database")
         if 2 in (header[18], header[19]):
             raise _NotAStoreError("a sqlite database in WAL mode, not a portpool store")
+        self._check_hot_journal()
+        return identity
+
+    def _check_hot_journal(self) -> None:
+        """Refuse, untouched, a file that is not a portpool store but has a hot journal.
+
+        A journal left by a writer that died is rolled back by the next connection that
+        reads the file: a write.  So before the first read, a journal beside the file is
+        tried read-only; if sqlite finds it hot, the file and its journal are copied aside,
+        the copy is rolled back and checked, and only a portpool store is opened (and so
+        rolled back) in place.
+        """
+        journal = self._absolute + "-journal"
+        try:
+            if os.stat(journal).st_size == 0:
+                return
+        except FileNotFoundError:
+            return
+        probe = sqlite3.connect(Path(self._absolute).as_uri() + "?mode=ro", uri=True,
+                                timeout=self._timeout, isolation_level=None)
+        try:
+            probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            return  # not hot: a live writer's journal, or none that matters
+        except sqlite3.Error as exc:
+            if getattr(exc, "sqlite_errorcode", None) != _SQLITE_READONLY_ROLLBACK:
+                raise
+        finally:
+            probe.close()
+        with tempfile.TemporaryDirectory() as directory:
+            copy = os.path.join(directory, "store")
+            shutil.copyfile(self._absolute, copy)
+            shutil.copyfile(journal, copy + "-journal")
+            connection = self._connect(copy)
+            try:
+                connection.execute("BEGIN")
+                try:
+                    _check_structure(connection)
+                except _NotAStoreError as exc:
+                    raise _NotAStoreError(f"{exc}; a journal of an unfinished write lies beside"
+                                          " it, left as it was") from None
+            finally:
+                connection.close()
 
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
@@ -996,23 +1265,24 @@ class SqliteStore:
             if isinstance(code, int) and code & 0xFF in _CONTENT_CODES:
                 raise StoreError(self.path, f"damaged: {exc}") from None
             raise winerror(WinError.ERROR_NOT_SUPPORTED,
-                           f"persistent store {self.path!r}: {exc}") from None
+                           f"persistent store {shown(self.path)}: {exc}") from None
         except PortPoolError:
             raise
         except OSError as exc:
             raise winerror(WinError.ERROR_NOT_SUPPORTED,
-                           f"persistent store {self.path!r}: {exc}") from None
+                           f"persistent store {shown(self.path)}: {exc}") from None
 
     @contextlib.contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         """One connection, one transaction, committed on success, else rolled back."""
         with self._errors():
-            self._sniff()
+            identity = self._sniff()
             connection = self._connect(self._absolute)
             try:
                 connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 try:
-                    _check_structure(connection)
+                    verified = self._verified[1] if self._verified[0] == identity else None
+                    self._verified = (identity, _check_structure(connection, verified))
                     yield connection
                     connection.execute("COMMIT")
                 except BaseException:
@@ -1030,49 +1300,83 @@ class SqliteStore:
         with self._transaction(write=False) as connection:
             return _read(connection)
 
-    def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> None:
+    def version(self) -> int:
+        """The store's version, read without reading a row (see :meth:`Store.version`)."""
+        with self._errors():
+            self._sniff()
+            connection = self._connect(self._absolute)
+            try:
+                return _read_version(connection)  # one statement: its own transaction
+            finally:
+                connection.close()
+
+    def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> Commit:
         """Store a persistent reservation, checked and written in one transaction (see
         :meth:`Store.add_reservation`)."""
         row = StoredReservation(protocol, start, count, active)
         with self._transaction(write=True) as connection:
+            before = _read_version(connection)
             _insert(connection, row)
+            return _commit(connection, before, 1)
 
-    def remove_reservation(self, protocol: Protocol, start: int, count: int) -> bool:
+    def remove_reservation(self, protocol: Protocol, start: int, count: int) -> Commit:
         """See :meth:`Store.remove_reservation`."""
         _check_block(protocol, start, count)
         with self._transaction(write=True) as connection:
+            before = _read_version(connection)
             cursor = connection.execute(
                 "DELETE FROM reservation WHERE protocol = ? AND start = ? AND count = ?",
                 (int(protocol), start, count))
-            return cursor.rowcount > 0
+            return _commit(connection, before, cursor.rowcount)
 
-    def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> None:
+    def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> Commit:
         """Store a system exclusion, checked and written in one transaction (see
         :meth:`Store.add_exclusion`)."""
         row = StoredExclusion(protocol, start, count, owner)
         with self._transaction(write=True) as connection:
+            before = _read_version(connection)
             _insert(connection, row)
+            return _commit(connection, before, 1)
 
-    def remove_exclusions(self, owner: str) -> int:
+    def remove_exclusions(self, owner: str) -> Commit:
         """Forget every exclusion of ``owner`` (see :meth:`Store.remove_exclusions`)."""
         _check_text("owner", owner)
         with self._transaction(write=True) as connection:
-            return connection.execute("DELETE FROM exclusion WHERE owner = ?", (owner,)).rowcount
+            before = _read_version(connection)
+            gone = connection.execute("DELETE FROM exclusion WHERE owner = ?", (owner,)).rowcount
+            return _commit(connection, before, gone)
 
-    def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> None:  # noqa: A002 - the design's name
+    def set_range(self, protocol: Protocol, family: Family, range: PortRange) -> Commit:  # noqa: A002 - the design's name
         """Store the dynamic range of (protocol, family), replacing the one stored (see
         :meth:`Store.set_range`)."""
         _check_range_args(protocol, family, range)
         with self._transaction(write=True) as connection:
+            before = _read_version(connection)
             _write_range(connection, protocol, family, range)
+            return _commit(connection, before, 1)
 
-    def set_preset(self, name: str | None, seed: int) -> None:
+    def set_preset(self, name: str | None, seed: int) -> Commit:
         """Store the preset and seed (see :meth:`Store.set_preset`)."""
-        if name is not None:
-            _check_text("name", name)
+        _check_preset(name)
         _seed_text(seed)
         with self._transaction(write=True) as connection:
+            before = _read_version(connection)
             _write_preset(connection, name, seed)
+            return _commit(connection, before, 1)
+
+    def add_rows(self, *, ranges: Mapping[tuple[Protocol, Family], PortRange],
+                 reservations: Sequence[StoredReservation],
+                 exclusions: Sequence[StoredExclusion]) -> Commit:
+        """Store ranges and rows in one transaction, all or nothing (see
+        :meth:`Store.add_rows`)."""
+        new_ranges, rows = _add_rows_args(ranges, reservations, exclusions)
+        with self._transaction(write=True) as connection:
+            before = _read_version(connection)
+            for (protocol, family), dynamic in new_ranges.items():
+                _write_range(connection, protocol, family, dynamic)
+            for row in rows:
+                _insert(connection, row)
+            return _commit(connection, before, len(rows) + len(new_ranges))
 
     def reboot(self, place: Callable[[MachineRecord], Sequence[StoredExclusion]]) -> MachineRecord:
         """Boot anew in one transaction, all or nothing (see :meth:`Store.reboot`)."""

@@ -10,6 +10,7 @@ from typing import Final, Literal
 
 import attrs
 
+from .._errors import shown
 from .._types import MAX_PORT, Protocol
 from ._print import (
     _BAD_VALUE,
@@ -268,7 +269,7 @@ def _words(words: Sequence[str] | str) -> list[str]:
     elif isinstance(words, Sequence) and all(isinstance(w, str) for w in words):
         tokens = list(words)
     else:
-        raise TypeError(f"words must be a str or a sequence of str, not {words!r}")
+        raise TypeError(f"words must be a str or a sequence of str, not {shown(words)}")
     if tokens and re.fullmatch(r"(?:.*[\\/])?netsh(?:\.exe)?", tokens[0], re.IGNORECASE):
         tokens = tokens[1:]
     return tokens

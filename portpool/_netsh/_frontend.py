@@ -12,16 +12,17 @@ from collections.abc import Sequence
 
 import attrs
 
-from .._errors import PortPoolError, WinError
+from .._errors import PortPoolError, WinError, shown
 from .._model._machine import Machine
 from .._model._rules import refuse
+from .._model._store import StoredExclusion, StoredReservation
 from .._types import Family, PortRange, Protocol
 from ._commands import parse_command
 from ._print import render_dynamic_port, render_excluded_ranges, render_result
 from ._read import parse_dynamic_port, parse_excluded_ranges, protocol_of
 from ._values import ExcludedRange, NetshParseError, NetshUsageError
 
-__all__ = ["NetshResult", "machine_from_netsh", "run_netsh"]
+__all__ = ["NetshResult", "netsh_machine", "run_netsh"]
 
 _FAMILY = {4: Family.INET, 6: Family.INET6}
 
@@ -52,7 +53,7 @@ def run_netsh(machine: Machine, command: str | Sequence[str], *, admin: bool) ->
     elif isinstance(command, Sequence) and all(isinstance(w, str) for w in command):
         words = list(command)
     else:
-        raise TypeError(f"command must be a str or a sequence of str, not {command!r}")
+        raise TypeError(f"command must be a str or a sequence of str, not {shown(command)}")
     try:
         cmd = parse_command(words)
     except NetshUsageError as exc:
@@ -93,11 +94,21 @@ def run_netsh(machine: Machine, command: str | Sequence[str], *, admin: bool) ->
     return NetshResult(render_result(WinError.ERROR_SUCCESS), 0)
 
 
-def machine_from_netsh(machine: Machine, outputs: Sequence[str | tuple[Protocol, str]],
-                       ipv6_dynamic: Sequence[str]) -> None:
-    """Give a fresh ``machine`` the rows and ranges of real netsh outputs."""
-    ranges: list[tuple[Protocol, tuple[Family, ...], PortRange]] = []
-    rows: list[tuple[Protocol, ExcludedRange]] = []
+def netsh_machine(outputs: Sequence[str | tuple[Protocol, str]], ipv6_dynamic: Sequence[str],
+                  ) -> tuple[dict[tuple[Protocol, Family], PortRange],
+                             list[StoredReservation | StoredExclusion]]:
+    """The dynamic ranges and rows that real netsh outputs show, read before anything
+    is made: ``*`` rows are persistent reservations, the others system exclusions of
+    owner ``"unknown"``; a row that two outputs show (``ipv4`` and ``ipv6`` print one
+    list) counts once.
+
+    Raises:
+        NetshParseError: a text is not netsh output.
+        ValueError: a text's protocol cannot be told.
+        TypeError: a text is not a str.
+    """
+    ranges: dict[tuple[Protocol, Family], PortRange] = {}
+    rows: dict[tuple[Protocol, ExcludedRange], None] = {}  # in order, once each
     groups: list[tuple[tuple[Family, ...], Sequence[str | tuple[Protocol, str]]]] = [
         ((Family.INET, Family.INET6), outputs), ((Family.INET6,), ipv6_dynamic)]
     for families, texts in groups:
@@ -117,21 +128,12 @@ def machine_from_netsh(machine: Machine, outputs: Sequence[str | tuple[Protocol,
                 raise ValueError("cannot tell whether this netsh output is tcp or udp: pass it as"
                                  f" (Protocol.TCP, text): {text[:60]!r}")
             if dynamic is not None:
-                ranges.append((protocol, families, dynamic))
+                ranges.update({(protocol, family): dynamic for family in families})
             else:
-                rows += [(protocol, row) for row in table]
-    admin = machine.create_process(admin=True)
-    try:
-        for protocol, families, dynamic in ranges:
-            for family in families:
-                try:
-                    machine.set_dynamic_range(protocol, family, dynamic)
-                except PortPoolError as exc:
-                    raise ValueError(f"dynamic range {dynamic!r}: {exc.detail}") from None
-        for protocol, row in rows:
-            if row.administered:
-                machine.create_persistent(admin, protocol, row.start, row.end - row.start + 1)
-            else:
-                machine.exclude(protocol, row.start, row.end - row.start + 1, "unknown")
-    finally:
-        machine.exit_process(admin)
+                rows.update(dict.fromkeys((protocol, row) for row in table))
+    made: list[StoredReservation | StoredExclusion] = []
+    for protocol, row in rows:
+        count = row.end - row.start + 1
+        made.append(StoredReservation(protocol, row.start, count, active=False) if row.administered
+                    else StoredExclusion(protocol, row.start, count, "unknown"))
+    return ranges, made

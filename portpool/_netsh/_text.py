@@ -34,6 +34,20 @@ of order or overlapping, a row out of netsh's columns, a table cut off after its
 dash line, two tables that disagree.  Lines that are plainly not netsh's (prompts,
 fences, prose before or after the table, other netsh output) are skipped.
 
+Build logs add three things, all read: a tool's tag before every line (Packer's
+``    vhd: ``, taken off where the next or previous line carries the same tag), an
+elision line (``[...]``, ``...``, ``…``) where the log left lines out (skipped like a
+blank line: the rows it hides are not in the result, nothing is guessed for them), and a
+backtick closing a code span on a row's own line.
+
+Cost: linear in the text.  ``label : number`` is read by one hand-written pass
+(:func:`_pair`), where a pattern of three lazy repeats over the same characters
+took O(n^3) steps on a line without a digit; every pattern left is applied at one place
+of a line (``match``, ``fullmatch``) or is a fixed word found by ``search``, and none
+nests repeats or repeats lazily, so each makes a bounded number of passes over a line
+(``tests/test_netsh_text.py`` feeds 100,000-character lines of every shape;
+``benchmarks/bench_netsh.py`` compares 10,000 against 100,000 characters).
+
 Limits: a paste cut exactly before an administered row's ``*`` reads as a plain row
 (nothing in the text shows the loss); labels of ``show dynamicport`` are not checked,
 only their position (start, then count).
@@ -97,6 +111,7 @@ class Kind(enum.Enum):
     PAIR = "pair"  # `label : number`
     TITLE = "title"  # no digits, names exactly one of tcp/udp
     DATA = "data"  # starts with an integer but is no row: a broken or foreign row
+    ELISION = "elision"  # `[...]`, `...`, `…`: the paste left lines out here
     TEXT = "text"  # anything else (headers, prose, banners)
 
 
@@ -197,6 +212,11 @@ _PREFIXES: Final = (
     re.compile(r"[ \t]*(?:#+|//|;|::|(?i:rem))(?=[ \t]|$)[ \t]?"),  # script comments
 )
 
+# A build tool's tag before each line of a command's output: Packer's ``    vhd: ``
+# (ui.Message) and ``==> vhd: `` (ui.Say).  Taken off only where the next or previous
+# line carries the same tag, since one line alone could be ``label: value`` text.
+_TAG: Final = re.compile(r"[ \t]*(?:==> )?[\w.-]+:(?:[ \t]|$)")
+
 # Spaces that HTML and word processors put where the console had ASCII spaces.
 _ODD_SPACES: Final = dict.fromkeys(map(ord, "\u00a0\u2002\u2003\u2007\u2009\u200a\u202f\u3000"), " ")
 _INVISIBLE: Final = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"))
@@ -220,12 +240,54 @@ def _strip_prefixes(line: str) -> str:
 
 
 def clean(raw: str) -> str:
-    """The part of a pasted line that netsh printed, right-stripped."""
-    body = raw.translate(_INVISIBLE).translate(_ODD_SPACES)
-    body = _strip_prefixes(body)
+    """The part of a pasted line that netsh printed, right-stripped (one line alone:
+    :func:`clean_lines` also takes off a tag that every line of a log carries)."""
+    return _finish(_strip_prefixes(raw.translate(_INVISIBLE).translate(_ODD_SPACES)))
+
+
+def clean_lines(raws: Sequence[str]) -> list[str]:
+    """Each line cleaned as :func:`clean` does, and a build tool's tag taken off where
+    the line next to it carries the same one (Packer's ``    vhd: `` and ``==> vhd: ``
+    before every line of a command's output)."""
+    bodies = [_strip_prefixes(raw.translate(_INVISIBLE).translate(_ODD_SPACES)) for raw in raws]
+    tags = [_tag(body) for body in bodies]
+    # The tag of the nearest line before and after that is not empty (a CR CR LF line end
+    # reads as an empty line after each line).
+    before: list[str | None] = []
+    last: str | None = None
+    for body, tag in zip(bodies, tags, strict=True):
+        before.append(last)
+        if body:
+            last = tag
+    after: list[str | None] = []
+    last = None
+    for body, tag in zip(reversed(bodies), reversed(tags), strict=True):
+        after.append(last)
+        if body:
+            last = tag
+    after.reverse()
+    out = []
+    for body, tag, previous, following in zip(bodies, tags, before, after, strict=True):
+        untagged = body
+        if tag is not None and tag in (previous, following):
+            untagged = _strip_prefixes(body[len(tag):])
+        out.append(_finish(untagged))
+    return out
+
+
+def _tag(body: str) -> str | None:
+    match = _TAG.match(body)
+    return match[0] if match is not None else None
+
+
+def _finish(body: str) -> str:
     body = body.replace("\\*", "*")  # markdown escapes: \* and a leading \-
-    body = re.sub(r"^(\s*)\\-", r"\1-", body)
-    return body.rstrip()
+    body = re.sub(r"^(\s*)\\-", r"\1-", body).rstrip()
+    if body.endswith("`"):  # a code span or fence closed on the row's own line
+        bare = body.rstrip("`").rstrip()
+        if bare and (bare[-1] == "*" or "0" <= bare[-1] <= "9"):
+            return bare
+    return body
 
 
 # --- classifying ----------------------------------------------------------------------
@@ -246,8 +308,7 @@ _ROW: Final = re.compile(
 _DASHES: Final = re.compile(r"\s*-{2,}\s+-{2,}")
 _RULE: Final = re.compile(r"\s*-{3,}")
 _LEGEND: Final = re.compile(r"\s*\*(?:\s*[-\u2010-\u2015\u2212:]|\s)\s*\S")
-_PAIR: Final = re.compile(  # `label : number`; CJK texts may use the full-width colon
-    r"(?P<label>\s*[^\d:\uff1a]*?[^\d\s:\uff1a][^\d:\uff1a]*?)(?P<gap>\s*)[:\uff1a]\s*(?P<value>[0-9]+)")
+_COLONS: Final = ":\uff1a"  # `label : number`; CJK texts may use the full-width colon
 _PROTOCOL_WORD: Final = re.compile(r"(?<![A-Za-z0-9])(tcp|udp)(?![A-Za-z0-9])", re.IGNORECASE)
 _DIGIT: Final = re.compile(r"[0-9]")
 _DATA_START: Final = re.compile(r"\s*[0-9]+(?:\s|$)")  # the first word is a number
@@ -280,9 +341,41 @@ def _row(body: str) -> Row | None:
                star, all(len(s) == 1 for s in separators))
 
 
-def classify(number: int, raw: str) -> Line:
-    """Clean and classify one line of pasted text."""
-    body = clean(raw)
+def _pair(body: str) -> tuple[int, int | None] | None:
+    """``label : number`` read in one pass: (the number, the display column of the colon
+    or None when no space pads the label to it), or None.
+
+    The label is everything before the first colon: no digit (any script's), at least
+    one character that is not a space.  After the colon: spaces, then up to
+    ``_MAX_DIGITS`` ASCII digits, then the end of the line.
+    """
+    colon = -1
+    for index, ch in enumerate(body):  # the first colon, and no digit before it
+        if ch in _COLONS:
+            colon = index
+            break
+        if ch.isdecimal():
+            return None
+    if colon < 0:
+        return None
+    label = body[:colon]
+    if label.isspace() or not label:
+        return None
+    value = body[colon + 1:].lstrip()
+    if not value or len(value) > _MAX_DIGITS or not (value.isascii() and value.isdigit()):
+        return None
+    padded = label[-1].isspace()
+    return int(value), (_width(body[:colon]) if padded else None)
+
+
+def _is_elision(body: str) -> bool:
+    core = body.strip().strip("[](){}<>").strip()
+    return core == "\u2026" or (len(core) >= 3 and not core.strip("."))
+
+
+def classify(number: int, raw: str, body: str | None = None) -> Line:
+    """Clean (unless ``body`` is given, cleaned) and classify one line of pasted text."""
+    body = clean(raw) if body is None else body
     make = _LineMaker(number, raw, body)
     if not body.strip():
         return make(Kind.BLANK)
@@ -292,6 +385,8 @@ def classify(number: int, raw: str) -> Line:
         return make(Kind.COMMAND, protocol=_protocol_named(body))
     if _PROMPT.match(body):
         return make(Kind.PROMPT)
+    if _is_elision(body):
+        return make(Kind.ELISION)
     row = _row(body)
     if row is not None:
         return make(Kind.ROW, row=row)
@@ -302,10 +397,9 @@ def classify(number: int, raw: str) -> Line:
     has_digits = _DIGIT.search(body) is not None
     if _LEGEND.match(body) and not has_digits:
         return make(Kind.LEGEND)
-    pair = _PAIR.fullmatch(body)
-    if pair is not None and len(pair["value"]) <= _MAX_DIGITS:
-        colon = _width(body[:pair.end("gap")]) if pair["gap"] else None
-        return make(Kind.PAIR, value=int(pair["value"]), colon=colon)
+    pair = _pair(body)
+    if pair is not None:
+        return make(Kind.PAIR, value=pair[0], colon=pair[1])
     if not has_digits:
         protocol = _protocol_named(body)
         if protocol is not None and len(body.strip()) <= 120:
@@ -328,7 +422,9 @@ class _LineMaker:
 
 def classify_text(text: str) -> list[Line]:
     """Every line of ``text``, cleaned and classified."""
-    return [classify(number, raw) for number, raw in enumerate(split_lines(text), start=1)]
+    raws = split_lines(text)
+    return [classify(number, raw, body)
+            for number, (raw, body) in enumerate(zip(raws, clean_lines(raws), strict=True), start=1)]
 
 
 def first_content_line(lines: Sequence[Line]) -> Line:
@@ -340,6 +436,9 @@ def first_content_line(lines: Sequence[Line]) -> Line:
 
 
 # --- tables ---------------------------------------------------------------------------
+
+# Lines the scanners pass over: blank lines, and where a paste left lines out.
+_SKIPPED: Final = frozenset({Kind.BLANK, Kind.ELISION})
 
 # Lines that end an open table: another table, another command, a fence, a title.
 _CLOSERS: Final = frozenset({Kind.FENCE, Kind.COMMAND, Kind.PROMPT, Kind.TITLE, Kind.DASHES,
@@ -355,7 +454,7 @@ def scan_tables(lines: Sequence[Line]) -> list[Table]:
     """
     scanner = _TableScanner()
     for line in lines:
-        if line.kind is not Kind.BLANK:
+        if line.kind not in _SKIPPED:
             scanner.feed(line)
     return scanner.tables
 
@@ -471,7 +570,7 @@ def scan_dynamic(lines: Sequence[Line]) -> list[DynamicSection]:
     Raises:
         Problem: a title or dash line is followed by a lone ``label : number`` line.
     """
-    content = [line for line in lines if line.kind is not Kind.BLANK]
+    content = [line for line in lines if line.kind not in _SKIPPED]
     sections: list[DynamicSection] = []
     command: Line | None = None
     index = 0

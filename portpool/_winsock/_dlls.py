@@ -46,7 +46,7 @@ from typing import Protocol as _Protocol
 
 import attrs
 
-from .._errors import PortPoolError, WinError, winerror
+from .._errors import PortPoolError, WinError, shown, winerror
 from .._model._rules import refuse
 from .._types import Family, Protocol, address_text
 from . import _abi
@@ -147,7 +147,7 @@ class CallControl:
         if not isinstance(function, str):
             raise TypeError(f"function must be a str, not {type(function).__name__}")
         if function not in _abi.PROTOTYPES:
-            raise ValueError(f"no emulated function {function!r}")
+            raise ValueError(f"no emulated function {shown(function)}")
         if not isinstance(code, int) or isinstance(code, bool):
             raise TypeError(f"code must be an int, not {type(code).__name__}")
         lowest = 1 if function in _CODE_IS_RESULT else 0
@@ -245,7 +245,7 @@ def _export(owner: Any, name: str, impl: Callable[..., Any],
             return on_error(exc, args)
         except Exception as exc:
             traceback.print_exc(file=sys.stderr)
-            error = winerror(WinError.WSAEFAULT, f"{name}: {exc!r}")
+            error = winerror(WinError.WSAEFAULT, f"{name}: {shown(exc)}")
             details.text = error.detail
             return on_error(error, args)
 
@@ -538,14 +538,14 @@ class EmulatedWs2_32:
 
     def _close_event(self, handle: int | None) -> int:
         if self._events.pop(handle or 0, None) is None:  # WSA_INVALID_HANDLE (WSACloseEvent page)
-            raise winerror(WinError.ERROR_INVALID_HANDLE, f"event {handle!r}")
+            raise winerror(WinError.ERROR_INVALID_HANDLE, f"event {shown(handle)}")
         return 1
 
     def _signal(self, handle: int | None, state: bool, *, missing_ok: bool = False) -> int:
         if (handle or 0) not in self._events:
             if missing_ok:
                 return 0
-            raise winerror(WinError.ERROR_INVALID_HANDLE, f"event {handle!r}")  # WSA_INVALID_HANDLE
+            raise winerror(WinError.ERROR_INVALID_HANDLE, f"event {shown(handle)}")  # WSA_INVALID_HANDLE
         self._events[handle or 0] = state
         return 1
 

@@ -35,7 +35,7 @@ from portpool._arguments import (
     check_processor,
     check_socket_args,
 )
-from portpool._errors import PortPoolError, WinError, winerror
+from portpool._errors import PortPoolError, WinError, shown, winerror
 from portpool._interface import Address, PortPool, Socket
 from portpool._model._rules import refuse
 from portpool._types import (
@@ -199,13 +199,13 @@ class WindowsPool(PortPool):
         protocol = check_int(protocol, "protocol")
         start, count = check_int(start, "start"), check_int(count, "count")
         if protocol not in (Protocol.TCP, Protocol.UDP):
-            raise refuse("R13a", f"protocol {protocol!r} is neither TCP (6) nor UDP (17)")
+            raise refuse("R13a", f"protocol {shown(protocol)} is neither TCP (6) nor UDP (17)")
         name = f"{verb}Persistent{Protocol(protocol).name.title()}PortReservation"
         # A value C cannot carry goes as 0, which Windows refuses (R13a).
         wire_start = _abi.htons(start) if _is_ushort(start) else 0
         wire_count = count if _is_ushort(count) else 0
         args = (wire_start, wire_count) + ((ctypes.byref(token),) if token is not None else ())
-        self._check(name, self._call(name, *args), None, f"{start!r}+{count!r}")
+        self._check(name, self._call(name, *args), None, f"{shown(start)}+{shown(count)}")
 
     def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
         """See :meth:`portpool.PortPool.create_persistent_reservation`."""
@@ -277,7 +277,7 @@ class WindowsSocket(Socket):
         fits = _is_ushort(start) and _is_ushort(count)
         request = _abi.INET_PORT_RANGE(_abi.htons(start) if fits else 0, count if fits else 0)
         out = _abi.INET_PORT_RESERVATION_INSTANCE()
-        self._ioctl(f"SIO_ACQUIRE_PORT_RESERVATION {start!r}+{count!r}",
+        self._ioctl(f"SIO_ACQUIRE_PORT_RESERVATION {shown(start)}+{shown(count)}",
                     _abi.SIO_ACQUIRE_PORT_RESERVATION, request,
                     ctypes.sizeof(request) if fits else 0, out, ctypes.sizeof(out))
         token = int(out.Token.Token)
@@ -293,7 +293,7 @@ class WindowsSocket(Socket):
         token = check_int(token, "token")
         fits = 0 <= token < 2**64
         buf = _abi.INET_PORT_RESERVATION_TOKEN(token if fits else 0)
-        self._ioctl(f"{what} {token!r}", code, buf, ctypes.sizeof(buf) if fits else 0, None, 0)
+        self._ioctl(f"{what} {shown(token)}", code, buf, ctypes.sizeof(buf) if fits else 0, None, 0)
 
     def associate_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.associate_port_reservation`."""
@@ -382,7 +382,7 @@ class WindowsSocket(Socket):
             PortPoolError: WSAEOPNOTSUPP (TCP: B8; raw: R9a); WSAENOTSOCK (R9b).
         """
         number = _abi.USHORT(check_processor(processor))
-        self._ioctl(f"SIO_CPU_AFFINITY {processor!r}", _abi.SIO_CPU_AFFINITY, number,
+        self._ioctl(f"SIO_CPU_AFFINITY {shown(processor)}", _abi.SIO_CPU_AFFINITY, number,
                     ctypes.sizeof(number), None, 0)
 
     def close(self) -> None:

@@ -101,6 +101,7 @@ def _h_netsh(w: World, src: Source) -> None:
     count = w.count() if verb != "set" else src.choice((16384, 255, 254, 64512, 1000, 0, 70000))
     if w.threaded and verb in ("add", "delete"):  # threads: blocks the ledger can name
         start, count = PERSIST.start + src.integer(0, PERSIST.count - 1), src.integer(1, 8)
+    start, count = _numeral(start), _numeral(count)
     if verb == "set":
         words = ["int", version, "set", "dynamicport", proto, f"start={start}", f"num={count}"]
     elif verb == "show":
@@ -150,6 +151,14 @@ def _h_netsh(w: World, src: Source) -> None:
                              active="store=active" in words)
     if verb == "set":
         w._dynamic = w._read_dynamic()
+
+
+def _numeral(value: object) -> object:
+    """``value`` as a command word would write it: an int of more digits than Python writes
+    in decimal becomes such a numeral, made without ``str()``."""
+    if isinstance(value, int) and value.bit_length() > 14_000:
+        return ("-" if value < 0 else "") + "1" + "0" * 5000
+    return value
 
 
 def _persistent_keys(host: EmulatedHost) -> set[PersistentKey]:

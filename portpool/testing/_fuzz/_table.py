@@ -43,6 +43,7 @@ from ._interface_ops import (
     _persistent_op,
 )
 from ._ioctl_ops import _d_ioctl
+from ._text_ops import _t_netsh_text
 
 if TYPE_CHECKING:
     from ._sources import Source
@@ -152,6 +153,7 @@ OPERATIONS: Final[tuple[Operation, ...]] = (
     Operation("host.release_exclusions", "host", 5, _h_release_exclusions,
               _has("release_exclusions")),
     Operation("host.netsh", "host", 10, _h_netsh, _has("netsh")),
+    Operation("host.netsh_text", "host", 4, _t_netsh_text, _has("netsh")),
     Operation("dll.process", "dll", 5, _d_process),
     Operation("dll.exit", "dll", 5, _d_exit),
     Operation("dll.WSAStartup", "dll", 5, _d_startup),

@@ -31,6 +31,10 @@ _BOUNDARY_INTS: Final[tuple[int, ...]] = (
     2**31 - 1, 2**31, 2**32 - 1, 2**32, 2**32 + 1, 2**63, 2**64 - 1, 2**64, 2**100,
     -1, -2, -(2**31), -(2**63),
 )
+#: Ints with more digits than Python writes in decimal (sys.get_int_max_str_digits(),
+#: 4,300): formatting one into a message raises ValueError, so every message must show
+#: such a value without writing it out (issue 20).
+_HUGE_INTS: Final[tuple[int, ...]] = (10**5000, -(10**5000), 2**20000 + 1)
 _WRONG_TYPES: Final[tuple[object, ...]] = (
     None, "1", "", "5000", 1.0, 0.5, math.nan, math.inf, True, False, b"\x01", (), (1,),
     [1], {}, 1j, object(),
@@ -51,6 +55,8 @@ class Arguments:
         """A boundary int or a value of a wrong type."""
         if self.src.chance(70):
             return self.src.choice(_BOUNDARY_INTS)
+        if self.src.chance(15):
+            return self.src.choice(_HUGE_INTS)
         return self.src.choice(_WRONG_TYPES)
 
     def port(self, zone: PortRange = HOT) -> object:

@@ -13,7 +13,7 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..._errors import PortPoolError
+from ..._errors import PortPoolError, shown
 from ..._host import EmulatedHost
 from ..._interface import Socket
 from ..._types import PortRange, Protocol, Reservation
@@ -267,6 +267,9 @@ class World(Arguments):
         self.stats.raised_ops.setdefault((kind, site), set()).add(op)
         if not _allowed(exc) and type(exc) not in allowed:
             self.violate("exception", op, f"{kind}: {exc} at {site}")
+        elif isinstance(exc, ValueError) and "integer string conversion" in str(exc):
+            # Python's own refusal to write a huge int, not the call's documented error.
+            self.violate("exception", op, f"{kind}: {exc} at {site}")
 
     def _cheap_check(self, op: str) -> None:
         self.calls_since_check += 1
@@ -427,5 +430,5 @@ def _running_totals(weights: Iterable[int]) -> Iterator[int]:
 
 
 def _short(args: tuple[Any, ...]) -> str:
-    text = repr(args)
+    text = "(" + ", ".join(shown(arg) for arg in args) + ")"
     return text if len(text) <= 160 else text[:157] + "..."
