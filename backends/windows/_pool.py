@@ -468,7 +468,7 @@ def _sockaddr(address: object, family: Family) -> Any:
     # As CPython's socket module fills it (Modules/socketmodule.c, getsockaddrarg):
     # sin6_flowinfo in network byte order (htonl), sin6_scope_id as given.  A link-local
     # bind needs its scope id: Windows cannot pick the interface from fe80::/10 alone.
-    flowinfo, scope_id = (tuple(address[2:]) + (0, 0))[:2]
+    flowinfo, scope_id = (*address[2:], 0, 0)[:2]
     if not _is_uint32(flowinfo) or not _is_uint32(scope_id):
         return None
     sin6.sin6_flowinfo = _abi.htonl(flowinfo)
