@@ -137,3 +137,44 @@ def test_htonl_is_the_byte_swap_of_a_little_endian_machine() -> None:
     assert abi.htonl(0x01020304) == 0x04030201
     assert abi.ntohl(abi.htonl(0xFFFFF)) == 0xFFFFF
     assert abi.htonl(0) == 0
+
+
+# --- netsh's text on the real machine: the console's code page, any display language ----
+
+_GERMAN = {  # the system messages (FormatMessageW) of a German Windows
+    5: "Zugriff verweigert",
+    32: "Der Prozess kann nicht auf die Datei zugreifen, da sie von einem anderen Prozess"
+        " verwendet wird.",
+}
+
+
+def test_netsh_output_is_decoded_in_the_consoles_code_page() -> None:
+    from portpool._netsh._console import decode_console_output
+
+    text = 'Portausschlussbereiche für das Protokoll "tcp"\n     50000       50059     *\n'
+    assert decode_console_output(text.encode("cp850"), [850]) == text
+    assert decode_console_output(text.encode("utf-8"), [65001, 850]) == text  # chcp 65001
+    assert decode_console_output(text.encode("cp1252"), [0, 99999, 1252]) == text
+    assert "50059" in decode_console_output(text.encode("cp850"), [])  # digits always survive
+
+
+def _lab_with_netsh(status: int, output: str) -> Any:
+    from portpool._probes._lab import WindowsLab
+
+    host = EmulatedHost(seed=1)
+    return WindowsLab(dlls=host.dlls(admin=True), netsh=lambda words: (status, output),
+                      elevated=True, child_backend="emulated", messages=_GERMAN.get)
+
+
+@pytest.mark.parametrize(("status", "output", "ok", "code"), [
+    (1, "\nZugriff verweigert\n\n", False, 5),
+    (1, "\n" + _GERMAN[32] + "\n\n", False, 32),
+    (1, "\nEin unbekannter Fehler.\n\n", False, None),  # failed by its status, code unknown
+    (1, "\nAccess is denied.\n\n", False, 5),  # en-US always known
+    (0, "Ok.\n\n", True, None),
+])
+def test_netsh_failures_are_recognised_in_any_language(status: int, output: str, ok: bool,
+                                                       code: int | None) -> None:
+    lab = _lab_with_netsh(status, output)
+    run = lab.netsh("int ipv4 delete excludedportrange protocol=tcp startport=1 numberofports=1")
+    assert (run.ok, run.code) == (ok, code)

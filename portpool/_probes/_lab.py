@@ -35,9 +35,10 @@ import attrs
 from .. import __version__
 from .._errors import PortPoolError, WinError
 from .._interface import Address, PortPool, Socket
+from .._netsh._console import SystemMessage, decode_console_output, failure_texts, find_code
 from .._registry import load_backend
 from .._types import AF_INET, SOCK_STREAM, PortRange, Protocol, Reservation
-from ..netsh import NetshParseError, netsh_message, parse_dynamic_port, parse_excluded_ranges
+from ..netsh import NetshParseError, parse_dynamic_port, parse_excluded_ranges
 from ._child import ChildPool
 
 if TYPE_CHECKING:
@@ -559,15 +560,6 @@ def is_elevated() -> bool:
     return bool(windll.shell32.IsUserAnAdmin()) if windll is not None else False
 
 
-def _netsh_codes() -> dict[str, int]:
-    """netsh's first line -> the Windows code, for the messages portpool knows."""
-    codes: dict[str, int] = {}
-    for code in WinError:
-        with contextlib.suppress(ValueError):
-            codes[netsh_message(code)] = int(code)
-    return codes
-
-
 class WindowsLab(Lab):
     """The machine this process runs on: the real DLLs, netsh.exe, child processes.
 
@@ -576,8 +568,12 @@ class WindowsLab(Lab):
         child_backend: the backend the other processes open (``"windows"``; the tests
             use ``"emulated"`` to check the machinery off Windows).
         dlls: the ``(ws2_32, iphlpapi)`` pair for this process (``None``: the real ones).
-        netsh: runs netsh's words and returns ``(exit status, output)`` (default: netsh.exe).
+        netsh: runs netsh's words and returns ``(exit status, output)`` (default: netsh.exe,
+            its output decoded in the console's output code page).
         elevated: whether this process is elevated (default: asked of Windows).
+        messages: the system's text for a Windows code, in the machine's language
+            (default: ``FormatMessageW``), so that a refusal in any display language is
+            given its code.  A non-zero exit status is a failure whatever the text.
     """
 
     name = "windows"
@@ -586,11 +582,11 @@ class WindowsLab(Lab):
     def __init__(self, *, scratch: PortRange = DEFAULT_SCRATCH, child_backend: str = "windows",
                  dlls: tuple[Any, Any] | None = None,
                  netsh: Callable[[list[str]], tuple[int, str]] | None = None,
-                 elevated: bool | None = None) -> None:
+                 elevated: bool | None = None, messages: SystemMessage | None = None) -> None:
         super().__init__(scratch=scratch, elevated=is_elevated() if elevated is None else elevated)
         self._child_backend, self._dll_pair = child_backend, dlls
         self._run_netsh = netsh or _real_netsh
-        self._codes = _netsh_codes()
+        self._codes = failure_texts(messages)
         if not self.elevated:
             self.capabilities = self.capabilities | {"unprivileged"}
 
@@ -618,9 +614,8 @@ class WindowsLab(Lab):
 
     def _netsh(self, words: str) -> NetshRun:
         status, output = self._run_netsh(words.split())
-        first = next((line.strip() for line in output.splitlines() if line.strip()), "")
-        code = self._codes.get(first)
-        ok = status == 0 and (code is None or code == 0)
+        code = find_code(output, self._codes)  # any display language (FormatMessageW)
+        ok = status == 0 and (code is None or code == 0)  # a non-zero status fails, any text
         return NetshRun(output, ok, None if ok else code)
 
     def _dlls(self) -> tuple[Any, Any]:
@@ -640,9 +635,9 @@ class WindowsLab(Lab):
 
 
 def _real_netsh(words: list[str]) -> tuple[int, str]:
-    """Run netsh.exe (Windows); its output in the console's code page."""
+    """Run netsh.exe (Windows); its output decoded in the console's output code page
+    (``GetConsoleOutputCP``, what ``chcp`` sets), else the OEM code page."""
     command = ["netsh", *words]
     done = subprocess.run(command, capture_output=True, check=False,  # noqa: S603 - netsh from PATH with the probe's own words
                           timeout=60)
-    encoding = "oem" if sys.platform == "win32" else "utf-8"
-    return done.returncode, done.stdout.decode(encoding, errors="replace")
+    return done.returncode, decode_console_output(done.stdout)
