@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import ctypes
+import os
 import socket as _pysocket
 import subprocess
 import sys
@@ -40,6 +41,7 @@ from .._registry import load_backend
 from .._types import AF_INET, SOCK_STREAM, PortRange, Protocol, Reservation
 from ..netsh import NetshParseError, parse_dynamic_port, parse_excluded_ranges
 from ._child import ChildPool
+from ._journal import Journal
 
 if TYPE_CHECKING:
     from .._host import EmulatedHost
@@ -239,6 +241,8 @@ class Lab(abc.ABC):
         # off unless the person running the probe says so (--allow-system-rows).
         self.allow_system_rows = False
         self.evidence: list[str] = []
+        #: The machine-wide changes not yet restored (see :meth:`change`).
+        self.journal = Journal()
         self._pools: list[_TrackedPool] = []
         self._deferred: list[tuple[str, Callable[[], object]]] = []
         self._main: _TrackedPool | None = None
@@ -378,12 +382,51 @@ class Lab(abc.ABC):
         word = "udp" if protocol is Protocol.UDP else "tcp"
         version = "ipv6" if v6 else "ipv4"
         before = self.dynamic(protocol, v6=v6)
-        run = self.netsh(f"int {version} set dynamicport {word} start={start} num={count}")
-        if run.ok:
-            self.defer(f"restore the {version} {word} dynamic range",
-                       lambda: self.netsh(f"int {version} set dynamicport {word}"
-                                          f" start={before.start} num={before.count}", quiet=True))
+        # store=active: netsh's default store for set is persistent, which would keep a
+        # shrunk range across reboots should the probe be killed before it restores.
+        return self.change(f"int {version} set dynamicport {word} start={start} num={count}"
+                           " store=active",
+                           f"int {version} set dynamicport {word} start={before.start}"
+                           f" num={before.count} store=active",
+                           f"restore the {version} {word} dynamic range")
+
+    def change(self, words: str, undo: str, what: str) -> NetshRun:
+        """A machine-wide netsh change, journalled first and undone by :meth:`undo`.
+
+        The undoing words go to :attr:`journal` before ``words`` run, and leave it only
+        once they ran: a probe killed in between restores at its next start
+        (:meth:`recover`).
+        """
+        entry = self.journal.add(what, undo)
+        run = self.netsh(words)
+        if not run.ok:
+            self.journal.done(entry)
+            return run
+
+        def restore() -> NetshRun:
+            done = self.netsh(undo, quiet=True)
+            if done.ok:
+                self.journal.done(entry)
+            return done
+
+        self.defer(what, restore)
         return run
+
+    def recover(self) -> list[str]:
+        """Run the restores a previous, interrupted probe left in the journal.
+
+        Returns:
+            The ones that failed (they stay in the journal), as text.
+        """
+        problems: list[str] = []
+        for entry, what, undo in self.journal.pending():
+            done = self._netsh(undo)
+            if done.ok:
+                self.journal.done(entry)
+                self.evidence.append(f"recovered: {what} (netsh {undo})")
+            else:
+                problems.append(f"{what}: netsh {undo} refused: {done.output.strip()!r}")
+        return problems
 
     # --- the machine ---------------------------------------------------------------
 
@@ -574,6 +617,8 @@ class WindowsLab(Lab):
         messages: the system's text for a Windows code, in the machine's language
             (default: ``FormatMessageW``), so that a refusal in any display language is
             given its code.  A non-zero exit status is a failure whatever the text.
+        journal: the restore journal's file (``portpool probe`` gives
+            :data:`~portpool._probes._journal.DEFAULT_JOURNAL`); ``None``: in memory only.
     """
 
     name = "windows"
@@ -582,11 +627,13 @@ class WindowsLab(Lab):
     def __init__(self, *, scratch: PortRange = DEFAULT_SCRATCH, child_backend: str = "windows",
                  dlls: tuple[Any, Any] | None = None,
                  netsh: Callable[[list[str]], tuple[int, str]] | None = None,
-                 elevated: bool | None = None, messages: SystemMessage | None = None) -> None:
+                 elevated: bool | None = None, messages: SystemMessage | None = None,
+                 journal: str | os.PathLike[str] | None = None) -> None:
         super().__init__(scratch=scratch, elevated=is_elevated() if elevated is None else elevated)
         self._child_backend, self._dll_pair = child_backend, dlls
         self._run_netsh = netsh or _real_netsh
         self._codes = failure_texts(messages)
+        self.journal = Journal(journal)
         if not self.elevated:
             self.capabilities = self.capabilities | {"unprivileged"}
 
