@@ -121,3 +121,15 @@ def test_x15_binds_inside_a_netsh_row_and_an_api_block() -> None:
     assert any("(netsh row)" in line for line in result.evidence)
     assert any("(API block)" in line for line in result.evidence)
     assert "the binds come from a non-elevated process" in result.evidence
+
+
+def test_an_unreadable_journal_is_refused_with_what_to_do(tmp_path: Path) -> None:
+    from portpool._probes._journal import Journal
+
+    broken = tmp_path / "journal.json"
+    broken.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ValueError, match="restore what it lists by hand"):
+        Journal(broken)
+    broken.write_text('[{"id": "x"}]', encoding="utf-8")
+    with pytest.raises(ValueError, match="not a list of restores"):
+        Journal(broken)

@@ -81,7 +81,10 @@ def make_lab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
             parser.error("--variant and --profile describe emulated machines")
         from portpool._probes._journal import DEFAULT_JOURNAL
 
-        lab = WindowsLab(scratch=scratch, journal=DEFAULT_JOURNAL)
+        try:
+            lab = WindowsLab(scratch=scratch, journal=DEFAULT_JOURNAL)
+        except ValueError as exc:  # an unreadable journal: restore by hand first
+            parser.error(str(exc))
         lab.allow_system_rows = bool(getattr(args, "allow_system_rows", False))
         return lab
     from portpool._host import EmulatedHost

@@ -40,11 +40,11 @@ class Journal:
 
     def add(self, what: str, netsh: str) -> int:
         """Record a restore (before the change it undoes); returns its id."""
-        entry = {"id": self._next, "what": what, "netsh": netsh}
+        entry = self._next
         self._next += 1
-        self._entries.append(entry)
+        self._entries.append({"id": entry, "what": what, "netsh": netsh})
         self._save()
-        return int(entry["id"])
+        return entry
 
     def done(self, entry: int) -> None:
         """Strike out a restore that ran (or a change that was not made)."""
