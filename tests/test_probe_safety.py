@@ -133,3 +133,68 @@ def test_an_unreadable_journal_is_refused_with_what_to_do(tmp_path: Path) -> Non
     broken.write_text('[{"id": "x"}]', encoding="utf-8")
     with pytest.raises(ValueError, match="not a list of restores"):
         Journal(broken)
+
+
+# --- a non-elevated process beside an elevated lab (A26, X15) ---------------------------
+
+
+def test_an_elevated_lab_gets_a_non_elevated_process_from_its_launcher() -> None:
+    """On Windows the launcher is runas /trustlevel:0x20000; here a plain Popen checks
+    the connect-back plumbing: calls, errors, kill."""
+    import subprocess
+
+    from portpool import PortPoolError, WinError
+
+    started: list[subprocess.Popen[bytes]] = []
+
+    def launch(command: list[str]) -> None:
+        assert command[1:3] == ["-m", "portpool._probes._child"]
+        started.append(subprocess.Popen(command))
+
+    host = EmulatedHost(seed=3)
+    lab = WindowsLab(dlls=host.dlls(admin=True), netsh=_recording_netsh(host)[0],
+                     elevated=True, child_backend="emulated", unprivileged_launcher=launch)
+    assert "unprivileged" in lab.capabilities
+    try:
+        plain: Any = lab.unprivileged()  # the lab's tracked pool over a ChildPool
+        assert started and plain.inner.pid == started[0].pid
+        sock = plain.socket(2, 2)
+        sock.bind(("127.0.0.1", 40001))
+        assert sock.getsockname() == ("127.0.0.1", 40001)
+        with pytest.raises(PortPoolError) as info:  # the child is not elevated
+            plain.create_persistent_reservation(TCP, 40000, 5)
+        assert info.value.code is WinError.ERROR_ACCESS_DENIED
+        lab.exit(plain)  # TerminateProcess on Windows, SIGTERM here
+        assert started[0].wait(30) is not None
+    finally:
+        lab.undo()
+        for process in started:
+            if process.poll() is None:
+                process.kill()
+            process.wait(30)
+
+
+def test_a_launcher_that_fails_skips_with_the_reason() -> None:
+    from portpool import WinError
+    from portpool._errors import winerror
+    from portpool._probes._lab import Skip
+
+    def refuse(command: list[str]) -> None:
+        raise winerror(WinError.ERROR_ACCESS_DENIED, "runas refused")
+
+    host = EmulatedHost(seed=3)
+    lab = WindowsLab(dlls=host.dlls(admin=True), netsh=_recording_netsh(host)[0],
+                     elevated=True, child_backend="emulated", unprivileged_launcher=refuse)
+    with pytest.raises(Skip, match=r"could not be started.*runas refused"):
+        lab.unprivileged()
+    lab.undo()
+
+
+def test_a_child_that_never_connects_back_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from portpool import PortPoolError, WinError
+    from portpool._probes import _child
+
+    monkeypatch.setattr(_child, "_TIMEOUT", 0.5)
+    with pytest.raises(PortPoolError, match="did not connect back") as info:
+        _child.ChildPool("emulated", launch=lambda command: None)
+    assert info.value.code is WinError.ERROR_INVALID_HANDLE

@@ -40,7 +40,7 @@ from .._netsh._console import SystemMessage, decode_console_output, failure_text
 from .._registry import load_backend
 from .._types import AF_INET, SOCK_STREAM, PortRange, Protocol, Reservation
 from ..netsh import NetshParseError, parse_dynamic_port, parse_excluded_ranges
-from ._child import ChildPool
+from ._child import ChildPool, basic_user_launcher
 from ._journal import Journal
 
 if TYPE_CHECKING:
@@ -619,6 +619,9 @@ class WindowsLab(Lab):
             given its code.  A non-zero exit status is a failure whatever the text.
         journal: the restore journal's file (``portpool probe`` gives
             :data:`~portpool._probes._journal.DEFAULT_JOURNAL`); ``None``: in memory only.
+        unprivileged_launcher: starts a child process without administrator rights
+            beside an elevated lab (capability ``unprivileged``; see ``_child.py``).
+            Default: ``runas /trustlevel:0x20000`` on Windows, none elsewhere.
     """
 
     name = "windows"
@@ -628,13 +631,17 @@ class WindowsLab(Lab):
                  dlls: tuple[Any, Any] | None = None,
                  netsh: Callable[[list[str]], tuple[int, str]] | None = None,
                  elevated: bool | None = None, messages: SystemMessage | None = None,
-                 journal: str | os.PathLike[str] | None = None) -> None:
+                 journal: str | os.PathLike[str] | None = None,
+                 unprivileged_launcher: Callable[[list[str]], None] | None = None) -> None:
         super().__init__(scratch=scratch, elevated=is_elevated() if elevated is None else elevated)
         self._child_backend, self._dll_pair = child_backend, dlls
         self._run_netsh = netsh or _real_netsh
         self._codes = failure_texts(messages)
         self.journal = Journal(journal)
-        if not self.elevated:
+        self._launcher = unprivileged_launcher
+        if self._launcher is None and sys.platform == "win32":
+            self._launcher = basic_user_launcher
+        if not self.elevated or self._launcher is not None:
             self.capabilities = self.capabilities | {"unprivileged"}
 
     def machine(self) -> dict[str, Any]:
@@ -653,6 +660,14 @@ class WindowsLab(Lab):
     def _open(self, admin: bool, kind: str) -> tuple[PortPool, object]:
         if kind == "main":
             return load_backend("windows")(dlls=self._dll_pair), None
+        if not admin and self.elevated:  # a process with less privilege than this one
+            if self._launcher is None:
+                raise Skip("needs a non-elevated process, which this lab cannot start")
+            try:
+                child = ChildPool(self._child_backend, launch=self._launcher)
+            except PortPoolError as exc:
+                raise Skip(f"a non-elevated process could not be started: {exc}") from None
+            return child, child
         child = ChildPool(self._child_backend)
         return child, child
 
