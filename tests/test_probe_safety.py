@@ -198,3 +198,15 @@ def test_a_child_that_never_connects_back_is_a_clear_error(monkeypatch: pytest.M
     with pytest.raises(PortPoolError, match="did not connect back") as info:
         _child.ChildPool("emulated", launch=lambda command: None)
     assert info.value.code is WinError.ERROR_INVALID_HANDLE
+
+
+def test_a_scratch_block_with_a_port_another_program_holds_is_moved_or_refused() -> None:
+    host = EmulatedHost(seed=3)
+    server = host.process().socket()
+    server.bind(("0.0.0.0", 40123))  # what netstat would list: no row, no range
+    lab = EmulatedLab(host)
+    with pytest.raises(ProbeRefusedError, match=r"tcp port 40123 \(WSAEADDRINUSE\)"):
+        run_probe(lab, only=["A3"])
+    run_probe(lab, only=["A3"], move_scratch=True)
+    assert lab.scratch == PortRange(40000 - 256, 256)
+    assert [b.port for b in host.bindings(TCP)] == [40123]  # the sweep left nothing behind

@@ -84,7 +84,8 @@ def test_backend_loads_and_reports_wines_gaps_clearly(windows: Windows) -> None:
     assert lines == ["PLATFORM win32", "ACQUIRE 10045 WSAEOPNOTSUPP",
                      "LOOKUP 127 ERROR_PROC_NOT_FOUND", "BIND True", "EMULATED True",
                      "ADOPT-ACQUIRE 10045", "ADOPT-BIND True", "ADOPT-CLOSED True",
-                     "CLOSE-FREES True", "CLOSED-POOL WSANOTINITIALISED"]
+                     "CLOSE-FREES True", "CLOSED-POOL WSANOTINITIALISED",
+                     "ELEVATED True", "CODEPAGE True", "SYSMSG True"]
 
 
 def test_interface_tests_pass_on_windows_cpython(windows: Windows) -> None:

@@ -597,10 +597,39 @@ def _python() -> str:
     return ".".join(str(part) for part in sys.version_info[:3])
 
 
+#: TOKEN_INFORMATION_CLASS's TokenElevation, and OpenProcessToken's TOKEN_QUERY (winnt.h).
+_TOKEN_ELEVATION: Final = 20
+_TOKEN_QUERY: Final = 0x0008
+
+
 def is_elevated() -> bool:
-    """Whether this process runs as an elevated administrator (Windows; else ``False``)."""
-    windll: Any = getattr(ctypes, "windll", None)  # Windows only (mypy sees one platform)
-    return bool(windll.shell32.IsUserAnAdmin()) if windll is not None else False
+    """Whether this process's token is elevated (Windows; else ``False``).
+
+    Asks ``GetTokenInformation(TokenElevation)``, the direct question
+    (learn.microsoft.com/windows/win32/api/winnt/ns-winnt-token_elevation), rather than
+    ``IsUserAnAdmin``, which Microsoft says "might be altered or unavailable in
+    subsequent versions"; that one is the fallback should the token not open.
+    """
+    loader: Any = getattr(ctypes, "WinDLL", None)  # Windows only (mypy sees one platform)
+    if loader is None:
+        return False
+    advapi32, kernel32 = loader("advapi32", use_last_error=True), loader("kernel32")
+    kernel32.GetCurrentProcess.restype = ctypes.c_void_p
+    kernel32.CloseHandle.argtypes = (ctypes.c_void_p,)
+    advapi32.OpenProcessToken.argtypes = (ctypes.c_void_p, ctypes.c_uint32,
+                                          ctypes.POINTER(ctypes.c_void_p))
+    advapi32.GetTokenInformation.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
+                                             ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32))
+    token = ctypes.c_void_p()
+    if advapi32.OpenProcessToken(kernel32.GetCurrentProcess(), _TOKEN_QUERY, ctypes.byref(token)):
+        try:
+            elevation, size = ctypes.c_uint32(), ctypes.c_uint32()
+            if advapi32.GetTokenInformation(token, _TOKEN_ELEVATION, ctypes.byref(elevation),
+                                            ctypes.sizeof(elevation), ctypes.byref(size)):
+                return bool(elevation.value)
+        finally:
+            kernel32.CloseHandle(token)
+    return bool(loader("shell32").IsUserAnAdmin())
 
 
 class WindowsLab(Lab):

@@ -6,7 +6,8 @@ dynamic range starts low (``netsh int ipv4 set dynamicport tcp start=1024
 num=64511``, which Visual Studio's installer and CI images do), 40000-40255 lies inside
 the dynamic range, where WinNAT places its rows and other programs' wildcard binds
 land.  So the probe first reads the four dynamic ranges and the TCP and UDP exclusion
-rows (IPv4 and IPv6) through the lab's netsh, and refuses a scratch block that meets
+rows (IPv4 and IPv6) through the lab's netsh, then binds each port of the block once
+(TCP and UDP) to find ports other programs hold, and refuses a scratch block that meets
 any of them, or moves it to the nearest free 256-port block when the user did not
 choose it.
 """
@@ -16,13 +17,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Final
 
-from .._types import PortRange, Protocol
+from .._errors import PortPoolError, WinError
+from .._types import AF_INET, SOCK_DGRAM, SOCK_STREAM, PortRange, Protocol
 from ._lab import Lab, Skip
 
-__all__ = ["ScratchRefusedError", "choose_scratch", "scratch_conflicts", "taken_ranges"]
+__all__ = ["ScratchRefusedError", "bound_ports", "choose_scratch", "scratch_conflicts",
+           "taken_ranges"]
 
 #: Below this the ports are well-known ones: the scratch block never goes there.
 _LOWEST: Final = 1024
+#: What a bind gets when another socket, a row or a block holds the port (W2, X2, R17).
+_HELD: Final = frozenset({WinError.WSAEADDRINUSE, WinError.WSAEACCES})
 
 
 class ScratchRefusedError(ValueError):
@@ -53,6 +58,34 @@ def taken_ranges(lab: Lab) -> list[tuple[int, int, str]]:
     return taken
 
 
+def bound_ports(lab: Lab, block: PortRange) -> list[str]:
+    """The ports of ``block`` that programs hold now (what netstat would list): a plain
+    bind of each to 0.0.0.0, TCP and UDP, from the lab's main process, closed at once.
+
+    Returns:
+        ``"tcp port 40007 (WSAEADDRINUSE)"`` for each bind refused as a held port is
+        (WSAEADDRINUSE, WSAEACCES: W2, X2, R17), at most 5.
+    """
+    found: list[str] = []
+    try:
+        for protocol, kind in ((Protocol.TCP, SOCK_STREAM), (Protocol.UDP, SOCK_DGRAM)):
+            for port in range(block.start, block.last + 1):
+                sock = lab.main.socket(AF_INET, kind)
+                try:
+                    sock.bind(("0.0.0.0", port))
+                except PortPoolError as exc:
+                    if exc.code not in _HELD:  # not a holder's answer: the experiments' business
+                        continue
+                    found.append(f"{protocol.name.lower()} port {port} ({exc.name})")
+                    if len(found) == 5:
+                        return found
+                finally:
+                    sock.close()
+    finally:
+        lab.undo()  # the sweep's process and sockets
+    return found
+
+
 def scratch_conflicts(block: PortRange, taken: Iterable[tuple[int, int, str]]) -> list[str]:
     """What of ``taken`` the block meets, as text (empty: the block is free)."""
     return [f"{what} ({first}-{last})" if "row" not in what else what
@@ -69,7 +102,7 @@ def choose_scratch(lab: Lab, *, movable: bool) -> PortRange:
     """
     block = lab.scratch
     taken = taken_ranges(lab)
-    problems = scratch_conflicts(block, taken)
+    problems = scratch_conflicts(block, taken) or bound_ports(lab, block)
     if not problems:
         return block
     where = f"the scratch block {block.start}-{block.last} meets {'; '.join(problems)}"
@@ -83,6 +116,6 @@ def choose_scratch(lab: Lab, *, movable: bool) -> PortRange:
     above = range(block.start + size, 65536 - size + 1, size)
     for start in [*below, *above]:
         candidate = PortRange(start, size)
-        if not scratch_conflicts(candidate, taken):
+        if not scratch_conflicts(candidate, taken) and not bound_ports(lab, candidate):
             return candidate
     raise ScratchRefusedError(f"{where}, and no block of {size} free ports was found")

@@ -66,3 +66,11 @@ try:
     print("CLOSED-POOL ok")
 except PortPoolError as err:
     print("CLOSED-POOL", err.name)
+
+# The probe's Windows-only helpers, through Wine's kernel32/advapi32: the call shapes hold.
+from portpool._netsh._console import console_output_code_page, system_message  # noqa: E402
+from portpool._probes._lab import is_elevated  # noqa: E402
+
+print("ELEVATED", isinstance(is_elevated(), bool))
+print("CODEPAGE", isinstance(console_output_code_page(), int))
+print("SYSMSG", bool(system_message(5)))
