@@ -204,8 +204,8 @@ def _row(table: str, rule: str) -> str:
 
 @pytest.mark.rule("Y2")
 @pytest.mark.parametrize(("variant", "shown"), [
-    ("1025", "start=1024 num=64511 -> ERROR_INVALID_PARAMETER (87)"),
-    ("1024", "start=1024 num=64511 -> ok"),
+    ("1025", "start=1024 num=64511 store=active -> ERROR_INVALID_PARAMETER (87)"),
+    ("1024", "start=1024 num=64511 store=active -> ok"),
 ])
 def test_the_table_shows_y2s_decisive_call(variant: str, shown: str) -> None:
     lab = EmulatedLab(EmulatedHost(variants={"Y2": variant}), via="emulated", elevated=True)

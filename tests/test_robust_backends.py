@@ -350,11 +350,28 @@ def test_a_failed_wsacleanup_leaves_the_pool_open() -> None:
     with pytest.raises(PortPoolError) as info:
         pool.close()
     assert info.value.code is WinError.WSAEINPROGRESS
-    assert len(host.bindings(TCP)) == 1
-    pool.socket().close()  # still started
+    # closesocket came first (the WSACleanup page's order): the socket is closed, the
+    # pool still started
+    assert host.bindings(TCP) == () and s.fileno() == -1
+    t = pool.socket()
+    t.bind(("", 0))
     pool.close()
-    assert host.bindings(TCP) == ()
+    assert host.bindings(TCP) == () and t.fileno() == -1
     pool.close()
+
+
+def test_a_failed_closesocket_in_pool_close_leaves_the_pool_and_that_socket_open() -> None:
+    host = EmulatedHost()
+    pool = WindowsPool(dlls=host.dlls())
+    s = pool.socket()
+    s.bind(("127.0.0.1", 5000))
+    host.calls.fail_next("closesocket", WinError.WSAENETDOWN)
+    with pytest.raises(PortPoolError) as info:
+        pool.close()
+    assert info.value.code is WinError.WSAENETDOWN
+    assert s.getsockname() == ("127.0.0.1", 5000)  # open, as the pool
+    pool.close()
+    assert host.bindings(TCP) == () and s.fileno() == -1
 
 
 # --- 5. B7 and B2 ------------------------------------------------------------------------

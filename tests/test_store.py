@@ -1027,7 +1027,8 @@ def test_processes_making_one_machine_at_once_make_it_once(tmp_path: Path) -> No
     assert [seen for _, seen in outcomes] == [expected] * WORKERS
     record = SqliteStore(path).load()
     assert record.boot == 1
-    assert record.reservations == (_res(TCP, 50000, 60),)  # the preset's row, once
+    # the preset's rows (TCP and UDP 50000-50059), each once
+    assert record.reservations == (_res(TCP, 50000, 60), _res(UDP, 50000, 60))
     assert (record.preset, record.seed) == ("hyperv", 3)
 
 

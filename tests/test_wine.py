@@ -74,14 +74,16 @@ def windows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Windows]:
     shutil.rmtree(base / "prefix", ignore_errors=True)  # about 700 MB
 
 
-@pytest.mark.rule("B14", "R9a")
+@pytest.mark.rule("B14", "R9a", "B13")
 def test_backend_loads_and_reports_wines_gaps_clearly(windows: Windows) -> None:
     result = windows.run(str(ROOT / "tests" / "wine" / "probe.py"), _z(windows.base / "stage"))
     lines = result.stdout.splitlines()
     assert result.returncode == 0, result.stdout + result.stderr
     assert lines == ["PLATFORM win32", "ACQUIRE 10045 WSAEOPNOTSUPP",
                      "LOOKUP 127 ERROR_PROC_NOT_FOUND", "BIND True", "EMULATED True",
-                     "ADOPT-ACQUIRE 10045", "ADOPT-BIND True", "ADOPT-CLOSED True"]
+                     "ADOPT-ACQUIRE 10045", "ADOPT-BIND True", "ADOPT-CLOSED True",
+                     "CLOSE-FREES True", "CLOSED-POOL WSANOTINITIALISED",
+                     "ELEVATED True", "CODEPAGE True", "SYSMSG True"]
 
 
 def test_interface_tests_pass_on_windows_cpython(windows: Windows) -> None:

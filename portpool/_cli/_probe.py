@@ -23,7 +23,11 @@ def register(commands: Any) -> None:  # argparse._SubParsersAction is private
                     " (disagree, unmatched) or an experiment failed; exits 2 before running when"
                     " --json's file cannot be written (its directory is missing or read-only),"
                     " and 2 when writing it fails after the run: the profile is then printed"
-                    " to stdout as JSON, after the table, so that the run is not lost.")
+                    " to stdout as JSON, after the table, so that the run is not lost."
+                    " Machine-wide changes (A13 and others shrink a dynamic range with"
+                    " netsh set dynamicport ... store=active for a moment; N3 adds rows) are"
+                    " journalled first and undone after each experiment, also on Ctrl+C;"
+                    " a probe killed outright restores them at its next start.")
     probe.add_argument("--backend", choices=("emulated", "ctypes", "windows"), default=None,
                        help="windows: this machine (the default on Windows); emulated: an"
                             " emulated machine (the default elsewhere); ctypes: the ctypes"
@@ -35,8 +39,10 @@ def register(commands: Any) -> None:  # argparse._SubParsersAction is private
     probe.add_argument("--only", action="append", default=[], metavar="RULE",
                        help="run only this rule's experiment (repeatable)")
     probe.add_argument("--scratch", type=int, metavar="START",
-                       help="the first of 256 free ports outside the dynamic range the"
-                            " experiments may use (default 40000)")
+                       help="the first of 256 free ports outside every dynamic range and"
+                            " exclusion row the experiments may use (default 40000, moved to"
+                            " the nearest free block when it is not free; a block given here"
+                            " that is not free is refused)")
     probe.add_argument("--json", metavar="PATH",
                        help="write the profile here (checked before running; if the write"
                             " fails anyway, the profile goes to stdout and the exit status is 2)")
@@ -73,7 +79,12 @@ def make_lab(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Any:
             parser.error("--backend windows: the real ws2_32 and netsh exist only on Windows")
         if getattr(args, "variant", None) or getattr(args, "profile", None):
             parser.error("--variant and --profile describe emulated machines")
-        lab = WindowsLab(scratch=scratch)
+        from portpool._probes._journal import DEFAULT_JOURNAL
+
+        try:
+            lab = WindowsLab(scratch=scratch, journal=DEFAULT_JOURNAL)
+        except ValueError as exc:  # an unreadable journal: restore by hand first
+            parser.error(str(exc))
         lab.allow_system_rows = bool(getattr(args, "allow_system_rows", False))
         return lab
     from portpool._host import EmulatedHost
@@ -116,10 +127,14 @@ def _probe(args: argparse.Namespace, rest: list[str]) -> int:
     if args.json:
         check_output(args.json, "--json")
     lab = make_lab(args, args.parser)
+    chosen = lab.scratch
     try:
-        profile = run_probe(lab, args.only or None)
+        profile = run_probe(lab, args.only or None, move_scratch=args.scratch is None)
     except ValueError as exc:
         args.parser.error(str(exc))
+    if lab.scratch != chosen:
+        print(f"portpool probe: {chosen.start}-{chosen.last} is not free on this machine;"
+              f" the experiments used {lab.scratch.start}-{lab.scratch.last}", file=sys.stderr)
     sys.stdout.write(render_table(profile))
     if args.json:
         try:

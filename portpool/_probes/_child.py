@@ -6,13 +6,33 @@ A5, A12, A23, R20, A28).  On a real machine the second process must be a real on
 pool of ``backend`` and runs each call sent over a pipe; a
 :class:`~portpool.PortPoolError` comes back with its code and message.  :meth:`kill`
 ends the child without closing anything, as ``taskkill /F`` does.
+
+A child with *less* privilege than this process (A26, X15: a non-elevated process
+beside an elevated one) cannot be a ``multiprocessing`` child, which inherits this
+process's token.  ``ChildPool(backend, launch=...)`` has ``launch`` start
+``python -m portpool._probes._child HOST PORT KEY BACKEND`` its own way; the child
+connects back over loopback (``multiprocessing.connection``, authenticated with a
+one-time key) and serves the same calls.  On Windows :func:`basic_user_launcher`
+starts it with ``runas /trustlevel:0x20000``: the SAFER "Basic User" level, which
+"allows programs to execute as a user that does not have Administrator or Power User
+access rights" (runas /showtrustlevels; the level's description in advapi32).
+Launching with the linked non-elevated token does not work (Microsoft's Windows SDK
+team blog, "Dealing with Administrator and standard user's context", 2010).
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
-from multiprocessing.connection import Connection
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from multiprocessing.connection import Client, Listener
 from typing import Any
 
 from .._errors import PortPoolError, WinError, winerror
@@ -20,12 +40,12 @@ from .._interface import Address, PortPool, Socket
 from .._registry import open_pool
 from .._types import AF_INET, SOCK_STREAM, Family, Protocol
 
-__all__ = ["ChildPool"]
+__all__ = ["ChildPool", "basic_user_launcher"]
 
 _TIMEOUT = 60.0
 
 
-def _serve(conn: Connection, backend: str) -> None:
+def _serve(conn: Any, backend: str) -> None:  # a Connection, or a PipeConnection on Windows
     """The child: open a pool, then run calls until told to stop or the pipe closes."""
     pool = open_pool(backend)
     sockets: dict[int, Socket] = {}
@@ -52,25 +72,103 @@ def _serve(conn: Connection, backend: str) -> None:
             return
 
 
+def _connect_back(backend: str, launch: Callable[[list[str]], None]) -> tuple[Any, int]:
+    """Start a child with ``launch`` and wait (at most ``_TIMEOUT``) for it to connect."""
+    key = secrets.token_bytes(32)
+    with Listener(("127.0.0.1", 0), authkey=key) as listener:
+        host, port = listener.address
+        accepted: list[Any] = []  # Connection, or PipeConnection on Windows
+
+        def accept() -> None:
+            with contextlib.suppress(OSError, EOFError, multiprocessing.AuthenticationError):
+                accepted.append(listener.accept())
+
+        def wake() -> None:  # a connection that fails to authenticate ends the accept
+            with contextlib.suppress(OSError), socket.create_connection((host, port), 5):
+                pass
+            waiter.join(_TIMEOUT)
+
+        waiter = threading.Thread(target=accept, daemon=True)
+        waiter.start()
+        try:
+            launch([sys.executable, "-m", "portpool._probes._child", host, str(port), key.hex(),
+                    backend])
+        except BaseException:
+            wake()
+            raise
+        waiter.join(_TIMEOUT)
+        if waiter.is_alive():
+            wake()
+    if not accepted:
+        raise winerror(WinError.ERROR_INVALID_HANDLE,
+                       f"the child process did not connect back in {_TIMEOUT}s")
+    conn = accepted[0]
+    if not conn.poll(_TIMEOUT):
+        conn.close()
+        raise winerror(WinError.ERROR_INVALID_HANDLE, "the child process did not say its pid")
+    pid = conn.recv()
+    return conn, int(pid)
+
+
+def basic_user_launcher(command: list[str]) -> None:
+    """Start ``command`` without administrator rights: ``runas /trustlevel:0x20000``
+    (Windows; see the module docstring).
+
+    Raises:
+        PortPoolError: ERROR_ACCESS_DENIED when runas refused (its output says why).
+    """
+    line = subprocess.list2cmdline(command)
+    done = subprocess.run(["runas", "/trustlevel:0x20000", line], capture_output=True,  # noqa: S603, S607 - runas from System32 with our own command line
+                          stdin=subprocess.DEVNULL, check=False, timeout=_TIMEOUT)
+    if done.returncode != 0:
+        text = (done.stdout + done.stderr).decode(errors="replace").strip()
+        raise winerror(WinError.ERROR_ACCESS_DENIED,
+                       f"runas /trustlevel:0x20000 exited {done.returncode}: {text}")
+
+
+def main(argv: list[str]) -> int:
+    """The launched child: connect back to ``HOST PORT`` with ``KEY``, say its pid,
+    then serve ``BACKEND``'s calls until told to stop."""
+    host, port, key, backend = argv
+    conn = Client((host, int(port)), authkey=bytes.fromhex(key))
+    conn.send(os.getpid())
+    _serve(conn, backend)
+    conn.close()
+    return 0
+
+
 class ChildPool(PortPool):
     """A pool in a child process (see the module docstring).
 
     Args:
         backend: the backend the child opens (``"windows"`` on a real machine).
+        launch: starts the child's command line its own way (a child with another
+            token: :func:`basic_user_launcher`); ``None``: a ``multiprocessing`` child.
+
+    Raises:
+        PortPoolError: ERROR_INVALID_HANDLE when a launched child does not connect back
+            in time; what ``launch`` raises.
     """
 
-    def __init__(self, backend: str = "windows") -> None:
-        context = multiprocessing.get_context("spawn")
-        self._conn, child_end = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child_end, backend), daemon=True)
-        self._process.start()
-        child_end.close()
+    def __init__(self, backend: str = "windows", *,
+                 launch: Callable[[list[str]], None] | None = None) -> None:
+        self._process: Any = None
+        self._pid: int | None = None
+        self._conn: Any  # a Connection, or a PipeConnection on Windows
+        if launch is None:
+            context = multiprocessing.get_context("spawn")
+            self._conn, child_end = context.Pipe()
+            self._process = context.Process(target=_serve, args=(child_end, backend), daemon=True)
+            self._process.start()
+            child_end.close()
+        else:
+            self._conn, self._pid = _connect_back(backend, launch)
         self._closed = False
 
     @property
     def pid(self) -> int | None:
         """The child's process id."""
-        return self._process.pid
+        return self._process.pid if self._process is not None else self._pid
 
     def call(self, target: int | None, method: str, *args: Any) -> Any:
         """Run ``method`` on the child's pool (``target`` None) or socket ``target``.
@@ -121,8 +219,12 @@ class ChildPool(PortPool):
         """End the child at once, closing nothing (Windows closes its sockets)."""
         if not self._closed:
             self._closed = True
-            self._process.kill()
-            self._process.join(_TIMEOUT)
+            if self._process is not None:
+                self._process.kill()
+                self._process.join(_TIMEOUT)
+            elif self._pid is not None:
+                with contextlib.suppress(OSError):  # gone already
+                    os.kill(self._pid, signal.SIGTERM)  # TerminateProcess on Windows
             self._conn.close()
 
     def close(self) -> None:
@@ -132,10 +234,11 @@ class ChildPool(PortPool):
         with contextlib.suppress(PortPoolError):  # the child is gone already
             self.call(None, "close")
         self._closed = True
-        self._process.join(_TIMEOUT)
-        if self._process.is_alive():
-            self._process.kill()
+        if self._process is not None:
             self._process.join(_TIMEOUT)
+            if self._process.is_alive():
+                self._process.kill()
+                self._process.join(_TIMEOUT)
         self._conn.close()
 
 
@@ -191,3 +294,7 @@ class _ChildSocket(Socket):
     def fileno(self) -> int:
         value: int = self._pool.call(self._handle, "fileno")
         return value
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -58,15 +58,32 @@ def _x14(lab: Lab) -> Finding:
     return by_code("X14", first, second)
 
 
-@experiment("X15", "create a persistent block, then bind a plain socket inside it", admin=True)
+@experiment("X15", "a persistent API block and a netsh `*` row; bind a plain socket inside"
+             " each, from a non-elevated process where the lab has one", admin=True)
 def _x15(lab: Lab) -> Finding:
-    start = scratch_port(lab, 10)
-    made = lab.see(f"create persistent UDP {start}+10",
-                   lambda: lab.main.create_persistent_reservation(UDP, start, 10))
+    api, row = scratch_port(lab, 10), scratch_port(lab, 30)
+    made = lab.see(f"create persistent UDP {api}+10",
+                   lambda: lab.main.create_persistent_reservation(UDP, api, 10))
     if not made.ok:
         raise Skip(f"the setup failed: {made.text()}")
-    plain = udp_socket(lab)
-    return by_code("X15", lab.see(f"plain bind {start + 4}", lambda: plain.bind(addr(start + 4))))
+    added = lab.change(f"int ipv4 add excludedportrange protocol=udp startport={row}"
+                       " numberofports=10 store=active",
+                       f"int ipv4 delete excludedportrange protocol=udp startport={row}"
+                       " numberofports=10 store=active", f"delete the row {row}-{row + 9}")
+    if not added.ok:
+        raise Skip("netsh add excludedportrange failed")
+    if "unprivileged" in lab.capabilities or not lab.elevated:
+        binder, who = lab.unprivileged(), "non-elevated"
+    else:  # the real machine's elevated lab has no non-elevated process: say so
+        binder, who = lab.main, "elevated (the lab has no non-elevated process)"
+    lab.note(f"the binds come from a {who} process")
+    in_api = lab.see(f"plain bind {api + 4} (API block)",
+                     lambda: udp_socket(lab, binder).bind(addr(api + 4)))
+    in_row = lab.see(f"plain bind {row + 4} (netsh row)",
+                     lambda: udp_socket(lab, binder).bind(addr(row + 4)))
+    if in_api.code != in_row.code:
+        lab.note("the netsh row and the API block differ (D-Q17): no one alternative holds")
+    return by_code("X15", in_api, in_row)
 
 
 @experiment("X7", "netsh delete a system exclusion (a row without *)",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import partial
-
 from ..netsh import parse_excluded_ranges
 from ._kit import (
     TCP,
@@ -98,11 +96,10 @@ def _x12(lab: Lab) -> Finding:
 def _n3(lab: Lab) -> Finding:
     active, lasting = scratch_port(lab, 240), scratch_port(lab, 246)
     for start, store in ((active, " store=active"), (lasting, "")):
-        if lab.netsh(f"int ipv4 add excludedportrange protocol=tcp startport={start}"
-                     f" numberofports=5{store}").ok:
-            lab.defer("netsh delete", partial(
-                lab.netsh, f"int ipv4 delete excludedportrange protocol=tcp startport={start}"
-                f" numberofports=5{store}", quiet=True))
+        lab.change(f"int ipv4 add excludedportrange protocol=tcp startport={start}"
+                   f" numberofports=5{store}",
+                   f"int ipv4 delete excludedportrange protocol=tcp startport={start}"
+                   f" numberofports=5{store}", f"delete the row {start}-{start + 4}")
     shown = {(r.start, r.administered) for r in lab.exclusions(TCP)}
     kept = lab.netsh("int ipv4 show excludedportrange protocol=tcp store=persistent", quiet=True)
     persistent = {r.start for r in parse_excluded_ranges(kept.output)}

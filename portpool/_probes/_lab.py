@@ -24,6 +24,7 @@ from __future__ import annotations
 import abc
 import contextlib
 import ctypes
+import os
 import socket as _pysocket
 import subprocess
 import sys
@@ -35,10 +36,12 @@ import attrs
 from .. import __version__
 from .._errors import PortPoolError, WinError
 from .._interface import Address, PortPool, Socket
+from .._netsh._console import SystemMessage, decode_console_output, failure_texts, find_code
 from .._registry import load_backend
 from .._types import AF_INET, SOCK_STREAM, PortRange, Protocol, Reservation
-from ..netsh import NetshParseError, netsh_message, parse_dynamic_port, parse_excluded_ranges
-from ._child import ChildPool
+from ..netsh import NetshParseError, parse_dynamic_port, parse_excluded_ranges
+from ._child import ChildPool, basic_user_launcher
+from ._journal import Journal
 
 if TYPE_CHECKING:
     from .._host import EmulatedHost
@@ -238,6 +241,8 @@ class Lab(abc.ABC):
         # off unless the person running the probe says so (--allow-system-rows).
         self.allow_system_rows = False
         self.evidence: list[str] = []
+        #: The machine-wide changes not yet restored (see :meth:`change`).
+        self.journal = Journal()
         self._pools: list[_TrackedPool] = []
         self._deferred: list[tuple[str, Callable[[], object]]] = []
         self._main: _TrackedPool | None = None
@@ -377,12 +382,51 @@ class Lab(abc.ABC):
         word = "udp" if protocol is Protocol.UDP else "tcp"
         version = "ipv6" if v6 else "ipv4"
         before = self.dynamic(protocol, v6=v6)
-        run = self.netsh(f"int {version} set dynamicport {word} start={start} num={count}")
-        if run.ok:
-            self.defer(f"restore the {version} {word} dynamic range",
-                       lambda: self.netsh(f"int {version} set dynamicport {word}"
-                                          f" start={before.start} num={before.count}", quiet=True))
+        # store=active: netsh's default store for set is persistent, which would keep a
+        # shrunk range across reboots should the probe be killed before it restores.
+        return self.change(f"int {version} set dynamicport {word} start={start} num={count}"
+                           " store=active",
+                           f"int {version} set dynamicport {word} start={before.start}"
+                           f" num={before.count} store=active",
+                           f"restore the {version} {word} dynamic range")
+
+    def change(self, words: str, undo: str, what: str) -> NetshRun:
+        """A machine-wide netsh change, journalled first and undone by :meth:`undo`.
+
+        The undoing words go to :attr:`journal` before ``words`` run, and leave it only
+        once they ran: a probe killed in between restores at its next start
+        (:meth:`recover`).
+        """
+        entry = self.journal.add(what, undo)
+        run = self.netsh(words)
+        if not run.ok:
+            self.journal.done(entry)
+            return run
+
+        def restore() -> NetshRun:
+            done = self.netsh(undo, quiet=True)
+            if done.ok:
+                self.journal.done(entry)
+            return done
+
+        self.defer(what, restore)
         return run
+
+    def recover(self) -> list[str]:
+        """Run the restores a previous, interrupted probe left in the journal.
+
+        Returns:
+            The ones that failed (they stay in the journal), as text.
+        """
+        problems: list[str] = []
+        for entry, what, undo in self.journal.pending():
+            done = self._netsh(undo)
+            if done.ok:
+                self.journal.done(entry)
+                self.evidence.append(f"recovered: {what} (netsh {undo})")
+            else:
+                problems.append(f"{what}: netsh {undo} refused: {done.output.strip()!r}")
+        return problems
 
     # --- the machine ---------------------------------------------------------------
 
@@ -553,19 +597,39 @@ def _python() -> str:
     return ".".join(str(part) for part in sys.version_info[:3])
 
 
+#: TOKEN_INFORMATION_CLASS's TokenElevation, and OpenProcessToken's TOKEN_QUERY (winnt.h).
+_TOKEN_ELEVATION: Final = 20
+_TOKEN_QUERY: Final = 0x0008
+
+
 def is_elevated() -> bool:
-    """Whether this process runs as an elevated administrator (Windows; else ``False``)."""
-    windll: Any = getattr(ctypes, "windll", None)  # Windows only (mypy sees one platform)
-    return bool(windll.shell32.IsUserAnAdmin()) if windll is not None else False
+    """Whether this process's token is elevated (Windows; else ``False``).
 
-
-def _netsh_codes() -> dict[str, int]:
-    """netsh's first line -> the Windows code, for the messages portpool knows."""
-    codes: dict[str, int] = {}
-    for code in WinError:
-        with contextlib.suppress(ValueError):
-            codes[netsh_message(code)] = int(code)
-    return codes
+    Asks ``GetTokenInformation(TokenElevation)``, the direct question
+    (learn.microsoft.com/windows/win32/api/winnt/ns-winnt-token_elevation), rather than
+    ``IsUserAnAdmin``, which Microsoft says "might be altered or unavailable in
+    subsequent versions"; that one is the fallback should the token not open.
+    """
+    loader: Any = getattr(ctypes, "WinDLL", None)  # Windows only (mypy sees one platform)
+    if loader is None:
+        return False
+    advapi32, kernel32 = loader("advapi32", use_last_error=True), loader("kernel32")
+    kernel32.GetCurrentProcess.restype = ctypes.c_void_p
+    kernel32.CloseHandle.argtypes = (ctypes.c_void_p,)
+    advapi32.OpenProcessToken.argtypes = (ctypes.c_void_p, ctypes.c_uint32,
+                                          ctypes.POINTER(ctypes.c_void_p))
+    advapi32.GetTokenInformation.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p,
+                                             ctypes.c_uint32, ctypes.POINTER(ctypes.c_uint32))
+    token = ctypes.c_void_p()
+    if advapi32.OpenProcessToken(kernel32.GetCurrentProcess(), _TOKEN_QUERY, ctypes.byref(token)):
+        try:
+            elevation, size = ctypes.c_uint32(), ctypes.c_uint32()
+            if advapi32.GetTokenInformation(token, _TOKEN_ELEVATION, ctypes.byref(elevation),
+                                            ctypes.sizeof(elevation), ctypes.byref(size)):
+                return bool(elevation.value)
+        finally:
+            kernel32.CloseHandle(token)
+    return bool(loader("shell32").IsUserAnAdmin())
 
 
 class WindowsLab(Lab):
@@ -576,8 +640,17 @@ class WindowsLab(Lab):
         child_backend: the backend the other processes open (``"windows"``; the tests
             use ``"emulated"`` to check the machinery off Windows).
         dlls: the ``(ws2_32, iphlpapi)`` pair for this process (``None``: the real ones).
-        netsh: runs netsh's words and returns ``(exit status, output)`` (default: netsh.exe).
+        netsh: runs netsh's words and returns ``(exit status, output)`` (default: netsh.exe,
+            its output decoded in the console's output code page).
         elevated: whether this process is elevated (default: asked of Windows).
+        messages: the system's text for a Windows code, in the machine's language
+            (default: ``FormatMessageW``), so that a refusal in any display language is
+            given its code.  A non-zero exit status is a failure whatever the text.
+        journal: the restore journal's file (``portpool probe`` gives
+            :data:`~portpool._probes._journal.DEFAULT_JOURNAL`); ``None``: in memory only.
+        unprivileged_launcher: starts a child process without administrator rights
+            beside an elevated lab (capability ``unprivileged``; see ``_child.py``).
+            Default: ``runas /trustlevel:0x20000`` on Windows, none elsewhere.
     """
 
     name = "windows"
@@ -586,12 +659,18 @@ class WindowsLab(Lab):
     def __init__(self, *, scratch: PortRange = DEFAULT_SCRATCH, child_backend: str = "windows",
                  dlls: tuple[Any, Any] | None = None,
                  netsh: Callable[[list[str]], tuple[int, str]] | None = None,
-                 elevated: bool | None = None) -> None:
+                 elevated: bool | None = None, messages: SystemMessage | None = None,
+                 journal: str | os.PathLike[str] | None = None,
+                 unprivileged_launcher: Callable[[list[str]], None] | None = None) -> None:
         super().__init__(scratch=scratch, elevated=is_elevated() if elevated is None else elevated)
         self._child_backend, self._dll_pair = child_backend, dlls
         self._run_netsh = netsh or _real_netsh
-        self._codes = _netsh_codes()
-        if not self.elevated:
+        self._codes = failure_texts(messages)
+        self.journal = Journal(journal)
+        self._launcher = unprivileged_launcher
+        if self._launcher is None and sys.platform == "win32":
+            self._launcher = basic_user_launcher
+        if not self.elevated or self._launcher is not None:
             self.capabilities = self.capabilities | {"unprivileged"}
 
     def machine(self) -> dict[str, Any]:
@@ -610,6 +689,14 @@ class WindowsLab(Lab):
     def _open(self, admin: bool, kind: str) -> tuple[PortPool, object]:
         if kind == "main":
             return load_backend("windows")(dlls=self._dll_pair), None
+        if not admin and self.elevated:  # a process with less privilege than this one
+            if self._launcher is None:
+                raise Skip("needs a non-elevated process, which this lab cannot start")
+            try:
+                child = ChildPool(self._child_backend, launch=self._launcher)
+            except PortPoolError as exc:
+                raise Skip(f"a non-elevated process could not be started: {exc}") from None
+            return child, child
         child = ChildPool(self._child_backend)
         return child, child
 
@@ -618,9 +705,8 @@ class WindowsLab(Lab):
 
     def _netsh(self, words: str) -> NetshRun:
         status, output = self._run_netsh(words.split())
-        first = next((line.strip() for line in output.splitlines() if line.strip()), "")
-        code = self._codes.get(first)
-        ok = status == 0 and (code is None or code == 0)
+        code = find_code(output, self._codes)  # any display language (FormatMessageW)
+        ok = status == 0 and (code is None or code == 0)  # a non-zero status fails, any text
         return NetshRun(output, ok, None if ok else code)
 
     def _dlls(self) -> tuple[Any, Any]:
@@ -640,9 +726,9 @@ class WindowsLab(Lab):
 
 
 def _real_netsh(words: list[str]) -> tuple[int, str]:
-    """Run netsh.exe (Windows); its output in the console's code page."""
+    """Run netsh.exe (Windows); its output decoded in the console's output code page
+    (``GetConsoleOutputCP``, what ``chcp`` sets), else the OEM code page."""
     command = ["netsh", *words]
     done = subprocess.run(command, capture_output=True, check=False,  # noqa: S603 - netsh from PATH with the probe's own words
                           timeout=60)
-    encoding = "oem" if sys.platform == "win32" else "utf-8"
-    return done.returncode, done.stdout.decode(encoding, errors="replace")
+    return done.returncode, decode_console_output(done.stdout)

@@ -26,8 +26,9 @@ import attrs
 from .._model._rules import ALTERNATIVES, DEFAULT_VARIANTS, RULES
 from ._experiments import EXPERIMENTS, Experiment
 from ._lab import Lab, Skip
+from ._scratch import ScratchRefusedError, choose_scratch
 
-__all__ = ["FAILING", "Profile", "Result", "run_experiment", "run_probe"]
+__all__ = ["FAILING", "ProbeRefusedError", "Profile", "Result", "run_experiment", "run_probe"]
 
 #: The verdicts that make ``portpool probe`` exit 1.
 FAILING: Final = frozenset({"unmatched", "disagree", "error"})
@@ -128,17 +129,41 @@ def run_experiment(lab: Lab, experiment: Experiment) -> Result:
     return Result(rule, verdict, observed, expected, evidence, reason)
 
 
-def run_probe(lab: Lab, only: Iterable[str] | None = None) -> Profile:
+class ProbeRefusedError(ValueError):
+    """The probe did not start: a previous run's restores failed, or the scratch block
+    is not free (the message says what to do)."""
+
+
+def run_probe(lab: Lab, only: Iterable[str] | None = None, *,
+              move_scratch: bool = False) -> Profile:
     """Run every experiment (or those of ``only``, in table order) on ``lab``.
+
+    First it restores what an interrupted probe left in the lab's journal
+    (:meth:`Lab.recover`), then it checks the scratch block against every dynamic
+    range and exclusion row (``_scratch.py``), moving it to a free block when
+    ``move_scratch`` (the user did not choose it).  Each experiment's changes are undone
+    in ``finally``: after an exception, and after Ctrl+C too, which then goes on.
 
     Raises:
         ValueError: a rule of ``only`` has no experiment (the message lists them).
+        ProbeRefusedError: the journal's restores failed, or the scratch block meets a
+            range or a row and may not move (the message names them).
     """
     chosen = list(EXPERIMENTS) if only is None else list(dict.fromkeys(only))
     unknown = [rule for rule in chosen if rule not in EXPERIMENTS]
     if unknown:
         raise ValueError(f"no experiment for {', '.join(unknown)} (portpool probe --list"
                          " shows the rules that have one)")
+    problems = lab.recover()
+    if problems:
+        raise ProbeRefusedError("an earlier probe's changes could not be restored: "
+                           + "; ".join(problems) + " (restore them by hand, then delete the"
+                           " journal file)")
+    try:
+        lab.scratch = choose_scratch(lab, movable=move_scratch)
+    except ScratchRefusedError as exc:
+        raise ProbeRefusedError(str(exc)) from None
+    lab.evidence = []
     order = [rule for rule in RULES if rule in chosen]
     results = {rule: run_experiment(lab, EXPERIMENTS[rule]) for rule in order}
     return Profile(lab.machine(), results)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable, Sequence
 from typing import Final
 
@@ -20,6 +19,7 @@ from .._errors import PortPoolError
 from .._host import EmulatedHost
 from .._interface import PortPool
 from .._model._store import Store
+from .._netsh._console import decode_console_output
 from .._types import AF_INET, SOCK_DGRAM, SOCK_STREAM, Protocol
 
 __all__ = ["LIVE_COMMANDS", "LiveMachineError", "NetshRunner", "live_bind", "live_host",
@@ -44,27 +44,6 @@ class LiveMachineError(RuntimeError):
     which, on one line)."""
 
 
-def _console_encodings() -> list[str]:
-    """The code pages netsh may write a pipe in, most likely first (Windows only)."""
-    names = ["utf-8"]
-    if sys.platform == "win32":
-        import ctypes  # noqa: PLC0415 - Windows only, and only when netsh runs
-
-        for page in (ctypes.windll.kernel32.GetConsoleOutputCP(), ctypes.windll.kernel32.GetOEMCP()):
-            if page:
-                names.append(f"cp{page}")
-    return names
-
-
-def _decode(data: bytes) -> str:
-    for name in _console_encodings():
-        try:
-            return data.decode(name)
-        except (UnicodeDecodeError, LookupError):
-            continue
-    return data.decode("utf-8", errors="replace")  # digits, `*` and tcp/udp survive
-
-
 def run_real_netsh(words: Sequence[str]) -> str:
     """Run the real ``netsh`` with ``words`` (Windows only) and return what it printed.
 
@@ -80,7 +59,7 @@ def run_real_netsh(words: Sequence[str]) -> str:
         done = subprocess.run([exe, *words], capture_output=True, check=False, timeout=60)  # noqa: S603 - a fixed program and fixed words
     except (OSError, subprocess.SubprocessError) as exc:
         raise LiveMachineError(f"netsh {' '.join(words)}: {exc}") from None
-    text = _decode(done.stdout)
+    text = decode_console_output(done.stdout)  # the console's output code page (chcp)
     if done.returncode != 0:
         first = next((line.strip() for line in text.splitlines() if line.strip()), "no output")
         raise LiveMachineError(f"netsh {' '.join(words)} exited {done.returncode}: {first}")

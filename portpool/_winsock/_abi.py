@@ -40,7 +40,8 @@ __all__ = [
     "SIO_ACQUIRE_PORT_RESERVATION", "SIO_ASSOCIATE_PORT_RESERVATION", "SIO_CPU_AFFINITY",
     "SIO_RELEASE_PORT_RESERVATION", "SOCKADDR_IN", "SOCKADDR_IN6", "SOCKET", "SOCKET_ERROR",
     "SOL_SOCKET", "SO_EXCLUSIVEADDRUSE", "SO_REUSEADDR", "ULONG", "ULONG64", "USHORT",
-    "WSADATA", "WSAOVERLAPPED", "WSATHREADID", "Prototype", "htons", "ntohs",
+    "WSADATA", "WSAOVERLAPPED", "WSATHREADID", "Prototype", "htonl", "htons", "ntohl",
+    "ntohs",
 ]
 
 # --- base types (Windows sizes on every OS) ----------------------------------------------
@@ -115,6 +116,14 @@ def htons(value: int) -> int:
 
 
 ntohs = htons
+
+
+def htonl(value: int) -> int:
+    """Host to network byte order for a 32-bit value (sin6_flowinfo)."""
+    return int.from_bytes((value & 0xFFFFFFFF).to_bytes(4, "little"), "big")
+
+
+ntohl = htonl
 
 
 # --- structures (mstcpip.h, winsock2.h, ws2def.h, ws2ipdef.h) ------------------------------

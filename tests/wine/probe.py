@@ -47,3 +47,30 @@ with socket.socket() as py_sock:
     adopted.close()
     print("ADOPT-CLOSED", py_sock.fileno() == -1)
 real.close()
+
+# close() under CPython's own WSAStartup (the socket module's): WSACleanup is not the
+# final one, so the pool must close its sockets itself, or the port stays bound.
+third = WindowsPool()
+left = third.socket()
+left.bind(("127.0.0.1", 0))
+port = left.getsockname()[1]
+third.close()
+with socket.socket() as check:
+    try:
+        check.bind(("127.0.0.1", port))  # no SO_REUSEADDR: fails while the port is bound
+        print("CLOSE-FREES True")
+    except OSError as err:
+        print("CLOSE-FREES", err.winerror)
+try:
+    third.socket()
+    print("CLOSED-POOL ok")
+except PortPoolError as err:
+    print("CLOSED-POOL", err.name)
+
+# The probe's Windows-only helpers, through Wine's kernel32/advapi32: the call shapes hold.
+from portpool._netsh._console import console_output_code_page, system_message  # noqa: E402
+from portpool._probes._lab import is_elevated  # noqa: E402
+
+print("ELEVATED", isinstance(is_elevated(), bool))
+print("CODEPAGE", isinstance(console_output_code_page(), int))
+print("SYSMSG", bool(system_message(5)))

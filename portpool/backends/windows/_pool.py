@@ -15,6 +15,14 @@ How the Windows semantics are relied on (rule ids of specs/semantics.md):
   WindowsSocket pass INVALID_SOCKET and get WSAENOTSOCK (R9b).
 * A function the DLL does not export (Wine, old Windows) is refused when called,
   with ERROR_PROC_NOT_FOUND (B14).
+* WSACleanup is reference-counted: "There must be a call to WSACleanup for each
+  successful call to WSAStartup.  Only the final WSACleanup function call performs the
+  actual cleanup" (learn.microsoft.com/windows/win32/api/winsock/nf-winsock-wsacleanup).
+  CPython's own ``socket`` module holds a WSAStartup of its own for the life of the
+  process (Modules/socketmodule.c, ``os_init``), so the pool's WSACleanup is never the
+  final one: ``close()`` closes the sockets the pool opened itself (closesocket, then
+  WSACleanup, the order that page gives), and the pool and its sockets answer
+  WSANOTINITIALISED afterwards, as after a final WSACleanup (B13).
 * setsockopt sends an int value as a 4-byte little-endian C int and bytes as they are,
   as Python's socket does; getsockopt reads a 4-byte int (O1-O7).
   set_cpu_affinity is WSAIoctl(SIO_CPU_AFFINITY) with a USHORT, as msquic calls it (C19).
@@ -112,6 +120,9 @@ class WindowsPool(PortPool):
         if code:
             raise winerror(code, "WSAStartup failed")
         self._started = True
+        # The sockets this pool opened (not adopted ones), by handle: close() closes
+        # them itself, since its WSACleanup is not the process's last (B13).
+        self._own: dict[int, WindowsSocket] = {}
 
     @classmethod
     def open(cls, *, dlls: Any = None) -> WindowsPool:
@@ -125,6 +136,8 @@ class WindowsPool(PortPool):
     # --- the one error mapping -------------------------------------------------------
 
     def _call(self, name: str, *args: Any) -> Any:
+        if not self._started:  # this pool's WSACleanup is done, whoever else holds Winsock
+            raise refuse("B13", f"{name} after this pool's close() (its WSACleanup)")
         fn = self._ws2.get(name) or self._iph.get(name)
         if fn is None:
             raise refuse("B14", f"{name} is not exported by this DLL")
@@ -172,7 +185,9 @@ class WindowsPool(PortPool):
         if fam is None:  # a family Windows has (AF_UNIX, AF_BTH) but without ports: W6
             self._call("closesocket", handle)
             raise refuse("W6", f"address family {family} has no port pool")
-        return WindowsSocket(self, handle, fam, type, None)
+        sock = WindowsSocket(self, handle, fam, type, None)
+        self._own[handle] = sock
+        return sock
 
     def adopt(self, sock: _pysocket.socket) -> WindowsSocket:
         """Use the port-pool calls on an existing Python socket (by its handle).
@@ -224,23 +239,36 @@ class WindowsPool(PortPool):
         self._persistent("Delete", protocol, start, count)
 
     def close(self) -> None:
-        """WSACleanup (once); Windows closes the sockets still open (B13).
+        """Close the sockets this pool opened, then WSACleanup (once).
+
+        WSACleanup closes a process's sockets only when it is the process's final one
+        (B13), and in a Python process it never is: the ``socket`` module holds its own
+        WSAStartup.  So the pool closes its own sockets first (closesocket; adopted
+        Python sockets stay Python's), and afterwards every call on the pool or its
+        sockets fails with WSANOTINITIALISED, as after a final WSACleanup.
 
         Closing twice is harmless, and so is closing after the process's Winsock was
         cleaned up already (WSANOTINITIALISED).
 
         Raises:
-            PortPoolError: WSACleanup failed otherwise (WSAENETDOWN, WSAEINPROGRESS);
-                the pool stays open and ``close()`` may be called again.
+            PortPoolError: a closesocket failed (WSAENETDOWN, WSAEINPROGRESS, WSAEINTR)
+                or WSACleanup failed (WSAENETDOWN, WSAEINPROGRESS): the pool stays open,
+                the sockets not yet closed stay open, and ``close()`` may be called again.
         """
         if not self._started:
             return
+        for handle in sorted(self._own):
+            self._own[handle].close()  # forgets it; raises (and keeps it) if closesocket fails
         try:
             self._check("WSACleanup", self._call("WSACleanup"), _abi.SOCKET_ERROR, "")
         except PortPoolError as exc:
             if exc.code is not WinError.WSANOTINITIALISED:
                 raise
         self._started = False
+
+    def _forget(self, handle: int) -> None:
+        """A socket of this pool was closed by its own close()."""
+        self._own.pop(handle, None)
 
 
 @final
@@ -327,7 +355,10 @@ class WindowsSocket(Socket):
             sin = _abi.SOCKADDR_IN.from_buffer(buf)
             return (str(ipaddress.IPv4Address(bytes(sin.sin_addr))), _abi.ntohs(sin.sin_port))
         host = address_text(ipaddress.IPv6Address(bytes(buf.sin6_addr)))
-        return (host, _abi.ntohs(buf.sin6_port), buf.sin6_flowinfo, buf.sin6_scope_id)
+        # flowinfo crosses the ABI in network byte order; Python's getsockname gives
+        # ntohl(sin6_flowinfo) (Modules/socketmodule.c, makesockaddr)
+        return (host, _abi.ntohs(buf.sin6_port), _abi.ntohl(buf.sin6_flowinfo),
+                buf.sin6_scope_id)
 
     def setsockopt(self, level: int, option: int, value: int | bytes) -> None:
         """See :meth:`portpool.Socket.setsockopt`.
@@ -410,6 +441,7 @@ class WindowsSocket(Socket):
             if exc.code is not WinError.WSANOTINITIALISED:  # WSACleanup closed it already
                 raise
         self._closed = True
+        self._pool._forget(self._handle)
 
     def fileno(self) -> int:
         """The SOCKET handle, or -1 once closed."""
@@ -433,4 +465,16 @@ def _sockaddr(address: object, family: Family) -> Any:
         return sin
     sin6 = _abi.SOCKADDR_IN6(_abi.AF_INET6, _abi.htons(port))
     sin6.sin6_addr[:] = list(packed)
+    # As CPython's socket module fills it (Modules/socketmodule.c, getsockaddrarg):
+    # sin6_flowinfo in network byte order (htonl), sin6_scope_id as given.  A link-local
+    # bind needs its scope id: Windows cannot pick the interface from fe80::/10 alone.
+    flowinfo, scope_id = (*address[2:], 0, 0)[:2]
+    if not _is_uint32(flowinfo) or not _is_uint32(scope_id):
+        return None
+    sin6.sin6_flowinfo = _abi.htonl(flowinfo)
+    sin6.sin6_scope_id = scope_id
     return sin6
+
+
+def _is_uint32(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**32
