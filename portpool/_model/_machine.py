@@ -175,6 +175,7 @@ class Machine(_Processes, _Blocks, _Introspection):
         self._spaces = {p: PortSpace({f: ranges[(p, f)] for f in Family}) for p in Protocol}
         self._preset = PRESETS.get(record.preset or "default", PRESETS["default"])
         self._boot_number = record.boot
+        self._stopped = {}  # every component runs after a boot (X1, X16)
         for row in record.exclusions:
             self._spaces[row.protocol].add_block(
                 Block(SYSTEM, PortRange(row.start, row.count), owner=row.owner))

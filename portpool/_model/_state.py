@@ -17,6 +17,7 @@ import attrs
 
 from .._types import (
     MAX_PORT,
+    Exclusion,
     Family,
     PortRange,
     Protocol,
@@ -100,6 +101,7 @@ class _MachineState:
     _spaces: dict[Protocol, PortSpace]
     _preset: Preset
     _boot_number: int
+    _stopped: dict[str, tuple[Exclusion, ...]]  # stopped component -> the rows it held (X16)
 
     def _sync(self) -> None:
         """Take in what other hosts sharing the store changed (persistent rows and
