@@ -109,12 +109,14 @@ def _binds(protocols: Sequence[Protocol], family: Family, start: int, count: int
 
 
 def _bind_zero(protocol: Protocol, family: Family) -> int | None:
-    """What bind(0) hands out now (the socket is closed at once); None if it fails."""
+    """What bind(0) hands out now (the socket is closed at once); None if it fails, for
+    example with WSAENOBUFS when the dynamic range is full (A13)."""
     with socket.socket(_os_family(family), _KIND[protocol]) as probe:
         try:
             probe.bind((_LOOPBACK[family], 0))
         except OSError as exc:
-            if _busy(exc):
+            code = getattr(exc, "winerror", None)
+            if _busy(exc) or code == 10055 or exc.errno == errno.ENOBUFS:
                 return None
             raise
         port: int = probe.getsockname()[1]
