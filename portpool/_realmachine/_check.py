@@ -36,7 +36,7 @@ __all__ = ["COMPOSE_NAMES", "Needed", "Verdict", "check_ports", "parse_spec", "p
 
 COMPOSE_NAMES: Final = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
 _SPEC: Final = re.compile(r"^(\d{1,5})(?:-(\d{1,5}))?(?:/(tcp|udp|both))?$", re.IGNORECASE)
-_ENV: Final = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*PORT)\s*=\s*"
+_ENV: Final = re.compile(r"^\s*(?:export\s+)?((?:[A-Za-z_][A-Za-z0-9_]*_)?PORT)\s*=\s*"
                          r"['\"]?(\d{1,5})['\"]?\s*(?:#.*)?$")
 # "- 8080:80", "- '127.0.0.1:8080:80/udp'", "- 3000-3005:3000-3005", "- 9000" (a published range
 # or a container port alone: only the host side counts, and a bare port publishes nothing fixed).

@@ -184,9 +184,9 @@ def _excluded(facts: Facts) -> ErrorExplanation | None:
                " there: a plain bind into a row is refused with WSAEACCES, not WSAEADDRINUSE [X2]"]
     remedies: list[str] = []
     if ex.owner in ("WinNAT", "unknown"):
-        remedies.append("`net stop winnat` then `net start winnat` as administrator: WinNAT's rows"
-                        " (Hyper-V, WSL2, Docker) go, and come back at new places at the next boot"
-                        " [X1]")
+        remedies.append("`net stop winnat` as administrator releases WinNAT's rows (Hyper-V, WSL2,"
+                        " Docker) until `net start winnat` puts them back; a reboot places them anew"
+                        " [X1, X16]")
         remedies.append(_reserve_hint(facts))
     else:
         remedies.append(f"nothing: {ex.owner}'s rows go only when it stops; use another port [X1, X7]")
