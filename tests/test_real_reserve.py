@@ -135,7 +135,7 @@ def test_refusals_are_one_line_and_change_nothing(capsys: pytest.CaptureFixture[
             plan_reserve(PosixSeam(), 8080, 1, (Protocol.TCP,))
         return
     with portpool.patch(host, admin=admin):
-        status, out, err = run(capsys, *argv)
+        status, _, err = run(capsys, *argv)
     assert status == 1 and expected in err and err.count("\n") == 1, err
     assert not host.component_stopped()
     assert _state(host) == before
@@ -168,7 +168,7 @@ def test_a_failed_add_removes_the_rows_added_and_starts_winnat() -> None:
     seam = _Failing(host, "add excludedportrange protocol=udp")
     plan = plan_reserve(seam, row.start, 1, (Protocol.TCP, Protocol.UDP))
     said: list[str] = []
-    with pytest.raises(ReserveRefused, match="protocol=udp .* failed: The process cannot access"):
+    with pytest.raises(ReserveRefused, match=r"protocol=udp .* failed: The process cannot access"):
         run_reserve(seam, plan, said.append)
     assert [line.split(":")[0] for line in said] == [
         "net stop winnat",
@@ -185,7 +185,7 @@ def test_winnat_that_will_not_start_is_said_loudly() -> None:
     host = EmulatedHost.preset("hyperv", seed=1)
     seam = _Failing(host, start_fails=True)
     plan = plan_reserve(seam, _winnat(host).start, 1, (Protocol.TCP,))
-    with pytest.raises(ReserveRefused, match="`net start winnat` failed .* run it again as administrator"):
+    with pytest.raises(ReserveRefused, match=r"`net start winnat` failed .* run it again as administrator"):
         run_reserve(seam, plan, lambda line: None)
 
 

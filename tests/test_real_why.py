@@ -12,6 +12,7 @@ import portpool
 from portpool import EmulatedHost, ErrorExplanation, Protocol, explain_error
 from portpool._realmachine import _why
 from portpool._realmachine._codes import winerror_of
+
 from .test_cli_teach import run
 
 
@@ -142,7 +143,7 @@ def test_off_windows_without_a_windows_code_the_posix_meaning() -> None:
         a.bind(("127.0.0.1", 0))
         a.listen()
         port = a.getsockname()[1]
-        with pytest.raises(OSError) as caught:
+        with pytest.raises(OSError, match="in use") as caught:
             b.bind(("127.0.0.1", port))
     answer = explain_error(caught.value, ("127.0.0.1", port))
     assert answer.cause == "in-use" and "not Windows" in answer.summary
@@ -212,3 +213,45 @@ def test_why_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str], argv
                                         message: str) -> None:
     status, out, err = run(capsys, *argv)
     assert status == 2 and out == "" and message in err and err.count("\n") == 1
+
+
+def test_on_windows_netstat_and_tasklist_name_the_holder(monkeypatch: pytest.MonkeyPatch,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """The Windows seam's path (netsh, a test bind, netstat, tasklist) with a fake
+    subprocess.run: German netstat output, read by position."""
+    import subprocess
+    from pathlib import Path
+
+    from portpool._realmachine._seam import WindowsSeam, using
+
+    data = Path(__file__).parent / "data" / "netsh"
+    with socket.socket() as held:
+        held.bind(("0.0.0.0", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        outputs = {
+            "excludedportrange protocol=tcp": (data / "de-DE-tcp.txt").read_bytes(),
+            "excludedportrange protocol=udp": (data / "en-udp.txt").read_bytes(),
+            "dynamicport": (data / "zh-CN-tcp-dynamicport.txt").read_bytes(),
+            "-ano -p TCPv6": b"",
+            "-ano -p TCP": (f"\r\nAktive Verbindungen\r\n\r\n  Proto  Lokale Adresse  Remoteadresse"
+                            f"  Status  PID\r\n  TCP    0.0.0.0:{port}   0.0.0.0:0  ABH\xc3\x96REN   4242"
+                            f"\r\n  TCP    0.0.0.0:{port}1  0.0.0.0:0  ABH\xc3\x96REN   7\r\n").encode("latin-1"),
+            "PID eq 4242": b'"node.exe","4242","Console","1","50.000 K"\r\n',
+        }
+        calls: list[str] = []
+
+        def fake(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+            words = " ".join(argv[1:])
+            calls.append(argv[0].rsplit("\\", 1)[-1].rsplit("/", 1)[-1])
+            data = next((v for k, v in outputs.items() if k in words), None)
+            return subprocess.CompletedProcess(argv, 0 if data is not None else 1, data or b"", b"")
+
+        monkeypatch.setattr(subprocess, "run", fake)
+        with using(WindowsSeam()):
+            answer = explain_error(OSError(errno.EADDRINUSE, "in use"), ("0.0.0.0", port))
+            status, out, _ = run(capsys, "check", str(port))
+    assert answer.cause == "in-use" and answer.details[0] == f"held now by node.exe (PID 4242), bound to 0.0.0.0:{port}"
+    assert answer.remedies == ("end node.exe (`taskkill /pid 4242`), or use another port",)
+    assert {"netsh.exe", "netstat.exe", "tasklist.exe"} <= set(calls)
+    assert status == 1 and f"in use now (WSAEADDRINUSE 10048): held by node.exe (PID 4242)" in out

@@ -155,7 +155,8 @@ def _why(args: argparse.Namespace, rest: list[str]) -> int:
     if asked.live and asked.windows and asked.netsh_only:
         now, tried = bind_now(protocol, port), True
     answer = explain_from(code, protocol, host, port, machine=asked.host, netsh_only=asked.netsh_only,
-                          machine_name=asked.name, windows=asked.windows, now=now, tried_now=tried)
+                          machine_name=asked.name, windows=asked.windows, now=now, tried_now=tried,
+                          holders=asked.holders(protocol, port))
     sys.stdout.write(str(answer))
     return 0
 

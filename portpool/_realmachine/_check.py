@@ -198,6 +198,9 @@ def _verdict(asked: Asked, needed: Needed) -> Verdict:
         if code is not None:
             what = {10013: "refused now (WSAEACCES 10013)", 10048: "in use now (WSAEADDRINUSE 10048)"
                     }.get(code, f"a test bind fails now (code {code})")
+            holders = asked.holders(protocol, port)
+            if holders:
+                what += ": " + "; ".join(f"held by {h}" for h in holders)
             return Verdict(needed, True, what)
     if host is not None:
         why = host.explain(protocol, port)

@@ -18,7 +18,7 @@ from .._host import EmulatedHost
 from .._teach._live import LiveMachineError, live_host
 from .._types import Family, Protocol
 from ._codes import winerror_of
-from ._seam import EmulatedSeam, Seam, current_seam
+from ._seam import EmulatedSeam, Holder, Seam, current_seam
 
 __all__ = ["Asked", "ask", "bind_now", "host_from_seam"]
 
@@ -63,6 +63,13 @@ class Asked:
     live: bool  # this real machine (a test bind now means something)
     name: str
     windows: bool
+    seam: Seam | None = None  # where netstat runs, for a machine read through netsh
+
+    def holders(self, protocol: Protocol, port: int | None) -> tuple[Holder, ...]:
+        """Who holds ``port`` now, by netstat, on a real machine read through netsh."""
+        if self.seam is None or not self.netsh_only or not port:
+            return ()
+        return self.seam.holders(protocol, port)
 
 
 def ask(machine: EmulatedHost | None = None, seam: Seam | None = None) -> Asked:
@@ -77,5 +84,5 @@ def ask(machine: EmulatedHost | None = None, seam: Seam | None = None) -> Asked:
     if isinstance(seam, EmulatedSeam):
         return Asked(seam.host, False, True, "the emulated machine under portpool.patch()", True)
     if seam.windows:
-        return Asked(host_from_seam(seam), True, True, f"{seam.name}, read through netsh", True)
+        return Asked(host_from_seam(seam), True, True, f"{seam.name}, read through netsh", True, seam)
     return Asked(None, False, True, seam.name, False)

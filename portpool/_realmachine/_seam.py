@@ -30,8 +30,9 @@ from .._teach._live import _decode  # netsh's console decoding, one place for ev
 
 if TYPE_CHECKING:
     from .._host import EmulatedHost
+    from .._types import Protocol as PortProtocol
 
-__all__ = ["EmulatedSeam", "PosixSeam", "Ran", "Seam", "WindowsSeam", "current_seam", "using"]
+__all__ = ["EmulatedSeam", "Holder", "PosixSeam", "Ran", "Seam", "WindowsSeam", "current_seam", "using"]
 
 
 @attrs.frozen
@@ -40,6 +41,26 @@ class Ran:
 
     status: int
     output: str
+
+
+@attrs.frozen
+class Holder:
+    """A socket that holds a port, as ``netstat -ano`` shows it.
+
+    Attributes:
+        host, port: its local address.
+        pid: its process.
+        program: the process's program (``tasklist``), ``None`` when unknown.
+    """
+
+    host: str
+    port: int
+    pid: int
+    program: str | None = None
+
+    def __str__(self) -> str:
+        who = f"{self.program} (PID {self.pid})" if self.program else f"process {self.pid}"
+        return f"{who}, bound to {self.host}:{self.port}"
 
 
 class Seam(Protocol):
@@ -62,6 +83,9 @@ class Seam(Protocol):
     def elevated(self) -> bool:
         """Whether this process runs as an elevated administrator."""
 
+    def holders(self, protocol: PortProtocol, port: int) -> tuple[Holder, ...]:
+        """The sockets bound to ``port`` of ``protocol`` (``netstat -ano``)."""
+
 
 class PosixSeam:
     """A machine without Windows' port pools: no rows, no netsh, no winnat."""
@@ -77,6 +101,9 @@ class PosixSeam:
 
     def elevated(self) -> bool:
         return False
+
+    def holders(self, protocol: PortProtocol, port: int) -> tuple[Holder, ...]:
+        return ()
 
 
 def _system32(program: str) -> str:
@@ -111,6 +138,29 @@ class WindowsSeam:
 
         windll: Any = getattr(ctypes, "windll", None)
         return windll is not None and bool(windll.shell32.IsUserAnAdmin())
+
+    def holders(self, protocol: PortProtocol, port: int) -> tuple[Holder, ...]:
+        """``netstat -ano -p TCP|UDP`` (both IP versions), then ``tasklist`` for the programs.
+
+        Read by position, not by word, so any display language works: a row is
+        ``PROTO LOCAL FOREIGN [STATE] PID``; the local address ends ``:PORT``.
+        """
+        found: list[tuple[str, int]] = []
+        for word in (protocol.name, f"{protocol.name}v6"):
+            ran = self._run([_system32("netstat.exe"), "-ano", "-p", word])
+            for line in ran.output.splitlines():
+                fields = line.split()
+                if (len(fields) >= 4 and fields[0].upper() == protocol.name and fields[-1].isdigit()
+                        and fields[1].rpartition(":")[2] == str(port)):
+                    host = fields[1].rpartition(":")[0].strip("[]")
+                    found.append((host, int(fields[-1])))
+        out = []
+        for host, pid in dict.fromkeys(found):
+            listing = self._run([_system32("tasklist.exe"), "/fi", f"PID eq {pid}", "/fo", "csv", "/nh"])
+            first = listing.output.strip().splitlines()[0] if listing.output.strip() else ""
+            program = first.split('","')[0].strip('"') if first.startswith('"') else None
+            out.append(Holder(host, port, pid, program))
+        return tuple(out)
 
 
 class EmulatedSeam:
@@ -157,6 +207,10 @@ class EmulatedSeam:
 
     def elevated(self) -> bool:
         return self.admin
+
+    def holders(self, protocol: PortProtocol, port: int) -> tuple[Holder, ...]:
+        """The emulated machine's bound sockets at ``port`` (its processes have no programs)."""
+        return tuple(Holder(b.host, b.port, b.pid) for b in self.host.bindings(protocol) if b.port == port)
 
 
 #: ``net`` service names -> the component that owns their rows in the model (X1).

@@ -33,6 +33,7 @@ from .._types import Protocol
 from ._codes import winerror_of
 from ._free import parse_protocols
 from ._machine import ask, bind_now
+from ._seam import Holder
 
 if TYPE_CHECKING:
     from .._model._machine import Explanation
@@ -118,6 +119,7 @@ class Facts:
         tried_now: whether a test bind was made.
         machine_name: which machine, in a few words.
         windows: whether the machine has Windows' pools.
+        holders: on a real machine, the sockets netstat shows at the port now.
     """
 
     code: int | None
@@ -131,6 +133,7 @@ class Facts:
     tried_now: bool
     machine_name: str
     windows: bool = True
+    holders: tuple[Holder, ...] = ()
 
     def answer(self, cause: str, summary: str, details: list[str] | tuple[str, ...] = (),
                remedies: list[str] | tuple[str, ...] = (), rules: tuple[str, ...] = ()
@@ -240,15 +243,25 @@ def _administered(facts: Facts) -> ErrorExplanation | None:
          " as administrator [N1, R16]"], ("X15", "C5"))
 
 
+def _holder_lines(facts: Facts) -> tuple[list[str], list[str]]:
+    """What netstat showed at the port now (details, remedies), or how to look."""
+    if not facts.holders:
+        return ([_netstat(facts)] if facts.port is not None else []), []
+    return ([f"held now by {h}" for h in facts.holders],
+            [f"end {h.program or 'process'} (`taskkill /pid {h.pid}`), or use another port"
+             for h in facts.holders])
+
+
 def _excluded_live(facts: Facts) -> ErrorExplanation | None:
     """This Windows machine, read now: no row, but a test bind is still refused."""
     if facts.code != 10013 or not facts.tried_now or facts.now != 10013:
         return None
+    details, remedies = _holder_lines(facts)
     return facts.answer(
         "exclusive-socket",
-        "refused now too, and no row covers it: a socket of another account holds it with"
-        " SO_EXCLUSIVEADDRUSE (netsh lists no sockets)", [_netstat(facts)],
-        ["end that program, or use another port"], ("C5", "C12"))
+        "refused now too, and no row covers it: a socket of another account holds it (or one"
+        " with SO_EXCLUSIVEADDRUSE)", details, remedies or ["end that program, or use another port"],
+        ("C5", "C12"))
 
 
 def _exhausted(facts: Facts) -> ErrorExplanation | None:
@@ -288,12 +301,12 @@ def _in_use_unknown(facts: Facts) -> ErrorExplanation | None:
     if facts.code != 10048:
         return None
     if facts.netsh_only or facts.machine is None:
-        details = [_netstat(facts)] if facts.port is not None else []
+        details, remedies = _holder_lines(facts)
         if facts.tried_now and facts.now is None:
             details.append("a test bind now succeeds: the holder has let it go")
         return facts.answer("in-use", "in use: another socket holds this address and port (not a"
                             " row: rows give WSAEACCES)", details,
-                            ["end the program that holds it, or use another port"], ("C1",))
+                            remedies or ["end the program that holds it, or use another port"], ("C1",))
     return facts.answer("in-use", "in use when it failed; nothing holds it now on the machine asked"
                         " (the socket that held it has closed)", [], ["try again"], ("C1",))
 
@@ -372,12 +385,12 @@ def _address(address: object, exc: OSError | None) -> tuple[str | None, int | No
 
 def explain_from(code: int | None, protocol: Protocol, host: str | None, port: int | None, *,
                  machine: EmulatedHost | None, netsh_only: bool, machine_name: str,
-                 windows: bool = True, now: int | None = None, tried_now: bool = False
-                 ) -> ErrorExplanation:
+                 windows: bool = True, now: int | None = None, tried_now: bool = False,
+                 holders: tuple[Holder, ...] = ()) -> ErrorExplanation:
     """Run :data:`CAUSES` over these facts (the CLI and :func:`explain_error` come here)."""
     why = machine.explain(protocol, port) if machine is not None and port else None
     facts = Facts(code, protocol, port, host, machine, netsh_only, why, now, tried_now, machine_name,
-                  windows)
+                  windows, holders)
     for cause in CAUSES:
         found = cause(facts)
         if found is not None:
@@ -431,4 +444,4 @@ def explain_error(exc: OSError, address: object = None, protocol: str | Protocol
         now, tried = bind_now(protocols[0], port), True
     return explain_from(code, protocols[0], host, port, machine=asked.host, netsh_only=asked.netsh_only,
                         machine_name=asked.name, windows=asked.windows or from_windows, now=now,
-                        tried_now=tried)
+                        tried_now=tried, holders=asked.holders(protocols[0], port))
