@@ -254,4 +254,4 @@ def test_on_windows_netstat_and_tasklist_name_the_holder(monkeypatch: pytest.Mon
     assert answer.cause == "in-use" and answer.details[0] == f"held now by node.exe (PID 4242), bound to 0.0.0.0:{port}"
     assert answer.remedies == ("end node.exe (`taskkill /pid 4242`), or use another port",)
     assert {"netsh.exe", "netstat.exe", "tasklist.exe"} <= set(calls)
-    assert status == 1 and f"in use now (WSAEADDRINUSE 10048): held by node.exe (PID 4242)" in out
+    assert status == 1 and "in use now (WSAEADDRINUSE 10048): held by node.exe (PID 4242)" in out
