@@ -415,14 +415,14 @@ class PortFixtures:
 # --- failures explained where they happen ---------------------------------------------
 
 
-def _windows_oserror_in(exc: BaseException) -> bool:
-    """Whether ``exc``'s chain holds an OSError with a Windows code (cheap: no portpool)."""
+def _oserror_in(exc: BaseException) -> bool:
+    """Whether ``exc``'s chain holds an OSError (cheap: portpool is imported only then,
+    and ``_report`` decides whether it is a socket error with a Windows code)."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, OSError) and (isinstance(getattr(current, "winerror", None), int)
-                                             or sys.platform == "win32"):
+        if isinstance(current, OSError):
             return True
         current = current.__cause__ or current.__context__
     return False
@@ -436,7 +436,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
     excinfo = call.excinfo
     if (report.failed and excinfo is not None and report.when in ("setup", "call")
             and item.config.getini("portpool_explain_failures")
-            and _windows_oserror_in(excinfo.value)):
+            and _oserror_in(excinfo.value)):
         from portpool._realmachine._report import failure_text
 
         text = failure_text(excinfo.value, excinfo.tb)

@@ -202,6 +202,9 @@ def test_a_report_never_fails_itself(monkeypatch: pytest.MonkeyPatch) -> None:
     chained = RuntimeError("wrapped")
     chained.__cause__ = error
     assert _report.find_oserror(chained) is error
+    missing = FileNotFoundError(2, "The system cannot find the file specified")
+    missing.winerror = 2  # type: ignore[attr-defined]  # as on Windows: a file error, not a socket's
+    assert _report.find_oserror(missing) is None and _report.failure_text(missing, None) is None
 
 
 def test_the_address_is_read_back_from_the_failing_line() -> None:

@@ -12,13 +12,15 @@ traceback, and asks :func:`._why.explain_error` on the machine the error came fr
   no property, no subscript runs);
 * asyncio's servers put the address in their message, which :func:`explain_error` reads.
 
-Only errors that carry a Windows code (Python on Windows, the patch) are explained; a
-plain POSIX error on Linux gets nothing.
+Only socket errors that carry a Windows code (Python on Windows, the patch) are
+explained: a Winsock code (10000-11999), not a file error's; a plain POSIX error on Linux
+gets nothing.
 """
 
 from __future__ import annotations
 
 import ast
+import errno
 import linecache
 import os
 import socket
@@ -32,6 +34,7 @@ from ._why import explain_error
 __all__ = ["failure_text", "find_oserror"]
 
 _CALLS: Final = frozenset({"bind", "connect", "connect_ex"})
+_SOCKET_ERRNOS: Final = frozenset({errno.EADDRINUSE, errno.EADDRNOTAVAIL, errno.ECONNREFUSED})
 _MISSING: Final = object()
 
 
@@ -48,10 +51,15 @@ def find_oserror(exc: BaseException) -> OSError | None:
 
 
 def _has_windows_code(exc: OSError) -> bool:
+    """Whether ``exc`` is a socket error with a Windows code: a Winsock ``winerror``
+    (10000-11999; a file error's winerror 2 or 5 is not one), or, on Windows, one of the
+    errno values asyncio re-raises bind and connect errors with (the address in its text)."""
     code = getattr(exc, "winerror", None)
     if isinstance(code, int) and not isinstance(code, bool):
-        return True
-    return os.name == "nt" and exc.errno is not None  # asyncio re-raises with errno only
+        return 10000 <= code < 12000
+    if os.name != "nt" or exc.errno is None:
+        return False
+    return exc.errno in _SOCKET_ERRNOS or (exc.errno == errno.EACCES and "address" in str(exc))
 
 
 def _frames(tb: TracebackType | None) -> list[tuple[FrameType, int]]:
