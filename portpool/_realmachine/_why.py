@@ -160,18 +160,22 @@ def _reserve_hint(facts: Facts) -> str:
 # --- the causes, in the order they are tried -------------------------------------------
 
 
+_ASK_WINDOWS: Final = ("to ask about a Windows machine instead: `portpool why ... --netsh FILE` (its saved"
+                       " netsh output) or `--preset`, or explain_error(..., machine=host)")
+
+
 def _not_windows(facts: Facts) -> ErrorExplanation | None:
     if facts.windows:
         return None
     if facts.code == 10048:
         return facts.answer("in-use", "a socket on this machine holds the port (this machine is not"
-                            " Windows: no exclusion rows here)",
+                            " Windows: no exclusion rows here)", [_ASK_WINDOWS],
                             remedies=[f"`ss -lntup 'sport = :{facts.port}'` (Linux) or `lsof -i"
                                       f" :{facts.port}` names the process"] if facts.port else [])
     if facts.code == 10013:
         return facts.answer("permission", "this machine is not Windows: EACCES on bind means a port"
                             " below the unprivileged start (Linux: net.ipv4.ip_unprivileged_port_start,"
-                            " 1024 by default) without the privilege",
+                            " 1024 by default) without the privilege", [_ASK_WINDOWS],
                             remedies=["use a port at or above 1024, or give the program"
                                       " CAP_NET_BIND_SERVICE"])
     return None
