@@ -255,3 +255,17 @@ def test_on_windows_netstat_and_tasklist_name_the_holder(monkeypatch: pytest.Mon
     assert answer.remedies == ("end node.exe (`taskkill /pid 4242`), or use another port",)
     assert {"netsh.exe", "netstat.exe", "tasklist.exe"} <= set(calls)
     assert status == 1 and "in use now (WSAEADDRINUSE 10048): held by node.exe (PID 4242)" in out
+
+
+def test_when_netsh_fails_the_code_alone_speaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+
+    from portpool._realmachine._seam import WindowsSeam, using
+
+    def failing(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.CompletedProcess(argv, 1, b"", b"Zugriff verweigert")
+
+    monkeypatch.setattr(subprocess, "run", failing)
+    with using(WindowsSeam()):
+        answer = explain_error(portpool.winerror(10013), 8080)
+    assert answer.cause == "unknown-10013" and answer.machine.startswith("this machine (netsh: netsh int")

@@ -437,10 +437,7 @@ def explain_error(exc: OSError, address: object = None, protocol: str | Protocol
     from_windows = isinstance(getattr(exc, "winerror", None), int)
     try:
         asked = ask(machine)
-    except ValueError as problem:  # LiveMachineError is a RuntimeError; NetshParseError a ValueError
-        return explain_from(code, protocols[0], host, port, machine=None, netsh_only=True,
-                            machine_name=f"this machine (netsh: {problem})")
-    except RuntimeError as problem:
+    except (RuntimeError, ValueError) as problem:  # LiveMachineError, NetshParseError: the code speaks
         return explain_from(code, protocols[0], host, port, machine=None, netsh_only=True,
                             machine_name=f"this machine (netsh: {problem})")
     now, tried = None, False
