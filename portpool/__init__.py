@@ -35,13 +35,16 @@ from ._types import (
 
 if TYPE_CHECKING:
     from ._patch import patch
+    from ._realmachine import ErrorExplanation, NoFreePortError, explain_error, free_port
     from ._winsock._dlls import CallControl, EmulatedDlls
 
 __version__ = "0.1.0"
 
 # The emulated DLLs import ctypes, so they load on first use, not with portpool.
 _LAZY = {"CallControl": "portpool._winsock._dlls", "EmulatedDlls": "portpool._winsock._dlls",
-         "patch": "portpool._patch"}
+         "patch": "portpool._patch", "free_port": "portpool._realmachine",
+         "explain_error": "portpool._realmachine", "ErrorExplanation": "portpool._realmachine",
+         "NoFreePortError": "portpool._realmachine"}
 
 
 def __getattr__(name: str) -> object:
@@ -70,9 +73,11 @@ __all__ = [
     "EmulatedDlls",
     "EmulatedHost",
     "EmulatedProcess",
+    "ErrorExplanation",
     "Exclusion",
     "Explanation",
     "Family",
+    "NoFreePortError",
     "PortPool",
     "PortPoolError",
     "PortRange",
@@ -81,6 +86,8 @@ __all__ = [
     "Socket",
     "StoreError",
     "WinError",
+    "explain_error",
+    "free_port",
     "open_pool",
     "patch",
     "windows_code",

@@ -255,6 +255,29 @@ class EmulatedHost:
         """
         return self._machine.release_exclusions(owner)
 
+    def stop_component(self, owner: str = "WinNAT") -> tuple[Exclusion, ...]:
+        """The component stops (``net stop winnat``): its rows go until it starts again
+        (rules X1, X16).
+
+        Returns:
+            The rows that went (none when it was stopped already).
+        """
+        return self._machine.stop_component(owner)
+
+    def start_component(self, owner: str = "WinNAT") -> tuple[tuple[Exclusion, ...], tuple[Exclusion, ...]]:
+        """The component starts again (``net start winnat``): each row it held comes back
+        where it was, except one that would now overlap another block, such as an
+        administered row added while it was stopped (rule X16).
+
+        Returns:
+            (the rows back, the rows left out).
+        """
+        return self._machine.start_component(owner)
+
+    def component_stopped(self, owner: str = "WinNAT") -> bool:
+        """Whether :meth:`stop_component` stopped it (and it has not started since the last boot)."""
+        return self._machine.component_stopped(owner)
+
     def exclusions(self, protocol: Protocol) -> tuple[Exclusion, ...]:
         """The rows ``netsh int ipv4 show excludedportrange`` lists, sorted: system
         exclusions (with their owner), administered rows (``administered=True``,

@@ -17,6 +17,18 @@ Fixtures:
     portpool_settings: the settings in force (a :class:`PortpoolSettings`).
     port_pool_module / port_pool_session: one pool (on its own machine, configured by
         the ini options) shared by a module / the session.
+    unused_tcp_port, unused_udp_port (function scope), unused_tcp_port_factory,
+        unused_udp_port_factory (session scope): pytest-asyncio's names and scopes, drawn
+        by :func:`portpool.free_port` (outside every exclusion row; on the test's emulated
+        machine when the test uses ``portpool_patch``).  They are registered in
+        ``pytest_configure``, after every plugin loaded from an entry point or ``-p``, so
+        they win over pytest-asyncio's fixtures of the same names (pytest takes the
+        fixture registered last); a ``conftest.py`` fixture still wins over both.  The ini
+        option ``portpool_port_fixtures = false`` leaves the names to pytest-asyncio.
+
+Failure reports: a test that fails on an OSError with a Windows code (real Windows, or
+under the patch) gets ``portpool why``'s answer as a "portpool why" section of its
+report; ``portpool_explain_failures = false`` turns it off.
 
 ``--portpool-backend``:
     ``emulated`` (default): pools are processes of ``emulated_host``.
@@ -34,7 +46,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -97,6 +109,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                   type="linelist", default=[])
     parser.addini("portpool_profile", "a `portpool probe` profile (JSON path, relative to the"
                   " ini file)", default="")
+    parser.addini("portpool_port_fixtures", "unused_tcp_port and friends come from portpool"
+                  " (outside exclusion rows); false leaves the names to pytest-asyncio",
+                  type="bool", default=True)
+    parser.addini("portpool_explain_failures", "a failed test's Windows OSError gets `portpool"
+                  " why`'s answer in its report", type="bool", default=True)
 
 
 _INI = pytest.StashKey[dict[str, Any]]()
@@ -107,6 +124,10 @@ def pytest_configure(config: pytest.Config) -> None:
     the ini options once: a bad value stops the run with a usage error."""
     config.addinivalue_line("markers", _MARKER_HELP)
     config.stash[_INI] = _ini_settings(config)
+    if config.getini("portpool_port_fixtures") and not config.pluginmanager.has_plugin(_PORTS):
+        # Registered now, after every entry-point and -p plugin: pytest takes the fixture
+        # registered last, so these win over pytest-asyncio's of the same names.
+        config.pluginmanager.register(PortFixtures, _PORTS)
 
 
 def _parse_dynamic(value: object) -> object:
@@ -322,3 +343,107 @@ def port_pool_session(request: pytest.FixtureRequest) -> Iterator[PortPool]:
     """One pool (on its own machine, from the ini options) shared by the whole session."""
     with _open_shared(request.config) as pool:
         yield pool
+
+
+# --- port fixtures under pytest-asyncio's names ----------------------------------------
+
+_PORTS = "portpool-port-fixtures"
+
+
+def _draw_port(request: pytest.FixtureRequest, protocol: str) -> int:
+    """A port from :func:`portpool.free_port`, on the test's emulated machine when the
+    test uses ``portpool_patch`` (so that the port is free there)."""
+    if "portpool_patch" in request.fixturenames:
+        request.getfixturevalue("portpool_patch")
+    from portpool import free_port
+
+    return free_port(protocol)
+
+
+class _PortFactory:
+    """``factory()``: a port from :func:`portpool.free_port` that this factory has not
+    given before (pytest-asyncio's factories promise different ports)."""
+
+    def __init__(self, protocol: str) -> None:
+        self.protocol = protocol
+        self.produced: set[int] = set()
+
+    def __call__(self) -> int:
+        from portpool import NoFreePortError, free_port
+
+        for _ in range(1000):
+            port = free_port(self.protocol)
+            if port not in self.produced:
+                self.produced.add(port)
+                return port
+        raise NoFreePortError(f"no {self.protocol} port left that this factory has not given"
+                              f" ({len(self.produced)} given)")
+
+
+class PortFixtures:
+    """pytest-asyncio's port fixtures, outside every exclusion row (see the module docstring).
+
+    Registered as a plugin by ``pytest_configure`` unless ``portpool_port_fixtures = false``.
+    """
+
+    @pytest.fixture
+    @staticmethod
+    def unused_tcp_port(request: pytest.FixtureRequest) -> int:
+        """A TCP port that binds now, in no exclusion row (:func:`portpool.free_port`)."""
+        return _draw_port(request, "tcp")
+
+    @pytest.fixture
+    @staticmethod
+    def unused_udp_port(request: pytest.FixtureRequest) -> int:
+        """A UDP port that binds now, in no exclusion row."""
+        return _draw_port(request, "udp")
+
+    @pytest.fixture(scope="session")
+    @staticmethod
+    def unused_tcp_port_factory() -> Callable[[], int]:
+        """``factory()``: a different free TCP port per call (drawn when called, so on the
+        test's emulated machine under ``portpool_patch``)."""
+        return _PortFactory("tcp")
+
+    @pytest.fixture(scope="session")
+    @staticmethod
+    def unused_udp_port_factory() -> Callable[[], int]:
+        """``factory()``: a different free UDP port per call."""
+        return _PortFactory("udp")
+
+
+# --- failures explained where they happen ---------------------------------------------
+
+
+def _oserror_in(exc: BaseException) -> bool:
+    """Whether ``exc``'s chain holds an OSError (cheap: portpool is imported only then,
+    and ``_report`` decides whether it is a socket error with a Windows code)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None],
+                               ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Add ``portpool why``'s answer to the report of a test that failed on a Windows OSError."""
+    report = yield
+    excinfo = call.excinfo
+    if (report.failed and excinfo is not None and report.when in ("setup", "call")
+            and item.config.getini("portpool_explain_failures")
+            and _oserror_in(excinfo.value)):
+        from portpool._realmachine._report import failure_text
+
+        text = failure_text(excinfo.value, excinfo.tb)
+        if text:
+            add_section = getattr(report.longrepr, "addsection", None)  # pytest's exception reprs
+            if callable(add_section):
+                add_section("portpool why", text.rstrip("\n"))
+            else:
+                report.sections.append(("portpool why", text))
+    return report

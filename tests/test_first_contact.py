@@ -56,9 +56,8 @@ def test_the_editable_build_gives_no_warnings(tmp_path: Path) -> None:
     with the build requirements, the backend's warnings turned into errors."""
     import zipfile
 
-    from build.env import DefaultIsolatedEnv
-
     from build import ProjectBuilder
+    from build.env import DefaultIsolatedEnv
 
     def runner(cmd: Sequence[str], cwd: str | None = None,
                extra_environ: Mapping[str, str] | None = None) -> None:

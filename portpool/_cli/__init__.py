@@ -23,6 +23,7 @@ __all__ = ["CommandError", "OneLineParser", "check_output", "main"]
 _COMMAND_MODULES = (
     "portpool._cli._basic",
     "portpool._cli._teach",
+    "portpool._cli._realmachine",
     "portpool._cli._probe",
     "portpool._cli._conformance",
 )

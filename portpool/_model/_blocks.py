@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from .._errors import shown
+from .._errors import PortPoolError, shown
 from .._types import MAX_PORT, Exclusion, Family, PortRange, Protocol, Reservation
 from ._presets import MIN_DYNAMIC_PORTS
 from ._rules import refuse
@@ -250,6 +250,45 @@ class _Blocks(_MachineState):
                     gone += 1
             self._wrote(commit)
             return gone
+
+    def stop_component(self, owner: object) -> tuple[Exclusion, ...]:
+        """The component stops (``net stop winnat``): its rows go, and the machine keeps
+        them until it starts again (X1, X16).  Returns the rows that went (none when it
+        was stopped already)."""
+        if not isinstance(owner, str) or not owner:
+            raise TypeError(f"owner must be a non-empty str, not {owner!r}")
+        with self.lock:
+            self._sync()
+            rows = tuple(Exclusion(protocol, b.range.start, b.range.last, False, owner)
+                         for protocol, space in self._spaces.items()
+                         for b in space.blocks.values() if b.kind is SYSTEM and b.owner == owner)
+            self.release_exclusions(owner)
+            self._stopped[owner] = self._stopped.get(owner, ()) + rows
+            return rows
+
+    def start_component(self, owner: object) -> tuple[tuple[Exclusion, ...], tuple[Exclusion, ...]]:
+        """The component starts again (``net start winnat``): each row it held when it
+        stopped comes back where it was, unless it would now overlap another block, which
+        it leaves out (X16, X12).  Returns (the rows back, the rows left out)."""
+        if not isinstance(owner, str) or not owner:
+            raise TypeError(f"owner must be a non-empty str, not {owner!r}")
+        with self.lock:
+            rows = self._stopped.pop(owner, ())
+            back: list[Exclusion] = []
+            left: list[Exclusion] = []
+            for row in rows:
+                try:
+                    self.exclude(row.protocol, row.start, row.end - row.start + 1, owner)
+                except PortPoolError:  # X12: a block placed meanwhile (an administered row)
+                    left.append(row)
+                else:
+                    back.append(row)
+            return tuple(back), tuple(left)
+
+    def component_stopped(self, owner: object) -> bool:
+        """Whether the component was stopped (and not started again) since the last boot."""
+        with self.lock:
+            return owner in self._stopped
 
     def exclusions(self, protocol: object, *, persistent_only: bool = False) -> tuple[Exclusion, ...]:
         """The rows netsh lists, sorted (X1, X13, N1, N3)."""

@@ -208,6 +208,7 @@ class Machine(_Processes, _Blocks, _Introspection):
         self._preset = PRESETS.get(record.preset or "default", PRESETS["default"])
         self._boot_number = record.boot
         self._seen = record.version
+        self._stopped = {}  # every component runs after a boot (X1, X16)
         for res in record.reservations:
             self._add_persistent(res)
 

@@ -19,6 +19,7 @@ import attrs
 from .._errors import shown
 from .._types import (
     MAX_PORT,
+    Exclusion,
     Family,
     PortRange,
     Protocol,
@@ -114,6 +115,7 @@ class _MachineState:
         """Whether ``sock``'s wildcard port comes from Windows' counter (A4's default)
         rather than a uniform draw (A4's ``random`` alternative)."""
         return self._variants["A4"] == "sequential"
+    _stopped: dict[str, tuple[Exclusion, ...]]  # stopped component -> the rows it held (X16)
 
     def _sync(self) -> None:
         """Take in what other hosts sharing the store changed (persistent rows and

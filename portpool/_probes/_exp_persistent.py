@@ -91,6 +91,13 @@ def _x12(lab: Lab) -> Finding:
     return expects("X12", over_block) and over_bound.ok
 
 
+@experiment("X16", "net stop winnat, add an administered row inside a WinNAT row, net start"
+             " winnat: by hand (stopping winnat on a probe machine cuts its containers' and"
+             " VMs' networking; see the rule's check)", runnable=False)
+def _x16(lab: Lab) -> Finding:  # pragma: no cover - not runnable
+    raise Skip("run by hand: it stops winnat")
+
+
 @experiment("N3", "netsh add store=active and a default row; show with store=persistent",
              admin=True)
 def _n3(lab: Lab) -> Finding:

@@ -71,4 +71,17 @@ RULES: Final[tuple[Rule, ...]] = (
          "  Then bind plain TCP sockets to every 10th port of the dynamic range, run net stop"
          " winnat and net start winnat: this rule expects new WinNAT rows that may cover bound"
          " ports, each such socket still reporting its port (getsockname)."),
+    Rule("X16", "exclusions", "While a component is stopped (`net stop winnat`) its rows are"
+         " gone (X1) and it places none.  When it starts again (`net start winnat`) each row it"
+         " held comes back where it was, except a row that would now overlap another block (an"
+         " administered row added meanwhile, X12): WinNAT leaves that one out.  A reboot places"
+         " rows anew (X1) and forgets what the stop held.", "DOCKER_15452 and WILD_OBS §E (the"
+         " stop, add, start steps users run so that WinNAT stays off a port they need); where"
+         " the rows go on start is not documented", A,
+         check="On a Hyper-V host as an administrator: note the WinNAT rows of netsh int ipv4"
+         " show excludedportrange protocol=tcp; net stop winnat (this rule expects them gone);"
+         " netsh int ipv4 add excludedportrange protocol=tcp startport=P numberofports=1 for a"
+         " port P inside one of them; net start winnat: this rule expects every other row back"
+         " at its old place and no row without `*` over P.  Rows back at new places would"
+         " overturn the first half (threads where a restart frees a port suggest it)."),
 )
