@@ -178,6 +178,8 @@ def test_asyncio_end_to_end(host: EmulatedHost) -> None:
         server = await asyncio.start_server(echo, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         results["port"] = port
+        # asyncio sets SO_REUSEADDR only off Windows: not on a patched socket
+        results["reuse"] = server.sockets[0].getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"stream")
         writer.write_eof()
@@ -234,6 +236,7 @@ def test_asyncio_end_to_end(host: EmulatedHost) -> None:
         asyncio.run(asyncio.wait_for(main(), WAIT))
         assert host.bindings(Protocol.TCP) == ()
     assert results["stream"] == b"STREAM" and results["sock"] == b"SOCK"
+    assert results["reuse"] == 0
     data, source = results["datagram"]
     assert data == b"datagram" and source[1] == results["sender"][1]
     # asyncio re-raises a failed bind as OSError(errno, text); Windows' errno for
@@ -466,14 +469,21 @@ def test_an_ipv4_client_reaches_a_dual_stack_listener() -> None:
 
 
 def test_ctypes_has_what_it_has_on_windows() -> None:
-    with portpool.patch():
+    patcher = portpool.patch()
+    with patcher:
         for name in ("GetLastError", "FormatError", "WinError", "HRESULT", "windll", "oledll",
                      "WinDLL", "OleDLL", "WINFUNCTYPE", "get_last_error", "set_last_error"):
             assert hasattr(ctypes, name), name
         kernel32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined,unused-ignore]
         kernel32.SetLastError(10048)
         assert ctypes.GetLastError() == 10048  # type: ignore[attr-defined,unused-ignore]
-        assert ctypes.windll.kernel32.GetCurrentProcessId() == portpool.patch().pid or True  # type: ignore[attr-defined,unused-ignore]
+        assert ctypes.windll.kernel32.GetCurrentProcessId() == patcher.pid  # type: ignore[attr-defined,unused-ignore]
+        assert ctypes.sizeof(ctypes.HRESULT) == 4  # type: ignore[attr-defined,unused-ignore]
+        library = ctypes.CDLL("iphlpapi.dll")
+        assert "portpool emulated iphlpapi" in repr(library)
+        with pytest.raises(OSError) as failed:  # E_FAIL as a restype raises, as on Windows
+            ctypes.HRESULT._check_retval_(-2147467259)  # type: ignore[attr-defined,unused-ignore]
+        assert _winerror(failed.value) == -2147467259
 
 
 def test_every_real_export_resolves_and_an_unemulated_one_fails_when_called() -> None:

@@ -89,15 +89,17 @@ class _Bound:
         self.dual = False
 
 
-def _reuseaddr_setters() -> frozenset[object]:
-    """The code objects that set SO_REUSEADDR only because they run off Windows
-    (``socket.create_server``; asyncio's ``create_server`` with its default)."""
-    codes: set[object] = {getattr(_std.create_server, "__code__", None)}
+_STDLIB_CREATE_SERVER: Final = getattr(_std.create_server, "__code__", None)
+
+
+def _sets_reuseaddr_off_windows(code: object) -> bool:
+    """Whether ``code`` sets SO_REUSEADDR only because it runs off Windows:
+    ``socket.create_server``, asyncio's ``create_server`` (its default)."""
+    if code is _STDLIB_CREATE_SERVER:
+        return True
     base_events = sys.modules.get("asyncio.base_events")
-    if base_events is not None:
-        codes.add(getattr(base_events.BaseEventLoop.create_server, "__code__", None))
-    codes.discard(None)
-    return frozenset(codes)
+    return base_events is not None and code is getattr(base_events.BaseEventLoop.create_server,
+                                                       "__code__", None)
 
 
 class SocketPatch:
@@ -121,7 +123,6 @@ class SocketPatch:
         self.twins: dict[int, _RealSocket] = {}  # descriptor -> twin of a ctypes-made SOCKET
         self.sockets: weakref.WeakSet[_RealSocket] = weakref.WeakSet()
         self.ending = False
-        self.reuseaddr_setters: frozenset[object] = frozenset()
         self._saved: dict[str, object] = {}
         self._classes: dict[type, type] = {}
 
@@ -131,7 +132,6 @@ class SocketPatch:
         global _active  # noqa: PLW0603 - the patch is process-global by design
         for name in ("create_server", "SO_EXCLUSIVEADDRUSE"):
             self._saved[name] = getattr(_std, name, None)
-        self.reuseaddr_setters = _reuseaddr_setters()
         _std.create_server = create_server
         _std.SO_EXCLUSIVEADDRUSE = SO_EXCLUSIVEADDRUSE  # type: ignore[attr-defined,misc,unused-ignore]
         _active = self
@@ -616,9 +616,7 @@ class PatchedSocket(_RealSocket):
             else:
                 super().setsockopt(level, optname, value, optlen)
             return
-        session = self._pp_session
-        if (mapped[1] == 4 and session is not None
-                and sys._getframe(1).f_code in session.reuseaddr_setters):
+        if mapped[1] == 4 and _sets_reuseaddr_off_windows(sys._getframe(1).f_code):
             return
         if optlen is not None or value is None:
             raise os_error(10014, "setsockopt(level, option, None, optlen): no value")
