@@ -545,7 +545,7 @@ def test_ctypes_has_what_it_has_on_windows() -> None:
         assert ctypes.sizeof(ctypes.HRESULT) == 4  # type: ignore[attr-defined,unused-ignore]
         library = ctypes.CDLL("iphlpapi.dll")
         assert "portpool emulated iphlpapi" in repr(library)
-        with pytest.raises(OSError) as failed:  # E_FAIL as a restype raises, as on Windows
+        with pytest.raises(OSError, match="Unspecified error") as failed:  # E_FAIL, as on Windows
             ctypes.HRESULT._check_retval_(-2147467259)  # type: ignore[attr-defined,unused-ignore]
         assert _winerror(failed.value) == -2147467259
 
