@@ -201,13 +201,18 @@ def test_asyncio_end_to_end(host: EmulatedHost) -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         listener.setblocking(False)
-        other = await loop.create_server(asyncio.Protocol, sock=listener)
+        accepting = asyncio.ensure_future(loop.sock_accept(listener))
         client = socket.socket()
         client.setblocking(False)
-        accepting = asyncio.ensure_future(loop.sock_accept(socket.socket()))  # cancelled below
-        accepting.cancel()
         await loop.sock_connect(client, listener.getsockname())
-        client.close()
+        conn, peer = await asyncio.wait_for(accepting, WAIT)
+        results["accepted"] = (peer, client.getsockname())
+        await loop.sock_sendall(client, b"accepted")
+        results["sock_accept"] = await loop.sock_recv(conn, 100)
+        for sock in (conn, client):
+            sock.close()
+        other = await loop.create_server(asyncio.Protocol, sock=listener)
+        results["sock="] = other.sockets[0].getsockname() == listener.getsockname()
         other.close()
         await other.wait_closed()
 
@@ -240,6 +245,9 @@ def test_asyncio_end_to_end(host: EmulatedHost) -> None:
         assert host.bindings(Protocol.TCP) == ()
     assert results["stream"] == b"STREAM" and results["sock"] == b"SOCK"
     assert results["reuse"] == 0
+    peer, client_address = results["accepted"]
+    assert peer == ("127.0.0.1", client_address[1]) and results["sock_accept"] == b"accepted"
+    assert results["sock="] is True
     data, source = results["datagram"]
     assert data == b"datagram" and source[1] == results["sender"][1]
     # asyncio re-raises a failed bind as OSError(errno, text); Windows' errno for
