@@ -431,6 +431,23 @@ def test_detach_keeps_the_emulated_socket_for_a_socket_over_its_descriptor() -> 
         assert host.bindings(Protocol.TCP) == ()
 
 
+def test_dup_and_fromfd_show_the_emulated_addresses() -> None:
+    with portpool.patch():
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        client = socket.create_connection(server.getsockname(), timeout=WAIT)
+        conn, _ = server.accept()
+        twin = client.dup()
+        alias = socket.fromfd(conn.fileno(), socket.AF_INET, socket.SOCK_STREAM)
+        assert twin.getsockname() == client.getsockname()
+        assert twin.getpeername() == client.getpeername() == server.getsockname()
+        assert alias.getsockname() == server.getsockname()
+        assert alias.getpeername() == ("127.0.0.1", client.getsockname()[1])
+        for sock in (alias, twin, conn, client, server):
+            sock.close()
+
+
 @pytest.fixture
 def certificate(tmp_path: Any) -> tuple[str, str]:
     """A self-signed certificate for 127.0.0.1, made by the openssl command."""
@@ -499,6 +516,15 @@ def test_hermetic_refuses_the_real_server(real_server: tuple[int, list[bytes]]) 
         socket.create_connection(("127.0.0.1", port), timeout=WAIT)
     assert _winerror(info.value) == 10061 and "hermetic" in str(info.value.__notes__)
     assert seen == []
+
+
+def test_addresses_off_loopback_are_never_real_targets() -> None:
+    """192.168.1.10 is an address of the emulated machine: nothing holds port 9 there, and
+    the patch never sends to a real address that is not loopback."""
+    with portpool.patch(), socket.socket() as client, \
+            pytest.raises(ConnectionRefusedError, match="10061") as info:
+        client.connect(("192.168.1.10", 9))
+    assert "loopback" in str(info.value.__notes__)
 
 
 def test_udp_reaches_a_real_socket_unless_hermetic() -> None:
