@@ -43,6 +43,7 @@ SOURCES: Final[Mapping[str, str]] = {
     "GETSOCKOPT": f"{_API}winsock/nf-winsock-getsockopt (getsockopt)",
     "CONNECT": f"{_API}winsock2/nf-winsock2-connect (connect)",
     "GETPEERNAME": f"{_API}winsock/nf-winsock-getpeername (getpeername)",
+    "SELECT": f"{_API}winsock2/nf-winsock2-select (select)",
     "PAL_REUSE": "Microsoft's PAL test suite (SSCLI/CoreCLR), networking test"
     " reuseaddr_exclusiveaddruse.c: \"for the pair {SO_REUSEADDR, SO_EXCLUSIVEADDRUSE} legal values"
     " are {0,0}, {0,1} and {1,0}\", \"consistent with Windows specs\"; both options read 0 on a new"
