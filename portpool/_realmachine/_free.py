@@ -73,8 +73,8 @@ def parse_protocols(protocol: object) -> tuple[Protocol, ...]:
     raise ValueError(f"protocol must be 'tcp', 'udp' or 'both', not {protocol!r}")
 
 
-#: On this Windows machine, the rows read last and when (time.monotonic()): six netsh runs
-#: cost about half a second, and a test session draws many ports.  Rows change when
+#: On this Windows machine, the rows read last and when (time.monotonic()): six netsh
+#: process starts per draw add up over a test session that draws many ports.  Rows change when
 #: winnat restarts or the machine boots; a port in a row that moved since is still caught
 #: by the test bind (WSAEACCES is busy).
 _READ: list[tuple[float, MachineRows]] = []
