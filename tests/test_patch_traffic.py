@@ -608,6 +608,7 @@ def test_every_real_export_resolves_and_an_unemulated_one_fails_when_called() ->
 
 def test_cwinsdk_imports_and_reserves_a_persistent_block() -> None:
     """cwinsdk binds about 100 iphlpapi exports (windll and CDLL) at import time."""
+    pytest.importorskip("cwinsdk", reason="cwinsdk (PyPI ctypes-windows-sdk) is in the compat extra")
     with portpool.patch(admin=True) as host:
         sys.modules.pop("cwinsdk.um.iphlpapi", None)
         from cwinsdk.um import iphlpapi  # type: ignore[import-untyped]
@@ -734,7 +735,7 @@ def test_a_socket_made_while_leaving_is_refused_naming_portpool() -> None:
 
 
 def test_uvicorn_serves_and_stops_under_the_patch() -> None:
-    import uvicorn
+    uvicorn = pytest.importorskip("uvicorn", reason="uvicorn is in the compat extra")
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -760,6 +761,7 @@ def test_uvicorn_serves_and_stops_under_the_patch() -> None:
 
 
 def test_aiohttp_test_client_under_the_patch(host: EmulatedHost) -> None:
+    pytest.importorskip("aiohttp", reason="aiohttp is in the compat extra")
     from aiohttp import web
     from aiohttp.test_utils import TestClient, TestServer
 
