@@ -74,7 +74,8 @@ SOURCES: Final[Mapping[str, str]] = {
     " 2025-06-18, Intent to Ship: Randomizing TCP Port Allocation on Windows: \"When port"
     " randomization is disabled (the default)\", \"port re-use in a sequential model\";"
     " chromestatus feature 5106900286570496)",
-    "WS2DEF": "Windows SDK ws2def.h (as mirrored in microsoft/windows-rs and other bindings):"
+    "WS2DEF": f"{_MS}winsock/sol-socket-socket-options (SOL_SOCKET socket options) and the"
+    " Windows SDK's ws2def.h (as mirrored in microsoft/windows-rs and other bindings):"
     " SO_RANDOMIZE_PORT 0x3005 \"randomize assignment of wildcard ports\", SO_PORT_SCALABILITY"
     " 0x3006 \"enable port scalability\", SO_REUSE_UNICASTPORT 0x3007 \"defer ephemeral port"
     " allocation for outbound connections\"",
