@@ -46,13 +46,15 @@ if (not os.path.isdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "
 
 if TYPE_CHECKING:
     from ._patch import patch
+    from ._patch._children import child_environment, share_with_children
     from ._winsock._dlls import CallControl, EmulatedDlls
 
 __version__ = "0.1.0"
 
 # The emulated DLLs import ctypes, so they load on first use, not with portpool.
 _LAZY = {"CallControl": "portpool._winsock._dlls", "EmulatedDlls": "portpool._winsock._dlls",
-         "patch": "portpool._patch"}
+         "patch": "portpool._patch", "share_with_children": "portpool._patch._children",
+         "child_environment": "portpool._patch._children"}
 
 
 def __getattr__(name: str) -> object:
@@ -92,7 +94,9 @@ __all__ = [
     "Socket",
     "StoreError",
     "WinError",
+    "child_environment",
     "open_pool",
     "patch",
+    "share_with_children",
     "winerror",
 ]

@@ -42,7 +42,9 @@ def test_wheel_ships_portpool_alone_with_its_backends(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("portpool-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
-    assert top == {"portpool"}
+    assert top == {"portpool", "portpool-children.pth"}  # the hook child processes join by
+    record = zipfile.ZipFile(wheel).read(f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info/RECORD")
+    assert b"\nportpool-children.pth,sha256=" in b"\n" + record
     assert "portpool/backends/__init__.py" in names
     assert "portpool/backends/emulated.py" in names
     assert "portpool/py.typed" in names

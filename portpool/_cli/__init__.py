@@ -25,6 +25,7 @@ _COMMAND_MODULES = (
     "portpool._cli._teach",
     "portpool._cli._probe",
     "portpool._cli._conformance",
+    "portpool._cli._program",
 )
 
 

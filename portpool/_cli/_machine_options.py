@@ -100,8 +100,13 @@ def _variants(items: list[str]) -> dict[str, str]:
     return out
 
 
-def open_machine(args: argparse.Namespace, *, creates: bool = False) -> EmulatedHost:
+def open_machine(args: argparse.Namespace, *, creates: bool = False,
+                 store: str | None = None) -> EmulatedHost:
     """The machine the options name.
+
+    Args:
+        store: where a machine without ``--machine`` is kept (a new store file); None
+            keeps it in memory.
 
     Raises:
         CommandError: a bad or conflicting option, a missing or unusable file, text that
@@ -122,14 +127,14 @@ def open_machine(args: argparse.Namespace, *, creates: bool = False) -> Emulated
         ipv6 = [_read(path, "--netsh-ipv6") for path in args.netsh_ipv6]
         try:
             return EmulatedHost.from_netsh(*outputs, ipv6_dynamic=ipv6, seed=args.seed,
-                                           variants=variants)
+                                           variants=variants, store=store)
         except ValueError as exc:  # NetshParseError, a range out of limits, a bad variant
             raise CommandError(f"--netsh: {one_line(exc)}") from None
     if args.machine and not creates and not os.path.exists(args.machine):
         raise CommandError(f"--machine {args.machine}: no such file (make one with `portpool"
                            " snapshot -o FILE` or `portpool netsh --machine FILE ...`)")
     try:
-        return EmulatedHost(seed=args.seed, store=args.machine, preset=args.preset,
+        return EmulatedHost(seed=args.seed, store=args.machine or store, preset=args.preset,
                             variants=variants)
     except (StoreError, ValueError, TypeError, PortPoolError) as exc:
         raise CommandError(one_line(exc)) from None
