@@ -138,3 +138,78 @@ def test_the_variants_travel(tmp_path: Path) -> None:
     env = portpool.child_environment(host)
     assert "X15=refused" in env[_children.ENV_VARIANTS].split(",")
     assert _children._parse_variants(env[_children.ENV_VARIANTS]) == host.variants
+
+
+SERVER = textwrap.dedent("""
+    import http.server, sys
+    class Hello(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = b"child says hi"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        def log_message(self, *args):
+            pass
+    server = http.server.HTTPServer(("127.0.0.1", int(sys.argv[1])), Hello)
+    print("listening", server.server_address[1], flush=True)
+    server.handle_request()
+""")
+
+
+def test_the_parent_reaches_a_childs_server_by_its_emulated_port(tmp_path: Path,
+                                                                host: EmulatedHost) -> None:
+    import urllib.request
+
+    (tmp_path / "server.py").write_text(SERVER)
+    with portpool.patch(host), portpool.share_with_children(host):
+        with subprocess.Popen([sys.executable, "server.py", "8765"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True) as child:
+            try:
+                assert child.stdout is not None
+                assert child.stdout.readline().split() == ["listening", "8765"]
+                with urllib.request.urlopen("http://127.0.0.1:8765/", timeout=10) as reply:
+                    assert reply.read() == b"child says hi"
+                assert child.wait(TIMEOUT) == 0
+            finally:
+                child.kill()
+
+
+def _spawned_client(port: int) -> None:
+    import multiprocessing.connection as mpc
+
+    with mpc.Client(("127.0.0.1", port), authkey=b"key") as conn:
+        conn.send(("hello from", conn.recv()))
+
+
+def test_a_spawned_child_reaches_the_parents_listener(host: EmulatedHost) -> None:
+    import multiprocessing.connection as mpc
+
+    context = multiprocessing.get_context("spawn")
+    with portpool.patch(host), portpool.share_with_children(host), \
+            mpc.Listener(("127.0.0.1", 0), authkey=b"key") as listener:
+        port = listener.address[1]
+        process = context.Process(target=_spawned_client, args=(port,))
+        process.start()
+        try:
+            with listener.accept() as conn:
+                conn.send("the parent")
+                assert conn.poll(TIMEOUT)
+                assert conn.recv() == ("hello from", "the parent")
+        finally:
+            process.join(TIMEOUT)
+    assert process.exitcode == 0
+
+
+def test_closed_sockets_and_exited_children_leave_no_twins(tmp_path: Path, host: EmulatedHost) -> None:
+    from portpool._patch._twins import TwinMap, twins_path
+
+    (tmp_path / "server.py").write_text(SERVER)
+    with portpool.patch(host), portpool.share_with_children(host) as env:
+        twins = TwinMap(twins_path(env[_children.ENV_MACHINE]))
+        with subprocess.Popen([sys.executable, "server.py", "8766"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True) as child:
+            assert child.stdout is not None and child.stdout.readline()
+            assert twins.lookup(Protocol.TCP, portpool.Family.INET, "127.0.0.1", 8766) is not None
+            child.kill()  # no atexit: the row stays, and is skipped and removed as stale
+        assert twins.lookup(Protocol.TCP, portpool.Family.INET, "127.0.0.1", 8766) is None

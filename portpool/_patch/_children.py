@@ -8,7 +8,9 @@ child's own code: the child runs its whole life under :func:`portpool.patch` on 
 :class:`~portpool.EmulatedHost` over that file.  What the store holds is shared
 (persistent reservations, exclusions, dynamic ranges, the preset); what a process
 holds at run time (its bindings, its runtime reservations) is its own, and goes when
-it exits (rule R4).
+it exits (rule R4).  Traffic crosses processes: each publishes where its sockets'
+kernel twins are (:mod:`._twins`), so a parent reaches a child's server by its emulated
+port, and the other way round.
 
 Without the variables the .pth line costs one dictionary lookup.
 """
@@ -24,9 +26,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
+from .. import _patch as _package
 from .._host import EmulatedHost
 from .._model._store import SqliteStore
 from . import patch
+from ._twins import TwinMap, twins_path
 
 __all__ = ["ENV_ADMIN", "ENV_MACHINE", "ENV_VARIANTS", "PTH_NAME", "child_environment",
            "hook_installed", "join", "share_with_children"]
@@ -111,9 +115,16 @@ def share_with_children(host: EmulatedHost, *, admin: bool = False) -> Iterator[
                            " (a wheel or `pip install -e`)")
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
+    session = _package._current  # the active patch, if it is on this host
+    twins = None
+    if session is not None and session.host is host:
+        twins = TwinMap(twins_path(values[ENV_MACHINE]))
+        twins.attach(session.socket)
     try:
         yield values
     finally:
+        if twins is not None and session is not None:
+            twins.detach(session.socket)
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
@@ -155,3 +166,8 @@ def join() -> None:
     _joined.append(patcher)
     # The process's end: its sockets close, its runtime reservations go (R4).
     atexit.register(patcher.__exit__, None, None, None)
+    session = _package._current
+    if session is not None:
+        twins = TwinMap(twins_path(os.path.abspath(path)))
+        twins.attach(session.socket)
+        atexit.register(twins.withdraw_all)  # runs first: atexit calls in reverse order

@@ -32,4 +32,5 @@ def test_serves_and_stops(machine: EmulatedHost) -> None:
         assert reply.text == "localserver says hi"
     finally:
         within(10, server.stop, what="pytest-localserver stop()")
+        server.join(10)  # stop() returns when serve_forever's loop ends; the thread ends just after
     assert not server.is_alive()
