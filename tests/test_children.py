@@ -162,17 +162,17 @@ def test_the_parent_reaches_a_childs_server_by_its_emulated_port(tmp_path: Path,
     import urllib.request
 
     (tmp_path / "server.py").write_text(SERVER)
-    with portpool.patch(host), portpool.share_with_children(host):
-        with subprocess.Popen([sys.executable, "server.py", "8765"], cwd=tmp_path,
-                              stdout=subprocess.PIPE, text=True) as child:
-            try:
-                assert child.stdout is not None
-                assert child.stdout.readline().split() == ["listening", "8765"]
-                with urllib.request.urlopen("http://127.0.0.1:8765/", timeout=10) as reply:
-                    assert reply.read() == b"child says hi"
-                assert child.wait(TIMEOUT) == 0
-            finally:
-                child.kill()
+    with portpool.patch(host), portpool.share_with_children(host), \
+            subprocess.Popen([sys.executable, "server.py", "8765"], cwd=tmp_path,
+                             stdout=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout is not None
+            assert child.stdout.readline().split() == ["listening", "8765"]
+            with urllib.request.urlopen("http://127.0.0.1:8765/", timeout=10) as reply:
+                assert reply.read() == b"child says hi"
+            assert child.wait(TIMEOUT) == 0
+        finally:
+            child.kill()
 
 
 def _spawned_client(port: int) -> None:
