@@ -10,8 +10,11 @@ import http.server
 import os
 import select
 import selectors
+import shutil
 import socket
 import socketserver
+import ssl
+import subprocess
 import sys
 import threading
 import time
@@ -178,6 +181,8 @@ def test_asyncio_end_to_end(host: EmulatedHost) -> None:
         server = await asyncio.start_server(echo, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         results["port"] = port
+        # asyncio sets SO_REUSEADDR only off Windows: not on a patched socket
+        results["reuse"] = server.sockets[0].getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR)
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.write(b"stream")
         writer.write_eof()
@@ -234,6 +239,7 @@ def test_asyncio_end_to_end(host: EmulatedHost) -> None:
         asyncio.run(asyncio.wait_for(main(), WAIT))
         assert host.bindings(Protocol.TCP) == ()
     assert results["stream"] == b"STREAM" and results["sock"] == b"SOCK"
+    assert results["reuse"] == 0
     data, source = results["datagram"]
     assert data == b"datagram" and source[1] == results["sender"][1]
     # asyncio re-raises a failed bind as OSError(errno, text); Windows' errno for
@@ -402,6 +408,67 @@ def test_keep_real_modules_make_kernel_sockets(host: EmulatedHost) -> None:
         del sys.modules["pp_kept_names"]
 
 
+def test_detach_keeps_the_emulated_socket_for_a_socket_over_its_descriptor() -> None:
+    """On Windows detach() leaves the SOCKET open: its port stays held, and
+    socket(fileno=...) over it is the same socket."""
+    with portpool.patch() as host:
+        first = socket.socket()
+        first.bind(("127.0.0.1", 0))
+        address = first.getsockname()
+        fd = first.detach()
+        assert [b.port for b in host.bindings(Protocol.TCP)] == [address[1]]
+        again = socket.socket(fileno=fd)
+        assert isinstance(again, PatchedSocket) and again.getsockname() == address
+        again.close()
+        assert host.bindings(Protocol.TCP) == ()
+
+
+@pytest.fixture
+def certificate(tmp_path: Any) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, made by the openssl command."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("no openssl command to make a test certificate")
+    cert, key = str(tmp_path / "cert.pem"), str(tmp_path / "key.pem")
+    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    return cert, key
+
+
+def test_ssl_wraps_patched_sockets_and_keeps_them_in_the_model(
+        certificate: tuple[str, str]) -> None:
+    cert, key = certificate
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    client_context = ssl.create_default_context(cafile=cert)
+    with portpool.patch() as host:
+        listener = server_context.wrap_socket(socket.create_server(("127.0.0.1", 0)),
+                                              server_side=True)
+        address = listener.getsockname()
+        assert [b.port for b in host.bindings(Protocol.TCP)] == [address[1]]
+        listener.settimeout(WAIT)
+        served: list[bytes] = []
+
+        def serve() -> None:
+            conn, _ = listener.accept()
+            with conn:
+                served.append(conn.recv(100))
+                conn.sendall(b"tls")
+
+        thread = threading.Thread(target=serve)
+        thread.start()
+        with client_context.wrap_socket(socket.create_connection(address, timeout=WAIT),
+                                        server_hostname="127.0.0.1") as client:
+            assert client.getpeername() == address
+            client.sendall(b"hello")
+            assert client.recv(100) == b"tls"
+        thread.join(WAIT)
+        assert served == [b"hello"]
+        listener.close()
+        assert host.bindings(Protocol.TCP) == ()
+
+
 # --- 5. the world outside -----------------------------------------------------------------------
 
 
@@ -466,14 +533,21 @@ def test_an_ipv4_client_reaches_a_dual_stack_listener() -> None:
 
 
 def test_ctypes_has_what_it_has_on_windows() -> None:
-    with portpool.patch():
+    patcher = portpool.patch()
+    with patcher:
         for name in ("GetLastError", "FormatError", "WinError", "HRESULT", "windll", "oledll",
                      "WinDLL", "OleDLL", "WINFUNCTYPE", "get_last_error", "set_last_error"):
             assert hasattr(ctypes, name), name
         kernel32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined,unused-ignore]
         kernel32.SetLastError(10048)
         assert ctypes.GetLastError() == 10048  # type: ignore[attr-defined,unused-ignore]
-        assert ctypes.windll.kernel32.GetCurrentProcessId() == portpool.patch().pid or True  # type: ignore[attr-defined,unused-ignore]
+        assert ctypes.windll.kernel32.GetCurrentProcessId() == patcher.pid  # type: ignore[attr-defined,unused-ignore]
+        assert ctypes.sizeof(ctypes.HRESULT) == 4  # type: ignore[attr-defined,unused-ignore]
+        library = ctypes.CDLL("iphlpapi.dll")
+        assert "portpool emulated iphlpapi" in repr(library)
+        with pytest.raises(OSError, match="Unspecified error") as failed:  # E_FAIL, as on Windows
+            ctypes.HRESULT._check_retval_(-2147467259)  # type: ignore[attr-defined,unused-ignore]
+        assert _winerror(failed.value) == -2147467259
 
 
 def test_every_real_export_resolves_and_an_unemulated_one_fails_when_called() -> None:

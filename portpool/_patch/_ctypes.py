@@ -106,6 +106,7 @@ class CtypesPatch:
         self._private = _LastError()  # ctypes' private copy, where the platform has none
         self._thunks: dict[tuple[str, bool], Any] = {}
         self._stub: Any = None
+        self._real_kernel32: Any = None
         self._saved: dict[str, object] = {}
         self._saved_wintypes: dict[str, object] = {}
         self._real_windll: Any = getattr(ctypes, "windll", None)
@@ -192,6 +193,12 @@ class CtypesPatch:
         if name == "SetLastError":
             return _SETLASTERROR(set_last_error)
         raise AttributeError(f"function {name!r} not found")
+
+    def real_kernel32(self) -> Any:
+        """Windows: the real kernel32, for the exports the patch does not emulate."""
+        if self._real_kernel32 is None:
+            self._real_kernel32 = self._real_windll_type("kernel32", use_last_error=True)
+        return self._real_kernel32
 
     def stub_address(self) -> int:
         """A C function that sets the last error to ERROR_CALL_NOT_IMPLEMENTED and
@@ -436,6 +443,9 @@ class EmulatedLibrary:
     def __getitem__(self, name: str) -> Any:
         if not isinstance(name, str):
             raise TypeError("portpool.patch(): the emulated DLLs export by name only")
+        if _ON_WINDOWS and self._key == "kernel32" and not CtypesPatch.emulates(self._key, name):
+            # Windows: the rest of kernel32 is the real one (files, handles, ...).
+            return getattr(self._patch.real_kernel32(), name)
         if CtypesPatch.emulates(self._key, name):
             function = self._FuncPtr(self._address(name, record=self._use_last_error))
         elif name in EXPORTS[self._key]:

@@ -62,6 +62,7 @@ _WIN32_MESSAGES: Final[dict[int, str]] = {
     120: "This function is not supported on this system.",
     126: "The specified module could not be found.",
     183: "Cannot create a file when that file already exists.",
+    -2147467259: "Unspecified error",  # E_FAIL (0x80004005), an HRESULT: its text has no dot
 }
 _MIRRORED: Final = frozenset({10004, 10009, 10013, 10014, 10022, 10024})
 #: Win32 codes -> errno names, from the C runtime's table that CPython's

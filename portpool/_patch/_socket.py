@@ -89,15 +89,17 @@ class _Bound:
         self.dual = False
 
 
-def _reuseaddr_setters() -> frozenset[object]:
-    """The code objects that set SO_REUSEADDR only because they run off Windows
-    (``socket.create_server``; asyncio's ``create_server`` with its default)."""
-    codes: set[object] = {getattr(_std.create_server, "__code__", None)}
+_STDLIB_CREATE_SERVER: Final = getattr(_std.create_server, "__code__", None)
+
+
+def _sets_reuseaddr_off_windows(code: object) -> bool:
+    """Whether ``code`` sets SO_REUSEADDR only because it runs off Windows:
+    ``socket.create_server``, asyncio's ``create_server`` (its default)."""
+    if code is _STDLIB_CREATE_SERVER:
+        return True
     base_events = sys.modules.get("asyncio.base_events")
-    if base_events is not None:
-        codes.add(getattr(base_events.BaseEventLoop.create_server, "__code__", None))
-    codes.discard(None)
-    return frozenset(codes)
+    return base_events is not None and code is getattr(base_events.BaseEventLoop.create_server,
+                                                       "__code__", None)
 
 
 class SocketPatch:
@@ -119,9 +121,12 @@ class SocketPatch:
         self.dialed: dict[tuple[Protocol, int], str] = {}  # client kernel port -> emulated host
         self.handles: dict[int, int] = {}  # kernel descriptor -> emulated SOCKET handle
         self.twins: dict[int, _RealSocket] = {}  # descriptor -> twin of a ctypes-made SOCKET
+        # detach(): the emulated socket stays with its descriptor (on Windows the SOCKET
+        # stays open) for the next socket made over it (socket(fileno=...), ssl).
+        self.parked: dict[int, tuple[Socket, _Bound | None]] = {}
+        self.claims: dict[int, weakref.ref[PatchedSocket]] = {}  # made over a live one's fd
         self.sockets: weakref.WeakSet[_RealSocket] = weakref.WeakSet()
         self.ending = False
-        self.reuseaddr_setters: frozenset[object] = frozenset()
         self._saved: dict[str, object] = {}
         self._classes: dict[type, type] = {}
 
@@ -131,7 +136,6 @@ class SocketPatch:
         global _active  # noqa: PLW0603 - the patch is process-global by design
         for name in ("create_server", "SO_EXCLUSIVEADDRUSE"):
             self._saved[name] = getattr(_std, name, None)
-        self.reuseaddr_setters = _reuseaddr_setters()
         _std.create_server = create_server
         _std.SO_EXCLUSIVEADDRUSE = SO_EXCLUSIVEADDRUSE  # type: ignore[attr-defined,misc,unused-ignore]
         _active = self
@@ -155,8 +159,8 @@ class SocketPatch:
         """The class a constructor call of ``cls`` makes while the patch is active."""
         if cls is _RealSocket:
             return PatchedSocket
-        if issubclass(cls, PatchedSocket) or cls.__module__ == "ssl":
-            return cls  # ssl.SSLSocket wraps a descriptor it takes over (fileno=)
+        if issubclass(cls, PatchedSocket):
+            return cls
         found = self._classes.get(cls)
         if found is None:
             try:
@@ -196,13 +200,18 @@ class SocketPatch:
             self.ending = True
             sockets = list(self.sockets)
             twins = list(self.twins.values())
+            parked = [emulated for emulated, _ in self.parked.values()]
             self.twins.clear()
             self.handles.clear()
+            self.parked.clear()
+            self.claims.clear()
         for sock in sockets:
             with contextlib.suppress(OSError):  # closing at the process's end cannot fail on Windows
                 sock.close()
         for twin in twins:
             twin.close()
+        for emulated in parked:
+            emulated.close()
 
     # --- descriptors and handles --------------------------------------------------------
 
@@ -255,6 +264,7 @@ class SocketPatch:
         with self.lock:
             if fd != -1:
                 self.handles.pop(fd, None)
+                self.claims.pop(fd, None)
             entry = self.bound.pop(id(owner), None)
             if entry is not None and entry.real is not None:
                 key = (entry.protocol, int(entry.real[1]))
@@ -450,7 +460,8 @@ class PatchedSocket(_RealSocket):
             self._pp_emulated = emulated
             with session.lock:
                 session.handles[super().fileno()] = emulated.fileno()
-        elif fileno is not None and super().family in (_std.AF_INET, _std.AF_INET6):
+        elif fileno is not None and super().family in (_std.AF_INET, _std.AF_INET6) \
+                and not self._pp_take_over(session, int(super().fileno())):
             self._pp_adopt_names()
 
     # --- helpers ------------------------------------------------------------------------
@@ -458,6 +469,21 @@ class PatchedSocket(_RealSocket):
     @property
     def _pp_family(self) -> Family:
         return Family.INET if super().family == _std.AF_INET else Family.INET6
+
+    def _pp_take_over(self, session: SocketPatch, fd: int) -> bool:
+        """A socket made over a detached patched socket's descriptor is that emulated
+        socket again; one made over a live one's (ssl wraps before it detaches) claims it."""
+        with session.lock:
+            parked = session.parked.pop(fd, None)
+            if parked is None:
+                if fd in session.handles and fd not in session.twins:
+                    session.claims[fd] = weakref.ref(self)
+                return False
+            emulated, entry = parked
+            self._pp_emulated = emulated
+            if entry is not None:
+                session.bound[id(self)] = entry
+        return True
 
     def _pp_adopt_names(self) -> None:
         """A socket over a twin's descriptor shows the emulated addresses."""
@@ -552,17 +578,6 @@ class PatchedSocket(_RealSocket):
         except OSError:
             return None  # no loopback for this family here: the emulated socket only
 
-    def _pp_twin_address(self) -> None:
-        """After the kernel bound the twin (connect): record its address."""
-        session = self._pp_session
-        assert session is not None
-        try:
-            real = tuple(super().getsockname())
-        except OSError:
-            return
-        if real[1]:
-            session.set_real(self, real)
-
     # --- what the model decides ---------------------------------------------------------
 
     def bind(self, address: Any, /) -> None:
@@ -616,9 +631,7 @@ class PatchedSocket(_RealSocket):
             else:
                 super().setsockopt(level, optname, value, optlen)
             return
-        session = self._pp_session
-        if (mapped[1] == 4 and session is not None
-                and sys._getframe(1).f_code in session.reuseaddr_setters):
+        if mapped[1] == 4 and _sets_reuseaddr_off_windows(sys._getframe(1).f_code):
             return
         if optlen is not None or value is None:
             raise os_error(10014, "setsockopt(level, option, None, optlen): no value")
@@ -720,20 +733,29 @@ class PatchedSocket(_RealSocket):
             self._pp_register()
 
     def _pp_kernel_connect(self, target: tuple[Any, ...], dialed: str | None) -> None:
-        """Connect the twin; record its address (and the emulated host it dialed)."""
-        if str(target[0]).startswith("::ffff:"):
-            super().setsockopt(_std.IPPROTO_IPV6, _std.IPV6_V6ONLY, 0)
+        """Connect the twin.  Its loopback address (and the emulated host it dialed) is
+        recorded first, so that the peer's accept, which may run before this connect
+        returns, finds it."""
+        session = self._pp_session
+        assert session is not None
+        mapped = str(target[0]).startswith("::ffff:")
+        with session.lock:
+            entry = session.bound.get(id(self))
+            unbound = entry is not None and entry.real is None
+        if unbound:
+            family = self._pp_family
+            real = self._pp_bind_twin(_DUAL_LOOPBACK if mapped else _LOOPBACK[family])
+            if real is not None:
+                session.set_real(self, real)
+        elif mapped:
+            with contextlib.suppress(OSError):  # a bound twin keeps its setting
+                super().setsockopt(_std.IPPROTO_IPV6, _std.IPV6_V6ONLY, 0)
+        if dialed is not None:
+            self._pp_dial(dialed)
         try:
             super().connect(target)
         except OSError as exc:
-            if exc.errno in (_errno.EINPROGRESS, _errno.EWOULDBLOCK):
-                self._pp_twin_address()
-                if dialed is not None:
-                    self._pp_dial(dialed)
             raise _kernel_error(exc) from None
-        self._pp_twin_address()
-        if dialed is not None:
-            self._pp_dial(dialed)
 
     def connect_ex(self, address: Any, /) -> int:
         """connect() returning the error code (Windows: the WSA code) instead of raising;
@@ -907,8 +929,25 @@ class PatchedSocket(_RealSocket):
         _ss.close(self)
 
     def detach(self) -> int:
-        """The kernel descriptor; the emulated socket closes."""
-        self._pp_forget()
+        """The kernel descriptor; the emulated socket stays open with it, as the SOCKET does
+        on Windows, for a socket made over it (``socket(fileno=...)``, ``ssl``); the
+        patch's end closes it if none is."""
+        emulated, session, fd = self._pp_emulated, self._pp_session, super().fileno()
+        if emulated is None or session is None or fd == -1 or session.ending:
+            self._pp_forget()
+            return int(super().detach())
+        with session.lock:
+            entry = session.bound.pop(id(self), None)
+            claim = session.claims.pop(fd, None)
+            heir = claim() if claim is not None else None
+            if heir is not None and heir._pp_emulated is None:
+                heir._pp_emulated, heir._pp_dropped = emulated, self._pp_dropped
+                heir._pp_local = heir._pp_peer = None
+                if entry is not None:
+                    session.bound[id(heir)] = entry
+            else:
+                session.parked[fd] = (emulated, entry)
+            self._pp_emulated = None
         return int(super().detach())
 
 
