@@ -213,3 +213,16 @@ def test_closed_sockets_and_exited_children_leave_no_twins(tmp_path: Path, host:
             assert twins.lookup(Protocol.TCP, portpool.Family.INET, "127.0.0.1", 8766) is not None
             child.kill()  # no atexit: the row stays, and is skipped and removed as stale
         assert twins.lookup(Protocol.TCP, portpool.Family.INET, "127.0.0.1", 8766) is None
+
+
+def test_a_hermetic_parent_makes_hermetic_children(tmp_path: Path, host: EmulatedHost) -> None:
+    with portpool.patch(host, hermetic=True), portpool.share_with_children(host) as env:
+        assert env[_children.ENV_HERMETIC] == "1"
+    with portpool.patch(host), portpool.share_with_children(host) as env:
+        assert env[_children.ENV_HERMETIC] == "0"
+    code = ("import socket\ntry: socket.create_connection(('127.0.0.1', 9), timeout=5)\n"
+            "except OSError as e: print(e.winerror, 'hermetic' in ' '.join(getattr(e, '__notes__', [])))")
+    env = {**os.environ, **portpool.child_environment(host, hermetic=True)}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                            timeout=TIMEOUT, check=False)
+    assert result.stdout.split() == ["10061", "True"], result.stderr

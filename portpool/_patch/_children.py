@@ -32,7 +32,7 @@ from .._model._store import SqliteStore
 from . import patch
 from ._twins import TwinMap, twins_path
 
-__all__ = ["ENV_ADMIN", "ENV_MACHINE", "ENV_VARIANTS", "PTH_NAME", "child_environment",
+__all__ = ["ENV_ADMIN", "ENV_HERMETIC", "ENV_MACHINE", "ENV_VARIANTS", "PTH_NAME", "child_environment",
            "hook_installed", "join", "share_with_children"]
 
 #: The store file of the machine children join (setting it opts in).
@@ -41,6 +41,8 @@ ENV_MACHINE: Final = "PORTPOOL_MACHINE"
 ENV_ADMIN: Final = "PORTPOOL_ADMIN"
 #: ``RULE=alternative`` pairs separated by commas, as ``--variant`` takes them.
 ENV_VARIANTS: Final = "PORTPOOL_VARIANTS"
+#: ``1``: children run ``patch(hermetic=True)`` (no loopback services outside the machine).
+ENV_HERMETIC: Final = "PORTPOOL_HERMETIC"
 #: The hook the wheel installs at the root of site-packages.
 PTH_NAME: Final = "portpool-children.pth"
 
@@ -53,31 +55,36 @@ def store_path(host: EmulatedHost) -> str | None:
     return os.path.abspath(store.path) if isinstance(store, SqliteStore) else None
 
 
-def child_environment(host: EmulatedHost, *, admin: bool = False) -> dict[str, str]:
+def child_environment(host: EmulatedHost, *, admin: bool = False,
+                      hermetic: bool = False) -> dict[str, str]:
     """The environment variables that make a Python child process join ``host``.
 
     Args:
         host: a machine kept in a store file (``EmulatedHost(store=PATH)``).
         admin: whether the child runs as an elevated administrator.
+        hermetic: whether the child's patch refuses loopback services outside the
+            emulated machine (``portpool.patch(hermetic=True)``).
 
     Returns:
-        ``{"PORTPOOL_MACHINE": path, "PORTPOOL_ADMIN": "0"|"1", "PORTPOOL_VARIANTS": ...}``,
-        to add to the child's environment.
+        ``{"PORTPOOL_MACHINE": path, "PORTPOOL_ADMIN": "0"|"1", "PORTPOOL_VARIANTS": ...,
+        "PORTPOOL_HERMETIC": "0"|"1"}``, to add to the child's environment.
 
     Raises:
-        TypeError: ``host`` is not an EmulatedHost, ``admin`` not a bool.
+        TypeError: ``host`` is not an EmulatedHost, ``admin`` or ``hermetic`` not a bool.
         ValueError: ``host`` keeps its registry in memory: a child cannot reach it.
     """
     if not isinstance(host, EmulatedHost):
         raise TypeError(f"host must be an EmulatedHost, not {type(host).__name__}")
-    if not isinstance(admin, bool):
-        raise TypeError(f"admin must be True or False, not {admin!r}")
+    for name, value in (("admin", admin), ("hermetic", hermetic)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, not {value!r}")
     path = store_path(host)
     if path is None:
         raise ValueError("child processes join a machine through its store file: make the host"
                          " with EmulatedHost(store=PATH) (or EmulatedHost.preset(..., store=PATH))")
     variants = ",".join(f"{rule}={name}" for rule, name in sorted(host.variants.items()))
-    return {ENV_MACHINE: path, ENV_ADMIN: "1" if admin else "0", ENV_VARIANTS: variants}
+    return {ENV_MACHINE: path, ENV_ADMIN: "1" if admin else "0", ENV_VARIANTS: variants,
+            ENV_HERMETIC: "1" if hermetic else "0"}
 
 
 def hook_installed() -> bool:
@@ -98,7 +105,8 @@ def share_with_children(host: EmulatedHost, *, admin: bool = False) -> Iterator[
     own need the variables added (``env={**os.environ, ...}``).
 
     Args:
-        host, admin: as for :func:`child_environment`.
+        host, admin: as for :func:`child_environment`; children are hermetic when the
+            active patch on ``host`` is.
 
     Yields:
         The variables set.
@@ -108,16 +116,19 @@ def share_with_children(host: EmulatedHost, *, admin: bool = False) -> Iterator[
         RuntimeError: ``portpool-children.pth`` is not installed for this Python (a
             child would run on the real machine).
     """
-    values = child_environment(host, admin=admin)
+    session = _package._current  # the active patch, if it is on this host
+    if session is not None and session.host is not host:
+        session = None
+    values = child_environment(host, admin=admin,
+                               hermetic=bool(session is not None and session.hermetic))
     if not hook_installed():
         raise RuntimeError(f"{PTH_NAME} is not in this Python's site-packages, so child processes"
                            " would not join the emulated machine: install portpool with pip"
                            " (a wheel or `pip install -e`)")
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
-    session = _package._current  # the active patch, if it is on this host
     twins = None
-    if session is not None and session.host is host:
+    if session is not None:
         twins = TwinMap(twins_path(values[ENV_MACHINE]))
         twins.attach(session.socket)
     try:
@@ -156,7 +167,8 @@ def join() -> None:
         if not os.path.isfile(path):
             raise FileNotFoundError(f"no store file {path}")
         host = EmulatedHost(store=path, variants=_parse_variants(os.environ.get(ENV_VARIANTS, "")))
-        patcher = patch(host, admin=os.environ.get(ENV_ADMIN, "0") == "1")
+        patcher = patch(host, admin=os.environ.get(ENV_ADMIN, "0") == "1",
+                        hermetic=os.environ.get(ENV_HERMETIC, "0") == "1")
         patcher.__enter__()
     except Exception as exc:  # any failure stops the child, loudly
         sys.stderr.write(f"portpool: this child process cannot join the emulated machine"
