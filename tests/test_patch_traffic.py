@@ -201,13 +201,18 @@ def test_asyncio_end_to_end(host: EmulatedHost) -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen()
         listener.setblocking(False)
-        other = await loop.create_server(asyncio.Protocol, sock=listener)
+        accepting = asyncio.ensure_future(loop.sock_accept(listener))
         client = socket.socket()
         client.setblocking(False)
-        accepting = asyncio.ensure_future(loop.sock_accept(socket.socket()))  # cancelled below
-        accepting.cancel()
         await loop.sock_connect(client, listener.getsockname())
-        client.close()
+        conn, peer = await asyncio.wait_for(accepting, WAIT)
+        results["accepted"] = (peer, client.getsockname())
+        await loop.sock_sendall(client, b"accepted")
+        results["sock_accept"] = await loop.sock_recv(conn, 100)
+        for sock in (conn, client):
+            sock.close()
+        other = await loop.create_server(asyncio.Protocol, sock=listener)
+        results["sock="] = other.sockets[0].getsockname() == listener.getsockname()
         other.close()
         await other.wait_closed()
 
@@ -240,6 +245,9 @@ def test_asyncio_end_to_end(host: EmulatedHost) -> None:
         assert host.bindings(Protocol.TCP) == ()
     assert results["stream"] == b"STREAM" and results["sock"] == b"SOCK"
     assert results["reuse"] == 0
+    peer, client_address = results["accepted"]
+    assert peer == ("127.0.0.1", client_address[1]) and results["sock_accept"] == b"accepted"
+    assert results["sock="] is True
     data, source = results["datagram"]
     assert data == b"datagram" and source[1] == results["sender"][1]
     # asyncio re-raises a failed bind as OSError(errno, text); Windows' errno for
@@ -423,6 +431,23 @@ def test_detach_keeps_the_emulated_socket_for_a_socket_over_its_descriptor() -> 
         assert host.bindings(Protocol.TCP) == ()
 
 
+def test_dup_and_fromfd_show_the_emulated_addresses() -> None:
+    with portpool.patch():
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        client = socket.create_connection(server.getsockname(), timeout=WAIT)
+        conn, _ = server.accept()
+        twin = client.dup()
+        alias = socket.fromfd(conn.fileno(), socket.AF_INET, socket.SOCK_STREAM)
+        assert twin.getsockname() == client.getsockname()
+        assert twin.getpeername() == client.getpeername() == server.getsockname()
+        assert alias.getsockname() == server.getsockname()
+        assert alias.getpeername() == ("127.0.0.1", client.getsockname()[1])
+        for sock in (alias, twin, conn, client, server):
+            sock.close()
+
+
 @pytest.fixture
 def certificate(tmp_path: Any) -> tuple[str, str]:
     """A self-signed certificate for 127.0.0.1, made by the openssl command."""
@@ -491,6 +516,15 @@ def test_hermetic_refuses_the_real_server(real_server: tuple[int, list[bytes]]) 
         socket.create_connection(("127.0.0.1", port), timeout=WAIT)
     assert _winerror(info.value) == 10061 and "hermetic" in str(info.value.__notes__)
     assert seen == []
+
+
+def test_addresses_off_loopback_are_never_real_targets() -> None:
+    """192.168.1.10 is an address of the emulated machine: nothing holds port 9 there, and
+    the patch never sends to a real address that is not loopback."""
+    with portpool.patch(), socket.socket() as client, \
+            pytest.raises(ConnectionRefusedError, match="10061") as info:
+        client.connect(("192.168.1.10", 9))
+    assert "loopback" in str(info.value.__notes__)
 
 
 def test_udp_reaches_a_real_socket_unless_hermetic() -> None:
@@ -601,57 +635,99 @@ def test_a_socket_used_after_the_patch_ended_says_so() -> None:
     assert "portpool.patch() ended" in str(info.value.__notes__)
 
 
-def test_leaving_while_other_threads_make_sockets_is_clean() -> None:
-    """Issue 20: no 'Set changed size during iteration', the process ends, and a socket
-    made once leaving began is refused with WSANOTINITIALISED naming portpool."""
-    host = EmulatedHost(seed=11)
+def _leave_while_threads_make_sockets(host: EmulatedHost) -> tuple[int | None, list[int | None],
+                                                                  list[BaseException]]:
+    """Leave the patch while four threads make sockets and hold up to 300 each open (a large
+    socket table, so that leaving iterates it for a while)."""
     stop = threading.Event()
     errors: list[BaseException] = []
+    codes: list[int | None] = []
     made = [0]
 
-    codes: list[int | None] = []
-
     def worker() -> None:
+        kept: list[socket.socket] = []
         while not stop.is_set():
             try:
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", 0))
-                    made[0] += 1
+                kept.append(socket.socket())
+                made[0] += 1
+                if len(kept) > 300:
+                    kept.pop(0).close()
             except OSError as exc:  # made or used while the patch ended
                 codes.append(_winerror(exc))
             except BaseException as exc:
                 errors.append(exc)
+        for sock in kept:
+            sock.close()
 
     patcher = portpool.patch(host)
     patcher.__enter__()
-    pid = patcher.pid
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
         thread.start()
-    while made[0] < 50:
+    deadline = time.monotonic() + WAIT
+    while made[0] < 1000 and time.monotonic() < deadline:
         time.sleep(0.001)
-    patcher.__exit__(None, None, None)  # must not raise
-    stop.set()
-    for thread in threads:
-        thread.join(WAIT)
-    assert pid is not None and not host.machine.is_alive(pid)
-    assert host.bindings(Protocol.TCP) == () and host.reservations(Protocol.TCP) == ()
-    assert errors == []
-    # WSANOTINITIALISED: made after leaving began; WSAENOTSOCK: closed under the thread.
-    assert set(codes) <= {10093, 10038}, codes
+    pid = patcher.pid
+    try:
+        patcher.__exit__(None, None, None)  # must not raise
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(WAIT)
+    return pid, codes, errors
+
+
+def test_leaving_while_other_threads_make_sockets_is_clean() -> None:
+    """Issue 20: no 'Set changed size during iteration', the process ends, and a socket
+    made once leaving began is refused with WSANOTINITIALISED naming portpool.  Threads
+    switch every microsecond here, which made the old exit fail about one run in ten."""
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for seed in range(5):
+            host = EmulatedHost(seed=seed)
+            pid, codes, errors = _leave_while_threads_make_sockets(host)
+            assert pid is not None and not host.machine.is_alive(pid)
+            assert host.bindings(Protocol.TCP) == () and host.reservations(Protocol.TCP) == ()
+            assert errors == []
+            # WSANOTINITIALISED: made after leaving began; WSAENOTSOCK: closed under the thread.
+            assert set(codes) <= {10093, 10038}, codes
+    finally:
+        sys.setswitchinterval(interval)
+
+
+class _SlowClose(socket.socket):
+    """A socket whose close waits, so that leaving the patch is caught half way."""
+
+    entered = threading.Event()
+    release = threading.Event()
+
+    def close(self) -> None:
+        type(self).entered.set()
+        type(self).release.wait(WAIT)
+        super().close()
 
 
 def test_a_socket_made_while_leaving_is_refused_naming_portpool() -> None:
-    with portpool.patch():
-        from portpool._patch import _socket as patched
-
-        session = patched._active
-        assert session is not None
-        session.close_all()  # what leaving does first
+    host = EmulatedHost(seed=2)
+    patcher = portpool.patch(host)
+    patcher.__enter__()
+    slow = _SlowClose()
+    slow.bind(("127.0.0.1", 0))
+    leaving = threading.Thread(target=patcher.__exit__, args=(None, None, None))
+    leaving.start()
+    try:
+        assert _SlowClose.entered.wait(WAIT)  # leaving has begun: it is closing `slow`
         with pytest.raises(OSError, match="WSAStartup") as info:
             socket.socket()
         assert _winerror(info.value) == 10093
         assert "portpool.patch() is ending" in str(info.value.__notes__)
+    finally:
+        _SlowClose.release.set()
+        leaving.join(WAIT)
+    assert not leaving.is_alive() and host.bindings(Protocol.TCP) == ()
+    with socket.socket() as after:  # the patch is gone: a plain socket again
+        assert not isinstance(after, PatchedSocket)
 
 
 # --- real stacks, unchanged --------------------------------------------------------------------

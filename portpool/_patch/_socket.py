@@ -76,6 +76,8 @@ _WSAENOTINITIALISED: Final = 10093
 _FRAMES: Final = 64  # how far keep_real looks up the stack
 
 _active: SocketPatch | None = None
+#: A subclass of socket.socket -> its patched version (the same for every patch).
+_PATCHED_CLASSES: weakref.WeakKeyDictionary[type, type] = weakref.WeakKeyDictionary()
 
 
 class _Bound:
@@ -128,7 +130,6 @@ class SocketPatch:
         self.sockets: weakref.WeakSet[_RealSocket] = weakref.WeakSet()
         self.ending = False
         self._saved: dict[str, object] = {}
-        self._classes: dict[type, type] = {}
 
     def install(self) -> None:
         """Make ``socket.socket(...)`` (under any name) a patched socket; replace
@@ -161,14 +162,14 @@ class SocketPatch:
             return PatchedSocket
         if issubclass(cls, PatchedSocket):
             return cls
-        found = self._classes.get(cls)
+        found = _PATCHED_CLASSES.get(cls)
         if found is None:
             try:
                 found = type(cls.__name__, (cls, PatchedSocket),
                              {"__module__": cls.__module__, "__qualname__": cls.__qualname__})
             except TypeError:  # a layout PatchedSocket cannot join (__slots__ of its own)
                 found = cls
-            self._classes[cls] = found
+            _PATCHED_CLASSES[cls] = found
         return found
 
     def called_from_kept(self, frame: FrameType | None) -> bool:
