@@ -36,6 +36,7 @@ from ._types import (
 if TYPE_CHECKING:
     from ._patch import patch
     from ._realmachine import ErrorExplanation, NoFreePortError, explain_error, free_port
+    from ._patch._children import child_environment, share_with_children
     from ._winsock._dlls import CallControl, EmulatedDlls
 
 __version__ = "0.1.0"
@@ -44,7 +45,8 @@ __version__ = "0.1.0"
 _LAZY = {"CallControl": "portpool._winsock._dlls", "EmulatedDlls": "portpool._winsock._dlls",
          "patch": "portpool._patch", "free_port": "portpool._realmachine",
          "explain_error": "portpool._realmachine", "ErrorExplanation": "portpool._realmachine",
-         "NoFreePortError": "portpool._realmachine"}
+         "NoFreePortError": "portpool._realmachine", "share_with_children": "portpool._patch._children",
+         "child_environment": "portpool._patch._children"}
 
 
 def __getattr__(name: str) -> object:
@@ -86,10 +88,12 @@ __all__ = [
     "Socket",
     "StoreError",
     "WinError",
+    "child_environment",
     "explain_error",
     "free_port",
     "open_pool",
     "patch",
+    "share_with_children",
     "windows_code",
     "winerror",
 ]

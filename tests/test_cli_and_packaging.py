@@ -42,11 +42,41 @@ def test_wheel_ships_portpool_alone_with_its_backends(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("portpool-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
-    assert top == {"portpool"}
+    assert top == {"portpool", "portpool-children.pth"}  # the hook child processes join by
+    record = zipfile.ZipFile(wheel).read(f"{wheel.name.split('-')[0]}-{wheel.name.split('-')[1]}.dist-info/RECORD")
+    assert b"\nportpool-children.pth,sha256=" in b"\n" + record
     assert "portpool/backends/__init__.py" in names
     assert "portpool/backends/emulated.py" in names
     assert "portpool/py.typed" in names
     assert not any(n.startswith(("backends/", "tests/", "specs/")) for n in names)
+    _child_joins_from_an_installed_wheel(wheel, tmp_path)
+
+
+def _child_joins_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> None:
+    """The wheel, installed (not editable) in a fresh venv, puts the hook where Python
+    reads it: a child started with PORTPOOL_MACHINE runs on the emulated machine."""
+    import os
+    import site
+    import venv
+
+    from portpool import EmulatedHost, Protocol
+
+    venv.create(tmp_path / "venv", with_pip=False)
+    python = tmp_path / "venv" / ("Scripts/python.exe" if sys.platform == "win32" else "bin/python")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps",
+                    "--no-index", str(wheel)], check=True, capture_output=True, timeout=120)
+    EmulatedHost(store=tmp_path / "m.db").exclude(Protocol.TCP, 8000, 100)
+    # attrs and sortedcontainers come from this environment, whose own .pth files (and so
+    # its editable portpool) a PYTHONPATH entry does not read.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(site.getsitepackages()),
+           "PORTPOOL_MACHINE": str(tmp_path / "m.db")}
+    code = ("import socket, portpool; s = socket.socket()\n"
+            "try: s.bind(('127.0.0.1', 8050))\nexcept OSError as e: print(e.winerror, portpool.__file__)")
+    result = subprocess.run([str(python), "-c", code], env=env, capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    winerror, where = result.stdout.split()
+    assert winerror == "10013" and str(tmp_path / "venv") in where
 
 
 def test_the_backends_are_portpool_s_own_folder() -> None:

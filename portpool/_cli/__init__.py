@@ -26,6 +26,7 @@ _COMMAND_MODULES = (
     "portpool._cli._realmachine",
     "portpool._cli._probe",
     "portpool._cli._conformance",
+    "portpool._cli._program",
 )
 
 

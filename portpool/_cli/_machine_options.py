@@ -100,8 +100,13 @@ def _variants(items: list[str]) -> dict[str, str]:
     return out
 
 
-def open_machine(args: argparse.Namespace, *, creates: bool = False) -> EmulatedHost:
+def open_machine(args: argparse.Namespace, *, creates: bool = False,
+                 store: str | None = None) -> EmulatedHost:
     """The machine the options name.
+
+    Args:
+        store: where a machine without ``--machine`` is kept (a new store file); None
+            keeps it in memory.
 
     Raises:
         CommandError: a bad or conflicting option, a missing or unusable file, text that
@@ -122,7 +127,7 @@ def open_machine(args: argparse.Namespace, *, creates: bool = False) -> Emulated
         ipv6 = [_read(path, "--netsh-ipv6") for path in args.netsh_ipv6]
         try:
             return EmulatedHost.from_netsh(*outputs, ipv6_dynamic=ipv6, seed=args.seed,
-                                           variants=variants)
+                                           variants=variants, store=store)
         # Every error from_netsh documents: NetshParseError, a range out of limits, rows
         # of two outputs that overlap, a bad variant (ValueError), a store it cannot use.
         except (StoreError, ValueError, TypeError, PortPoolError) as exc:
@@ -131,7 +136,7 @@ def open_machine(args: argparse.Namespace, *, creates: bool = False) -> Emulated
         raise CommandError(f"--machine {args.machine}: no such file (make one with `portpool"
                            " snapshot -o FILE` or `portpool netsh --machine FILE ...`)")
     try:
-        return EmulatedHost(seed=args.seed, store=args.machine, preset=args.preset,
+        return EmulatedHost(seed=args.seed, store=args.machine or store, preset=args.preset,
                             variants=variants)
     except (StoreError, ValueError, TypeError, PortPoolError) as exc:
         raise CommandError(one_line(exc)) from None

@@ -1,0 +1,49 @@
+"""tornado under the patch."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from portpool import EmulatedHost
+
+from .conftest import DEADLINE, INSIDE, outside_rows, within
+
+tornado_web = pytest.importorskip("tornado.web", reason="pip install 'portpool[compat]' for the matrix")
+httpserver = pytest.importorskip("tornado.httpserver")
+httpclient = pytest.importorskip("tornado.httpclient")
+netutil = pytest.importorskip("tornado.netutil")
+
+pytestmark = pytest.mark.portpool(preset="hyperv", seed=1)
+
+
+class Hello(tornado_web.RequestHandler):
+    def get(self) -> None:
+        self.write("tornado says hi")
+
+
+def test_bind_sockets_inside_winnat_is_refused_as_on_windows(machine: EmulatedHost) -> None:
+    with pytest.raises(PermissionError) as info:
+        netutil.bind_sockets(INSIDE, "127.0.0.1")
+    assert info.value.winerror == 10013  # type: ignore[attr-defined]
+
+
+def test_serves_and_stops(machine: EmulatedHost) -> None:
+    async def main() -> tuple[bytes, int]:
+        sockets = netutil.bind_sockets(0, "127.0.0.1")
+        port = sockets[0].getsockname()[1]
+        server = httpserver.HTTPServer(tornado_web.Application([("/", Hello)]))
+        server.add_sockets(sockets)
+        client = httpclient.AsyncHTTPClient()
+        try:
+            reply = await client.fetch(f"http://127.0.0.1:{port}/", request_timeout=5)
+        finally:
+            server.stop()
+            await server.close_all_connections()
+            client.close()
+        return reply.body, port
+
+    body, port = within(DEADLINE, asyncio.run, main(), what="tornado")
+    assert body == b"tornado says hi"
+    assert outside_rows(machine, port)
