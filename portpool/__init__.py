@@ -35,8 +35,8 @@ from ._types import (
 
 if TYPE_CHECKING:
     from ._patch import patch
-    from ._realmachine import ErrorExplanation, NoFreePortError, explain_error, free_port
     from ._patch._children import child_environment, share_with_children
+    from ._realmachine import ErrorExplanation, NoFreePortError, explain_error, free_port
     from ._winsock._dlls import CallControl, EmulatedDlls
 
 __version__ = "0.1.0"
