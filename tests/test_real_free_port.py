@@ -200,9 +200,9 @@ class _FakeRun:
 def test_the_windows_seam_reads_netsh_in_another_language(monkeypatch: pytest.MonkeyPatch) -> None:
     """WindowsSeam runs System32\\netsh.exe; its German and Chinese output parse the same."""
     fake = _FakeRun({
-        "excludedportrange protocol=tcp": (DATA / "de-DE-tcp.txt").read_bytes(),
-        "excludedportrange protocol=udp": (DATA / "en-udp.txt").read_bytes(),
-        "dynamicport": (DATA / "zh-CN-tcp-dynamicport.txt").read_bytes(),
+        "excludedportrange protocol=tcp": (DATA / "10-de-DE-tcp.txt").read_bytes(),
+        "excludedportrange protocol=udp": (DATA / "02-en-udp.txt").read_bytes(),
+        "dynamicport": (DATA / "43-zh-CN-tcp-dynamicport.txt").read_bytes(),
     })
     monkeypatch.setattr(subprocess, "run", fake)
     rows = read_rows(WindowsSeam())

@@ -230,9 +230,9 @@ def test_on_windows_netstat_and_tasklist_name_the_holder(monkeypatch: pytest.Mon
         held.listen()
         port = held.getsockname()[1]
         outputs = {
-            "excludedportrange protocol=tcp": (data / "de-DE-tcp.txt").read_bytes(),
-            "excludedportrange protocol=udp": (data / "en-udp.txt").read_bytes(),
-            "dynamicport": (data / "zh-CN-tcp-dynamicport.txt").read_bytes(),
+            "excludedportrange protocol=tcp": (data / "10-de-DE-tcp.txt").read_bytes(),
+            "excludedportrange protocol=udp": (data / "02-en-udp.txt").read_bytes(),
+            "dynamicport": (data / "43-zh-CN-tcp-dynamicport.txt").read_bytes(),
             "-ano -p TCPv6": b"",
             "-ano -p TCP": (f"\r\nAktive Verbindungen\r\n\r\n  Proto  Lokale Adresse  Remoteadresse"
                             f"  Status  PID\r\n  TCP    0.0.0.0:{port}   0.0.0.0:0  ABH\xc3\x96REN   4242"
