@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portpool import EmulatedHost, Protocol
+from portpool import EmulatedHost, PortPoolError, Protocol
 from portpool._model._machine import Machine
 from portpool.testing._fuzz import (
     OPERATIONS,
@@ -273,3 +273,27 @@ def test_the_windows_pool_over_the_emulated_dlls_is_fuzzed_too() -> None:
     clean(report)
     assert report.stats.calls["interface.WindowsPool"] > 0
     assert any(site.startswith("backends/windows/") for _, site in report.stats.raised)
+
+
+def test_adversarial_text_reads_back_or_is_refused() -> None:
+    """Issue 20's text source: mangled real tables read back, long lines of any shape
+    are read or refused at once."""
+    report = run_fuzz(300, seed=4, options=FuzzOptions(only=frozenset({"host.netsh_text",
+                                                                        "host.exclude"})))
+    clean(report)
+    assert report.stats.calls["host.netsh_text"] > 100
+
+
+def test_planted_huge_int_message_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 20's huge-int source: a message that writes a huge int out (Python's
+    int-to-string ValueError instead of the documented error) is a violation."""
+    def wrap(original: Any) -> Any:
+        def acquire(self: Machine, pid: int, handle: int, start: object, count: object) -> Any:
+            if isinstance(start, int) and start.bit_length() > 14_000:
+                raise PortPoolError(f"{start}")  # writes the int out: ValueError first
+            return original(self, pid, handle, start, count)
+        return acquire
+
+    planted(monkeypatch, "acquire", wrap)
+    report = small_run(layers=frozenset({"interface"}))
+    assert any("integer string conversion" in v.detail for v in report.violations)

@@ -811,3 +811,46 @@ def test_repeated_shapes_of_a_long_line_are_read_or_refused_at_once(shape: str, 
         rows = []
     assert all(1 <= row.start <= row.end <= 65535 for row in rows)
     assert time.perf_counter() - started < 2.0  # a hang guard (see the test above)
+
+
+def _repeat_problems(items: Any, inside: bool = False) -> list[str]:
+    """Lazy repeats, and unbounded repeats inside unbounded repeats, in a parsed pattern:
+    the shapes that let a backtracking engine take more than a bounded number of passes."""
+    from re import _constants as c  # the parser's opcodes, for this test only
+
+    found: list[str] = []
+    for op, av in items:
+        if op is c.MIN_REPEAT:
+            found.append("a lazy repeat")
+        if op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            unbounded = av[1] is c.MAXREPEAT
+            if unbounded and inside and op is not c.POSSESSIVE_REPEAT:
+                found.append("a repeat inside a repeat")
+            found += _repeat_problems(av[2], inside or unbounded)
+        elif op is c.SUBPATTERN:
+            found += _repeat_problems(av[-1], inside)
+        elif op is c.BRANCH:
+            for branch in av[1]:
+                found += _repeat_problems(branch, inside)
+        elif op in (c.ASSERT, c.ASSERT_NOT):
+            found += _repeat_problems(av[1], inside)
+        elif op is c.ATOMIC_GROUP:
+            found += _repeat_problems(av, inside)
+    return found
+
+
+def test_no_pattern_of_the_scanner_can_backtrack_without_bound() -> None:
+    """Issue 20: ``label : number`` was three lazy repeats over the same characters
+    (O(n^3) on a line without a digit).  Every pattern the scanner keeps is checked for
+    that shape; the old one is shown to fail the check."""
+    from re import _parser  # Python's own pattern parser, for this test only
+
+    from portpool._netsh import _text
+
+    patterns = [value for value in vars(_text).values() if isinstance(value, re.Pattern)]
+    patterns += list(_text._PREFIXES)  # the prefixes' patterns
+    assert len(patterns) > 10
+    for pattern in patterns:
+        assert _repeat_problems(_parser.parse(pattern.pattern, pattern.flags)) == [], pattern
+    old_pair = r"(?P<label>\s*[^\d:\uff1a]*?[^\d\s:\uff1a][^\d:\uff1a]*?)(?P<gap>\s*)[:\uff1a]\s*(?P<value>[0-9]+)"
+    assert "a lazy repeat" in _repeat_problems(_parser.parse(old_pair))

@@ -15,6 +15,7 @@ import pytest
 
 import portpool
 from portpool import EmulatedHost, NoFreePortError, Protocol, free_port
+from portpool._realmachine import _free
 from portpool._realmachine._rows import read_rows
 from portpool._realmachine._seam import PosixSeam, WindowsSeam, current_seam, using
 from portpool._types import Family
@@ -212,15 +213,23 @@ def test_the_windows_seam_reads_netsh_in_another_language(monkeypatch: pytest.Mo
     assert [(r.start, r.end) for r in rows.rows[Protocol.TCP] if r.administered] == [(50000, 50000)]
     assert [(r.start, r.end) for r in rows.rows[Protocol.UDP]] == [(56030, 56129), (56130, 56229)]
     assert rows.dynamic[(Protocol.TCP, Family.INET)] == portpool.PortRange(1024, 13977)
+    monkeypatch.setattr(_free, "_READ", [])
+    runs = len(fake.calls)
     with using(WindowsSeam()):
         for seed in range(50):
             port = free_port(count=3, rng=random.Random(seed))
             assert not any(r.start <= port + 2 and port <= r.end for r in rows.rows[Protocol.TCP])
+    assert len(fake.calls) - runs == 6  # read once, kept for the next draws (10 s)
+    monkeypatch.setattr(_free.time, "monotonic", lambda: 1e12)  # ... then read again
+    with using(WindowsSeam()):
+        free_port()
+    assert len(fake.calls) - runs == 12
 
 
 def test_a_failing_netsh_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
     from portpool._teach._live import LiveMachineError
 
+    monkeypatch.setattr(_free, "_READ", [])
     monkeypatch.setattr(subprocess, "run", _FakeRun({}))
     with using(WindowsSeam()), pytest.raises(LiveMachineError, match="exited 1") as failed:
         free_port()

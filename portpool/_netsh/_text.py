@@ -45,8 +45,10 @@ Cost: linear in the text.  ``label : number`` is read by one hand-written pass
 took O(n^3) steps on a line without a digit; every pattern left is applied at one place
 of a line (``match``, ``fullmatch``) or is a fixed word found by ``search``, and none
 nests repeats or repeats lazily, so each makes a bounded number of passes over a line
-(``tests/test_netsh_text.py`` feeds 100,000-character lines of every shape;
-``benchmarks/bench_netsh.py`` compares 10,000 against 100,000 characters).
+(``tests/test_netsh_text.py`` checks every pattern for those shapes and feeds
+100,000-character lines of every shape;
+``benchmarks/bench_netsh.py`` times ten lines of 10,000 characters against one of
+100,000).
 
 Limits: a paste cut exactly before an administered row's ``*`` reads as a plain row
 (nothing in the text shows the loss); labels of ``show dynamicport`` are not checked,

@@ -29,12 +29,13 @@ from __future__ import annotations
 import errno
 import random
 import socket
+import time
 from collections.abc import Sequence
 from typing import Final
 
 from .._types import MAX_PORT, Family, Protocol
 from ._rows import MachineRows, read_rows
-from ._seam import current_seam
+from ._seam import Seam, WindowsSeam, current_seam
 
 __all__ = ["NoFreePortError", "free_port", "parse_protocols"]
 
@@ -70,6 +71,26 @@ def parse_protocols(protocol: object) -> tuple[Protocol, ...]:
     if word in ("tcp", "udp"):
         return (Protocol[word.upper()],)
     raise ValueError(f"protocol must be 'tcp', 'udp' or 'both', not {protocol!r}")
+
+
+#: On this Windows machine, the rows read last and when (time.monotonic()): six netsh
+#: process starts per draw add up over a test session that draws many ports.  Rows change when
+#: winnat restarts or the machine boots; a port in a row that moved since is still caught
+#: by the test bind (WSAEACCES is busy).
+_READ: list[tuple[float, MachineRows]] = []
+_KEEP_SECONDS: Final = 10.0
+
+
+def _rows_now(seam: Seam) -> MachineRows:
+    """The seam's rows; this Windows machine's are kept for :data:`_KEEP_SECONDS`."""
+    if not isinstance(seam, WindowsSeam):
+        return read_rows(seam)  # the emulated machine changes under the tests' hands: read it each time
+    now = time.monotonic()
+    if _READ and now - _READ[0][0] < _KEEP_SECONDS:
+        return _READ[0][1]
+    rows = read_rows(seam)
+    _READ[:] = [(now, rows)]
+    return rows
 
 
 def _family(value: object) -> Family:
@@ -195,7 +216,7 @@ def free_port(protocol: str | Protocol = "tcp", *, family: int = socket.AF_INET,
     if rng is not None and not isinstance(rng, random.Random):
         raise TypeError(f"rng must be a random.Random, not {type(rng).__name__}")
     chooser = rng if rng is not None else random.Random()
-    rows = read_rows(current_seam())
+    rows = _rows_now(current_seam())
     if count == 1 and not outside_dynamic:
         for _ in range(_BIND0_TRIES):
             port = _bind_zero(protocols[0], fam)
