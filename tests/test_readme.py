@@ -100,11 +100,19 @@ def test_there_are_examples_with_their_output() -> None:
     assert sum(expected is not None for _, _, expected in EXAMPLES) >= 10
 
 
+def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Examples name files of the repository (tests/data/netsh/...) and may write files of
+    their own (machine.portpool): run them in a scratch folder that shows tests/."""
+    (tmp_path / "tests").symlink_to(ROOT / "tests", target_is_directory=True)
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.mark.parametrize(("code", "expected"), [(c, e) for _, c, e in EXAMPLES],
                          ids=[name for name, _, _ in EXAMPLES])
 def test_example_runs_and_prints_what_the_page_shows(code: str, expected: str | None,
+                                                     tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(ROOT)  # examples name files of the repository (tests/data/netsh/...)
+    _in_a_scratch_folder(tmp_path, monkeypatch)
     out = io.StringIO()
     with redirect_stdout(out):
         exec(compile(code, "example", "exec"), {"__name__": "example"})
@@ -139,11 +147,12 @@ COMMANDS = _commands()
 @pytest.mark.parametrize(("argv", "expected"), [(a, e) for _, a, e in COMMANDS],
                          ids=[name for name, _, _ in COMMANDS])
 def test_command_runs_and_prints_what_the_page_shows(argv: list[str], expected: str | None,
+                                                     tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     from portpool._cli import main
 
-    monkeypatch.chdir(ROOT)
+    _in_a_scratch_folder(tmp_path, monkeypatch)
     status = main(argv)
     out = capsys.readouterr().out
     assert status in (0, None), out
