@@ -121,6 +121,21 @@ class EmulatedSocket(Socket):
         host, port = check_address(address, self._family, "connect")
         self._machine.connect(self._pid, -1 if self._closed else self._handle, host, port)
 
+    def listen(self, backlog: int = 128) -> None:
+        """See :meth:`portpool.Socket.listen`."""
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "listen")
+        backlog = check_int(backlog, "backlog")
+        self._machine.listen(self._pid, -1 if self._closed else self._handle, backlog)
+
+    def accept(self) -> tuple[EmulatedSocket, Address]:
+        """See :meth:`portpool.Socket.accept`."""
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "accept")
+        info, host, port = self._machine.accept(self._pid, -1 if self._closed else self._handle)
+        peer: Address = (host, port) if info.family is Family.INET else (host, port, 0, 0)
+        return EmulatedSocket(self._pool, info), peer
+
     def getpeername(self) -> Address:
         """See :meth:`portpool.Socket.getpeername`."""
         if self._host._calls is not None:  # a fault queue exists: consult it

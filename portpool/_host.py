@@ -12,7 +12,7 @@ from ._interface import PortPool
 from ._model._machine import Explanation, Machine
 from ._model._store import SqliteStore, Store
 from ._registry import load_backend
-from ._types import Binding, Exclusion, Family, PortRange, Protocol, Reservation
+from ._types import Binding, Connection, Exclusion, Family, PortRange, Protocol, Reservation
 
 if TYPE_CHECKING:  # _dlls imports ctypes: only when a test asks for DLLs
     from ._netsh._frontend import NetshResult
@@ -49,6 +49,9 @@ class EmulatedHost:
         profile: a profile measured by ``portpool probe`` on a real machine (a JSON
             path or the mapping): its observed alternatives become ``variants``
             (explicit ``variants`` win).
+        time_wait_delay: TcpTimedWaitDelay in seconds, 30-300 (default 120): how long
+            a TCP connection closed first on this machine stays in TIME_WAIT, holding its
+            port (rules T2, T3).  Kept in the store like the dynamic ranges.
 
     Raises:
         TypeError, ValueError: a bad option.
@@ -66,7 +69,8 @@ class EmulatedHost:
                  store: str | os.PathLike[str] | Store | None = None,
                  variants: Mapping[str, str] | None = None, preset: str | None = None,
                  addresses: Sequence[str] | None = None,
-                 profile: str | os.PathLike[str] | Mapping[str, object] | None = None) -> None:
+                 profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
+                 time_wait_delay: int | None = None) -> None:
         if profile is not None:
             from ._profiles import profile_variants
 
@@ -77,7 +81,8 @@ class EmulatedHost:
                 hasattr(store, name) for name in ("load", "first_boot", "add_reservation", "reboot")):
             raise TypeError(f"store must be a path or a portpool store, not {type(store).__name__}")
         self._machine = Machine(seed=seed, dynamic_ports=dynamic_ports, store=store,
-                                variants=variants, preset=preset, addresses=addresses)
+                                variants=variants, preset=preset, addresses=addresses,
+                                time_wait_delay=time_wait_delay)
         self._calls: CallControl | None = None
 
     @classmethod
@@ -85,6 +90,7 @@ class EmulatedHost:
                variants: Mapping[str, str] | None = None,
                addresses: Sequence[str] | None = None,
                profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
+               time_wait_delay: int | None = None,
                ) -> EmulatedHost:
         """A machine as a kind of real one is found.
 
@@ -94,13 +100,14 @@ class EmulatedHost:
                 rows 5357 and 47001, the administered TCP 50000-50059) or
                 ``"vs-runner"`` (dynamic range 1024-65534 as after a Visual Studio
                 install, with WinNAT blocks over common development ports).
-            seed, store, variants, addresses, profile: as for the constructor.
+            seed, store, variants, addresses, profile, time_wait_delay: as for the
+                constructor.
 
         Raises:
             ValueError: an unknown name.
         """
         return cls(seed=seed, store=store, variants=variants, preset=name, addresses=addresses,
-                   profile=profile)
+                   profile=profile, time_wait_delay=time_wait_delay)
 
     @classmethod
     def from_netsh(cls, *outputs: str | tuple[Protocol, str], ipv6_dynamic: Sequence[str] = (),
@@ -260,6 +267,63 @@ class EmulatedHost:
             ValueError: ``port`` is not in 1-65535.
         """
         return self._machine.explain(protocol, port)
+
+    # --- the clock, connections and netstat (rules T1-T12) ----------------------------
+
+    @property
+    def clock(self) -> float:
+        """Seconds since boot on this machine's clock; only :meth:`advance` moves it, and a
+        reboot sets it to 0 (rule T1)."""
+        return self._machine.clock
+
+    def advance(self, seconds: float) -> int:
+        """Let ``seconds`` pass on this machine: TIME_WAIT connections whose
+        TcpTimedWaitDelay is over go, and their ports are free again (rules T1, T3).
+
+        Returns:
+            How many connections went.
+
+        Raises:
+            TypeError: ``seconds`` is not a number.
+            ValueError: negative, infinite or NaN.
+
+        >>> host = EmulatedHost(seed=1)
+        >>> host.advance(host.time_wait_delay)
+        0
+        >>> host.clock
+        120.0
+        """
+        return self._machine.advance(seconds)
+
+    @property
+    def time_wait_delay(self) -> int:
+        """TcpTimedWaitDelay in force this boot, in seconds (rule T2)."""
+        return self._machine.time_wait_delay
+
+    def set_time_wait_delay(self, seconds: int) -> None:
+        """Set TcpTimedWaitDelay in the machine's registry (the store); as on Windows it
+        applies from the next :meth:`reboot` (rule T2).
+
+        Raises:
+            TypeError, ValueError: not an int in 30-300.
+        """
+        self._machine.set_time_wait_delay(seconds)
+
+    def connections(self, protocol: Protocol | None = None) -> tuple[Connection, ...]:
+        """What ``netstat -ano`` lists, as values: listening TCP sockets, every TCP
+        connection endpoint (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT) and bound UDP
+        sockets, in netstat's order (rule T12)."""
+        return self._machine.connections(protocol)
+
+    def netstat(self) -> str:
+        """Exactly what ``netstat -ano`` prints on Windows (en-US) for this machine (T12).
+
+        :func:`portpool.netstat.parse` reads it back, and reads a real machine's output
+        in any display language.
+        """
+        from ._netstat._frontend import render_machine
+
+        return render_machine(self._machine)
 
     def snapshot(self) -> tuple[object, ...]:
         """A hashable picture of the whole machine (equal before and after a failed call)."""

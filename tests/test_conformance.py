@@ -167,6 +167,12 @@ class _FaultySocket(Socket):
     def getpeername(self) -> Any:
         return self.inner.getpeername()
 
+    def listen(self, backlog: int = 128) -> None:
+        self.inner.listen(backlog)
+
+    def accept(self) -> Any:
+        return self.inner.accept()
+
     def set_cpu_affinity(self, processor: int) -> None:
         self.inner.set_cpu_affinity(processor)
 

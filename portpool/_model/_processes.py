@@ -1,5 +1,5 @@
 """Processes and their sockets: create and end processes, socket(), closesocket(),
-getsockname() (rules A19, R4, W5-W11)."""
+getsockname() (rules A19, R4, W5-W11; what a close does to connections: ``_connections.py``)."""
 
 from __future__ import annotations
 
@@ -129,7 +129,9 @@ class _Processes(_MachineState):
         if sock.acquired:
             for token in sorted(sock.acquired):  # R4
                 self._remove_token(token)
-        if sock.protocol is not None and sock.port is not None:
+        if sock.conn is not None or sock.listening:  # T3, T4, S9
+            self._end_connections(sock)
+        if sock.protocol is not None and sock.port is not None and not sock.accepted:
             self._spaces[sock.protocol].unbind(sock.port, sock.handle)
         del self._sockets[sock.handle]
         self._processes[sock.pid].sockets.discard(sock.handle)

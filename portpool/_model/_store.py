@@ -31,7 +31,8 @@ Sqlite layout (schema 1)::
 
     meta(key TEXT PRIMARY KEY, value)        application='portpool', schema=1,
                                              preset=text or NULL, seed=decimal text
-                                             (a Python int of any size), boot=int
+                                             (a Python int of any size), boot=int,
+                                             tcp_timed_wait_delay=int (once set, T2)
     reservation(protocol, start, count, active)     PRIMARY KEY (protocol, start)
     exclusion(protocol, start, count, owner)        PRIMARY KEY (protocol, start)
     dynamic_range(protocol, family, start, count)   PRIMARY KEY (protocol, family)
@@ -213,6 +214,8 @@ class MachineRecord:
         preset: the preset the machine was made with, or ``None``.
         seed: the machine's seed.
         boot: how many times the machine booted since the store was made (0: never).
+        time_wait_delay: TcpTimedWaitDelay in seconds, if it was set (rule T2; ``None``:
+            Windows' default).
     """
 
     reservations: tuple[StoredReservation, ...] = attrs.field(converter=_reservations)
@@ -221,6 +224,7 @@ class MachineRecord:
     preset: str | None
     seed: int
     boot: int
+    time_wait_delay: int | None = None
 
 
 class StoreConflict(Exception):  # noqa: N818 - the name the design gives it
@@ -354,6 +358,14 @@ class Store(_Protocol):
             protocol: TCP or UDP.
             family: IPv4 or IPv6.
             range: the range (Windows' limits are the machine's business).
+
+        Raises:
+            StoreError, PortPoolError, TypeError: as for ``add_reservation``.
+        """
+        ...
+
+    def set_time_wait_delay(self, seconds: int) -> None:
+        """Store TcpTimedWaitDelay (rule T2; its limits are the machine's business).
 
         Raises:
             StoreError, PortPoolError, TypeError: as for ``add_reservation``.
@@ -505,13 +517,15 @@ class MemoryStore:
         self._preset: str | None = None
         self._seed = 0
         self._boot = 0
+        self._time_wait_delay: int | None = None
 
     def _record(self, index: _Index, boot: int) -> MachineRecord:
         rows = index.all()
         return MachineRecord(
             reservations=[r for r in rows if isinstance(r, StoredReservation)],
             exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
-            ranges=self._ranges, preset=self._preset, seed=self._seed, boot=boot)
+            ranges=self._ranges, preset=self._preset, seed=self._seed, boot=boot,
+            time_wait_delay=self._time_wait_delay)
 
     def load(self) -> MachineRecord:
         """Everything stored (see :meth:`Store.load`)."""
@@ -559,6 +573,12 @@ class MemoryStore:
         _check_range_args(protocol, family, range)
         with self._lock:
             self._ranges[(protocol, family)] = range
+
+    def set_time_wait_delay(self, seconds: int) -> None:
+        """Store TcpTimedWaitDelay (see :meth:`Store.set_time_wait_delay`)."""
+        _check_delay(seconds)
+        with self._lock:
+            self._time_wait_delay = seconds
 
     def set_preset(self, name: str | None, seed: int) -> None:
         """Store the preset and seed (see :meth:`Store.set_preset`)."""
@@ -786,10 +806,13 @@ def _read(connection: sqlite3.Connection) -> MachineRecord:
         if where in ranges:
             raise _NotAStoreError(f"dynamic_range {where[0].name}/{where[1].name} appears twice")
         ranges[where] = dynamic
+    delay = meta.get(_DELAY_KEY)
+    if delay is not None and (type(delay) is not int or delay <= 0):
+        raise _NotAStoreError(f"meta {_DELAY_KEY} {delay!r} is not a number of seconds")
     return MachineRecord(
         reservations=[r for r in rows if isinstance(r, StoredReservation)],
         exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
-        ranges=ranges, preset=preset, seed=seed_value, boot=boot)
+        ranges=ranges, preset=preset, seed=seed_value, boot=boot, time_wait_delay=delay)
 
 
 def _in_the_way(connection: sqlite3.Connection, new: Row) -> Row | None:
@@ -829,6 +852,15 @@ def _write_range(connection: sqlite3.Connection, protocol: Protocol, family: Fam
     connection.execute("DELETE FROM dynamic_range WHERE protocol = ? AND family = ?", key)
     connection.execute("INSERT INTO dynamic_range VALUES (?, ?, ?, ?)",
                        (*key, dynamic.start, dynamic.count))
+
+
+#: The meta key of TcpTimedWaitDelay (rule T2); absent until it is set.
+_DELAY_KEY: Final = "tcp_timed_wait_delay"
+
+
+def _check_delay(seconds: object) -> None:
+    if type(seconds) is not int or seconds <= 0:
+        raise TypeError(f"seconds must be a positive int, not {seconds!r}")
 
 
 def _write_preset(connection: sqlite3.Connection, name: str | None, seed: int) -> None:
@@ -1057,6 +1089,12 @@ class SqliteStore:
         _check_range_args(protocol, family, range)
         with self._transaction(write=True) as connection:
             _write_range(connection, protocol, family, range)
+
+    def set_time_wait_delay(self, seconds: int) -> None:
+        """Store TcpTimedWaitDelay (see :meth:`Store.set_time_wait_delay`)."""
+        _check_delay(seconds)
+        with self._transaction(write=True) as connection:
+            connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_DELAY_KEY, seconds))
 
     def set_preset(self, name: str | None, seed: int) -> None:
         """Store the preset and seed (see :meth:`Store.set_preset`)."""

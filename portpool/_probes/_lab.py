@@ -175,6 +175,12 @@ class _TrackedSocket(Socket):
     def getpeername(self) -> Address:
         return self._inner.getpeername()
 
+    def listen(self, backlog: int = 128) -> None:
+        self._inner.listen(backlog)
+
+    def accept(self) -> tuple[Socket, Address]:
+        return self._inner.accept()
+
     def set_cpu_affinity(self, processor: int) -> None:
         self._inner.set_cpu_affinity(processor)
 
