@@ -54,7 +54,8 @@ from portpool._winsock import _abi
 __all__ = ["WindowsPool", "WindowsSocket"]
 
 _WS2_NAMES = ["WSAStartup", "WSACleanup", "WSAGetLastError", "socket", "bind", "getsockname",
-              "connect", "getpeername", "setsockopt", "getsockopt", "closesocket", "WSAIoctl"]
+              "connect", "listen", "accept", "getpeername", "setsockopt", "getsockopt",
+              "closesocket", "WSAIoctl"]
 _IPH_NAMES = [n for n, p in _abi.PROTOTYPES.items() if p.dll == "iphlpapi"]
 
 

@@ -18,6 +18,7 @@ from typing import Final
 
 from .._types import Connection, Family, Protocol
 from ._binding import _Binding
+from ._conflicts import Sharing
 from ._endpoints import Endpoint, State
 from ._rules import refuse
 from ._state import Route, SocketInfo, _as_int, _protocol_option, _Socket
@@ -286,6 +287,46 @@ class _Connections(_Binding):
             conns.remove(conn)
             if peer is not None and peer.state is State.FIN_WAIT_2:
                 conns.time_wait(peer, self._time_wait_delay)
+
+    def seed_connection(self, pid: int, family: object, local_host: str, local_port: int,
+                        remote_host: str, remote_port: int, state: str) -> None:
+        """A connection endpoint of a socket the model does not hold: one read from a
+        real machine's ``netstat -ano`` (``portpool.netstat``), owned by process ``pid``
+        (0: by none).  It holds its port (T8) and meets binds as T5 and T6 say; a
+        TIME_WAIT one waits the whole TcpTimedWaitDelay from now.
+
+        Raises:
+            ValueError: an unknown or unfit state, a bad address or port, a pid that is
+                not a live process, or the same connection twice.
+        """
+        try:
+            kind = State(state)
+        except ValueError:
+            raise ValueError(f"state must be one of {[s.value for s in State]}, not"
+                             f" {state!r}") from None
+        stack = Family(family) if isinstance(family, int) else None
+        if stack is None:
+            raise ValueError(f"family must be a portpool.Family, not {family!r}")
+        for host in (local_host, remote_host):
+            address = ipaddress.ip_address(host)  # ValueError for a bad one
+            if (address.version == 4) != (stack is Family.INET):
+                raise ValueError(f"{host} is not an {stack.name} address")
+        for number in (local_port, remote_port):
+            if not isinstance(number, int) or not 1 <= number <= 65535:
+                raise ValueError(f"port {number!r} is not in 1-65535")
+        with self.lock:
+            if pid and not self.is_alive(pid):
+                raise ValueError(f"process {pid} is not running on this machine")
+            if self._conns.find(local_host, local_port, remote_host, remote_port) is not None:
+                raise ValueError(f"the connection {local_host}:{local_port} <->"
+                                 f" {remote_host}:{remote_port} is there already")
+            conn = self._conns.add(stack, (local_host, local_port), (remote_host, remote_port),
+                                   pid=pid if kind in (State.ESTABLISHED, State.CLOSE_WAIT) else 0,
+                                   socket=None, sharing=Sharing.DEFAULT, accepted=False)
+            if kind is State.TIME_WAIT:
+                self._conns.time_wait(conn, self._time_wait_delay)
+            else:
+                conn.state = kind
 
     # --- what netstat lists (T12) -------------------------------------------------------
 

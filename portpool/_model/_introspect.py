@@ -187,7 +187,8 @@ class _Introspection(_Binding):
                              for p in self._processes.values())),
                 tuple(sorted((s.handle, s.pid, s.host, s.port, s.association,
                               tuple(sorted(s.acquired)), s.reuse, s.exclusive, s.v6only,
-                              s.affinity, s.sharing.value, s.endpoints, s.peer)
+                              s.affinity, s.sharing.value, s.endpoints, s.peer, s.listening,
+                              s.backlog, tuple(s.queue or ()), s.conn, s.linger, s.accepted)
                              for s in self._sockets.values())),
                 tuple((int(p), tuple((b.kind.value, b.range.start, b.range.count,
                                       b.reservation.token if b.reservation else None,
@@ -196,8 +197,13 @@ class _Introspection(_Binding):
                        tuple((int(f), r.range.start, r.range.count, r.free)
                              for f, r in space.ranges.items()),
                        tuple(sorted(space.bound.items())),
-                       tuple(sorted((port, tuple(rest)) for port, rest in space.shared.items())))
+                       tuple(sorted((port, tuple(rest)) for port, rest in space.shared.items())),
+                       tuple(sorted(space.held.items())))
                       for p, space in self._spaces.items()),
+                tuple((c.id, c.family, c.local_host, c.local_port, c.remote_host, c.remote_port,
+                       c.state.value, c.pid, c.socket, c.peer, c.expires)
+                      for c in self._conns.endpoints.values()),
+                self._conns.clock, self._time_wait_delay,
                 self._next_pid, self._next_handle, self._rng.getstate(), self._boot_number,
             )
 
