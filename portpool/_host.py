@@ -115,8 +115,10 @@ class EmulatedHost:
                    variants: Mapping[str, str] | None = None,
                    addresses: Sequence[str] | None = None,
                    profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
+                   netstat: str | None = None, time_wait_delay: int | None = None,
                    ) -> EmulatedHost:
-        """A machine seeded from a real machine's netsh output.
+        """A machine seeded from a real machine's netsh output (and its sockets, from its
+        ``netstat -ano`` output).
 
         Args:
             outputs: texts printed by ``netsh int ipv4 show excludedportrange
@@ -127,16 +129,39 @@ class EmulatedHost:
                 reservations, dynamic ranges apply to IPv4 and IPv6 alike.
             ipv6_dynamic: ``netsh int ipv6 show dynamicport`` outputs, when the IPv6
                 ranges differ.
-            seed, store, variants, addresses, profile: as for the constructor.
+            netstat: ``netstat -ano`` output of the same machine, as pasted (any
+                language): its processes (with their PIDs), listening sockets, UDP sockets
+                and TCP connections (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT, which
+                hold their ports: rules T8, T12) join the machine, whose addresses then
+                include the rows' local addresses.
+            seed, store, variants, addresses, profile, time_wait_delay: as for the
+                constructor.
 
         Raises:
             portpool.netsh.NetshParseError: a text is not netsh output.
-            ValueError: a text's protocol cannot be told, or a range is out of limits.
+            portpool.netstat.NetstatParseError: ``netstat`` is not netstat output.
+            ValueError: a text's protocol cannot be told, a range is out of limits, or
+                the netstat output has no PID column (run ``netstat -ano``).
         """
         from ._netsh._frontend import machine_from_netsh
 
-        host = cls(seed=seed, store=store, variants=variants, addresses=addresses, profile=profile)
+        rows = None
+        if netstat is not None:
+            from ._netstat._frontend import local_addresses
+            from ._netstat._read import parse_netstat
+
+            rows = parse_netstat(netstat)
+            from ._model._machine import DEFAULT_ADDRESSES
+
+            addresses = list(dict.fromkeys([*(DEFAULT_ADDRESSES if addresses is None
+                                              else addresses), *local_addresses(rows)]))
+        host = cls(seed=seed, store=store, variants=variants, addresses=addresses, profile=profile,
+                   time_wait_delay=time_wait_delay)
         machine_from_netsh(host._machine, outputs, ipv6_dynamic)
+        if rows is not None:
+            from ._netstat._frontend import machine_from_netstat
+
+            machine_from_netstat(host._machine, rows)
         return host
 
     @property

@@ -24,7 +24,8 @@ from ._rules import refuse
 from ._state import Route, SocketInfo, _as_int, _protocol_option, _Socket
 from ._store import Store
 
-__all__ = ["DEFAULT_TIME_WAIT_DELAY", "TIME_WAIT_LIMITS", "check_time_wait_delay"]
+__all__ = ["DEFAULT_TIME_WAIT_DELAY", "TIME_WAIT_LIMITS", "check_time_wait_delay",
+           "connection_value"]
 
 #: TcpTimedWaitDelay's default and limits, in seconds (rule T2, KB 314053).
 DEFAULT_TIME_WAIT_DELAY: Final = 120
@@ -354,11 +355,7 @@ class _Connections(_Binding):
                                 proto, sock.family, sock.host or _WILDCARD[sock.family], port,
                                 None, None, "LISTENING", sock.pid, socket=handle))
                 if proto is Protocol.TCP:
-                    rows += (Connection(
-                        proto, conn.family, conn.local_host, conn.local_port, conn.remote_host,
-                        conn.remote_port, conn.state.value, conn.pid,
-                        conn.expires if conn.state is State.TIME_WAIT else None, conn.socket)
-                        for conn in self._conns.endpoints.values())
+                    rows += (connection_value(conn) for conn in self._conns.endpoints.values())
             rows.sort(key=_netstat_order)
             return tuple(rows)
 
@@ -366,6 +363,13 @@ class _Connections(_Binding):
         """How many TCP endpoints are in TIME_WAIT."""
         with self.lock:
             return self._conns.time_waiting()
+
+
+def connection_value(conn: Endpoint) -> Connection:
+    """An endpoint as the public value ``host.connections()`` and ``explain`` give."""
+    return Connection(Protocol.TCP, conn.family, conn.local_host, conn.local_port,
+                      conn.remote_host, conn.remote_port, conn.state.value, conn.pid,
+                      conn.expires if conn.state is State.TIME_WAIT else None, conn.socket)
 
 
 def _address_key(host: str | None) -> tuple[int, int]:
