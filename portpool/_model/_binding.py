@@ -81,7 +81,7 @@ class _Binding(_MachineState):
                 if chosen in space.bound:  # R6 allows the port; the table still applies
                     self._check_sharing(space, sock, chosen, endpoints)
             elif port == 0:  # W1, X4, Y4, C17 (and A16/A17: a lapsed or foreign association)
-                picked = self._draw_port(space, sock.family)
+                picked = self._draw_port(space, sock)
                 if picked is None:
                     raise refuse("A13", f"no free {protocol.name} port in"
                                  f" {space.dynamic(sock.family)!r}")
@@ -102,10 +102,11 @@ class _Binding(_MachineState):
             space.bind(chosen, handle)
             return chosen
 
-    def _draw_port(self, space: PortSpace, family: Family) -> int | None:
+    def _draw_port(self, space: PortSpace, sock: _Socket) -> int | None:
         """The port bind(0) and connect's implicit bind take (W1, A4, C17, T8): the one
-        place the allocation policy is called from."""
-        return space.pick_port(family, self._rng)
+        place the allocation policy is called from (held ports, connections' included,
+        are skipped)."""
+        return space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
 
     def _check_connections(self, sock: _Socket, port: int,
                            endpoints: tuple[Endpoint, ...]) -> None:
@@ -304,7 +305,7 @@ class _Binding(_MachineState):
                     if picked is None:
                         raise refuse("A1", f"every port of {block.range!r} is bound")
                 else:
-                    picked = self._draw_port(space, sock.family)
+                    picked = self._draw_port(space, sock)
                     if picked is None:
                         rule = "T8" if protocol is Protocol.TCP else "A13"
                         raise refuse(rule, f"no free {protocol.name} port in"

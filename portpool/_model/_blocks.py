@@ -59,7 +59,8 @@ class _Blocks(_MachineState):
                 raise refuse("A3", "NumberOfPorts is 0")
             space = self._spaces[protocol]
             if start == 0:  # R2: a wildcard request, from the socket's range (R3, X4, Y4)
-                first = space.pick_block(sock.family, count, self._rng)
+                first = space.allocate_block(sock.family, count, self._rng,
+                                             sequential=self._sequential(sock))
                 if first is None:
                     raise refuse("A13", f"no {count} contiguous free {protocol.name} ports in"
                                  f" the dynamic range {space.dynamic(sock.family)!r}")

@@ -28,18 +28,25 @@ Indexes, kept in step by ``_take``/``_give``:
   ``_connections.py``): a held port is not free either, so bind(0) and connect's implicit
   bind never hand it out (rule T8);
 * per dynamic range, ``free``: how many of its ports are neither bound nor reserved,
-  and, once the range has been found nearly full, ``_RandomSet`` of exactly those
+  and, once the range has been found nearly full, a sorted set of exactly those
   ports.
 
-bind(0) draws a port of the range uniformly and keeps it if it is free (two set
-lookups): O(1) expected while the range is not nearly full.  After ``_PROBES`` misses
-the range's free ports are collected once into a ``_RandomSet`` (O(range)), which every
-later bind, close and block keeps exact in O(1) per port; from then on a draw is one
-index into it.  So filling a range to the last port costs the same per call as the
-first (benchmarks/bench_pool.py measures it).  Wildcard blocks are drawn as windows of
-the range, slid past the highest taken port; when that keeps failing the free set is
-made, and windows start at drawn free ports (a 1-port block is one draw); only when
-those miss too are the free runs enumerated exactly, from the sorted free ports.  A
+Where a wildcard port lands (rule A4) is Windows' sequential allocation by default:
+one counter per protocol for the whole machine (this space's ``counter``), which
+:meth:`PortSpace.allocate_port` moves to just past each port it hands out, skipping
+every held port (either IP version, C17) and every block (X4); its first value is drawn
+from the host's seeded generator.  Under A4's ``random`` alternative, and for a socket
+with SO_RANDOMIZE_PORT (O11), the port is drawn uniformly instead, and the counter moves
+just past it.  Wildcard blocks (:meth:`PortSpace.allocate_block`) take the first free
+run at or after the counter, or a drawn one.
+
+Both ways stay cheap when the range is nearly full: after ``_PROBES`` misses the
+range's free ports are collected once into a sorted set (O(range)), which every later
+bind, close and block keeps exact in O(log n) per port; from then on the next free port
+at or after the counter is one bisection, and a uniform draw one index.  So filling a
+range to the last port costs about the same per call as the first
+(benchmarks/bench_pool.py measures it).  Wildcard blocks slide a window past the
+highest taken port; when that keeps failing the free runs are enumerated exactly.  A
 refused draw restores the generator, so a refused call changes nothing.
 """
 
@@ -47,11 +54,10 @@ from __future__ import annotations
 
 import enum
 import random
-from collections.abc import Iterator
 from typing import Final
 
 import attrs
-from sortedcontainers import SortedDict
+from sortedcontainers import SortedDict, SortedSet
 
 from .._types import Family, PortRange, Reservation
 
@@ -93,30 +99,6 @@ class Block:
     active: bool = False
 
 
-class _RandomSet:
-    """A set of ints with O(1) add, discard and uniform draw (a list plus positions)."""
-
-    __slots__ = ("items", "where")
-
-    def __init__(self, items: Iterator[int]) -> None:
-        self.items = list(items)
-        self.where = {item: index for index, item in enumerate(self.items)}
-
-    def add(self, item: int) -> None:
-        if item not in self.where:
-            self.where[item] = len(self.items)
-            self.items.append(item)
-
-    def discard(self, item: int) -> None:
-        index = self.where.pop(item, None)
-        if index is None:
-            return
-        last = self.items.pop()
-        if index < len(self.items):  # move the last item into the hole
-            self.items[index] = last
-            self.where[last] = index
-
-
 class _Range:
     """One dynamic range of the space and its free-port bookkeeping."""
 
@@ -126,7 +108,7 @@ class _Range:
         self.range = dynamic
         self.lo, self.hi = dynamic.start, dynamic.last
         self.free = dynamic.count  # ports of the range neither bound nor reserved
-        self.free_set: _RandomSet | None = None  # exact free ports, once nearly full
+        self.free_set: SortedSet | None = None  # exact free ports, once nearly full
 
 
 class PortSpace:
@@ -140,6 +122,9 @@ class PortSpace:
         self.held: dict[int, int] = {}  # port -> connection endpoints on it (T8)
         self.ranges: dict[Family, _Range] = {family: _Range(r) for family, r in ranges.items()}
         self._both = tuple(self.ranges.values())
+        #: Windows' wildcard-port counter for this protocol (A4): the next port to try;
+        #: ``None`` until the first allocation draws it.
+        self.counter: int | None = None
 
     # --- questions ------------------------------------------------------------------
 
@@ -275,13 +260,88 @@ class PortSpace:
                 if entry.free_set is not None:
                     entry.free_set.add(port)
 
-    # --- drawing ports and blocks (rules W1, X4, R3, A4) -----------------------------
+    # --- handing out ports and blocks (rules A4, W1, X4, R3, C17, O11) -------------------
 
-    def pick_port(self, family: Family, rng: random.Random) -> int | None:
-        """A uniformly drawn free port of ``family``'s range, or ``None`` if none is free."""
+    def allocate_port(self, family: Family, rng: random.Random, *, sequential: bool = True) -> int | None:
+        """The port Windows hands out for a wildcard port: bind(port 0), connect's implicit
+        bind, and every other caller that needs "a free port" (rule A4).
+
+        Windows counts: one counter per protocol for the whole machine, shared by every
+        process and both IP versions, moved to just past each port handed out; a held
+        port (bound by any socket, on either stack: C17) and every block (runtime,
+        persistent or system row: X4) are skipped, and a port freed again may be handed
+        out again as soon as the counter comes round.  ``sequential=False`` (A4's
+        ``random`` alternative, or a socket with SO_RANDOMIZE_PORT: O11) draws the port
+        uniformly from the free ones instead; the counter then moves just past it.
+
+        Args:
+            family: whose dynamic range the port comes from (Y4).
+            rng: the host's seeded generator (the counter's first value; random draws).
+            sequential: count (Windows' default) or draw.
+
+        Returns:
+            The port (the caller binds it), or ``None`` when the range has no free port
+            (A13).  Nothing changes when ``None`` is returned.
+        """
         entry = self.ranges[family]
         if entry.free == 0:
             return None
+        if self.counter is None:
+            self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
+        port = self._next_free(entry) if sequential else self._draw_port(entry, rng)
+        self.counter = port + 1 if port < entry.hi else entry.lo
+        return port
+
+    def allocate_block(self, family: Family, count: int, rng: random.Random, *,
+                       sequential: bool = True) -> int | None:
+        """The first port of a wildcard block of ``count`` free ports (SIO_ACQUIRE with
+        StartPort 0: R2, R3, A4): the first free run at or after the counter (wrapping
+        round to the range's start), or a drawn one when ``sequential`` is false.  The
+        counter moves just past the block.  ``None`` (nothing changed) when no run of
+        ``count`` free ports is left (A13)."""
+        entry = self.ranges[family]
+        if entry.free < count:  # cannot fit: refuse before touching the generator
+            return None
+        if self.counter is None:
+            self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
+        first = self._first_run(family, count) if sequential else self._draw_block(family, count, rng)
+        if first is None:
+            return None
+        last = first + count - 1
+        self.counter = last + 1 if last < entry.hi else entry.lo
+        return first
+
+    def _next_free(self, entry: _Range) -> int:
+        """The first free port of ``entry`` at or after the counter, wrapping (one exists)."""
+        assert self.counter is not None
+        start = self.counter if entry.lo <= self.counter <= entry.hi else entry.lo
+        free_set = entry.free_set
+        if free_set is None:
+            bound, reserved, held, port = self.bound, self.reserved, self.held, start
+            for _ in range(_PROBES):
+                if port not in bound and port not in reserved and port not in held:
+                    return port
+                block = self.block_at(port)
+                port = block.range.last + 1 if block is not None else port + 1
+                if port > entry.hi:
+                    port = entry.lo
+            free_set = self._free_set(entry)  # crowded: bisect the exact free ports from now on
+        index = free_set.bisect_left(start)
+        result: int = free_set[index if index < len(free_set) else 0]
+        return result
+
+    def _first_run(self, family: Family, count: int) -> int | None:
+        """The first window of ``count`` free ports at or after the counter, wrapping."""
+        assert self.counter is not None
+        runs = self.segments(family, count)
+        for lo, hi in runs:
+            first = max(lo, self.counter)
+            if hi - first + 1 >= count:
+                return first
+        return runs[0][0] if runs else None
+
+    def _draw_port(self, entry: _Range, rng: random.Random) -> int:
+        """A uniformly drawn free port of ``entry`` (one exists)."""
         free_set = entry.free_set
         if free_set is None:
             lo, count = entry.lo, entry.hi - entry.lo + 1
@@ -291,14 +351,15 @@ class PortSpace:
                 if port not in bound and port not in reserved and port not in held:
                     return port
             free_set = self._free_set(entry)
-        return free_set.items[rng.randrange(len(free_set.items))]
+        drawn: int = free_set[rng.randrange(len(free_set))]
+        return drawn
 
-    def _free_set(self, entry: _Range) -> _RandomSet:
+    def _free_set(self, entry: _Range) -> SortedSet:
         """Collect ``entry``'s free ports once; kept exact from then on."""
         bound, reserved, held = self.bound, self.reserved, self.held
-        entry.free_set = _RandomSet(port for port in range(entry.lo, entry.hi + 1)
-                                    if port not in bound and port not in reserved
-                                    and port not in held)
+        entry.free_set = SortedSet(port for port in range(entry.lo, entry.hi + 1)
+                                   if port not in bound and port not in reserved
+                                   and port not in held)
         return entry.free_set
 
     def pick_in_block(self, block: PortRange, rng: random.Random) -> int | None:
@@ -314,14 +375,12 @@ class PortSpace:
                 break
         return port
 
-    def pick_block(self, family: Family, count: int, rng: random.Random) -> int | None:
+    def _draw_block(self, family: Family, count: int, rng: random.Random) -> int | None:
         """The first port of a drawn free block of ``count`` ports, or ``None``.
 
         A refusal leaves ``rng`` as it was (its state is restored).
         """
         entry = self.ranges[family]
-        if entry.free < count:  # cannot fit: refuse before touching the generator
-            return None
         saved = rng.getstate()
         lo, last_first = entry.lo, entry.hi - count + 1
         if entry.free_set is None:
@@ -338,9 +397,10 @@ class PortSpace:
         free = entry.free_set
         assert free is not None
         if count == 1:
-            return free.items[rng.randrange(len(free.items))]
+            one: int = free[rng.randrange(len(free))]
+            return one
         for _ in range(_BLOCK_PROBES):  # a window starting at a drawn free port
-            first = free.items[rng.randrange(len(free.items))]
+            first = int(free[rng.randrange(len(free))])
             if first <= last_first and self._last_taken(first, count) is None:
                 return first
         segments = self.segments(family, count)
@@ -348,13 +408,14 @@ class PortSpace:
             rng.setstate(saved)
             return None
         start, end = segments[rng.randrange(len(segments))]
-        return start + rng.randrange(end - start - count + 2)
+        drawn: int = start + rng.randrange(end - start - count + 2)
+        return drawn
 
     def segments(self, family: Family, minimum: int) -> list[tuple[int, int]]:
         """Exactly the runs of free ports of ``family``'s range at least ``minimum`` long."""
         entry = self.ranges[family]
         if entry.free_set is not None:  # nearly full: the free ports are few and known
-            return _runs(sorted(entry.free_set.items), minimum)
+            return _runs(list(entry.free_set), minimum)
         out = []
         for lo, hi in self._unreserved_runs(entry):
             cursor = lo

@@ -133,6 +133,11 @@ class _MachineState:
     def _end_connections(self, sock: _Socket) -> None:
         """Closing ``sock`` ends its connections (``_connections.py`` does it, T3, T4)."""
 
+    def _sequential(self, sock: _Socket) -> bool:
+        """Whether ``sock``'s wildcard port comes from Windows' counter (A4's default)
+        rather than a uniform draw (A4's ``random`` alternative)."""
+        return self._variants["A4"] == "sequential"
+
     def _sync(self) -> None:
         """Take in what other hosts sharing the store changed (persistent rows and
         exclusions); rows that collide with this host's own runtime state wait."""

@@ -107,6 +107,7 @@ _TABLE: Final[tuple[Rule, ...]] = (
 # order they were added, which ``variants``, the CLI and the probe reports list.
 _ALTERNATIVE_ROWS: Final[tuple[Alternative, ...]] = (
     *_dynamic.ALTERNATIVES,
+    *_reservations.ALTERNATIVES,
     *_sockets.ALTERNATIVES,
     *_bind.ALTERNATIVES,
     *_netsh.ALTERNATIVES,

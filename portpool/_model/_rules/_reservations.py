@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Final
 
-from ._schema import A, D, E, Rule
+from ._schema import OBS, A, Alternative, D, E, Rule
 
-__all__ = ["RULES"]
+__all__ = ["ALTERNATIVES", "RULES"]
 
 RULES: Final[tuple[Rule, ...]] = (
     Rule("R1", "acquire", "SIO_ACQUIRE_PORT_RESERVATION grants a runtime reservation of a"
@@ -36,20 +36,26 @@ RULES: Final[tuple[Rule, ...]] = (
          " fails.", "D-Q11; ACQ (WSAEINVAL: input \"not acceptable\")", A, E.WSAEINVAL,
          check="D-Q11: acquire StartPort 65530 with NumberOfPorts 10, and StartPort 60000 with"
          " NumberOfPorts 0: this rule expects WSAEINVAL for both."),
-    Rule("A4", "acquire", "Where a wildcard block or a bind(port 0) port lands: portpool"
-         " draws it at random from the candidates, from the host's seeded generator.",
-         "D-R7, D-R52, D-Q10: not documented (WinNAT's blocks leave irregular gaps, WSL_5306)",
-         A, check="D-Q10: on a quiet machine, 50 wildcard UDP acquires of 10 ports and 200"
-         " plain bind(0) calls; record the start ports and ports.  A sequence that is neither"
-         " increasing nor otherwise regular agrees with this rule; a regular one overturns"
-         " it."),
+    Rule("A4", "acquire", "Where a wildcard port lands (bind(port 0), connect's implicit bind,"
+         " a wildcard block): Windows counts.  One counter per protocol for the whole machine,"
+         " shared by every process and both IP versions, moves to just past each port handed"
+         " out; held ports and every block are skipped, and a freed port can be handed out"
+         " again when the counter comes round.  Where the counter starts is drawn from the"
+         " host's seeded generator (assumed).  See the alternatives.",
+         "CHROME_RANDOM (randomization \"disabled (the default)\", \"port re-use in a sequential"
+         " model\"); WS2DEF (SO_RANDOMIZE_PORT, an opt-in, \"randomize assignment of wildcard"
+         " ports\"); D-Q10", OBS, check="D-Q10: on a quiet machine, 200 plain UDP bind(0) calls"
+         " closing each socket, then 50 wildcard UDP acquires of 10 ports; record the ports."
+         "  Ports that step up by one (with gaps where another process took some) settle"
+         " `sequential`; no order settles `random`."),
     Rule("A13", "acquire", "When no free block (wildcard acquire) or no free port (bind"
          " port 0) is left in the dynamic range, the call fails.", "D-R8, D-Q11: not"
          " documented for these calls; WSAENOBUFS is what port exhaustion gives connect/bind"
          " in the wild", A, E.WSAENOBUFS, check="D-Q11: as an administrator set netsh int"
          " ipv4 set dynamicport udp start=60000 num=255 (the smallest range, KB929851) on a"
          " quiet host with no exclusion rows in 60000-60254; acquire wildcard 100-port UDP"
-         " blocks, keeping them: two succeed and this rule expects the third to fail with WSAENOBUFS;"
+         " blocks, keeping them, until one fails (one or two fit, by where A4's counter"
+         " stood): this rule expects WSAENOBUFS;"
          " then bind(0) 55 UDP sockets, which succeed, and a 56th, which this rule expects to"
          " fail with WSAENOBUFS.  Restore with start=49152 num=16384."),
     Rule("A21", "acquire", "A socket that is already bound may still acquire a reservation.",
@@ -97,4 +103,14 @@ RULES: Final[tuple[Rule, ...]] = (
          " documented (D-R33)", A, check="Acquire 60000+10 on socket S, associate socket T"
          " with the token, close S, then bind T to port 0: this rule expects success with a"
          " port from the dynamic range."),
+)
+
+ALTERNATIVES: Final[tuple[Alternative, ...]] = (
+    Alternative("A4", "sequential", "Windows' counter: the next free port at or after it (the"
+                " next free run of the block's size), which it then passes.", "CHROME_RANDOM;"
+                " WS2DEF (randomness is the SO_RANDOMIZE_PORT opt-in)", OBS),
+    Alternative("A4", "random", "A uniform draw among the free ports (a free run for a block),"
+                " as with SO_RANDOMIZE_PORT (O11) or Chrome's kTcpPortRandomizationWin; the"
+                " counter moves just past the port drawn.", "portpool's earlier choice; D-R7"
+                " (WinNAT's blocks leave irregular gaps, WSL_5306)", A),
 )

@@ -55,6 +55,14 @@ SOURCES: Final[Mapping[str, str]] = {
     "WINE": "shared/research/feasibility.md section 3 (Wine 8.0: the IOCTLs answer WSAEOPNOTSUPP,"
     " the six iphlpapi functions are not exported, GetProcAddress gives error 127)",
     # Reports from real machines.
+    "CHROME_RANDOM": "https://groups.google.com/a/chromium.org/g/Blink-dev/c/-Bmnni7Xv0A (blink-dev,"
+    " 2025-06-18, Intent to Ship: Randomizing TCP Port Allocation on Windows: \"When port"
+    " randomization is disabled (the default)\", \"port re-use in a sequential model\";"
+    " chromestatus feature 5106900286570496)",
+    "WS2DEF": "Windows SDK ws2def.h (as mirrored in microsoft/windows-rs and other bindings):"
+    " SO_RANDOMIZE_PORT 0x3005 \"randomize assignment of wildcard ports\", SO_PORT_SCALABILITY"
+    " 0x3006 \"enable port scalability\", SO_REUSE_UNICASTPORT 0x3007 \"defer ephemeral port"
+    " allocation for outbound connections\"",
     "MSQUIC_2891": "https://github.com/microsoft/msquic/issues/2891 (from dotnet/runtime#71518;"
     " labelled \"Cut: ByDesign\")",
     "MSQUIC_5795": "https://github.com/microsoft/msquic/issues/5795 (\"ERROR, 10048,"

@@ -197,6 +197,10 @@ def _i_bind(w: World, src: Source) -> None:
     if isinstance(port, int) and port and entry.protocol is not None:
         _check_sockname(w, entry, port)
         w.held.append(port)
+    elif port == 0 and entry.protocol is not None:  # the port Windows' counter handed out (A4)
+        ok, name = w.call("interface.getsockname", (entry,), entry.sock.getsockname, sock=entry)
+        if ok and isinstance(name, tuple) and isinstance(name[1], int):
+            w.held.append(name[1])
 
 
 
