@@ -14,6 +14,7 @@ import pytest
 
 import portpool
 from portpool import EmulatedHost, PortPoolError, Protocol, WinError
+from portpool._patch import PatchedSocket
 from portpool._winsock._abi import (
     INET_PORT_RANGE,
     INET_PORT_RESERVATION_INSTANCE,
@@ -23,8 +24,8 @@ from portpool._winsock._abi import (
 )
 
 ON_WINDOWS = sys.platform == "win32"
-PATCHED_CTYPES = ("WinDLL", "windll", "WINFUNCTYPE", "WinError", "FormatError", "get_last_error",
-                  "set_last_error")
+PATCHED_CTYPES = ("CDLL", "cdll", "WinDLL", "windll", "OleDLL", "oledll", "WINFUNCTYPE", "HRESULT",
+                  "GetLastError", "WinError", "FormatError", "get_last_error", "set_last_error")
 
 
 def _ctypes_state() -> dict[str, Any]:
@@ -32,8 +33,10 @@ def _ctypes_state() -> dict[str, Any]:
 
 
 def _socket_state() -> dict[str, Any]:
-    return {name: getattr(socket, name, None) for name in ("socket", "create_server",
-                                                          "SO_EXCLUSIVEADDRUSE")}
+    state = {name: getattr(socket, name, None) for name in ("socket", "create_server",
+                                                           "SO_EXCLUSIVEADDRUSE")}
+    state["__new__"] = socket.socket.__dict__.get("__new__")
+    return state
 
 
 def _model_code(call: Any) -> int:
@@ -69,7 +72,8 @@ def test_leaving_restores_ctypes_and_socket_exactly() -> None:
         assert isinstance(host, EmulatedHost)
         for name in PATCHED_CTYPES:
             assert getattr(ctypes, name, None) is not None, name
-        assert socket.socket is not before_socket["socket"]
+        with socket.socket() as sock:
+            assert type(sock) is not before_socket["socket"]
         assert ctypes.sizeof(ctypes.wintypes.DWORD) == 4
         assert ctypes.sizeof(ctypes.wintypes.ULONG) == 4
         assert ctypes.sizeof(ctypes.POINTER(ctypes.c_int)) == ctypes.sizeof(ctypes.wintypes.LPDWORD)
@@ -117,7 +121,8 @@ def test_nested_patch_on_the_same_host_shares_the_process() -> None:
             assert inner is outer is implicit
             second = socket.socket()
             second.bind(("127.0.0.1", 0))
-        assert socket.socket is not socket.SocketType  # still patched after the inner exit
+        with socket.socket() as third:  # still patched after the inner exit
+            assert isinstance(third, PatchedSocket)
         pids = {b.pid for b in host.bindings(Protocol.TCP)}
         assert len(pids) == 1 and len(host.bindings(Protocol.TCP)) == 2
         first.close()
@@ -132,7 +137,10 @@ def test_a_patch_for_another_host_or_admin_is_refused_while_one_is_active() -> N
             pass
         with pytest.raises(RuntimeError, match="admin"), portpool.patch(admin=True):
             pass
-        assert socket.socket is not before["socket"]
+        with pytest.raises(RuntimeError, match="hermetic"), portpool.patch(hermetic=True):
+            pass
+        with socket.socket() as sock:
+            assert isinstance(sock, PatchedSocket)
     assert _socket_state() == before
 
 
@@ -147,6 +155,13 @@ def test_one_patcher_cannot_be_entered_twice() -> None:
 def test_bad_arguments(host: Any, admin: Any, error: type[Exception]) -> None:
     with pytest.raises(error):
         portpool.patch(host, admin=admin)
+
+
+@pytest.mark.parametrize("settings", [{"hermetic": 1}, {"keep_real": "requests"},
+                                      {"keep_real": [""]}, {"keep_real": [3]}])
+def test_bad_settings(settings: dict[str, Any]) -> None:
+    with pytest.raises(TypeError):
+        portpool.patch(**settings)
 
 
 def test_sockets_of_every_thread_belong_to_the_one_process() -> None:
@@ -193,17 +208,17 @@ def test_windll_loader() -> None:
 @pytest.mark.skipif(ON_WINDOWS, reason="on Windows the other DLLs are the real ones")
 def test_other_dlls_name_what_is_emulated() -> None:
     with portpool.patch():
-        with pytest.raises(FileNotFoundError, match=r"ws2_32 and iphlpapi"):
-            ctypes.WinDLL("kernel32")
+        with pytest.raises(FileNotFoundError, match=r"ws2_32, iphlpapi and kernel32"):
+            ctypes.WinDLL("user32")
         with pytest.raises(FileNotFoundError, match="user32"):
             ctypes.windll.user32  # noqa: B018 - the attribute access loads the DLL
 
 
-def test_a_function_the_emulator_lacks_is_an_attribute_error_listing_the_exports() -> None:
+def test_a_name_the_real_dll_lacks_is_an_attribute_error_as_on_windows() -> None:
     with portpool.patch():
         ws2 = ctypes.WinDLL("ws2_32")
-        with pytest.raises(AttributeError, match=r"'WSASend' not found.*WSAIoctl"):
-            ws2.WSASend  # noqa: B018 - the attribute access looks the export up
+        with pytest.raises(AttributeError, match=r"function 'NoSuchExport' not found"):
+            ws2.NoSuchExport  # noqa: B018 - the attribute access looks the export up
         with pytest.raises(AttributeError, match="WSPIoctl"):
             ws2.WSPIoctl  # noqa: B018 - a provider entry point, not an export
 
@@ -303,7 +318,7 @@ def test_bind_and_getsockname_go_through_the_model() -> None:
         sock.bind(("", 0))
         (binding,) = host.bindings(Protocol.TCP)
         assert sock.getsockname() == ("0.0.0.0", binding.port)
-        assert sock.fileno() == binding.socket
+        assert sock.fileno() != binding.socket  # the twin's descriptor, mapped for the DLLs
         assert binding.port in host.dynamic_range(Protocol.TCP)
         sock.close()
         assert sock.fileno() == -1 and host.bindings(Protocol.TCP) == ()
@@ -440,12 +455,18 @@ def test_udp_traffic_with_implicit_bind_on_sendto() -> None:
         sender.close()
 
 
-def test_tcp_connect_where_nothing_is_bound_is_refused_10061() -> None:
-    with portpool.patch(), socket.socket() as client:
+@pytest.mark.parametrize("hermetic", [True, False])
+def test_tcp_connect_where_nothing_is_bound_is_refused_10061(hermetic: bool) -> None:
+    """Hermetic, the patch refuses; otherwise the kernel does (nothing listens on the real
+    loopback port either), and a refused socket can connect again, as on Windows."""
+    with socket.socket() as probe:  # a real loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        free = probe.getsockname()[1]
+    with portpool.patch(hermetic=hermetic), socket.socket() as client:
         with pytest.raises(ConnectionRefusedError) as info:
-            client.connect(("127.0.0.1", 8081))
+            client.connect(("127.0.0.1", free))
         assert info.value.winerror == 10061  # type: ignore[attr-defined,unused-ignore]
-        assert client.connect_ex(("127.0.0.1", 8082)) == 10061  # Windows allows a retry
+        assert client.connect_ex(("127.0.0.1", free)) == 10061  # Windows allows a retry
         with pytest.raises(OSError, match="10049") as port_zero:
             client.connect(("127.0.0.1", 0))
         assert port_zero.value.winerror == int(WinError.WSAEADDRNOTAVAIL)  # type: ignore[attr-defined,unused-ignore]

@@ -217,7 +217,8 @@ def test_patch_fixture_patches_for_the_test_and_restores(pytester: pytest.Pytest
 
         @pytest.mark.portpool(admin=True)
         def test_patched(portpool_patch):
-            assert socket.socket is not REAL
+            with socket.socket() as sock:
+                assert type(sock) is not REAL
             iphlpapi = ctypes.WinDLL("iphlpapi")
             token = ctypes.c_uint64()
             assert iphlpapi.CreatePersistentTcpPortReservation(
@@ -226,7 +227,8 @@ def test_patch_fixture_patches_for_the_test_and_restores(pytester: pytest.Pytest
             assert (row.range.start, row.token) == (3000, token.value)
 
         def test_after():
-            assert socket.socket is REAL
+            with socket.socket() as sock:
+                assert type(sock) is REAL
     """)
     outcome(pytester).assert_outcomes(passed=2)
 

@@ -23,7 +23,7 @@ from typing import Final
 
 from .._errors import PortPoolError, WinError
 
-__all__ = ["format_error", "os_error", "os_error_from"]
+__all__ = ["format_error", "os_error", "os_error_from", "posix_errno"]
 
 # Codes real traffic can give that the model never does (Windows Sockets Error Codes).
 _EXTRA: Final[dict[int, tuple[str, str]]] = {
@@ -59,8 +59,10 @@ _WIN32_MESSAGES: Final[dict[int, str]] = {
         " of the file.",
     80: "The file exists.",
     109: "The pipe has been ended.",
+    120: "This function is not supported on this system.",
     126: "The specified module could not be found.",
     183: "Cannot create a file when that file already exists.",
+    -2147467259: "Unspecified error",  # E_FAIL (0x80004005), an HRESULT: its text has no dot
 }
 _MIRRORED: Final = frozenset({10004, 10009, 10013, 10014, 10022, 10024})
 #: Win32 codes -> errno names, from the C runtime's table that CPython's
@@ -99,7 +101,7 @@ def _exception_text(code: int) -> str:
     return text.rstrip(" .\t\r\n")
 
 
-def _posix_errno(code: int) -> int:
+def posix_errno(code: int) -> int:
     """The running platform's errno for what CPython on Windows would pick."""
     if code in _MIRRORED:
         return code - 10000
@@ -140,8 +142,8 @@ def os_error(code: int, detail: str = "", *, text: str | None = None) -> OSError
     if sys.platform == "win32":
         exc = OSError(None, text, None, code)
     else:
-        plain = OSError(_posix_errno(code), text)  # the constructor picks the subclass
-        exc = _windows_flavoured(type(plain))(_posix_errno(code), text)
+        plain = OSError(posix_errno(code), text)  # the constructor picks the subclass
+        exc = _windows_flavoured(type(plain))(posix_errno(code), text)
         exc.winerror = code  # type: ignore[attr-defined,unused-ignore]  # Windows-only member elsewhere
     if detail:
         exc.add_note(f"portpool: {detail}")

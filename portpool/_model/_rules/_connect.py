@@ -43,6 +43,26 @@ RULES: Final[tuple[Rule, ...]] = (
          " own addresses meets its listeners (T10, S9).", "model choice: the port pool is local;"
          " CONNECT's network codes (WSAETIMEDOUT, WSAENETUNREACH, WSAEACCES for broadcast) are not"
          " modelled", A, check="none: this is the model's scope, not a claim about Windows."),
+    # --- carried traffic (portpool.patch()) ------------------------------------------------
+    Rule("P1", "connect", "An AF_INET6 socket bound to the IPv6 wildcard with IPV6_V6ONLY 0 (a"
+         " dual-stack socket) also accepts IPv4 clients connecting to its port on an IPv4 address;"
+         " accept (and getpeername) give such a peer as an IPv4-mapped IPv6 address"
+         " (::ffff:a.b.c.d).  Without the option (IPv6-only, the default, O6) an IPv4 client is"
+         " not connected to it.", "DUAL (\"This dual-stack socket can accept connections from"
+         " IPv6 TCP clients connecting to port 5001 and from IPv4 TCP clients connecting to port"
+         " 5001\"; \"For a dual-stack socket in listening mode, this means that any accepted IPv4"
+         " connections will return an IPv4-mapped IPv6 address\")", D),
+    Rule("P2", "connect", "connect on a non-blocking TCP socket that cannot complete at once"
+         " fails with WSAEWOULDBLOCK; the outcome comes later: the socket becomes writable when"
+         " the connection is made, and a refused attempt is reported when it completes, with"
+         " getsockopt(SO_ERROR) giving the code (WSAECONNREFUSED).  select reports the failure in"
+         " exceptfds; Python's selectors and asyncio on Windows fold exceptfds into write"
+         " readiness, which is how the patch reports it.", "CONNECT (\"With a nonblocking"
+         " socket, the connection attempt cannot be completed immediately. In this case, connect"
+         " will return SOCKET_ERROR, and WSAGetLastError will return WSAEWOULDBLOCK\"; \"Use the"
+         " select function to determine the completion of the connection request by checking to"
+         " see if the socket is writeable\"); SELECT (exceptfds: \"If processing a connect call"
+         " (nonblocking), connection attempt failed\"); GETSOCKOPT (SO_ERROR)", D),
 )
 
 # Where the evidence conflicts: every candidate behaviour, the default first.

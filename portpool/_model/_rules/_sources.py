@@ -33,6 +33,7 @@ SOURCES: Final[Mapping[str, str]] = {
     "GETSOCKOPT": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-getsockopt.md",
     "CONNECT": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock2/nf-winsock2-connect.md",
     "GETPEERNAME": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock/nf-winsock-getpeername.md",
+    "SELECT": "MicrosoftDocs/sdk-api sdk-api-src/content/winsock2/nf-winsock2-select.md",
     "PAL_REUSE": "Microsoft's PAL test suite (SSCLI/CoreCLR), networking test"
     " reuseaddr_exclusiveaddruse.c: \"for the pair {SO_REUSEADDR, SO_EXCLUSIVEADDRUSE} legal values"
     " are {0,0}, {0,1} and {1,0}\", \"consistent with Windows specs\"; both options read 0 on a new"
