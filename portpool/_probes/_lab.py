@@ -36,7 +36,7 @@ from .. import __version__
 from .._errors import PortPoolError, WinError
 from .._interface import Address, PortPool, Socket
 from .._registry import load_backend
-from .._types import AF_INET, SOCK_STREAM, PortRange, Protocol, Reservation
+from .._types import AF_INET, SOCK_STREAM, SOMAXCONN, PortRange, Protocol, Reservation
 from ..netsh import NetshParseError, netsh_message, parse_dynamic_port, parse_excluded_ranges
 from ._child import ChildPool
 
@@ -551,8 +551,12 @@ class EmulatedLab(Lab):
         self.defer("stop the component", lambda: self.host.release_exclusions(_COMPONENT))
 
     def _listener(self) -> Address:
-        # Nothing listens on an emulated machine, and connect succeeds anyway (K6).
-        return ("127.0.0.1", self.scratch.last)
+        # A socket of the machine listens on the scratch block's last port (S9, T10).
+        server = self.main.socket()
+        server.bind(("127.0.0.1", self.scratch.last))
+        server.listen(SOMAXCONN)
+        address: Address = server.getsockname()
+        return address
 
 
 def _python() -> str:
