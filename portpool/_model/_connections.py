@@ -191,12 +191,14 @@ class _Connections(_Binding):
                              f" is full ({listener.backlog} waiting for accept)")
         source = self._source(sock, stack, address, local=listener is not None)
         if sock.port is not None:
-            for seen in (self._conns.find(source, sock.port, address, port),
-                         self._conns.find(address, port, source, sock.port)):
-                if seen is not None:
-                    raise refuse("T7", f"a connection {seen.local_host}:{seen.local_port} <->"
-                                 f" {seen.remote_host}:{seen.remote_port} is still"
-                                 f" {seen.state.value}")
+            seen = self._conns.find(source, sock.port, address, port)
+            mirror = self._conns.find(address, port, source, sock.port)
+            if seen is None and mirror is not None and mirror.state is not State.TIME_WAIT:
+                seen = mirror
+            if seen is not None:
+                raise refuse("T7", f"a connection {seen.local_host}:{seen.local_port} <->"
+                             f" {seen.remote_host}:{seen.remote_port} is still"
+                             f" {seen.state.value}")
         return Route(stack, source, address, port, None if listener is None else listener.handle)
 
     def _listener(self, stack: Family, address: str, port: int) -> _Socket | None:
@@ -238,6 +240,9 @@ class _Connections(_Binding):
         if route.listener is None:
             return  # T9: a peer that is not the machine's
         listener = self._sockets[route.listener]
+        old = conns.find(route.destination, route.port, local[0], local[1])
+        if old is not None:  # T7: the listener's side in TIME_WAIT takes the new connection
+            conns.remove(old)
         server = conns.add(route.stack, (route.destination, route.port), local,
                            pid=listener.pid, socket=None, sharing=listener.sharing,
                            accepted=True)

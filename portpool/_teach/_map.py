@@ -73,7 +73,7 @@ KINDS: Final = {kind.name: kind for kind in (
     Kind("administered", "administered row (*)", "#2f5fb3", "P", "34;1", 2),
     Kind("runtime", "runtime reservation", "#f28e2b", "r", "33;1", 2),
     Kind("bound", "bound socket", "#222222", "b", "1", 3),
-    Kind("connection", "TCP connection only (TIME_WAIT...)", "#9467bd", "t", "35", 3),
+    Kind("connection", "TCP connection (TIME_WAIT...)", "#9467bd", "t", "35", 3),
 )}
 LANES: Final = ("ipv4 dynamic", "ipv6 dynamic", "rows (netsh)", "bound sockets")
 _PRIORITY: Final = ("system", "runtime", "administered", "bound", "connection", "dynamic-ipv4",
@@ -276,9 +276,12 @@ def render_svg(host: MachineHost, protocols: Sequence[Protocol] = (Protocol.TCP,
     x = float(LEFT - 110)
     legend_y = y + 10
     for kind in KINDS.values():
+        wide = 19 + len(kind.legend) * 6.3
+        if x + wide > WIDTH - 10:  # the legend wraps to a second line
+            x, legend_y = float(LEFT - 110), legend_y + 18
         body.append(f'<rect x="{x:.1f}" y="{legend_y}" width="14" height="12" fill="{kind.fill}"/>')
         body.append(f'<text x="{x + 19:.1f}" y="{legend_y + 10}" class="legend">{kind.legend}</text>')
-        x += 19 + len(kind.legend) * 6.3 + 16
+        x += wide + 16
     height = legend_y + 26
     style = (f"text{{font-family:{FONT};font-size:11px;fill:#222}}"
              ".heading{font-size:15px;font-weight:bold}.title{font-size:13px;font-weight:bold}"

@@ -169,6 +169,7 @@ def run_tour(  # noqa: PLR0915 - one walk, told in order
     out(f"   host.advance({host.time_wait_delay}): {host.advance(host.time_wait_delay)}"
         " connection(s) left TIME_WAIT")
     call("bind(('127.0.0.1', 8080)) again", lambda: restarted.bind(("127.0.0.1", 8080)))
+    show()
 
     step("A reboot ends every process: runtime blocks and bindings go, persistent rows stay"
          " with new tokens, and WinNAT's rows of this boot go.", ("R13d", "A10", "X1"), "CREATE")
@@ -180,6 +181,6 @@ def run_tour(  # noqa: PLR0915 - one walk, told in order
         out(f"   token before {token:#x}, after {new:#x}: look tokens up again after a reboot")
     show()
     out("\n" + textwrap.fill("Legend: = dynamic range, X system exclusion, r runtime reservation,"
-                             " P administered row, b bound socket.  `portpool specs` gives every"
-                             " rule's text and source; `portpool explain PORT` explains one port.",
-                             width=96))
+                             " P administered row, b bound socket, t a port only connections"
+                             " hold.  `portpool specs` gives every rule's text and source;"
+                             " `portpool explain PORT` explains one port.", width=96))

@@ -94,7 +94,9 @@ RULES: Final[tuple[Rule, ...]] = (
     Rule("T7", "connections", "connect fails when a connection with the same local address and"
          " port and the same peer address and port still exists, TIME_WAIT included (a socket"
          " bound explicitly, with SO_REUSEADDR, to the port of a connection in TIME_WAIT, that"
-         " connects to the same peer).", "CONNECT (WSAEADDRINUSE: \"The socket's local address"
+         " connects to the same peer).  When only the listener's side of such a connection is"
+         " left, in TIME_WAIT, the new connection takes its place (RFC 1122 4.2.2.13 lets a"
+         " TIME_WAIT connection accept a new SYN; assumed for Windows).", "CONNECT (WSAEADDRINUSE: \"The socket's local address"
          " is already in use ... could be delayed until the connect function\"); KB314053 (\"the"
          " socket pair cannot be re-used\"); CURL_8528", OBS, E.WSAEADDRINUSE),
     Rule("T8", "connections", "Every connection endpoint, open or lingering (FIN_WAIT_2,"
