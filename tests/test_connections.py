@@ -435,3 +435,60 @@ Active Connections
   UDP    0.0.0.0:{uport}          198.51.100.4:53                        {pid}
 """
     assert emulated_host.netstat() == expected
+
+
+@rule("T6", "T8", "T3")
+def test_the_docs_scenarios_run() -> None:
+    """docs/connections.md's two scenarios, as written there."""
+    text = (Path(__file__).resolve().parent.parent / "docs" / "connections.md").read_text(
+        encoding="utf-8")
+    blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
+    assert len(blocks) == 2
+    for block in blocks:
+        exec(compile(block, "docs/connections.md", "exec"), {})  # noqa: S102 - the docs' own code
+
+
+# --- the same through portpool.patch() (unmodified socket code) ---------------------------------
+
+@rule("T6", "T3", "T12", "S9")
+def test_a_patched_server_restart_is_refused_until_the_clock_moves() -> None:
+    import socket
+    import struct
+
+    import portpool
+
+    exclusive = getattr(socket, "SO_EXCLUSIVEADDRUSE", SO_EXCLUSIVEADDRUSE)
+
+    def serve() -> socket.socket:
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, exclusive, 1)
+        server.bind(("127.0.0.1", 8080))
+        server.listen()
+        return server
+
+    with portpool.patch() as host:
+        server = serve()
+        client = socket.create_connection(("127.0.0.1", 8080), timeout=10)
+        conn, _ = server.accept()
+        conn.sendall(b"bye")
+        assert client.recv(8) == b"bye"  # real bytes over the kernel's loopback
+        conn.close()
+        server.close()
+        client.close()
+        assert [(c.local_port, c.state, c.pid) for c in host.connections(TCP)] == [
+            (8080, "TIME_WAIT", 0)]
+        assert "TIME_WAIT       0" in host.netstat()
+        with pytest.raises(OSError) as info:
+            serve()
+        assert getattr(info.value, "winerror", None) == 10048
+        host.advance(host.time_wait_delay)
+        serve().close()
+        # SO_LINGER 0 (Python's struct linger on this platform) resets: no TIME_WAIT.
+        server = serve()
+        client = socket.create_connection(("127.0.0.1", 8080), timeout=10)
+        conn, _ = server.accept()
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+        client.close()
+        server.close()
+        assert host.connections(TCP) == ()

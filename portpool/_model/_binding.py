@@ -270,10 +270,13 @@ class _Binding(_MachineState):
                              " per-processor sockets are UDP")
             sock.affinity = processor
 
-    def connect(self, pid: int, handle: int, host: object, port: object) -> int:
+    def connect(self, pid: int, handle: int, host: object, port: object, *,
+                outside: bool = False) -> int:
         """connect(): binds an unbound socket implicitly, then records the peer; a TCP
         socket makes a connection (with a listener of the machine, or a remote peer);
-        returns the local port (K1-K7, L3, A1, S8, T7-T11, W4)."""
+        returns the local port (K1-K7, L3, A1, S8, T7-T11, W4).  ``outside``: the peer is
+        a real service beyond the emulated machine (``portpool.patch()`` reaching one on
+        loopback), taken as a remote peer (T9) whatever its address."""
         with self.lock:
             sock = self._socket(pid, handle)
             number = _as_ushort(port)
@@ -295,7 +298,7 @@ class _Binding(_MachineState):
             protocol = sock.protocol
             route = None
             if protocol is Protocol.TCP:  # S8, T10, T11, T7: refused before anything changes
-                route = self._route(sock, found[0], number)
+                route = self._route(sock, found[0], number, outside)
             if sock.host is None and protocol is not None:  # K1: the implicit bind
                 space = self._spaces[protocol]
                 block = (self._tokens.get(sock.association) if sock.association is not None
@@ -320,7 +323,7 @@ class _Binding(_MachineState):
                 self._connect_tcp(sock, route)
             return sock.port or 0
 
-    def _route(self, sock: _Socket, destination: Endpoint, port: int) -> Route:
+    def _route(self, sock: _Socket, destination: Endpoint, port: int, outside: bool) -> Route:
         """Where a TCP connect goes (S8, T7, T10, T11): ``_connections.py`` says."""
         raise NotImplementedError  # pragma: no cover - the connections mixin overrides it
 

@@ -142,9 +142,11 @@ class _Connections(_Binding):
             if sock.queue is None:
                 sock.queue = deque()
 
-    def accept(self, pid: int, handle: int) -> tuple[SocketInfo, str, int]:
+    def accept(self, pid: int, handle: int, peer: tuple[str, int] | None = None,
+               ) -> tuple[SocketInfo, str, int]:
         """accept(): the oldest waiting connection's new socket, and the client's address
-        (S5-S7, S9)."""
+        (S5-S7, S9).  ``peer`` (the client's address as the listener sees it) picks that
+        client's connection instead: ``portpool.patch()`` matches the kernel's accept."""
         with self.lock:
             sock = self._socket(pid, handle)
             if sock.protocol is not Protocol.TCP:
@@ -154,10 +156,16 @@ class _Connections(_Binding):
             endpoints, queue = self._conns.endpoints, sock.queue
             while queue and queue[0] not in endpoints:  # reset before it was accepted
                 queue.popleft()
-            if not queue:
+            chosen = queue[0] if queue else None
+            if peer is not None:
+                chosen = next((i for i in queue if i in endpoints and (
+                    _in_family(sock.family, endpoints[i].family, endpoints[i].remote_host),
+                    endpoints[i].remote_port) == tuple(peer)), None)
+            if chosen is None:
                 raise refuse("S7", f"no connection is waiting on socket {handle:#x} (the model"
                              " never blocks)")
-            conn = endpoints[queue.popleft()]
+            queue.remove(chosen)
+            conn = endpoints[chosen]
             new_handle = self._next_handle
             self._next_handle += 4
             host = _in_family(sock.family, conn.family, conn.local_host)
@@ -175,13 +183,14 @@ class _Connections(_Binding):
 
     # --- connect (the two halves _binding.connect calls) -------------------------------
 
-    def _route(self, sock: _Socket, destination: tuple[Family, str | None], port: int) -> Route:
+    def _route(self, sock: _Socket, destination: tuple[Family, str | None], port: int,
+               outside: bool = False) -> Route:
         stack, address = destination
         if sock.listening:
             raise refuse("S8", f"socket {sock.handle:#x} is listening")
         assert address is not None  # K3 refused the wildcard
         listener: _Socket | None = None
-        if address in self._local or ipaddress.ip_address(address).is_loopback:
+        if not outside and (address in self._local or ipaddress.ip_address(address).is_loopback):
             listener = self._listener(stack, address, port)
             if listener is None:
                 raise refuse("T10", f"nothing listens on {address} port {port}")
