@@ -396,9 +396,9 @@ def _script(pool: PortPool) -> list[object]:
     server = pool.socket(V6, TCP)
     step(lambda: server.listen(5))  # S1: not bound
     step(lambda: server.bind(("::1", 443, 0, 0)))
-    step(lambda: server.accept())  # S5: not listening
+    step(server.accept)  # S5: not listening
     step(lambda: server.listen(5))
-    step(lambda: server.accept())  # S7: nothing waiting
+    step(server.accept)  # S7: nothing waiting
     step(lambda: u4.listen(5))  # S2: UDP
     step(lambda: t6.connect(("::1", 443)))
     step(lambda: t6.connect(("::1", 444)))

@@ -123,8 +123,9 @@ def test_a_machine_from_real_netstat_output_holds_its_sockets() -> None:
     why = host.explain(TCP, 8080)
     assert why.connections[0].state == "TIME_WAIT" and why.plain_bind is None  # T5
     pool = host.process()
-    with pytest.raises(OSError) as info:
-        pool.socket().bind(("0.0.0.0", 135))  # the listener holds it (C1)
+    late = pool.socket()
+    with pytest.raises(OSError, match="C1") as info:
+        late.bind(("0.0.0.0", 135))  # the listener holds it (C1)
     assert getattr(info.value, "winerror", None) == 10048
     host.advance(host.time_wait_delay)
     assert host.explain(TCP, 8080).connections == ()

@@ -298,7 +298,7 @@ class _Binding(_MachineState):
             protocol = sock.protocol
             route = None
             if protocol is Protocol.TCP:  # S8, T10, T11, T7: refused before anything changes
-                route = self._route(sock, found[0], number, outside)
+                route = self._route(sock, found[0], number, outside)  # type: ignore[arg-type]  # str was refused
             if sock.host is None and protocol is not None:  # K1: the implicit bind
                 space = self._spaces[protocol]
                 block = (self._tokens.get(sock.association) if sock.association is not None

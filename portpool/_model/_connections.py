@@ -330,7 +330,8 @@ class _Connections(_Binding):
             if not isinstance(number, int) or not 1 <= number <= 65535:
                 raise ValueError(f"port {number!r} is not in 1-65535")
         with self.lock:
-            if pid and not self.is_alive(pid):
+            process = self._processes.get(pid)
+            if pid and (process is None or not process.alive):
                 raise ValueError(f"process {pid} is not running on this machine")
             if self._conns.find(local_host, local_port, remote_host, remote_port) is not None:
                 raise ValueError(f"the connection {local_host}:{local_port} <->"

@@ -8,8 +8,8 @@ import attrs
 from .._errors import WinError
 from .._types import MAX_PORT, Binding, Connection, Exclusion, Family, Protocol, Reservation
 from ._binding import _Binding, _per_processor
-from ._connections import connection_value
 from ._conflicts import Outcome, Sharing
+from ._connections import connection_value
 from ._rules import RULES, alternative
 from ._state import (
     DEFAULT_USER,

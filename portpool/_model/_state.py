@@ -1,11 +1,11 @@
 """What a machine holds, and the helpers every part of it uses.
 
 ``_MachineState`` declares the state one ``Machine`` owns (its processes, sockets,
-tokens, one ``PortSpace`` per protocol, and the TCP connection table with the clock) and the helpers the concept modules share:
-finding a live process or socket, tokens, and taking in what other hosts sharing the
-store changed (``_sync``).  The concept modules (``_processes.py``, ``_blocks.py``,
-``_binding.py``, ``_connections.py``, ``_introspect.py``) are mixins over it;
-``_machine.py`` composes them.
+tokens, one ``PortSpace`` per protocol, and the TCP connection table with the clock) and
+the helpers the concept modules share: finding a live process or socket, tokens, and
+taking in what other hosts sharing the store changed (``_sync``).  The concept modules
+(``_processes.py``, ``_blocks.py``, ``_binding.py``, ``_connections.py``,
+``_introspect.py``) are mixins over it; ``_machine.py`` composes them.
 """
 
 from __future__ import annotations

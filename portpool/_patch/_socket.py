@@ -848,7 +848,8 @@ class PatchedSocket(_RealSocket):
         (a real process's, not patched) has none."""
         session, emulated = self._pp_session, self._pp_emulated
         assert session is not None and emulated is not None
-        from ..backends.emulated import EmulatedPool, EmulatedSocket
+        # The backend imports the host, which the patch must not load at import time.
+        from ..backends.emulated import EmulatedPool, EmulatedSocket  # noqa: PLC0415
 
         pool = session.pool
         if not isinstance(pool, EmulatedPool):

@@ -96,9 +96,10 @@ RULES: Final[tuple[Rule, ...]] = (
          " bound explicitly, with SO_REUSEADDR, to the port of a connection in TIME_WAIT, that"
          " connects to the same peer).  When only the listener's side of such a connection is"
          " left, in TIME_WAIT, the new connection takes its place (RFC 1122 4.2.2.13 lets a"
-         " TIME_WAIT connection accept a new SYN; assumed for Windows).", "CONNECT (WSAEADDRINUSE: \"The socket's local address"
-         " is already in use ... could be delayed until the connect function\"); KB314053 (\"the"
-         " socket pair cannot be re-used\"); CURL_8528", OBS, E.WSAEADDRINUSE),
+         " TIME_WAIT connection accept a new SYN; assumed for Windows).", "CONNECT"
+         " (WSAEADDRINUSE: \"The socket's local address is already in use ... could be delayed"
+         " until the connect function\"); KB314053 (\"the socket pair cannot be re-used\");"
+         " CURL_8528", OBS, E.WSAEADDRINUSE),
     Rule("T8", "connections", "Every connection endpoint, open or lingering (FIN_WAIT_2,"
          " CLOSE_WAIT, TIME_WAIT), keeps its local port out of bind(0) and connect's implicit"
          " bind (on both stacks, as C17).  When no port of the dynamic range is left, connect's"
