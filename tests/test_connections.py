@@ -491,3 +491,16 @@ def test_a_patched_server_restart_is_refused_until_the_clock_moves() -> None:
         client.close()
         server.close()
         assert host.connections(TCP) == ()
+
+
+@rule("S7", "T4", "S9")
+def test_a_connection_reset_before_accept_is_not_accepted(pool: PortPool,
+                                                          refused: Refusals) -> None:
+    server = _server(pool)
+    client = pool.socket()
+    client.connect(("127.0.0.1", 8080))
+    client.setsockopt(SOL_SOCKET, SO_LINGER, linger(True, 0))
+    client.close()  # a reset: the waiting connection goes
+    refused(E.WSAEWOULDBLOCK, server.accept, "S7")  # type: ignore[attr-defined]
+    pool.socket().connect(("127.0.0.1", 8080))
+    server.accept()  # type: ignore[attr-defined]

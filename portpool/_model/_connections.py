@@ -154,17 +154,18 @@ class _Connections(_Binding):
             if not sock.listening or sock.queue is None:
                 raise refuse("S5", f"socket {handle:#x} is not listening")
             endpoints, queue = self._conns.endpoints, sock.queue
-            while queue and queue[0] not in endpoints:  # reset before it was accepted
-                queue.popleft()
-            chosen = queue[0] if queue else None
-            if peer is not None:
-                chosen = next((i for i in queue if i in endpoints and (
-                    _in_family(sock.family, endpoints[i].family, endpoints[i].remote_host),
-                    endpoints[i].remote_port) == tuple(peer)), None)
+            chosen = next((i for i in queue if i in endpoints and (peer is None or (
+                _in_family(sock.family, endpoints[i].family, endpoints[i].remote_host),
+                endpoints[i].remote_port) == tuple(peer))), None)  # reset ones are skipped
             if chosen is None:
                 raise refuse("S7", f"no connection is waiting on socket {handle:#x} (the model"
                              " never blocks)")
-            queue.remove(chosen)
+            if queue[0] == chosen:  # the common case: the oldest
+                queue.popleft()
+            else:
+                queue.remove(chosen)
+            while queue and queue[0] not in endpoints:  # connections reset while waiting
+                queue.popleft()
             conn = endpoints[chosen]
             new_handle = self._next_handle
             self._next_handle += 4
