@@ -504,3 +504,45 @@ def test_a_connection_reset_before_accept_is_not_accepted(pool: PortPool,
     refused(E.WSAEWOULDBLOCK, server.accept, "S7")  # type: ignore[attr-defined]
     pool.socket().connect(("127.0.0.1", 8080))
     server.accept()  # type: ignore[attr-defined]
+
+
+# --- the emulated DLLs: listen, accept and SO_LINGER's LINGER as C passes them -------------------
+
+@rule("S1", "S5", "S7", "S9", "T4", "T10", "B3")
+def test_listen_and_accept_through_the_emulated_ws2_32() -> None:
+    import ctypes
+
+    from portpool._winsock import _abi as abi
+
+    host = EmulatedHost(seed=6)
+    ws2 = host.dlls().ws2_32
+    assert ws2.WSAStartup(0x0202, ctypes.byref(abi.WSADATA())) == 0
+
+    def sin(port: int) -> abi.SOCKADDR_IN:
+        name = abi.SOCKADDR_IN(abi.AF_INET, abi.htons(port))
+        name.sin_addr[:] = [127, 0, 0, 1]
+        return name
+
+    def last() -> int:
+        return int(ws2.WSAGetLastError())
+
+    server, client = ws2.socket(2, 1, 6), ws2.socket(2, 1, 6)
+    assert ws2.listen(server, 5) == abi.SOCKET_ERROR and last() == E.WSAEINVAL  # S1
+    assert ws2.bind(server, ctypes.byref(sin(8080)), 16) == 0
+    assert ws2.accept(server, None, None) == abi.INVALID_SOCKET and last() == E.WSAEINVAL  # S5
+    assert ws2.listen(server, 5) == 0
+    assert ws2.accept(server, None, None) == abi.INVALID_SOCKET and last() == E.WSAEWOULDBLOCK
+    assert ws2.connect(client, ctypes.byref(sin(9)), 16) == abi.SOCKET_ERROR  # T10
+    assert last() == E.WSAECONNREFUSED
+    assert ws2.connect(client, ctypes.byref(sin(8080)), 16) == 0
+    peer, size = abi.SOCKADDR_IN(), ctypes.c_int32(8)  # too small for a SOCKADDR_IN: B3
+    assert ws2.accept(server, ctypes.byref(peer), ctypes.byref(size)) == abi.INVALID_SOCKET
+    assert last() == E.WSAEFAULT
+    size.value = 16
+    accepted = ws2.accept(server, ctypes.byref(peer), ctypes.byref(size))
+    assert accepted not in (abi.INVALID_SOCKET, server, client) and size.value == 16
+    assert abi.ntohs(peer.sin_port) == host.connections(TCP)[-1].local_port
+    value = (ctypes.c_ushort * 2)(1, 0)  # LINGER {l_onoff 1, l_linger 0}: a reset (T4)
+    assert ws2.setsockopt(accepted, SOL_SOCKET, SO_LINGER, ctypes.byref(value), 4) == 0
+    assert ws2.closesocket(accepted) == 0
+    assert [c.state for c in host.connections(TCP)] == ["LISTENING"]
