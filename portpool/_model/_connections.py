@@ -195,8 +195,10 @@ class _Connections(_Binding):
             listener = self._listener(stack, address, port)
             if listener is None:
                 raise refuse("T10", f"nothing listens on {address} port {port}")
-            assert listener.queue is not None
-            if sum(1 for i in listener.queue if i in self._conns.endpoints) >= listener.backlog:
+            queue, endpoints = listener.queue, self._conns.endpoints
+            assert queue is not None
+            if len(queue) >= listener.backlog and sum(
+                    1 for i in queue if i in endpoints) >= listener.backlog:
                 raise refuse("T10", f"the backlog of socket {listener.handle:#x} on port {port}"
                              f" is full ({listener.backlog} waiting for accept)")
         source = self._source(sock, stack, address, local=listener is not None)
