@@ -7,6 +7,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import site
+import socket
 import subprocess
 import sys
 import textwrap
@@ -186,18 +187,23 @@ def test_a_spawned_child_reaches_the_parents_listener(host: EmulatedHost) -> Non
     import multiprocessing.connection as mpc
 
     context = multiprocessing.get_context("spawn")
-    with portpool.patch(host), portpool.share_with_children(host), \
-            mpc.Listener(("127.0.0.1", 0), authkey=b"key") as listener:
-        port = listener.address[1]
-        process = context.Process(target=_spawned_client, args=(port,))
-        process.start()
-        try:
-            with listener.accept() as conn:
-                conn.send("the parent")
-                assert conn.poll(TIMEOUT)
-                assert conn.recv() == ("hello from", "the parent")
-        finally:
-            process.join(TIMEOUT)
+    default = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(TIMEOUT)  # the listener's accept fails instead of hanging
+    try:
+        with portpool.patch(host), portpool.share_with_children(host), \
+                mpc.Listener(("127.0.0.1", 0), authkey=b"key") as listener:
+            socket.setdefaulttimeout(default)
+            process = context.Process(target=_spawned_client, args=(listener.address[1],))
+            process.start()
+            try:
+                with listener.accept() as conn:
+                    conn.send("the parent")
+                    assert conn.poll(TIMEOUT)
+                    assert conn.recv() == ("hello from", "the parent")
+            finally:
+                process.join(TIMEOUT)
+    finally:
+        socket.setdefaulttimeout(default)
     assert process.exitcode == 0
 
 

@@ -716,15 +716,21 @@ class PatchedSocket(_RealSocket):
             if outside and target is not None and protocol is Protocol.TCP:
                 # The real service decides first, so that a refusal leaves the socket
                 # unconnected (a retry works, as on Windows).
-                self._pp_implicit_bind()
-                try:
-                    self._pp_kernel_connect(target, None)
-                except BlockingIOError:
-                    self._pp_connect_outside(host, port)  # in progress: the kernel reports the rest
-                    raise
-                self._pp_connect_outside(host, port)
+                self._pp_connect_beyond(target, host, port, None)
                 return
-            emulated.connect(address)
+            try:
+                emulated.connect(address)
+            except PortPoolError as exc:
+                if (target is None or protocol is not Protocol.TCP or exc.winerror != 10061
+                        or SocketPatch.kernel_target(session, protocol, self._pp_family, host, port)
+                        is not None):  # a listener of this process refused: that stands
+                    raise
+                # A twin of another process of this machine (one that joined it through
+                # the store: a child, or the parent) listens there.  Its listener lives in
+                # that process's model, which this one cannot list: the connection is
+                # made as to a peer beyond this process's view (T9), not refused (T10).
+                self._pp_connect_beyond(target, host, port, host)
+                return
         except PortPoolError as exc:
             raise os_error_from(exc) from None
         self._pp_register()
@@ -733,6 +739,18 @@ class PatchedSocket(_RealSocket):
             return
         self._pp_dropped = False
         self._pp_kernel_connect(target, None if outside else host)
+
+    def _pp_connect_beyond(self, target: tuple[Any, ...], host: str, port: int,
+                           dialed: str | None) -> None:
+        """Connect the twin to ``target``, a listener this process's model cannot see (a
+        real loopback service, or another process's twin), and record the connection."""
+        self._pp_implicit_bind()
+        try:
+            self._pp_kernel_connect(target, dialed)
+        except BlockingIOError:
+            self._pp_connect_outside(host, port)  # in progress: the kernel reports the rest
+            raise
+        self._pp_connect_outside(host, port)
 
     def _pp_connect_outside(self, host: str, port: int) -> None:
         """The model's connect to a real loopback service beyond the emulated machine: a
