@@ -54,6 +54,7 @@ class WinError(enum.IntEnum):
     WSAEFAULT = 10014
     WSAEINVAL = 10022
     WSAEMFILE = 10024
+    WSAEWOULDBLOCK = 10035
     WSAEINPROGRESS = 10036
     WSAENOTSOCK = 10038
     WSAEPROTOTYPE = 10041
@@ -68,6 +69,7 @@ class WinError(enum.IntEnum):
     WSAENOBUFS = 10055
     WSAEISCONN = 10056
     WSAENOTCONN = 10057
+    WSAECONNREFUSED = 10061
     WSANOTINITIALISED = 10093
 
     @property
@@ -108,6 +110,7 @@ _MESSAGES: Final[dict[WinError, str]] = {
     ),
     WinError.WSAEINVAL: "An invalid argument was supplied.",
     WinError.WSAEMFILE: "Too many open sockets.",
+    WinError.WSAEWOULDBLOCK: "A non-blocking socket operation could not be completed immediately.",
     WinError.WSAEINPROGRESS: "A blocking operation is currently executing.",
     WinError.WSAENOTSOCK: "An operation was attempted on something that is not a socket.",
     WinError.WSAEPROTOTYPE: (
@@ -146,6 +149,9 @@ _MESSAGES: Final[dict[WinError, str]] = {
         "A request to send or receive data was disallowed because the socket is not connected"
         " and (when sending on a datagram socket using a sendto call) no address was supplied."
     ),
+    WinError.WSAECONNREFUSED: (
+        "No connection could be made because the target machine actively refused it."
+    ),
     WinError.WSANOTINITIALISED: (
         "Either the application has not called WSAStartup, or WSAStartup failed."
     ),
@@ -173,6 +179,7 @@ _ERRNO_NAMES: Final[dict[WinError, str]] = {
     WinError.WSAEFAULT: "EFAULT",
     WinError.WSAEINVAL: "EINVAL",
     WinError.WSAEMFILE: "EMFILE",
+    WinError.WSAEWOULDBLOCK: "EWOULDBLOCK",
     WinError.WSAEINPROGRESS: "EINPROGRESS",
     WinError.WSAENOTSOCK: "ENOTSOCK",
     WinError.WSAEPROTOTYPE: "EPROTOTYPE",
@@ -187,6 +194,7 @@ _ERRNO_NAMES: Final[dict[WinError, str]] = {
     WinError.WSAENOBUFS: "ENOBUFS",
     WinError.WSAEISCONN: "EISCONN",
     WinError.WSAENOTCONN: "ENOTCONN",
+    WinError.WSAECONNREFUSED: "ECONNREFUSED",
     WinError.WSANOTINITIALISED: "EINVAL",
 }
 

@@ -13,7 +13,7 @@ from ._interface import PortPool
 from ._model._machine import Explanation, Machine
 from ._model._store import SqliteStore, Store, StoredExclusion, StoredReservation
 from ._registry import load_backend
-from ._types import Binding, Exclusion, Family, PortRange, Protocol, Reservation
+from ._types import Binding, Connection, Exclusion, Family, PortRange, Protocol, Reservation
 
 if TYPE_CHECKING:  # _dlls imports ctypes: only when a test asks for DLLs
     from ._netsh._frontend import NetshResult
@@ -50,6 +50,9 @@ class EmulatedHost:
         profile: a profile measured by ``portpool probe`` on a real machine (a JSON
             path or the mapping): its observed alternatives become ``variants``
             (explicit ``variants`` win).
+        time_wait_delay: TcpTimedWaitDelay in seconds, 30-300 (default 120): how long
+            a TCP connection closed first on this machine stays in TIME_WAIT, holding its
+            port (rules T2, T3).  Kept in the store like the dynamic ranges.
 
     Raises:
         TypeError, ValueError: a bad option (checked before ``store`` is opened or made,
@@ -71,16 +74,19 @@ class EmulatedHost:
                  store: str | os.PathLike[str] | Store | None = None,
                  variants: Mapping[str, str] | None = None, preset: str | None = None,
                  addresses: Sequence[str] | None = None,
-                 profile: str | os.PathLike[str] | Mapping[str, object] | None = None) -> None:
+                 profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
+                 time_wait_delay: int | None = None) -> None:
         self._setup(seed=seed, dynamic_ports=dynamic_ports, store=store, variants=variants,
-                    preset=preset, addresses=addresses, profile=profile, rows=())
+                    preset=preset, addresses=addresses, profile=profile, rows=(),
+                    time_wait_delay=time_wait_delay)
 
     def _setup(self, *, seed: int, dynamic_ports: object,
                store: str | os.PathLike[str] | Store | None,
                variants: Mapping[str, str] | None, preset: str | None,
                addresses: Sequence[str] | None,
                profile: str | os.PathLike[str] | Mapping[str, object] | None,
-               rows: Sequence[StoredReservation | StoredExclusion]) -> None:
+               rows: Sequence[StoredReservation | StoredExclusion],
+               time_wait_delay: int | None) -> None:
         if profile is not None:
             from ._profiles import profile_variants
 
@@ -96,7 +102,8 @@ class EmulatedHost:
         else:
             opened = store
         self._machine = Machine(seed=seed, dynamic_ports=dynamic_ports, store=opened,
-                                variants=variants, preset=preset, addresses=addresses, rows=rows)
+                                variants=variants, preset=preset, addresses=addresses, rows=rows,
+                                time_wait_delay=time_wait_delay)
         self._calls: CallControl | None = None
 
     @classmethod
@@ -104,6 +111,7 @@ class EmulatedHost:
                variants: Mapping[str, str] | None = None,
                addresses: Sequence[str] | None = None,
                profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
+               time_wait_delay: int | None = None,
                ) -> EmulatedHost:
         """A machine as a kind of real one is found.
 
@@ -113,7 +121,8 @@ class EmulatedHost:
                 rows 5357 and 47001, the administered TCP 50000-50059) or
                 ``"vs-runner"`` (dynamic range 1024-65534 as after a Visual Studio
                 install, with WinNAT blocks over common development ports).
-            seed, store, variants, addresses, profile: as for the constructor.
+            seed, store, variants, addresses, profile, time_wait_delay: as for the
+                constructor.
 
         Raises:
             ValueError: an unknown name.
@@ -121,7 +130,7 @@ class EmulatedHost:
                 constructor.
         """
         return cls(seed=seed, store=store, variants=variants, preset=name, addresses=addresses,
-                   profile=profile)
+                   profile=profile, time_wait_delay=time_wait_delay)
 
     @classmethod
     def from_netsh(cls, *outputs: str | tuple[Protocol, str], ipv6_dynamic: Sequence[str] = (),
@@ -129,8 +138,10 @@ class EmulatedHost:
                    variants: Mapping[str, str] | None = None,
                    addresses: Sequence[str] | None = None,
                    profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
+                   netstat: str | None = None, time_wait_delay: int | None = None,
                    ) -> EmulatedHost:
-        """A machine seeded from a real machine's netsh output.
+        """A machine seeded from a real machine's netsh output (and its sockets, from its
+        ``netstat -ano`` output).
 
         Args:
             outputs: texts printed by ``netsh int ipv4 show excludedportrange
@@ -141,7 +152,13 @@ class EmulatedHost:
                 reservations, dynamic ranges apply to IPv4 and IPv6 alike.
             ipv6_dynamic: ``netsh int ipv6 show dynamicport`` outputs, when the IPv6
                 ranges differ.
-            seed, store, variants, addresses, profile: as for the constructor.
+            netstat: ``netstat -ano`` output of the same machine, as pasted (any
+                language): its processes (with their PIDs), listening sockets, UDP sockets
+                and TCP connections (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT, which
+                hold their ports: rules T8, T12) join the machine, whose addresses then
+                include the rows' local addresses.
+            seed, store, variants, addresses, profile, time_wait_delay: as for the
+                constructor.
 
         All or nothing: every text is read and every row checked before the machine is
         made, and the rows and ranges are stored in one transaction; a refused call
@@ -151,9 +168,11 @@ class EmulatedHost:
 
         Raises:
             portpool.netsh.NetshParseError: a text is not netsh output.
+            portpool.netstat.NetstatParseError: ``netstat`` is not netstat output.
             ValueError: a text's protocol cannot be told, a range is out of limits (Y1,
                 Y2), rows of two outputs overlap, or a row overlaps one the store holds;
-                a bad option (as for the constructor).
+                the netstat output has no PID column (run ``netstat -ano``); a bad option
+                (as for the constructor).
             TypeError: an output is not a str; a bad option.
             StoreError: ``store`` is not a portpool store (left untouched).
             PortPoolError: ERROR_NOT_SUPPORTED, ``store`` cannot be read or written.
@@ -161,9 +180,22 @@ class EmulatedHost:
         from ._netsh._frontend import netsh_machine
 
         ranges, rows = netsh_machine(outputs, ipv6_dynamic)  # every text read first
+        sockets = None
+        if netstat is not None:  # read before anything is made, like the netsh texts
+            from ._model._machine import DEFAULT_ADDRESSES
+            from ._netstat._frontend import local_addresses
+            from ._netstat._read import parse_netstat
+
+            sockets = parse_netstat(netstat)
+            addresses = list(dict.fromkeys([*(DEFAULT_ADDRESSES if addresses is None
+                                              else addresses), *local_addresses(sockets)]))
         host = cls.__new__(cls)
         host._setup(seed=seed, dynamic_ports=ranges, store=store, variants=variants, preset=None,
-                    addresses=addresses, profile=profile, rows=rows)
+                    addresses=addresses, profile=profile, rows=rows, time_wait_delay=time_wait_delay)
+        if sockets is not None:
+            from ._netstat._frontend import machine_from_netstat
+
+            machine_from_netstat(host._machine, sockets)
         return host
 
     @property
@@ -328,6 +360,63 @@ class EmulatedHost:
             ValueError: ``port`` is not in 1-65535.
         """
         return self._machine.explain(protocol, port)
+
+    # --- the clock, connections and netstat (rules T1-T12) ----------------------------
+
+    @property
+    def clock(self) -> float:
+        """Seconds since boot on this machine's clock; only :meth:`advance` moves it, and a
+        reboot sets it to 0 (rule T1)."""
+        return self._machine.clock
+
+    def advance(self, seconds: float) -> int:
+        """Let ``seconds`` pass on this machine: TIME_WAIT connections whose
+        TcpTimedWaitDelay is over go, and their ports are free again (rules T1, T3).
+
+        Returns:
+            How many connections went.
+
+        Raises:
+            TypeError: ``seconds`` is not a number.
+            ValueError: negative, infinite or NaN.
+
+        >>> host = EmulatedHost(seed=1)
+        >>> host.advance(host.time_wait_delay)
+        0
+        >>> host.clock
+        120.0
+        """
+        return self._machine.advance(seconds)
+
+    @property
+    def time_wait_delay(self) -> int:
+        """TcpTimedWaitDelay in force this boot, in seconds (rule T2)."""
+        return self._machine.time_wait_delay
+
+    def set_time_wait_delay(self, seconds: int) -> None:
+        """Set TcpTimedWaitDelay in the machine's registry (the store); as on Windows it
+        applies from the next :meth:`reboot` (rule T2).
+
+        Raises:
+            TypeError, ValueError: not an int in 30-300.
+        """
+        self._machine.set_time_wait_delay(seconds)
+
+    def connections(self, protocol: Protocol | None = None) -> tuple[Connection, ...]:
+        """What ``netstat -ano`` lists, as values: listening TCP sockets, every TCP
+        connection endpoint (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT) and bound UDP
+        sockets, in netstat's order (rule T12)."""
+        return self._machine.connections(protocol)
+
+    def netstat(self) -> str:
+        """Exactly what ``netstat -ano`` prints on Windows (en-US) for this machine (T12).
+
+        :func:`portpool.netstat.parse` reads it back, and reads a real machine's output
+        in any display language.
+        """
+        from ._netstat._frontend import render_machine
+
+        return render_machine(self._machine)
 
     def snapshot(self) -> tuple[object, ...]:
         """A hashable picture of the whole machine (equal before and after a failed call)."""

@@ -127,6 +127,8 @@ class Socket(abc.ABC):
         """setsockopt(): the options that change binding, with Windows' constants
         (``portpool.SOL_SOCKET``, ``SO_REUSEADDR``, ``SO_EXCLUSIVEADDRUSE``,
         ``IPPROTO_IPV6``, ``IPV6_V6ONLY``).  Set them before :meth:`bind` (C18).
+        ``SO_LINGER`` takes a LINGER, ``struct.pack("<HH", l_onoff, l_linger)``
+        (``portpool.linger(on, seconds)`` makes it); on with 0 seconds, close resets (T4).
 
         Args:
             level, option: the option's level and name.
@@ -154,14 +156,49 @@ class Socket(abc.ABC):
         """connect(): binds an unbound socket implicitly (wildcard address, a port from
         the associated block or the dynamic range: K1, K2), then records the peer.
 
-        The model has no network: connect succeeds at once for any peer (K6).
+        A TCP connect to one of the machine's addresses makes a connection with the
+        socket listening there (accept it on the listener: S9); to any other address it
+        succeeds at once (the model has no network beyond the machine: K6, T9).
 
         Raises:
             PortPoolError: WSAEADDRNOTAVAIL (the wildcard or port 0 as peer: K3; a
                 mapped address on an IPv6-only socket: L3); WSAEISCONN (a connected
-                TCP socket: K4); WSAEADDRINUSE / WSAENOBUFS (no port for the implicit
-                bind: A1, A13); WSAEFAULT (W4); WSAENOTSOCK (R9b).
+                TCP socket: K4); WSAECONNREFUSED (nothing listens there, or its backlog
+                is full: T10); WSAEINVAL (a listening socket: S8); WSAEADDRINUSE (the same
+                connection still exists, TIME_WAIT included: T7; the associated block is
+                full: A1); WSAENOBUFS (no port left for the implicit bind: T8, A13);
+                WSAEFAULT (W4); WSAENOTSOCK (R9b).
             TypeError, OverflowError: an address Python's socket would refuse.
+        """
+
+    @abc.abstractmethod
+    def listen(self, backlog: int = 128) -> None:
+        """listen(): take connections on the bound address (rules S1-S4).
+
+        Args:
+            backlog: how many connections may wait for :meth:`accept`: 1-200 (values
+                outside count as the nearest, SOMAXCONN as 200); a negative value -N is
+                SOMAXCONN_HINT(N), N kept within 200-65535.  A second listen keeps the
+                first backlog.
+
+        Raises:
+            PortPoolError: WSAEINVAL (not bound: S1); WSAEOPNOTSUPP (not TCP: S2);
+                WSAEISCONN (connected: S3); WSAENOTSOCK (R9b).
+            TypeError: ``backlog`` is not an int.
+        """
+
+    @abc.abstractmethod
+    def accept(self) -> tuple[Socket, Address]:
+        """accept(): the oldest connection waiting on this listening socket.
+
+        Returns:
+            The new socket (bound to the address the client connected to and this
+            socket's port, with this socket's options) and the client's address (S9).
+
+        Raises:
+            PortPoolError: WSAEINVAL (not listening: S5); WSAEOPNOTSUPP (not TCP: S6);
+                WSAEWOULDBLOCK (no connection waiting; the model never blocks: S7);
+                WSAENOTSOCK (R9b).
         """
 
     @abc.abstractmethod
@@ -186,7 +223,9 @@ class Socket(abc.ABC):
 
     @abc.abstractmethod
     def close(self) -> None:
-        """closesocket(): frees the port and every runtime block acquired here (R4)."""
+        """closesocket(): frees the port and every runtime block acquired here (R4); a
+        connection this side closes first stays in FIN_WAIT_2, then TIME_WAIT, holding its
+        port (T3), unless SO_LINGER is on with a zero timeout (a reset: T4)."""
 
     @abc.abstractmethod
     def fileno(self) -> int:

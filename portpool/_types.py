@@ -24,15 +24,19 @@ __all__ = [
     "SOCK_RAW",
     "SOCK_STREAM",
     "SOL_SOCKET",
+    "SOMAXCONN",
     "SO_EXCLUSIVEADDRUSE",
+    "SO_LINGER",
     "SO_REUSEADDR",
     "Binding",
+    "Connection",
     "Exclusion",
     "Family",
     "PortRange",
     "Protocol",
     "Reservation",
     "address_text",
+    "linger",
 ]
 
 MAX_PORT: Final = 65535
@@ -54,6 +58,10 @@ SO_REUSEADDR: Final = 4
 SO_EXCLUSIVEADDRUSE: Final = ~SO_REUSEADDR  # -5: winsock2.h's ((int)(~SO_REUSEADDR))
 IPPROTO_IPV6: Final = 41
 IPV6_V6ONLY: Final = 27
+#: SO_LINGER (winsock2.h 0x0080): its value is a LINGER, two u_shorts (l_onoff, l_linger).
+SO_LINGER: Final = 0x0080
+#: listen()'s "a maximum reasonable value" (winsock2.h 0x7fffffff, rule S4).
+SOMAXCONN: Final = 0x7FFFFFFF
 
 
 class Protocol(enum.IntEnum):
@@ -162,6 +170,56 @@ class Binding:
     pid: int
     socket: int
     token: int | None
+
+
+def linger(on: bool, seconds: int = 0) -> bytes:
+    """SO_LINGER's value, a LINGER (two little-endian u_shorts: l_onoff, l_linger).
+
+    ``linger(True, 0)`` makes closesocket reset the connection instead of leaving it in
+    TIME_WAIT (rule T4).
+
+    Raises:
+        TypeError: ``seconds`` is not an int.
+        ValueError: ``seconds`` outside 0-65535.
+    """
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise TypeError(f"seconds must be an int, not {type(seconds).__name__}")
+    if not 0 <= seconds <= MAX_PORT:
+        raise ValueError(f"seconds must be 0-65535 (a u_short), not {seconds}")
+    return int(bool(on)).to_bytes(2, "little") + seconds.to_bytes(2, "little")
+
+
+@attrs.frozen
+class Connection:
+    """One row of ``netstat -ano`` on an emulated machine: ``host.connections()``.
+
+    A listening TCP socket (``state`` ``"LISTENING"``, no remote address), one side of a
+    TCP connection (``"ESTABLISHED"``, ``"CLOSE_WAIT"``, ``"FIN_WAIT_2"``,
+    ``"TIME_WAIT"``), or a bound UDP socket (``state`` ``None``; a remote address once
+    connected) (rule T12).
+
+    Attributes:
+        protocol: TCP or UDP.
+        family: the IP version of its addresses.
+        local_host, local_port: the local address (``"0.0.0.0"``/``"::"`` for a wildcard).
+        remote_host, remote_port: the peer; ``None`` for a listener and an unconnected
+            UDP socket.
+        state: the TCP state as netstat names it; ``None`` for UDP.
+        pid: the owning process; 0 once no process owns it (TIME_WAIT, FIN_WAIT_2).
+        expires: for TIME_WAIT, the clock time (``host.clock``) it ends; else ``None``.
+        socket: the owning socket's handle, if a socket owns it.
+    """
+
+    protocol: Protocol
+    family: Family
+    local_host: str
+    local_port: int
+    remote_host: str | None
+    remote_port: int | None
+    state: str | None
+    pid: int
+    expires: float | None = None
+    socket: int | None = None
 
 
 @attrs.frozen(order=True)

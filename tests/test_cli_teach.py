@@ -442,13 +442,14 @@ def test_every_tour_step_names_its_rules_and_source_and_shows_the_map() -> None:
     run_tour(lines.append)
     text = "\n".join(lines)
     steps = re.split(r"\n\n(?=\d+\. )", text)[1:]
-    assert len(steps) == 9
+    assert len(steps) == 10
     for number, step in enumerate(steps, 1):
         assert step.startswith(f"{number}. ")
         ids = re.findall(r"\b([A-Z]\d+[a-z]?) \((?:documented|observed|assumed)\)", step)
         assert ids and all(i in RULES for i in ids), step
         assert "\n   source: " in step and "TCP ports 49152-49663" in step
-    for code in ("WSAEADDRINUSE", "WSAEACCES", "ERROR_ACCESS_DENIED", "look tokens up again"):
+    for code in ("WSAEADDRINUSE", "WSAEACCES", "ERROR_ACCESS_DENIED", "look tokens up again",
+                 "TIME_WAIT       0", "T6: inuse"):
         assert code in text
 
 

@@ -15,6 +15,7 @@ from portpool import (
     IPPROTO_IPV6,
     IPV6_V6ONLY,
     SO_EXCLUSIVEADDRUSE,
+    SO_LINGER,
     SO_REUSEADDR,
     SOL_SOCKET,
     EmulatedHost,
@@ -23,6 +24,7 @@ from portpool import (
     PortPoolError,
     Protocol,
     WinError,
+    linger,
 )
 from portpool._winsock import _abi as abi
 from portpool.backends.windows import WindowsPool
@@ -251,9 +253,9 @@ def test_connect_to_the_wildcard_port_zero_or_a_mapped_address(host: EmulatedHos
 def test_tcp_connects_once_udp_replaces_its_peer(host: EmulatedHost) -> None:
     ws2 = started(host)
     tcp, udp = ws2.socket(V6, TCP, 0), ws2.socket(V6, UDP, 0)
-    assert ws2.connect(tcp, byref(sin6("::1", 443)), 28) == 0
-    fails(ws2, ws2.connect(tcp, byref(sin6("::1", 444)), 28), E.WSAEISCONN)
-    assert peer_of(ws2, tcp) == (V6, "::1", 443, 28)
+    assert ws2.connect(tcp, byref(sin6("2001:db8::1", 443)), 28) == 0  # not the machine's: K6
+    fails(ws2, ws2.connect(tcp, byref(sin6("2001:db8::1", 444)), 28), E.WSAEISCONN)
+    assert peer_of(ws2, tcp) == (V6, "2001:db8::1", 443, 28)
     assert ws2.connect(udp, byref(sin6("::1", 53)), 28) == 0
     local = peer_of(ws2, udp, "getsockname")
     assert ws2.connect(udp, byref(sin6("2001:db8::1", 54)), 28) == 0
@@ -292,7 +294,7 @@ def test_connect_on_an_associated_socket(variant: str) -> None:
     token = abi.ULONG64(out.Token.Token)
     assert ws2.WSAIoctl(s, abi.SIO_ASSOCIATE_PORT_RESERVATION, byref(token), 8, None, 0,
                         byref(returned), None, None) == 0
-    assert ws2.connect(s, byref(sin("127.0.0.1", 80)), 16) == 0
+    assert ws2.connect(s, byref(sin("203.0.113.9", 80)), 16) == 0  # not the machine's: K6
     port = peer_of(ws2, s, "getsockname")[2]
     assert (40000 <= port < 40010) is (variant == "block")
 
@@ -391,10 +393,20 @@ def _script(pool: PortPool) -> list[object]:
     step(lambda: (u4.getsockname()[0], u4.getpeername()))
     step(lambda: u4.connect(("198.51.100.3", 8081)))
     step(u4.getpeername)
+    server = pool.socket(V6, TCP)
+    step(lambda: server.listen(5))  # S1: not bound
+    step(lambda: server.bind(("::1", 443, 0, 0)))
+    step(server.accept)  # S5: not listening
+    step(lambda: server.listen(5))
+    step(server.accept)  # S7: nothing waiting
+    step(lambda: u4.listen(5))  # S2: UDP
     step(lambda: t6.connect(("::1", 443)))
     step(lambda: t6.connect(("::1", 444)))
     step(t6.getpeername)
     step(t6.getsockname)
+    step(lambda: server.accept()[1] == t6.getsockname())
+    step(lambda: t6.setsockopt(SOL_SOCKET, SO_LINGER, linger(True, 0)))
+    step(lambda: t6.getsockopt(SOL_SOCKET, SO_LINGER))
     t4.close()
     step(lambda: t4.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1))
     step(lambda: t4.getsockopt(SOL_SOCKET, SO_REUSEADDR))
@@ -404,7 +416,8 @@ def _script(pool: PortPool) -> list[object]:
     return out
 
 
-@rule("O1", "O2", "O3", "O4", "O5", "O7", "K1", "K3", "K4", "K5", "C19", "B8")
+@rule("O1", "O2", "O3", "O4", "O5", "O7", "K1", "K3", "K4", "K5", "C19", "B8", "S1", "S2", "S5",
+      "S7", "S9", "T4")
 @pytest.mark.parametrize("variants", [{}, {"O5": "accepted"}, {"O5": "refused"}])
 def test_windows_pool_over_the_dlls_agrees_with_the_emulated_backend(
         variants: dict[str, str]) -> None:

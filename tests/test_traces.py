@@ -127,6 +127,12 @@ class _BareSocket(Socket):
     def getsockopt(self, level: int, option: int) -> int:
         return self._bare(self._inner.getsockopt, level, option)  # type: ignore[no-any-return]
 
+    def listen(self, backlog: int = 128) -> None:
+        self._bare(self._inner.listen, backlog)
+
+    def accept(self) -> Any:
+        return self._bare(self._inner.accept)
+
     def connect(self, address: Any) -> None:
         self._bare(self._inner.connect, address)
 

@@ -1,4 +1,4 @@
-"""``portpool demo``, ``specs``, ``sample`` and ``netsh``: the first commands."""
+"""``portpool demo``, ``specs``, ``sample``, ``netsh`` and ``netstat``: the first commands."""
 
 from __future__ import annotations
 
@@ -40,6 +40,14 @@ def register(commands: Any) -> None:  # argparse._SubParsersAction is private
                        help="run netsh elevated (add, delete and set need it)")
     netsh.add_argument("words", nargs=argparse.REMAINDER, help="netsh's words")
     netsh.set_defaults(run=_netsh, accepts_rest=True)
+    netstat = commands.add_parser(
+        "netstat", help="print what `netstat -ano` prints on the machine",
+        description="Print the machine's listening sockets, TCP connections (ESTABLISHED,"
+                    " CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT with PID 0) and UDP sockets exactly as"
+                    " `netstat -ano` prints them on Windows (en-US).  With --netstat FILE it"
+                    " reads a real machine's output (any language) and prints it back.")
+    add_machine_options(netstat)
+    netstat.set_defaults(run=_netstat)
 
 
 def _demo(args: argparse.Namespace, rest: list[str]) -> int:
@@ -68,6 +76,11 @@ def _netsh(args: argparse.Namespace, rest: list[str]) -> int:
         raise CommandError(str(exc)) from None
     sys.stdout.write(result.output)
     return 0 if result.done else 1
+
+
+def _netstat(args: argparse.Namespace, rest: list[str]) -> int:
+    sys.stdout.write(open_machine(args).netstat())
+    return 0
 
 
 def _sample(args: argparse.Namespace, rest: list[str]) -> int:

@@ -49,6 +49,10 @@ def add_machine_options(parser: argparse.ArgumentParser, *, creates: bool = Fals
     group.add_argument("--netsh-ipv6", metavar="FILE", action="append", default=[],
                        help="saved output of `netsh int ipv6 show dynamicport tcp|udp`, when the"
                             " ipv6 ranges differ")
+    group.add_argument("--netstat", metavar="FILE",
+                       help="saved output of `netstat -ano`, any language, as pasted: the"
+                            " machine's listening sockets, UDP sockets and TCP connections"
+                            " (TIME_WAIT included); with --netsh or alone (- reads stdin)")
     group.add_argument("--variant", metavar="RULE=NAME", action="append", default=[],
                        help="run a rule's alternative (see `portpool specs`), e.g. X15=refused")
 
@@ -67,7 +71,8 @@ def add_backend_option(parser: argparse.ArgumentParser, *, default: str | None =
 
 def uses_machine_options(args: argparse.Namespace) -> bool:
     """Whether any machine option was given."""
-    return bool(args.machine or args.preset or args.netsh or args.netsh_ipv6 or args.variant)
+    return bool(args.machine or args.preset or args.netsh or args.netsh_ipv6 or args.variant
+                or getattr(args, "netstat", None))
 
 
 def decode_netsh_bytes(data: bytes) -> str:
@@ -117,21 +122,24 @@ def open_machine(args: argparse.Namespace, *, creates: bool = False,
     from portpool._model._store import StoreError
 
     variants = _variants(args.variant)
-    if args.netsh or args.netsh_ipv6:
+    netstat = getattr(args, "netstat", None)
+    if args.netsh or args.netsh_ipv6 or netstat:
+        option = "--netsh" if args.netsh or args.netsh_ipv6 else "--netstat"
         if args.machine:
-            raise CommandError("--netsh makes a machine of its own: drop --machine (to keep it in"
-                               " a file, run `portpool snapshot --netsh ... -o FILE`)")
+            raise CommandError(f"{option} makes a machine of its own: drop --machine (to keep it"
+                               f" in a file, run `portpool snapshot {option} ... -o FILE`)")
         if args.preset:
-            raise CommandError("--netsh makes the machine from the outputs: drop --preset")
+            raise CommandError(f"{option} makes the machine from the outputs: drop --preset")
         outputs = [_read(path, "--netsh") for path in args.netsh]
         ipv6 = [_read(path, "--netsh-ipv6") for path in args.netsh_ipv6]
+        sockets = _read(netstat, "--netstat") if netstat else None
         try:
             return EmulatedHost.from_netsh(*outputs, ipv6_dynamic=ipv6, seed=args.seed,
-                                           variants=variants, store=store)
-        # Every error from_netsh documents: NetshParseError, a range out of limits, rows
-        # of two outputs that overlap, a bad variant (ValueError), a store it cannot use.
+                                           variants=variants, store=store, netstat=sockets)
+        # Every error from_netsh documents: Netsh/NetstatParseError, a range out of limits,
+        # rows of two outputs that overlap, a bad variant (ValueError), a store it cannot use.
         except (StoreError, ValueError, TypeError, PortPoolError) as exc:
-            raise CommandError(f"--netsh: {one_line(exc)}") from None
+            raise CommandError(f"{option}: {one_line(exc)}") from None
     if args.machine and not creates and not os.path.exists(args.machine):
         raise CommandError(f"--machine {args.machine}: no such file (make one with `portpool"
                            " snapshot -o FILE` or `portpool netsh --machine FILE ...`)")

@@ -44,7 +44,7 @@ def _run(args: argparse.Namespace, rest: list[str]) -> int:
             raise CommandError("give a script to run (portpool run [options] SCRIPT [ARGS]) or"
                                " -m MODULE")
         script, *arguments = words
-        if not os.path.isfile(script):
+        if not os.path.exists(script):  # a file, or a folder or zip with __main__.py
             raise CommandError(f"{script}: no such file")
     else:
         if not args.module or words:
@@ -66,12 +66,9 @@ def _execute(host: Any, admin: bool, target: str, arguments: list[str], *, modul
     from portpool._patch._children import hook_installed, share_with_children
 
     saved_argv, saved_path0 = sys.argv[:], sys.path[0] if sys.path else None
-    if module:
-        sys.argv = [target, *arguments]  # runpy puts the module's file in argv[0]
-        first = os.getcwd()
-    else:
-        sys.argv = [target, *arguments]
-        first = os.path.dirname(os.path.abspath(target))
+    sys.argv = [target, *arguments]  # with -m, runpy puts the module's file in argv[0]
+    # python puts the script's folder first on sys.path, with -m the current folder.
+    first = os.getcwd() if module else os.path.dirname(os.path.abspath(target))
     if sys.path:
         sys.path[0] = first
     else:

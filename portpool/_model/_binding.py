@@ -1,7 +1,8 @@
 """bind, connect and the options that change binding: blocks in the way, sharing a port
 with its holders (REUSE's tables), local addresses, SO_REUSEADDR / SO_EXCLUSIVEADDRUSE /
-IPV6_V6ONLY, msquic's per-processor sockets (rules A1, A13, A16, A23, C1-C19, K1-K7,
-L1-L4, O1-O7, R5, R6, R17, W1-W4, X2, X14, X15)."""
+IPV6_V6ONLY / SO_LINGER, msquic's per-processor sockets (rules A1, A13, A16, A23, C1-C19,
+K1-K7, L1-L4, O1-O7, R5, R6, R17, W1-W4, X2, X14, X15; a TCP connect's connection and the
+binds that meet connections: T5-T10, ``_connections.py``)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from .._types import (
     IPV6_V6ONLY,
     MAX_PORT,
     SO_EXCLUSIVEADDRUSE,
+    SO_LINGER,
     SO_REUSEADDR,
     SOL_SOCKET,
     Family,
@@ -26,7 +28,16 @@ from .._types import (
 from ._conflicts import Outcome, Scope, Sharing, conflict
 from ._rules import refuse
 from ._space import PortSpace
-from ._state import RUNTIME, SYSTEM, Endpoint, _as_ushort, _describe, _MachineState, _Socket
+from ._state import (
+    RUNTIME,
+    SYSTEM,
+    Endpoint,
+    Route,
+    _as_ushort,
+    _describe,
+    _MachineState,
+    _Socket,
+)
 
 __all__: list[str] = []
 
@@ -36,6 +47,7 @@ _KNOWN_LEVELS: Final = frozenset({SOL_SOCKET, 0, IPPROTO_IPV6, int(Protocol.TCP)
 _REUSE: Final = (SOL_SOCKET, SO_REUSEADDR)
 _EXCLUSIVE: Final = (SOL_SOCKET, SO_EXCLUSIVEADDRUSE)
 _V6ONLY: Final = (IPPROTO_IPV6, IPV6_V6ONLY)
+_LINGER: Final = (SOL_SOCKET, SO_LINGER)
 
 
 class _Binding(_MachineState):
@@ -70,7 +82,7 @@ class _Binding(_MachineState):
                 if chosen in space.bound:  # R6 allows the port; the table still applies
                     self._check_sharing(space, sock, chosen, endpoints)
             elif port == 0:  # W1, X4, Y4, C17 (and A16/A17: a lapsed or foreign association)
-                picked = space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
+                picked = self._draw_port(space, sock)
                 if picked is None:
                     raise refuse("A13", f"no free {protocol.name} port in"
                                  f" {space.dynamic(sock.family)!r}")
@@ -79,6 +91,8 @@ class _Binding(_MachineState):
                 self._check_blocks(space, pid, port)
                 if port in space.bound:
                     self._check_sharing(space, sock, port, endpoints)
+                if port in space.held:  # connections on the port (T5, T6)
+                    self._check_connections(sock, port, endpoints)
                 chosen = port
             # Commit.
             if block is None:
@@ -88,6 +102,32 @@ class _Binding(_MachineState):
                 sock.sharing = Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE
             space.bind(chosen, handle)
             return chosen
+
+    def _draw_port(self, space: PortSpace, sock: _Socket) -> int | None:
+        """The port bind(0) and connect's implicit bind take (W1, A4, C17, T8): the one
+        place the allocation policy is called from (held ports, connections' included,
+        are skipped)."""
+        return space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
+
+    def _check_connections(self, sock: _Socket, port: int,
+                           endpoints: tuple[Endpoint, ...]) -> None:
+        """May ``sock`` bind ``port``, which TCP connections use (accepted sockets of a
+        closed listener, FIN_WAIT_2, CLOSE_WAIT, TIME_WAIT)?  T6 for SO_EXCLUSIVEADDRUSE
+        over an SO_EXCLUSIVEADDRUSE listener's connections, then T5 for any bind without
+        SO_REUSEADDR; each as its alternative in force says."""
+        exclusive, plain = self._variants["T6"] == "inuse", self._variants["T5"] == "inuse"
+        if not (exclusive and sock.exclusive) and not (plain and not sock.reuse):
+            return
+        for conn in self._conns.at_port(port):
+            if not any(stack is conn.family and address in (None, conn.local_host)
+                       for stack, address in endpoints):
+                continue  # C13, C15: another address or the other stack
+            where = (f"TCP port {port}: a connection {conn.local_host}:{port} <->"
+                     f" {conn.remote_host}:{conn.remote_port} is {conn.state.value}")
+            if exclusive and sock.exclusive and conn.accepted and conn.sharing is Sharing.EXCLUSIVE:
+                raise refuse("T6", f"{where}, accepted by an SO_EXCLUSIVEADDRUSE listener", "inuse")
+            if plain and not sock.reuse:
+                raise refuse("T5", f"{where}; bind without SO_REUSEADDR", "inuse")
 
     def _commit_bind(self, space: PortSpace, sock: _Socket, host: str, port: int,
                      endpoints: tuple[Endpoint, ...]) -> None:
@@ -180,7 +220,12 @@ class _Binding(_MachineState):
             sock = self._socket(pid, handle)
             key = self._option_key(sock, level, option)
             if len(value) < 4:
-                raise refuse("O3", f"the option value has {len(value)} bytes; a BOOL has 4")
+                raise refuse("O3", f"the option value has {len(value)} bytes; a BOOL or a"
+                             " LINGER has 4")
+            if key == _LINGER:  # T4: a LINGER, two little-endian u_shorts; any time
+                sock.linger = (int.from_bytes(value[:2], "little"),
+                               int.from_bytes(value[2:4], "little"))
+                return
             on = int.from_bytes(value[:4], "little") != 0
             if sock.host is not None and self._variants["O5"] == "refused":
                 raise refuse("O5", f"socket {handle:#x} is already bound", "refused")
@@ -196,10 +241,14 @@ class _Binding(_MachineState):
                 sock.v6only = on
 
     def getsockopt(self, pid: int, handle: int, level: int, option: int) -> int:
-        """getsockopt() for the options that change binding: 0 or 1 (O1, O2, O6, O7)."""
+        """getsockopt() for the options that change binding: 0 or 1 (O1, O2, O6, O7);
+        SO_LINGER's LINGER as the int its 4 bytes make (l_onoff + l_linger * 65536, T4)."""
         with self.lock:
             sock = self._socket(pid, handle)
             key = self._option_key(sock, level, option)
+            if key == _LINGER:
+                onoff, seconds = sock.linger or (0, 0)
+                return onoff | seconds << 16
             value = (sock.reuse if key == _REUSE else sock.exclusive if key == _EXCLUSIVE
                      else sock.v6only)
             return int(value)
@@ -208,9 +257,9 @@ class _Binding(_MachineState):
         if level not in _KNOWN_LEVELS or (level == IPPROTO_IPV6 and sock.family is Family.INET):
             raise refuse("O2", f"level {level} is not valid for an {sock.family.name} socket")
         key = (level, option)
-        if key not in (_REUSE, _EXCLUSIVE, _V6ONLY):
+        if key not in (_REUSE, _EXCLUSIVE, _V6ONLY, _LINGER):
             raise refuse("O1", f"option {option} of level {level} is not one the model knows"
-                         " (SO_REUSEADDR, SO_EXCLUSIVEADDRUSE, IPV6_V6ONLY)")
+                         " (SO_REUSEADDR, SO_EXCLUSIVEADDRUSE, IPV6_V6ONLY, SO_LINGER)")
         return key
 
     def set_cpu_affinity(self, pid: int, handle: int, processor: int) -> None:
@@ -222,9 +271,13 @@ class _Binding(_MachineState):
                              " per-processor sockets are UDP")
             sock.affinity = processor
 
-    def connect(self, pid: int, handle: int, host: object, port: object) -> int:
-        """connect(): binds an unbound socket implicitly, then records the peer; returns
-        the local port (K1-K6, L3, A1, A13, W4)."""
+    def connect(self, pid: int, handle: int, host: object, port: object, *,
+                outside: bool = False) -> int:
+        """connect(): binds an unbound socket implicitly, then records the peer; a TCP
+        socket makes a connection (with a listener of the machine, or a remote peer);
+        returns the local port (K1-K7, L3, A1, S8, T7-T11, W4).  ``outside``: the peer is
+        a real service beyond the emulated machine (``portpool.patch()`` reaching one on
+        loopback), taken as a remote peer (T9) whatever its address."""
         with self.lock:
             sock = self._socket(pid, handle)
             number = _as_ushort(port)
@@ -244,6 +297,9 @@ class _Binding(_MachineState):
                 raise refuse("K4", f"socket {handle:#x} is connected to {sock.peer[0]} port"
                              f" {sock.peer[1]}")
             protocol = sock.protocol
+            route = None
+            if protocol is Protocol.TCP:  # S8, T10, T11, T7: refused before anything changes
+                route = self._route(sock, found[0], number, outside)  # type: ignore[arg-type]  # str was refused
             if sock.host is None and protocol is not None:  # K1: the implicit bind
                 space = self._spaces[protocol]
                 block = (self._tokens.get(sock.association) if sock.association is not None
@@ -253,16 +309,28 @@ class _Binding(_MachineState):
                     if picked is None:
                         raise refuse("A1", f"every port of {shown(block.range)} is bound")
                 else:
-                    picked = space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
+                    picked = self._draw_port(space, sock)
                     if picked is None:
-                        raise refuse("A13", f"no free {protocol.name} port in"
-                                     f" {space.dynamic(sock.family)!r}")
+                        rule = "T8" if protocol is Protocol.TCP else "A13"
+                        raise refuse(rule, f"no free {protocol.name} port in"
+                                     f" {space.dynamic(sock.family)!r} for connect's implicit"
+                                     " bind")
                     sock.association = None
                 wildcard = "0.0.0.0" if sock.family is Family.INET else "::"
                 self._commit_bind(space, sock, wildcard, picked,
                                   self._endpoints(sock, wildcard))
             sock.peer = (canonical, number)
+            if route is not None:
+                self._connect_tcp(sock, route)
             return sock.port or 0
+
+    def _route(self, sock: _Socket, destination: Endpoint, port: int, outside: bool) -> Route:
+        """Where a TCP connect goes (S8, T7, T10, T11): ``_connections.py`` says."""
+        raise NotImplementedError  # pragma: no cover - the connections mixin overrides it
+
+    def _connect_tcp(self, sock: _Socket, route: Route) -> None:
+        """Make the connection (S9, T9): ``_connections.py`` does."""
+        raise NotImplementedError  # pragma: no cover - the connections mixin overrides it
 
     def peername(self, pid: int, handle: int) -> tuple[Family, str, int]:
         """getpeername(): (family, host, port) of a connected socket (K5)."""

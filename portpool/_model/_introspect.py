@@ -6,9 +6,10 @@ from __future__ import annotations
 import attrs
 
 from .._errors import WinError, shown
-from .._types import MAX_PORT, Binding, Exclusion, Family, Protocol, Reservation
+from .._types import MAX_PORT, Binding, Connection, Exclusion, Family, Protocol, Reservation
 from ._binding import _Binding, _per_processor
 from ._conflicts import Outcome, Sharing
+from ._connections import connection_value
 from ._rules import RULES, alternative
 from ._state import (
     DEFAULT_USER,
@@ -46,7 +47,12 @@ class Explanation:
         acquire: the code a specific 1-port SIO_ACQUIRE_PORT_RESERVATION at this port
             would get (``None``: it would succeed), and ``acquire_rule`` its rule.
         drawable: whether bind(0) or a wildcard acquire may hand out this port now
-            (inside a dynamic range, in no block, held by no socket: W1, X4, C17).
+            (inside a dynamic range, in no block, held by no socket and no connection:
+            W1, X4, C17, T8).
+        connections: the TCP connection endpoints whose local port it is (ESTABLISHED,
+            CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT; T3, T8); a TIME_WAIT one's ``expires`` is
+            the clock time it goes.
+        clock: the machine's clock when this was asked (T1).
     """
 
     protocol: Protocol
@@ -64,6 +70,8 @@ class Explanation:
     acquire: WinError | None = None
     acquire_rule: str | None = None
     drawable: bool = False
+    connections: tuple[Connection, ...] = ()
+    clock: float = 0.0
 
     def __str__(self) -> str:
         where = "inside" if self.in_dynamic_range else "outside"
@@ -77,7 +85,12 @@ class Explanation:
             parts.append(f"reserved by {kind} block {shown(res.range)}, token {res.token:#x}")
         for b in self.bindings or ((self.binding,) if self.binding is not None else ()):
             parts.append(f"bound on {b.host} by socket {b.socket:#x} of process {b.pid}")
-        if self.reservation is None and self.binding is None and self.exclusion is None:
+        for c in self.connections:
+            until = (f" until clock {c.expires:g}" if c.expires is not None else "")
+            parts.append(f"a connection {c.local_host}:{c.local_port} <-> {c.remote_host}:"
+                         f"{c.remote_port} in {c.state}{until}")
+        if (self.reservation is None and self.binding is None and self.exclusion is None
+                and not self.connections):
             parts.append("free")
         verdict = "a plain bind succeeds" if self.plain_bind is None else (
             f"a plain bind fails with {self.plain_bind.name} ({int(self.plain_bind)})"
@@ -151,6 +164,13 @@ class _Introspection(_Binding):
                 rules += ["C13", "C15"] + ([plain_rule] if plain_rule else [])
                 if plain is None:
                     plain_rule = plain_rule if plain_rule != "C15" else None
+            connections = (tuple(connection_value(c) for c in self._conns.at_port(port))
+                           if proto is Protocol.TCP else ())
+            if connections:
+                rules += ["T3", "T5", "T8"]
+                if plain is None and self._variants["T5"] == "inuse" and any(
+                        c.family is Family.INET for c in connections):
+                    plain, plain_rule = alternative("T5", "inuse").error, "T5"
             acquire: WinError | None = None
             acquire_rule: str | None = None
             if block is not None:
@@ -166,7 +186,9 @@ class _Introspection(_Binding):
                 block.owner_pid if block is not None else None,
                 bindings[0] if bindings else None, plain, tuple(dict.fromkeys(rules)),
                 port in v6, exclusion, bindings, plain_rule, acquire, acquire_rule,
-                drawable=(port in v4 or port in v6) and block is None and not holders)
+                drawable=((port in v4 or port in v6) and block is None and not holders
+                          and port not in space.held),
+                connections=connections, clock=self._conns.clock)
 
     def _predict_plain_bind(self, holders: list[_Socket]) -> tuple[WinError | None, str | None]:
         """What an AF_INET socket of the default account, with default options, would get
@@ -187,7 +209,8 @@ class _Introspection(_Binding):
                              for p in self._processes.values())),
                 tuple(sorted((s.handle, s.pid, s.host, s.port, s.association,
                               tuple(sorted(s.acquired)), s.reuse, s.exclusive, s.v6only,
-                              s.affinity, s.sharing.value, s.endpoints, s.peer)
+                              s.affinity, s.sharing.value, s.endpoints, s.peer, s.listening,
+                              s.backlog, tuple(s.queue or ()), s.conn, s.linger, s.accepted)
                              for s in self._sockets.values())),
                 tuple((int(p), tuple((b.kind.value, b.range.start, b.range.count,
                                       b.reservation.token if b.reservation else None,
@@ -196,8 +219,13 @@ class _Introspection(_Binding):
                        tuple((int(f), r.range.start, r.range.count, r.free)
                              for f, r in space.ranges.items()),
                        tuple(sorted(space.bound.items())),
-                       tuple(sorted((port, tuple(rest)) for port, rest in space.shared.items())))
+                       tuple(sorted((port, tuple(rest)) for port, rest in space.shared.items())),
+                       tuple(sorted(space.held.items())))
                       for p, space in self._spaces.items()),
+                tuple((c.id, c.family, c.local_host, c.local_port, c.remote_host, c.remote_port,
+                       c.state.value, c.pid, c.socket, c.peer, c.expires)
+                      for c in self._conns.endpoints.values()),
+                self._conns.clock, self._time_wait_delay,
                 self._next_pid, self._next_handle, self._rng.getstate(), self._boot_number,
             )
 

@@ -27,7 +27,8 @@ Layout: this module holds the constructor and the lifecycle (boot, reboot); each
 is a mixin over ``_state.py``'s ``_MachineState`` (the state and the helpers every part
 uses): ``_processes.py`` (processes and sockets), ``_blocks.py`` (runtime and persistent
 reservations, exclusions, netsh's rows, the dynamic ranges), ``_binding.py`` (bind,
-sharing, options, connect) and ``_introspect.py`` (explain, snapshots; it builds on
+sharing, options, connect), ``_connections.py`` (listen, accept, TCP connections, the
+clock and TIME_WAIT, over ``_endpoints.py``'s table) and ``_introspect.py`` (explain, snapshots; it builds on
 ``_binding.py``'s walk over a port's holders).  A new concept gets a module of its own.
 """
 
@@ -44,6 +45,8 @@ from typing import Final
 from .._errors import shown
 from .._types import Family, PortRange, Protocol
 from ._blocks import _Blocks, dynamic_range_problem
+from ._connections import DEFAULT_TIME_WAIT_DELAY, _Connections, check_time_wait_delay
+from ._endpoints import ConnectionTable
 from ._introspect import Explanation, _Introspection
 from ._presets import PRESETS, place_nothing
 from ._processes import _Processes
@@ -68,7 +71,7 @@ _FIRST_PID: Final = 1000  # Windows process ids are multiples of 4
 _FIRST_HANDLE: Final = 0x100  # so are socket handles
 
 
-class Machine(_Processes, _Blocks, _Introspection):
+class Machine(_Processes, _Blocks, _Connections, _Introspection):
     """One Windows machine's port pools (see the module docstring).
 
     Args (constructor, besides the options ``EmulatedHost`` documents):
@@ -95,9 +98,11 @@ class Machine(_Processes, _Blocks, _Introspection):
         preset: str | None = None,
         addresses: object = None,
         rows: Sequence[StoredReservation | StoredExclusion] = (),
+        time_wait_delay: object = None,
     ) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
+        delay = None if time_wait_delay is None else check_time_wait_delay(time_wait_delay)
         self._local = _DEFAULT_LOCAL if addresses is None else _local_addresses(addresses)
         self.lock = threading.RLock()
         self._variants = check_variants(variants)
@@ -153,6 +158,9 @@ class Machine(_Processes, _Blocks, _Introspection):
                 except StoreConflict as exc:
                     raise ValueError(f"a row given overlaps the stored machine: {exc}") from None
                 record = self._store.load()
+        if delay is not None:  # T2: this machine boots with it (a new one, or this host)
+            self._store.set_time_wait_delay(delay)
+            record = self._store.load()
         self._boot(record)
 
     def _range_options(self, value: object) -> dict[RangeKey, PortRange]:
@@ -209,12 +217,16 @@ class Machine(_Processes, _Blocks, _Introspection):
         self._boot_number = record.boot
         self._seen = record.version
         self._stopped = {}  # every component runs after a boot (X1, X16)
+        self._time_wait_delay = record.time_wait_delay or DEFAULT_TIME_WAIT_DELAY  # T2
+        tcp = self._spaces[Protocol.TCP]
+        self._conns = ConnectionTable(tcp.hold, tcp.release)  # T1: the clock starts at 0
         for res in record.reservations:
             self._add_persistent(res)
 
     def reboot(self) -> None:
         """Every process ends; persistent reservations remain with new tokens; the
-        preset's components place their rows anew (R4, A10, A28, X1).
+        preset's components place their rows anew; connections are gone, the clock starts
+        again at 0 and TcpTimedWaitDelay is read anew (R4, A10, A28, X1, T1, T2).
 
         All or nothing: the store prepares the next boot first (it may refuse, with
         StoreError or PortPoolError), and only then is memory replaced.

@@ -1,5 +1,5 @@
 """Processes and their sockets: create and end processes, socket(), closesocket(),
-getsockname() (rules A19, R4, W5-W11)."""
+getsockname() (rules A19, R4, W5-W11; what a close does to connections: ``_connections.py``)."""
 
 from __future__ import annotations
 
@@ -18,10 +18,27 @@ __all__: list[str] = []
 class _Processes(_MachineState):
     """Processes, sockets and their lifetimes."""
 
-    def create_process(self, *, admin: bool, user: str | None = None) -> int:
-        """A new process of ``user`` (default ``"user"``); returns its pid."""
+    def create_process(self, *, admin: bool, user: str | None = None, pid: int | None = None) -> int:
+        """A new process of ``user`` (default ``"user"``); returns its pid.
+
+        Args:
+            pid: the pid to give it (a real machine's, read from netstat); default: the
+                next free one.
+
+        Raises:
+            TypeError: a bad argument type.
+            ValueError: an empty user; a pid that is not a positive multiple of 4, or is
+                taken in this boot.
+        """
         if not isinstance(admin, bool):
             raise TypeError(f"admin must be True or False, not {shown(admin)}")
+        if pid is not None:
+            number = _as_int(pid)
+            if number is None:
+                raise TypeError(f"pid must be an int, not {type(pid).__name__}")
+            if number <= 0 or number % 4:
+                raise ValueError(f"pid must be a positive multiple of 4 (as Windows' are), not"
+                                 f" {number}")
         if user is None:
             user = DEFAULT_USER
         elif not isinstance(user, str):
@@ -29,8 +46,13 @@ class _Processes(_MachineState):
         elif not user:
             raise ValueError("user must not be empty")
         with self.lock:
-            pid = self._next_pid
-            self._next_pid += 4
+            if pid is None:
+                while self._next_pid in self._processes:  # skip pids given explicitly
+                    self._next_pid += 4
+                pid = self._next_pid
+                self._next_pid += 4
+            elif pid in self._processes:
+                raise ValueError(f"pid {pid} is taken on this machine")
             self._processes[pid] = _Process(pid, admin, user)
             return pid
 
@@ -130,7 +152,9 @@ class _Processes(_MachineState):
         if sock.acquired:
             for token in sorted(sock.acquired):  # R4
                 self._remove_token(token)
-        if sock.protocol is not None and sock.port is not None:
+        if sock.conn is not None or sock.listening:  # T3, T4, S9
+            self._end_connections(sock)
+        if sock.protocol is not None and sock.port is not None and not sock.accepted:
             self._spaces[sock.protocol].unbind(sock.port, sock.handle)
         del self._sockets[sock.handle]
         self._processes[sock.pid].sockets.discard(sock.handle)

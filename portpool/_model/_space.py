@@ -23,6 +23,10 @@ Indexes, kept in step by ``_take``/``_give``:
 * ``blocks``: block start -> block, sorted; the only block that can contain a port is
   the one with the greatest start at or below it;
 * ``reserved``: every port inside a block, a set, for O(1) "is this port in a block";
+* ``held``: port -> how many TCP connection endpoints (ESTABLISHED, FIN_WAIT_2,
+  CLOSE_WAIT, TIME_WAIT) have it as their local port (``hold``/``release``,
+  ``_connections.py``): a held port is not free either, so bind(0) and connect's implicit
+  bind never hand it out (rule T8);
 * per dynamic range, ``free``: how many of its ports are neither bound nor reserved,
   and, once the range has been found nearly full, a sorted set of exactly those
   ports.
@@ -122,6 +126,7 @@ class PortSpace:
         self.shared: dict[int, list[int]] = {}  # port -> the holders after the first
         self.blocks: SortedIntMap[Block] = SortedIntMap()  # start -> block
         self.reserved: set[int] = set()
+        self.held: dict[int, int] = {}  # port -> connection endpoints on it (T8)
         self.ranges: dict[Family, _Range] = {family: _Range(r) for family, r in ranges.items()}
         self._both = tuple(self.ranges.values())
         #: Windows' wildcard-port counter for this protocol (A4): the next port to try;
@@ -135,6 +140,7 @@ class PortSpace:
         other.shared = {port: holders.copy() for port, holders in self.shared.items()}
         other.blocks = self.blocks.copy()
         other.reserved = self.reserved.copy()
+        other.held = self.held.copy()
         other.ranges = {family: entry.copy() for family, entry in self.ranges.items()}
         other._both = tuple(other.ranges.values())
         other.counter = self.counter
@@ -189,7 +195,7 @@ class PortSpace:
         range's free count and free set in step, a whole block at a time."""
         if block.count == 1:  # a 1-port block (msquic's pattern): no scan at all
             port = block.start
-            if port in self.bound:
+            if port in self.bound or port in self.held:
                 return
             for entry in self._both:
                 if entry.lo <= port <= entry.hi:
@@ -201,11 +207,13 @@ class PortSpace:
             lo, hi = max(entry.lo, block.start), min(entry.hi, block.last)
             if lo > hi:
                 continue
-            bound = self.bound_in(lo, hi)
-            entry.free += step * (hi - lo + 1 - len(bound))
+            taken = set(self.bound_in(lo, hi))  # bound or held by a connection: not free
+            if self.held:
+                taken.update(port for port in self.held if lo <= port <= hi)
+            entry.free += step * (hi - lo + 1 - len(taken))
             free_set = entry.free_set
             if free_set is not None:
-                skip = set(bound)
+                skip = taken
                 change = free_set.discard if step < 0 else free_set.add
                 for port in range(lo, hi + 1):
                     if port not in skip:
@@ -224,7 +232,7 @@ class PortSpace:
             self.shared.setdefault(port, []).append(handle)
             return
         self.bound[port] = handle
-        if port not in self.reserved:
+        if port not in self.reserved and port not in self.held:
             for entry in self._both:  # _take, inlined: this is the bind hot path
                 if entry.lo <= port <= entry.hi:
                     entry.free -= 1
@@ -243,19 +251,36 @@ class PortSpace:
                 del self.shared[port]
             return
         del self.bound[port]
-        if port not in self.reserved:
+        if port not in self.reserved and port not in self.held:
             for entry in self._both:  # _give, inlined: this is the close hot path
                 if entry.lo <= port <= entry.hi:
                     entry.free += 1
                     if entry.free_set is not None:
                         entry.free_set.add(port)
 
+    def hold(self, port: int) -> None:
+        """A connection endpoint starts using ``port`` as its local port (T8)."""
+        count = self.held.get(port, 0)
+        self.held[port] = count + 1
+        if not count and port not in self.bound and port not in self.reserved:
+            self._take(port)
+
+    def release(self, port: int) -> None:
+        """A connection endpoint on ``port`` is gone (closed, reset, TIME_WAIT over)."""
+        count = self.held[port] - 1
+        if count:
+            self.held[port] = count
+            return
+        del self.held[port]
+        if port not in self.bound and port not in self.reserved:
+            self._give(port)
+
     def set_range(self, family: Family, dynamic: PortRange) -> None:
         """Change ``family``'s dynamic range (rule Y3); nothing placed moves (Y5)."""
         entry = _Range(dynamic)
-        bound, reserved = self.bound, self.reserved
+        bound, reserved, held = self.bound, self.reserved, self.held
         entry.free = sum(1 for port in range(entry.lo, entry.hi + 1)
-                         if port not in bound and port not in reserved)
+                         if port not in bound and port not in reserved and port not in held)
         self.ranges[family] = entry
         self._both = tuple(self.ranges.values())
 
@@ -332,9 +357,9 @@ class PortSpace:
         start = self.counter if entry.lo <= self.counter <= entry.hi else entry.lo
         free_set = entry.free_set
         if free_set is None:
-            bound, reserved, port = self.bound, self.reserved, start
+            bound, reserved, held, port = self.bound, self.reserved, self.held, start
             for _ in range(_PROBES):
-                if port not in bound and port not in reserved:
+                if port not in bound and port not in reserved and port not in held:
                     return port
                 block = self.block_at(port)
                 port = block.range.last + 1 if block is not None else port + 1
@@ -360,10 +385,10 @@ class PortSpace:
         free_set = entry.free_set
         if free_set is None:
             lo, count = entry.lo, entry.hi - entry.lo + 1
-            bound, reserved = self.bound, self.reserved
+            bound, reserved, held = self.bound, self.reserved, self.held
             for _ in range(_PROBES):  # rejection sampling: O(1) while the range is not full
                 port = lo + rng.randrange(count)
-                if port not in bound and port not in reserved:
+                if port not in bound and port not in reserved and port not in held:
                     return port
             free_set = self._free_set(entry)
         drawn: int = free_set[rng.randrange(len(free_set))]
@@ -371,9 +396,10 @@ class PortSpace:
 
     def _free_set(self, entry: _Range) -> SortedSet:
         """Collect ``entry``'s free ports once; kept exact from then on."""
-        bound, reserved = self.bound, self.reserved
+        bound, reserved, held = self.bound, self.reserved, self.held
         entry.free_set = SortedSet(port for port in range(entry.lo, entry.hi + 1)
-                                   if port not in bound and port not in reserved)
+                                   if port not in bound and port not in reserved
+                                   and port not in held)
         return entry.free_set
 
     def pick_in_block(self, block: PortRange, rng: random.Random) -> int | None:
@@ -433,7 +459,10 @@ class PortSpace:
         out = []
         for lo, hi in self._unreserved_runs(entry):
             cursor = lo
-            for port in self.bound_in(lo, hi):
+            taken = self.bound_in(lo, hi)
+            if self.held:  # connection endpoints' ports are taken too (T8)
+                taken = sorted({*taken, *(port for port in self.held if lo <= port <= hi)})
+            for port in taken:
                 if port - cursor >= minimum:
                     out.append((cursor, port - 1))
                 cursor = port + 1
@@ -456,9 +485,9 @@ class PortSpace:
 
     def _last_taken(self, first: int, count: int) -> int | None:
         """The highest bound or reserved port of first..first+count-1; ``None`` if all free."""
-        bound, reserved = self.bound, self.reserved
+        bound, reserved, held = self.bound, self.reserved, self.held
         for port in range(first + count - 1, first - 1, -1):
-            if port in bound or port in reserved:
+            if port in bound or port in reserved or port in held:
                 return port
         return None
 

@@ -1,10 +1,11 @@
 """What a machine holds, and the helpers every part of it uses.
 
 ``_MachineState`` declares the state one ``Machine`` owns (its processes, sockets,
-tokens and one ``PortSpace`` per protocol) and the helpers the concept modules share:
-finding a live process or socket, tokens, and taking in what other hosts sharing the
-store changed (``_sync``).  The concept modules (``_processes.py``, ``_blocks.py``,
-``_binding.py``, ``_introspect.py``) are mixins over it; ``_machine.py`` composes them.
+tokens, one ``PortSpace`` per protocol, and the TCP connection table with the clock) and
+the helpers the concept modules share: finding a live process or socket, tokens, and
+taking in what other hosts sharing the store changed (``_sync``).  The concept modules
+(``_processes.py``, ``_blocks.py``, ``_binding.py``, ``_connections.py``,
+``_introspect.py``) are mixins over it; ``_machine.py`` composes them.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 import random
 import threading
+from collections import deque
 from typing import Final, NamedTuple
 
 import attrs
@@ -26,12 +28,13 @@ from .._types import (
     Reservation,
 )
 from ._conflicts import Sharing
+from ._endpoints import ConnectionTable
 from ._presets import Preset
 from ._rules import refuse
 from ._space import Block, BlockKind, PortSpace
 from ._store import Commit, Store, StoredReservation
 
-__all__ = ["SocketInfo"]
+__all__ = ["Route", "SocketInfo"]
 
 DEFAULT_USER: Final = "user"
 Endpoint = tuple[Family, str | None]  # a stack and a specific address (None: the wildcard)
@@ -67,6 +70,30 @@ class _Socket:
     sharing: Sharing = Sharing.DEFAULT  # the options as they were at bind (C18)
     endpoints: tuple[Endpoint, ...] = ()  # where the binding sits, once bound (C13-C15)
     peer: tuple[str, int] | None = None  # once connected
+    listening: bool = False  # after listen() (S1-S4)
+    backlog: int = 0  # how many connections may wait for accept (S4)
+    queue: deque[int] | None = None  # endpoint ids waiting for accept, oldest first (S9)
+    conn: int | None = None  # its TCP connection endpoint's id (T3)
+    linger: tuple[int, int] | None = None  # SO_LINGER's (l_onoff, l_linger) (T4)
+    accepted: bool = False  # made by accept: on the listener's port without binding it (S9)
+
+
+class Route(NamedTuple):
+    """Where a TCP connect goes, decided before anything changes (T7, T10, T11).
+
+    Attributes:
+        stack: the IP version the connection runs on.
+        source: the local address its endpoint gets (the socket's, or the route's).
+        destination, port: the peer, in the stack's own form (IPv4 text for IPv4).
+        listener: the listening socket of the machine that takes it; ``None`` for a peer
+            that is not the machine's (T9).
+    """
+
+    stack: Family
+    source: str
+    destination: str
+    port: int
+    listener: int | None
 
 
 class SocketInfo(NamedTuple):
@@ -110,6 +137,11 @@ class _MachineState:
     _preset: Preset
     _boot_number: int
     _seen: int  # the store's version this machine's memory is in step with
+    _conns: ConnectionTable  # TCP connection endpoints and the clock (T1-T12)
+    _time_wait_delay: int  # TcpTimedWaitDelay in force this boot (T2)
+
+    def _end_connections(self, sock: _Socket) -> None:
+        """Closing ``sock`` ends its connections (``_connections.py`` does it, T3, T4)."""
 
     def _sequential(self, sock: _Socket) -> bool:
         """Whether ``sock``'s wildcard port comes from Windows' counter (A4's default)

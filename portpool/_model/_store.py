@@ -50,7 +50,8 @@ Sqlite layout (schema 1)::
     meta(key TEXT PRIMARY KEY, value)        application='portpool', schema=1,
                                              preset=text or NULL, seed=decimal text
                                              (a Python int of up to 4,300 digits),
-                                             boot=int, version=int (absent: 0)
+                                             boot=int, version=int (absent: 0),
+                                             tcp_timed_wait_delay=int (once set, T2)
     reservation(protocol, start, count, active)     PRIMARY KEY (protocol, start)
     exclusion(protocol, start, count, owner)        PRIMARY KEY (protocol, start)
     dynamic_range(protocol, family, start, count)   PRIMARY KEY (protocol, family)
@@ -250,6 +251,8 @@ class MachineRecord:
         seed: the machine's seed.
         boot: how many times the machine booted since the store was made (0: never).
         version: the store's version when it was read (see :meth:`Store.version`).
+        time_wait_delay: TcpTimedWaitDelay in seconds, if it was set (rule T2; ``None``:
+            Windows' default).
     """
 
     reservations: tuple[StoredReservation, ...] = attrs.field(converter=_reservations)
@@ -259,6 +262,7 @@ class MachineRecord:
     seed: int
     boot: int
     version: int = attrs.field(default=0, eq=False)  # when it was read, not what it holds
+    time_wait_delay: int | None = None
 
 
 @attrs.frozen
@@ -424,6 +428,14 @@ class Store(_Protocol):
             family: IPv4 or IPv6.
             range: the range: at least 255 ports from port 1024 up, which every
                 machine obeys (rules Y1, Y2; a machine may ask more, as Y2's 1025).
+
+        Raises:
+            StoreError, PortPoolError, TypeError: as for ``add_reservation``.
+        """
+        ...
+
+    def set_time_wait_delay(self, seconds: int) -> Commit:
+        """Store TcpTimedWaitDelay (rule T2; its limits are the machine's business).
 
         Raises:
             StoreError, PortPoolError, TypeError: as for ``add_reservation``.
@@ -630,6 +642,7 @@ class MemoryStore:
         self._seed = 0
         self._boot = 0
         self._version = 0
+        self._time_wait_delay: int | None = None
 
     def _record(self, index: _Index, boot: int) -> MachineRecord:
         rows = index.all()
@@ -637,7 +650,7 @@ class MemoryStore:
             reservations=[r for r in rows if isinstance(r, StoredReservation)],
             exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
             ranges=self._ranges, preset=self._preset, seed=self._seed, boot=boot,
-            version=self._version)
+            version=self._version, time_wait_delay=self._time_wait_delay)
 
     def _commit(self, rows: int) -> Commit:
         """Count a write (the caller holds the lock)."""
@@ -699,6 +712,13 @@ class MemoryStore:
         _check_range_args(protocol, family, range)
         with self._lock:
             self._ranges[(protocol, family)] = range
+            return self._commit(1)
+
+    def set_time_wait_delay(self, seconds: int) -> Commit:
+        """Store TcpTimedWaitDelay (see :meth:`Store.set_time_wait_delay`)."""
+        _check_delay(seconds)
+        with self._lock:
+            self._time_wait_delay = seconds
             return self._commit(1)
 
     def set_preset(self, name: str | None, seed: int) -> Commit:
@@ -978,10 +998,14 @@ def _read(connection: sqlite3.Connection) -> MachineRecord:
                 f" (rules Y1, Y2: at least {MIN_DYNAMIC_PORTS} ports, from port"
                 f" {LOWEST_DYNAMIC_START} up)")
         ranges[where] = dynamic
+    delay = meta.get(_DELAY_KEY)
+    if delay is not None and (type(delay) is not int or delay <= 0):
+        raise _NotAStoreError(f"meta {_DELAY_KEY} {shown(delay)} is not a number of seconds")
     return MachineRecord(
         reservations=[r for r in rows if isinstance(r, StoredReservation)],
         exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
-        ranges=ranges, preset=preset, seed=seed_value, boot=boot, version=version)
+        ranges=ranges, preset=preset, seed=seed_value, boot=boot, version=version,
+        time_wait_delay=delay)
 
 
 def _version_of(meta: Mapping[object, object]) -> int:
@@ -1042,6 +1066,15 @@ def _write_range(connection: sqlite3.Connection, protocol: Protocol, family: Fam
     connection.execute("DELETE FROM dynamic_range WHERE protocol = ? AND family = ?", key)
     connection.execute("INSERT INTO dynamic_range VALUES (?, ?, ?, ?)",
                        (*key, dynamic.start, dynamic.count))
+
+
+#: The meta key of TcpTimedWaitDelay (rule T2); absent until it is set.
+_DELAY_KEY: Final = "tcp_timed_wait_delay"
+
+
+def _check_delay(seconds: object) -> None:
+    if type(seconds) is not int or seconds <= 0:
+        raise TypeError(f"seconds must be a positive int, not {seconds!r}")
 
 
 def _write_preset(connection: sqlite3.Connection, name: str | None, seed: int) -> None:
@@ -1353,6 +1386,14 @@ class SqliteStore:
         with self._transaction(write=True) as connection:
             before = _read_version(connection)
             _write_range(connection, protocol, family, range)
+            return _commit(connection, before, 1)
+
+    def set_time_wait_delay(self, seconds: int) -> Commit:
+        """Store TcpTimedWaitDelay (see :meth:`Store.set_time_wait_delay`)."""
+        _check_delay(seconds)
+        with self._transaction(write=True) as connection:
+            before = _read_version(connection)
+            connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_DELAY_KEY, seconds))
             return _commit(connection, before, 1)
 
     def set_preset(self, name: str | None, seed: int) -> Commit:

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any, Final, Self
 
 from .._arguments import check_address
 from .._errors import PortPoolError
-from .._types import Family, Protocol
+from .._types import Family, Protocol, linger
 from ._oserror import ERRNO_TO_WINERROR, os_error, os_error_from, posix_errno
 
 if TYPE_CHECKING:
@@ -66,6 +66,8 @@ OPTIONS: Final[dict[tuple[int, int], tuple[int, int]]] = {
     (_std.IPPROTO_IPV6, _std.IPV6_V6ONLY): (_WIN_IPPROTO_IPV6, 27),
 }
 _V6ONLY: Final = (_WIN_IPPROTO_IPV6, 27)
+#: SO_LINGER with this platform's constants: it goes to the model and to the twin (T4).
+_LINGER: Final = (_std.SOL_SOCKET, _std.SO_LINGER)
 _TYPE_FLAGS: Final = getattr(_std, "SOCK_NONBLOCK", 0) | getattr(_std, "SOCK_CLOEXEC", 0)
 _LOOPBACK: Final = {Family.INET: "127.0.0.1", Family.INET6: "::1"}
 _WILDCARD: Final = {Family.INET: "0.0.0.0", Family.INET6: "::"}
@@ -626,6 +628,13 @@ class PatchedSocket(_RealSocket):
         ``socket.create_server`` or asyncio's ``create_server`` default is not set, as
         Python on Windows does not set it there."""
         mapped = OPTIONS.get((level, optname))
+        if (self._pp_emulated is not None and (level, optname) == _LINGER
+                and optlen is None and isinstance(value, (bytes, bytearray))):
+            on, seconds = _linger_of(bytes(value))
+            try:  # T4: the model's connection resets (or lingers) as Windows' would
+                self._pp_emulated.setsockopt(_WIN_SOL_SOCKET, 0x0080, linger(on, seconds))
+            except PortPoolError as exc:
+                raise os_error_from(exc) from None
         if self._pp_emulated is None or mapped is None:
             if optlen is None:
                 super().setsockopt(level, optname, value)
@@ -711,9 +720,9 @@ class PatchedSocket(_RealSocket):
                 try:
                     self._pp_kernel_connect(target, None)
                 except BlockingIOError:
-                    emulated.connect(address)  # in progress: the kernel reports the rest
+                    self._pp_connect_outside(host, port)  # in progress: the kernel reports the rest
                     raise
-                emulated.connect(address)
+                self._pp_connect_outside(host, port)
                 return
             emulated.connect(address)
         except PortPoolError as exc:
@@ -724,6 +733,14 @@ class PatchedSocket(_RealSocket):
             return
         self._pp_dropped = False
         self._pp_kernel_connect(target, None if outside else host)
+
+    def _pp_connect_outside(self, host: str, port: int) -> None:
+        """The model's connect to a real loopback service beyond the emulated machine: a
+        connection to a remote peer (T9), not one to the machine's listeners (T10)."""
+        session, emulated = self._pp_session, self._pp_emulated
+        assert session is not None and emulated is not None
+        session.pool.host.machine.connect(session.pool.pid, emulated.fileno(), host, port,
+                                          outside=True)
 
     def _pp_implicit_bind(self) -> None:
         """The model's implicit bind of connect (K1), unless bound or connected."""
@@ -778,6 +795,10 @@ class PatchedSocket(_RealSocket):
         if emulated is not None and session is not None:
             if not self._pp_bound():
                 raise os_error(10022, "listen() on an unbound socket")
+            try:  # the model's listener takes the connections its clients make (S9)
+                emulated.listen(backlog[0] if backlog else min(_std.SOMAXCONN, 128))
+            except PortPoolError as exc:
+                raise os_error_from(exc) from None
             with session.lock:
                 entry = session.bound.get(id(self))
             if entry is not None and entry.real is None:
@@ -818,7 +839,31 @@ class PatchedSocket(_RealSocket):
                 dialed = "::ffff:" + dialed
             local = (dialed, *local[1:])
         sock._pp_local, sock._pp_peer = tuple(local), tuple(peer)
+        self._pp_take_connection(sock, peer)
         return sock, peer
+
+    def _pp_take_connection(self, sock: PatchedSocket, peer: Any) -> None:
+        """The model's side of the connection the kernel accepted: its accepted socket
+        goes with ``sock``, so that closing it leaves what Windows leaves (FIN_WAIT_2,
+        TIME_WAIT: T3; a reset with SO_LINGER 0: T4).  A client the model did not see
+        (a real process's, not patched) has none."""
+        session, emulated = self._pp_session, self._pp_emulated
+        assert session is not None and emulated is not None
+        # The backend imports the host, which the patch must not load at import time.
+        from ..backends.emulated import EmulatedPool, EmulatedSocket  # noqa: PLC0415
+
+        pool = session.pool
+        if not isinstance(pool, EmulatedPool):
+            return
+        try:
+            info, _, _ = pool.host.machine.accept(pool.pid, emulated.fileno(),
+                                                   (str(peer[0]), int(peer[1])))
+        except PortPoolError:
+            return
+        accepted = EmulatedSocket(pool, info)
+        sock._pp_emulated = accepted
+        with session.lock:
+            session.handles[sock.fileno()] = accepted.fileno()
 
     # --- traffic ------------------------------------------------------------------------
 
@@ -950,6 +995,16 @@ class PatchedSocket(_RealSocket):
                 session.parked[fd] = (emulated, entry)
             self._pp_emulated = None
         return int(super().detach())
+
+
+def _linger_of(value: bytes) -> tuple[bool, int]:
+    """SO_LINGER's value as this platform's ``struct linger`` (two ints on Linux and macOS)
+    or Windows' LINGER (two u_shorts): (on, seconds)."""
+    if len(value) >= 8:
+        on, seconds = int.from_bytes(value[:4], sys.byteorder), int.from_bytes(value[4:8], sys.byteorder)
+    else:
+        on, seconds = int.from_bytes(value[:2], "little"), int.from_bytes(value[2:4], "little")
+    return bool(on), min(max(seconds, 0), 0xFFFF)
 
 
 def create_server(address: Any, *, family: int = _std.AF_INET, backlog: int | None = None,

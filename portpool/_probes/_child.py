@@ -62,6 +62,9 @@ def _serve(conn: Any, backend: str) -> None:  # a Connection, or a PipeConnectio
                     result = ("socket", len(sockets))
             else:
                 result = getattr(sockets[target], method)(*args)
+                if method == "accept":  # the new socket stays here; the parent gets its handle
+                    sockets[len(sockets) + 1] = result[0]
+                    result = (len(sockets), result[0].family, result[0].type, result[1])
         except PortPoolError as exc:
             conn.send(("error", exc.winerror, str(exc)))
         except (TypeError, ValueError, OverflowError) as exc:
@@ -276,6 +279,13 @@ class _ChildSocket(Socket):
 
     def connect(self, address: Address) -> None:
         self._pool.call(self._handle, "connect", address)
+
+    def listen(self, backlog: int = 128) -> None:
+        self._pool.call(self._handle, "listen", backlog)
+
+    def accept(self) -> tuple[Socket, Address]:
+        handle, family, kind, peer = self._pool.call(self._handle, "accept")
+        return _ChildSocket(self._pool, handle, Family(family), kind), peer
 
     def getpeername(self) -> Address:
         address: Address = self._pool.call(self._handle, "getpeername")

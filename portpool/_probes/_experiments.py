@@ -12,9 +12,10 @@ and holds a function of a :class:`~portpool._probes._lab.Lab` that returns its f
 
 The experiments live in one module per group of rules (``_exp_alternatives.py``,
 ``_exp_abi.py``, ``_exp_pools.py``, ``_exp_sharing.py`` for the C, L, O and K rules,
-``_exp_persistent.py``), each registering with ``@experiment(rule_id, summary, admin=...,
-needs=...)`` from ``_kit.py``, which also holds the helpers.  A new rule that is assumed or
-has alternatives needs one (``tests/test_probes.py`` lists the missing ones).
+``_exp_persistent.py``, ``_exp_connections.py`` for S, T), each registering with
+``@experiment(rule_id, summary, admin=..., needs=...)`` from ``_kit.py``, which also holds
+the helpers.  A new rule that is assumed or has alternatives needs one
+(``tests/test_probes.py`` lists the missing ones).
 
 Experiments use ports of ``lab.scratch`` only (at fixed offsets, so that two never meet
 even if an undo failed), make every call they judge through ``lab.see`` and leave the
@@ -32,13 +33,21 @@ from collections.abc import Mapping
 from typing import Final
 
 from .._model._rules import RULES
-from . import _exp_abi, _exp_alternatives, _exp_persistent, _exp_pools, _exp_sharing
+from . import (
+    _exp_abi,
+    _exp_alternatives,
+    _exp_connections,
+    _exp_persistent,
+    _exp_pools,
+    _exp_sharing,
+)
 from ._kit import EXPERIMENT_REGISTRY, Experiment, Finding, by_code, expects
 
 __all__ = ["EXPERIMENTS", "Experiment", "Finding", "by_code", "expects"]
 
 # The modules that register experiments, one per group of rules.
-_MODULES: Final = (_exp_alternatives, _exp_abi, _exp_pools, _exp_sharing, _exp_persistent)
+_MODULES: Final = (_exp_alternatives, _exp_abi, _exp_pools, _exp_sharing, _exp_persistent,
+                   _exp_connections)
 
 #: rule id -> its experiment, in the rule table's order.
 EXPERIMENTS: Final[Mapping[str, Experiment]] = {

@@ -38,7 +38,7 @@ from .._errors import PortPoolError, WinError
 from .._interface import Address, PortPool, Socket
 from .._netsh._console import SystemMessage, decode_console_output, failure_texts, find_code
 from .._registry import load_backend
-from .._types import AF_INET, SOCK_STREAM, PortRange, Protocol, Reservation
+from .._types import AF_INET, SOCK_STREAM, SOMAXCONN, PortRange, Protocol, Reservation
 from ..netsh import NetshParseError, parse_dynamic_port, parse_excluded_ranges
 from ._child import ChildPool, basic_user_launcher
 from ._journal import Journal
@@ -177,6 +177,12 @@ class _TrackedSocket(Socket):
 
     def getpeername(self) -> Address:
         return self._inner.getpeername()
+
+    def listen(self, backlog: int = 128) -> None:
+        self._inner.listen(backlog)
+
+    def accept(self) -> tuple[Socket, Address]:
+        return self._inner.accept()
 
     def set_cpu_affinity(self, processor: int) -> None:
         self._inner.set_cpu_affinity(processor)
@@ -589,8 +595,12 @@ class EmulatedLab(Lab):
         self.defer("stop the component", lambda: self.host.release_exclusions(_COMPONENT))
 
     def _listener(self) -> Address:
-        # Nothing listens on an emulated machine, and connect succeeds anyway (K6).
-        return ("127.0.0.1", self.scratch.last)
+        # A socket of the machine listens on the scratch block's last port (S9, T10).
+        server = self.main.socket()
+        server.bind(("127.0.0.1", self.scratch.last))
+        server.listen(SOMAXCONN)
+        address: Address = server.getsockname()
+        return address
 
 
 def _python() -> str:

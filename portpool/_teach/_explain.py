@@ -17,7 +17,7 @@ from .._errors import PortPoolError, WinError
 from .._host import EmulatedHost
 from .._model._machine import Explanation
 from .._model._rules import alternative
-from .._types import Binding, Exclusion, Family, PortRange, Protocol
+from .._types import Binding, Connection, Exclusion, Family, PortRange, Protocol
 
 __all__ = ["SOCKETS_UNKNOWN", "explain_text", "live_bind_text"]
 
@@ -49,6 +49,30 @@ def _binding_text(b: Binding) -> str:
     host = f"[{b.host}]" if b.family is Family.INET6 else b.host
     via = f", a port of reservation {b.token:#x}" if b.token is not None else ""
     return f"socket {b.socket:#x} of process {b.pid} is bound to {host}:{b.port} ({family}{via})"
+
+
+def _connection_text(c: Connection, clock: float) -> str:
+    host = f"[{c.local_host}]" if c.family is Family.INET6 else c.local_host
+    peer = f"[{c.remote_host}]" if c.family is Family.INET6 else c.remote_host
+    owner = f"process {c.pid}" if c.pid else "no process (netstat shows PID 0)"
+    text = (f"a TCP connection {host}:{c.local_port} -> {peer}:{c.remote_port}, {c.state},"
+            f" owned by {owner}")
+    if c.expires is not None:
+        text += f": it goes at clock {c.expires:g}, {max(c.expires - clock, 0):g} s from now [T3, T2]"
+    return text + " [T8]"
+
+
+def _connection_advice(c: Connection, clock: float) -> str:
+    where = f"{c.local_host}:{c.local_port} -> {c.remote_host}:{c.remote_port}"
+    if c.state == "TIME_WAIT" and c.expires is not None:
+        return (f"time: the TIME_WAIT of {where} ends after TcpTimedWaitDelay,"
+                f" {max(c.expires - clock, 0):g} s from now (`host.advance(...)` on an emulated"
+                " machine); closing with SO_LINGER on and a 0 timeout leaves none [T3, T4]")
+    if c.state == "FIN_WAIT_2":
+        return (f"the other side of {where} closes its socket; then TIME_WAIT holds the port"
+                " for TcpTimedWaitDelay [T3]")
+    return (f"process {c.pid} closes its socket of {where} (then FIN_WAIT_2 and TIME_WAIT keep"
+            " the port until the other side closes and the delay is over) [T3]")
 
 
 def _delete_command(protocol: Protocol, block: PortRange) -> str:
@@ -103,6 +127,7 @@ def _holders(facts: _Facts, netsh_only: bool) -> list[str]:
                            f" {why.owner_pid}{token} (SIO_ACQUIRE_PORT_RESERVATION; netsh"
                            f" {'lists' if facts.listed else 'does not list'} it) [R1, X13]")
     holders += [_binding_text(binding) for binding in why.bindings]
+    holders += [_connection_text(c, why.clock) for c in why.connections]
     if not holders:
         holders.append("nothing: no row" + ("" if netsh_only else ", no socket"))
     if netsh_only:
@@ -160,6 +185,11 @@ def _advice(host: EmulatedHost, facts: _Facts, netsh_only: bool) -> list[str]:
             advice.append(f"process {why.owner_pid} closes the socket that acquired it, releases"
                           f" token {res.token:#x} (SIO_RELEASE_PORT_RESERVATION), or exits [R4, R8, A28]")
     advice += [f"close socket {b.socket:#x} (or end process {b.pid})" for b in why.bindings]
+    advice += [_connection_advice(c, why.clock) for c in why.connections]
+    if why.connections and why.plain_bind_rule != "T5":
+        advice.append("a new listener may bind it meanwhile: Windows does not check connections"
+                      " at bind [T5], except for SO_EXCLUSIVEADDRUSE over an SO_EXCLUSIVEADDRUSE"
+                      " listener's connections [T6]")
     if not advice:
         advice.append("no row holds it" if netsh_only else "nothing holds it")
     return advice

@@ -73,9 +73,11 @@ KINDS: Final = {kind.name: kind for kind in (
     Kind("administered", "administered row (*)", "#2f5fb3", "P", "34;1", 2),
     Kind("runtime", "runtime reservation", "#f28e2b", "r", "33;1", 2),
     Kind("bound", "bound socket", "#222222", "b", "1", 3),
+    Kind("connection", "TCP connection (TIME_WAIT...)", "#9467bd", "t", "35", 3),
 )}
 LANES: Final = ("ipv4 dynamic", "ipv6 dynamic", "rows (netsh)", "bound sockets")
-_PRIORITY: Final = ("system", "runtime", "administered", "bound", "dynamic-ipv4", "dynamic-ipv6")
+_PRIORITY: Final = ("system", "runtime", "administered", "bound", "connection", "dynamic-ipv4",
+                    "dynamic-ipv6")
 
 
 @attrs.frozen
@@ -106,8 +108,8 @@ def _span(start: int, end: int) -> str:
 
 def map_segments(host: MachineHost, protocol: Protocol) -> list[Segment]:
     """What the map of ``protocol`` draws, in lane and port order: the dynamic ranges,
-    the rows (adjacent rows of one owner merged, counted in ``rows``) and the bound
-    sockets."""
+    the rows (adjacent rows of one owner merged, counted in ``rows``), the bound
+    sockets, and the ports only TCP connections hold (TIME_WAIT and the rest: T3, T8)."""
     machine = host.machine
     with machine.lock:
         ranges = [(family, machine.dynamic_range(protocol, family)) for family in Family]
@@ -115,6 +117,10 @@ def map_segments(host: MachineHost, protocol: Protocol) -> list[Segment]:
         owners = {res.token: machine.reservation_owner(res.token) for res in reservations}
         rows = machine.exclusions(protocol)
         bindings = machine.bindings(protocol)
+        held: dict[int, list[str]] = {}
+        for conn in machine.connections(protocol):
+            if conn.state not in (None, "LISTENING"):
+                held.setdefault(conn.local_port, []).append(conn.state)
     out = [Segment(f"dynamic-ipv{4 if family is Family.INET else 6}", r.start, r.last,
                    f"{r.start}-{r.last} ({r.count} ports)") for family, r in ranges]
     blocks: list[Segment] = []
@@ -143,6 +149,9 @@ def map_segments(host: MachineHost, protocol: Protocol) -> list[Segment]:
             merged.append(seg)
     out += merged
     out += [Segment("bound", b.port, b.port, f":{b.port} (pid {b.pid})") for b in bindings]
+    bound = {b.port for b in bindings}
+    out += [Segment("connection", port, port, f":{port} ({', '.join(sorted(set(states)))})")
+            for port, states in sorted(held.items()) if port not in bound]
     return out
 
 
@@ -267,9 +276,12 @@ def render_svg(host: MachineHost, protocols: Sequence[Protocol] = (Protocol.TCP,
     x = float(LEFT - 110)
     legend_y = y + 10
     for kind in KINDS.values():
+        wide = 19 + len(kind.legend) * 6.3
+        if x + wide > WIDTH - 10:  # the legend wraps to a second line
+            x, legend_y = float(LEFT - 110), legend_y + 18
         body.append(f'<rect x="{x:.1f}" y="{legend_y}" width="14" height="12" fill="{kind.fill}"/>')
         body.append(f'<text x="{x + 19:.1f}" y="{legend_y + 10}" class="legend">{kind.legend}</text>')
-        x += 19 + len(kind.legend) * 6.3 + 16
+        x += wide + 16
     height = legend_y + 26
     style = (f"text{{font-family:{FONT};font-size:11px;fill:#222}}"
              ".heading{font-size:15px;font-weight:bold}.title{font-size:13px;font-weight:bold}"

@@ -15,7 +15,7 @@ from typing import Final, TypeVar
 from .._errors import PortPoolError
 from .._host import EmulatedHost
 from .._model._rules import RULES, SOURCES
-from .._types import PortRange, Protocol, Reservation
+from .._types import SO_EXCLUSIVEADDRUSE, SOL_SOCKET, PortRange, Protocol, Reservation
 from ._map import render_text
 
 __all__ = ["WINDOW", "run_tour"]
@@ -146,6 +146,31 @@ def run_tour(  # noqa: PLR0915 - one walk, told in order
     call("bind(('0.0.0.0', 49550)) inside WinNAT's row", lambda: web.bind(("0.0.0.0", 49550)))
     show()
 
+    step("A server closes its connection first: that side stays in TIME_WAIT for"
+         f" TcpTimedWaitDelay ({host.time_wait_delay} s), netstat shows it with PID 0, and an"
+         " SO_EXCLUSIVEADDRUSE server restarted on the port is refused until the clock moves"
+         " past it.", ("T3", "T6", "T12"), "REUSE")
+    listener = app.socket()
+    listener.setsockopt(SOL_SOCKET, SO_EXCLUSIVEADDRUSE, 1)
+    listener.bind(("127.0.0.1", 8080))
+    listener.listen(5)
+    client = app.socket()
+    client.connect(("127.0.0.1", 8080))
+    accepted, _ = listener.accept()
+    accepted.close()
+    listener.close()
+    client.close()
+    waiting = [line for line in host.netstat().splitlines() if "TIME_WAIT" in line]
+    out("   netstat -ano: " + (waiting[0].strip() if waiting else "(no TIME_WAIT row)"))
+    restarted = app.socket()
+    restarted.setsockopt(SOL_SOCKET, SO_EXCLUSIVEADDRUSE, 1)
+    call("bind(('127.0.0.1', 8080)), SO_EXCLUSIVEADDRUSE",
+         lambda: restarted.bind(("127.0.0.1", 8080)))
+    out(f"   host.advance({host.time_wait_delay}): {host.advance(host.time_wait_delay)}"
+        " connection(s) left TIME_WAIT")
+    call("bind(('127.0.0.1', 8080)) again", lambda: restarted.bind(("127.0.0.1", 8080)))
+    show()
+
     step("A reboot ends every process: runtime blocks and bindings go, persistent rows stay"
          " with new tokens, and WinNAT's rows of this boot go.", ("R13d", "A10", "X1"), "CREATE")
     host.reboot()
@@ -156,6 +181,6 @@ def run_tour(  # noqa: PLR0915 - one walk, told in order
         out(f"   token before {token:#x}, after {new:#x}: look tokens up again after a reboot")
     show()
     out("\n" + textwrap.fill("Legend: = dynamic range, X system exclusion, r runtime reservation,"
-                             " P administered row, b bound socket.  `portpool specs` gives every"
-                             " rule's text and source; `portpool explain PORT` explains one port.",
-                             width=96))
+                             " P administered row, b bound socket, t a port only connections"
+                             " hold.  `portpool specs` gives every rule's text and source;"
+                             " `portpool explain PORT` explains one port.", width=96))

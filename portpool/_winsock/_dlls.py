@@ -22,11 +22,13 @@ routines are queued per thread and run when that thread calls
 ``WSAWaitForMultipleEvents`` with ``fAlertable`` (the emulator never blocks).
 
 ``ws2_32`` exports WSAStartup, WSACleanup, WSAGetLastError, socket, bind, getsockname,
-connect, getpeername, setsockopt, getsockopt, closesocket, WSAIoctl (the three
-SIO_*_PORT_RESERVATION codes and SIO_CPU_AFFINITY; any other code is B8), WSPIoctl
-and the WSA event calls; ``iphlpapi`` the six persistent-reservation functions.  The
-options are the model's BOOLs (O1-O7): setsockopt reads at most 4 bytes of optval,
-getsockopt writes a 4-byte int and sets ``*optlen`` to 4.
+connect, listen, accept, getpeername, setsockopt, getsockopt, closesocket, WSAIoctl (the
+three SIO_*_PORT_RESERVATION codes and SIO_CPU_AFFINITY; any other code is B8),
+WSPIoctl and the WSA event calls; ``iphlpapi`` the six persistent-reservation functions.
+The options are the model's BOOLs (O1-O7) and SO_LINGER's LINGER (two u_shorts, T4):
+setsockopt reads at most 4 bytes of optval, getsockopt writes a 4-byte int and sets
+``*optlen`` to 4.  accept never blocks: with nothing waiting it fails with
+WSAEWOULDBLOCK (S7).
 
 What it cannot do: detect a non-NULL pointer that is not valid memory (Windows says
 WSAEFAULT; here the process would crash), or block.
@@ -292,6 +294,8 @@ class EmulatedWs2_32:
             ("bind", self._bind, socket_error),
             ("getsockname", self._getsockname, socket_error),
             ("connect", self._connect, socket_error),
+            ("listen", self._listen, socket_error),
+            ("accept", self._accept, self._fail(_abi.INVALID_SOCKET)),
             ("getpeername", self._getpeername, socket_error),
             ("setsockopt", self._setsockopt, socket_error),
             ("getsockopt", self._getsockopt, socket_error),
@@ -380,6 +384,31 @@ class EmulatedWs2_32:
         host, port = _read_sockaddr(name, namelen, info.family)
         self._machine.connect(self.pid, s, host, port)
         return 0
+
+    def _listen(self, s: int, backlog: int) -> int:
+        # The model decides everything (S1-S4, R9b).
+        self._need_startup()
+        self._machine.listen(self.pid, s, backlog)
+        return 0
+
+    def _accept(self, s: int, addr: int | None, addrlen_ptr: int | None) -> int:
+        """accept: the socket first (R9b), then the buffer (B3: an addr without addrlen,
+        or *addrlen too small for the family's sockaddr, before any connection is taken),
+        then the model (S5-S7, S9); the client's address goes into addr if given."""
+        self._need_startup()
+        info = self._machine.socket_info(self.pid, s)
+        if addr:
+            if not addrlen_ptr:
+                raise refuse("B3", "accept addr without addrlen")
+            need = ctypes.sizeof(_abi.SOCKADDR_IN if info.family is Family.INET
+                                 else _abi.SOCKADDR_IN6)
+            if ctypes.c_int32.from_address(addrlen_ptr).value < need:
+                raise refuse("B3", f"accept addrlen below {need}")
+        new, host, port = self._machine.accept(self.pid, s)
+        if addr and addrlen_ptr:
+            addrlen = ctypes.c_int32.from_address(addrlen_ptr)
+            addrlen.value = _write_sockaddr(addr, addrlen.value, new.family, host, port)
+        return new.handle
 
     def _getpeername(self, s: int, name: int | None, namelen_ptr: int | None) -> int:
         # As getsockname: the model first (R9b, K5), then the buffer (B3).

@@ -118,8 +118,29 @@ class EmulatedSocket(Socket):
         """See :meth:`portpool.Socket.connect`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "connect")
+        handle = -1 if self._closed else self._handle
+        if (type(address) is tuple and len(address) == 2 and self._family is Family.INET
+                and type(address[0]) is str and type(address[1]) is int
+                and 0 <= address[1] <= 65535):  # the hot path: a plain IPv4 pair
+            self._machine.connect(self._pid, handle, address[0], address[1])
+            return
         host, port = check_address(address, self._family, "connect")
-        self._machine.connect(self._pid, -1 if self._closed else self._handle, host, port)
+        self._machine.connect(self._pid, handle, host, port)
+
+    def listen(self, backlog: int = 128) -> None:
+        """See :meth:`portpool.Socket.listen`."""
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "listen")
+        backlog = check_int(backlog, "backlog")
+        self._machine.listen(self._pid, -1 if self._closed else self._handle, backlog)
+
+    def accept(self) -> tuple[EmulatedSocket, Address]:
+        """See :meth:`portpool.Socket.accept`."""
+        if self._host._calls is not None:  # a fault queue exists: consult it
+            _injected(self._host, "accept")
+        info, host, port = self._machine.accept(self._pid, -1 if self._closed else self._handle)
+        peer: Address = (host, port) if info.family is Family.INET else (host, port, 0, 0)
+        return EmulatedSocket(self._pool, info), peer
 
     def getpeername(self) -> Address:
         """See :meth:`portpool.Socket.getpeername`."""

@@ -59,6 +59,7 @@ from . import (
     _addresses,
     _bind,
     _connect,
+    _connections,
     _dynamic,
     _exclusions,
     _netsh,
@@ -97,6 +98,7 @@ _TABLE: Final[tuple[Rule, ...]] = (
     *_addresses.RULES,
     *_options.RULES,
     *_connect.RULES,
+    *_connections.RULES,
     *_persistent.RULES,
     *_exclusions.RULES,
     *_netsh.RULES,
@@ -115,6 +117,7 @@ _ALTERNATIVE_ROWS: Final[tuple[Alternative, ...]] = (
     *_options.ALTERNATIVES,
     *_connect.ALTERNATIVES,
     *_abi.ALTERNATIVES,
+    *_connections.ALTERNATIVES,
 )
 
 RULES: Final[Mapping[str, Rule]] = {rule.id: rule for rule in _TABLE}
@@ -217,6 +220,8 @@ _AREAS: Final = {
     "addresses": "Local addresses",
     "options": "Socket options",
     "connect": "connect and its implicit bind",
+    "server": "listen and accept",
+    "connections": "Connections, the clock and TIME_WAIT",
     "persistent": "Persistent reservations",
     "exclusions": "Blocks of every kind, and system exclusions",
     "netsh": "netsh: excludedportrange and dynamicport",

@@ -36,13 +36,13 @@ RULES: Final[tuple[Rule, ...]] = (
          E.WSAEISCONN),
     Rule("K5", "connect", "getpeername on a socket that is not connected fails.", "GETPEERNAME"
          " (WSAENOTCONN: \"The socket is not connected\")", D, E.WSAENOTCONN),
-    Rule("K6", "connect", "connect succeeds at once for any other peer address of the socket's"
-         " family: the model has no network, so nothing listens, refuses or times out, and"
-         " SO_BROADCAST is not modelled (CONNECT's WSAEACCES for a datagram connect to a broadcast"
-         " address without it does not occur).", "model choice: the port pool is local; CONNECT's"
-         " network codes (WSAECONNREFUSED, WSAETIMEDOUT, WSAENETUNREACH, WSAEACCES for broadcast)"
-         " are not modelled", A, check="none: this is the model's scope, not a claim about"
-         " Windows."),
+    Rule("K6", "connect", "connect to an address that is not one of the machine's (L1) succeeds at"
+         " once: the model has no network beyond the machine, so nothing there refuses or times"
+         " out, and SO_BROADCAST is not modelled (CONNECT's WSAEACCES for a datagram connect to a"
+         " broadcast address without it does not occur).  A TCP connect to one of the machine's"
+         " own addresses meets its listeners (T10, S9).", "model choice: the port pool is local;"
+         " CONNECT's network codes (WSAETIMEDOUT, WSAENETUNREACH, WSAEACCES for broadcast) are not"
+         " modelled", A, check="none: this is the model's scope, not a claim about Windows."),
     # --- carried traffic (portpool.patch()) ------------------------------------------------
     Rule("P1", "connect", "An AF_INET6 socket bound to the IPv6 wildcard with IPV6_V6ONLY 0 (a"
          " dual-stack socket) also accepts IPv4 clients connecting to its port on an IPv4 address;"

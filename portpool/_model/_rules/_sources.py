@@ -113,4 +113,39 @@ SOURCES: Final[Mapping[str, str]] = {
     "DOSSIER": "D-Rnn and D-Qnn are rule nn and open question nn of the project's research notes,"
     " which are not published: cross-references only; a row that cites nothing else is an"
     " assumption (docs/evidence.md)",
+    # Connections, TIME_WAIT and netstat (rules T1-T12, S1-S9).
+    "KB314053": "https://learn.microsoft.com/troubleshoot/windows-client/networking/"
+    "tcpip-and-nbt-configuration-parameters (KB 314053, the TCP/IP parameters of Windows XP and"
+    " Server 2003: TcpTimedWaitDelay \"Valid range: 30-300 (decimal)\", \"Default: 0x78 (120"
+    " decimal)\", \"As long as a connection is in the TIME_WAIT state, the socket pair cannot be"
+    " re-used\"; Windows 2000's default was 240 seconds)",
+    "KB196271": "https://learn.microsoft.com/troubleshoot/windows-client/networking/"
+    "connect-tcp-greater-than-5000-error-wsaenobufs-10055 (KB 196271: \"You receive the error"
+    " 'WSAENOBUFS (10055)' when you try to connect\" once the ephemeral ports are used up; \"An"
+    " additional TCPTimedWaitDelay registry parameter determines how long a closed port waits until"
+    " the closed port can be reused\")",
+    "LISTEN": f"{_API}winsock2/nf-winsock2-listen (listen)",
+    "ACCEPT": f"{_API}winsock2/nf-winsock2-accept (accept)",
+    "CLOSESOCKET": f"{_API}winsock/nf-winsock-closesocket (closesocket)",
+    "LINGER": f"{_API}winsock/ns-winsock-linger (LINGER: u_short l_onoff, u_short l_linger)",
+    "NETSTAT_DOC": "https://learn.microsoft.com/windows-server/administration/windows-commands/"
+    "netstat (-a, -n, -o; the TCP states)",
+    "LIBUV_1360": "https://github.com/joyent/libuv/pull/1360 (a libuv maintainer: on Windows"
+    " \"sockets in TIME_WAIT are not checked when binding\"; \"You can use SO_EXCLUSIVEADDRUSE to"
+    " prevent that, but then sockets in TIME_WAIT state are also checked\")",
+    "LIBUV_1379": "https://github.com/joyent/libuv/pull/1379 (rebinding a port at once: always"
+    " works on Windows 7, fails now and then on Windows 8)",
+    "CURL_8528": "https://github.com/curl/curl/pull/8528 (\"As long as a connection is in the"
+    " TIME_WAIT state, the socket pair cannot be re-used, BUT bind() still returns 0\"; the"
+    " connect then fails: https://github.com/curl/curl/issues/8112)",
+    "WASI_87": "https://github.com/WebAssembly/wasi-sockets/pull/87 (binding a port in TIME_WAIT"
+    " without SO_REUSEADDR: \"On Windows this is the default behavior and can't be opted out"
+    " of\")",
+    "TRIO_EXCL": "python-trio/trio notes-to-self/time-wait-windows-exclusiveaddruse.py (run on"
+    " Windows: SO_EXCLUSIVEADDRUSE \"only creates conflicts between listening sockets, *not*"
+    " lingering connected sockets\"; https://github.com/python-trio/trio/issues/928)",
+    "NETSTAT_ZH": "https://github.com/billfeller/billfeller.github.io/issues/174 (zh-CN"
+    " netstat -ano pasted: TIME_WAIT rows with PID 0, the states in English)",
+    "NETSTAT_UDP": "https://github.com/ohadravid/netstat2-rs/issues/7 (netstat -a -p udp pasted:"
+    " UDP rows with *:*, a connected UDP row with its peer)",
 }

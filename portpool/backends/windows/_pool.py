@@ -62,7 +62,8 @@ from portpool._winsock import _abi
 __all__ = ["WindowsPool", "WindowsSocket"]
 
 _WS2_NAMES = ["WSAStartup", "WSACleanup", "WSAGetLastError", "socket", "bind", "getsockname",
-              "connect", "getpeername", "setsockopt", "getsockopt", "closesocket", "WSAIoctl"]
+              "connect", "listen", "accept", "getpeername", "setsockopt", "getsockopt",
+              "closesocket", "WSAIoctl"]
 _IPH_NAMES = [n for n, p in _abi.PROTOTYPES.items() if p.dll == "iphlpapi"]
 
 
@@ -399,6 +400,34 @@ class WindowsSocket(Socket):
         result = self._pool._call("connect", self._h(),
                                   ctypes.byref(name) if name is not None else None, size)
         self._pool._check("connect", result, _abi.SOCKET_ERROR, repr(address))
+
+    def listen(self, backlog: int = 128) -> None:
+        """See :meth:`portpool.Socket.listen`.
+
+        Raises:
+            TypeError, OverflowError: ``backlog`` is not an int, or not a C int.
+        """
+        number = check_int(backlog, "backlog")
+        if not -2**31 <= number < 2**31:
+            raise OverflowError(f"backlog {number} does not fit a C int")
+        result = self._pool._call("listen", self._h(), number)
+        self._pool._check("listen", result, _abi.SOCKET_ERROR, f"backlog {number}")
+
+    def accept(self) -> tuple[WindowsSocket, Address]:
+        """See :meth:`portpool.Socket.accept`: accept into a buffer that holds either
+        family; the new SOCKET is driven through the same DLLs."""
+        buf = _abi.SOCKADDR_IN6()
+        size = ctypes.c_int32(ctypes.sizeof(buf))
+        handle = self._pool._call("accept", self._h(), ctypes.byref(buf), ctypes.byref(size))
+        handle = self._pool._check("accept", handle, _abi.INVALID_SOCKET, "")
+        if buf.sin6_family == _abi.AF_INET:
+            sin = _abi.SOCKADDR_IN.from_buffer(buf)
+            peer: Address = (str(ipaddress.IPv4Address(bytes(sin.sin_addr))),
+                             _abi.ntohs(sin.sin_port))
+        else:
+            peer = (address_text(ipaddress.IPv6Address(bytes(buf.sin6_addr))),
+                    _abi.ntohs(buf.sin6_port), buf.sin6_flowinfo, buf.sin6_scope_id)
+        return WindowsSocket(self._pool, handle, self._family, self._type, None), peer
 
     def getpeername(self) -> Address:
         """See :meth:`portpool.Socket.getpeername`."""

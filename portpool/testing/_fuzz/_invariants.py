@@ -82,7 +82,10 @@ def _check_host(host: EmulatedHost, full: bool) -> list[str]:
                 problems.append(f"binding to port {binding.port}")
         if full and hasattr(machine, "free_ports"):
             taken = sorted(b[0] for b in blocks)
-            bound_ports = sorted({b.port for b in bindings})
+            # Ports held by TCP connections (TIME_WAIT and the rest) are taken too (T8).
+            held = {c.local_port for c in host.connections(protocol) if c.state not in
+                    (None, "LISTENING")} if hasattr(host, "connections") else set()
+            bound_ports = sorted({b.port for b in bindings} | held)
             for family in Family:
                 problem = _free_count_problem(machine, protocol, family,
                                               host.dynamic_range(protocol, family), taken,
@@ -112,7 +115,7 @@ def _free_count_problem(machine: Any, protocol: Protocol, family: Family, dynami
     actual = machine.free_ports(protocol, family)
     if actual != expected:
         return (f"{protocol.name} {family.name}: the machine counts {actual} free ports in"
-                f" {dynamic!r}, its blocks and bindings leave {expected}")
+                f" {dynamic!r}, its blocks, bindings and connections leave {expected}")
     return None
 
 
