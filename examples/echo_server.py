@@ -10,8 +10,8 @@ import sys
 import threading
 
 if not hasattr(socket, "SO_EXCLUSIVEADDRUSE"):  # not Windows, and not under portpool.patch()
-    sys.exit(f"{__file__}: a Windows program; elsewhere run it under portpool.patch()"
-             " (see docs/testing.md)")
+    sys.exit(f"{__file__}: a Windows program; elsewhere run it under portpool.patch(),"
+             f" as `portpool run {__file__}` does")
 
 
 def serve_once(server):

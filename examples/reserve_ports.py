@@ -12,8 +12,8 @@ import sys
 from ctypes import wintypes
 
 if not hasattr(ctypes, "WinDLL"):  # not Windows, and not under portpool.patch()
-    sys.exit(f"{__file__}: a Windows program; elsewhere run it under portpool.patch()"
-             " (see docs/testing.md)")
+    sys.exit(f"{__file__}: a Windows program; elsewhere run it under portpool.patch(),"
+             f" as `portpool run {__file__}` does")
 
 SIO_ACQUIRE_PORT_RESERVATION = 0x98000064
 SIO_ASSOCIATE_PORT_RESERVATION = 0x98000066

@@ -609,8 +609,10 @@ def test_every_real_export_resolves_and_an_unemulated_one_fails_when_called() ->
 
 def test_cwinsdk_imports_and_reserves_a_persistent_block() -> None:
     """cwinsdk binds about 100 iphlpapi exports (windll and CDLL) at import time."""
-    if importlib.util.find_spec("cwinsdk") is None:  # it imports only under the patch
-        pytest.skip("cwinsdk (PyPI ctypes-windows-sdk) is in the test extra")
+    # find_spec, not importorskip: off Windows cwinsdk imports only under the patch (its
+    # `from ctypes import WinDLL` is an ImportError), which importorskip would not skip.
+    if importlib.util.find_spec("cwinsdk") is None:
+        pytest.skip("cwinsdk (PyPI ctypes-windows-sdk) is in the compat extra")
     with portpool.patch(admin=True) as host:
         sys.modules.pop("cwinsdk.um.iphlpapi", None)
         from cwinsdk.um import iphlpapi  # type: ignore[import-untyped]
