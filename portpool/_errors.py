@@ -61,6 +61,7 @@ class WinError(enum.IntEnum):
     WSAENOBUFS = 10055
     WSAEISCONN = 10056
     WSAENOTCONN = 10057
+    WSAVERNOTSUPPORTED = 10092
     WSANOTINITIALISED = 10093
 
     @property
@@ -139,6 +140,9 @@ _MESSAGES: Final[dict[WinError, str]] = {
         "A request to send or receive data was disallowed because the socket is not connected"
         " and (when sending on a datagram socket using a sendto call) no address was supplied."
     ),
+    WinError.WSAVERNOTSUPPORTED: (
+        "The Windows Sockets version requested is not supported."
+    ),
     WinError.WSANOTINITIALISED: (
         "Either the application has not called WSAStartup, or WSAStartup failed."
     ),
@@ -180,6 +184,7 @@ _ERRNO_NAMES: Final[dict[WinError, str]] = {
     WinError.WSAENOBUFS: "ENOBUFS",
     WinError.WSAEISCONN: "EISCONN",
     WinError.WSAENOTCONN: "ENOTCONN",
+    WinError.WSAVERNOTSUPPORTED: "EINVAL",
     WinError.WSANOTINITIALISED: "EINVAL",
 }
 

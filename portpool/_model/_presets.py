@@ -117,11 +117,12 @@ PRESETS: Final[Mapping[str, Preset]] = {
                " for all 4\")"),
         Preset("hyperv", "Hyper-V/WSL2/Docker: WinNAT 100-port blocks inside the dynamic"
                " range, placed anew at every boot, HTTP.sys rows 5357 and 47001, and the"
-               " administered TCP 50000-50059",
+               " administered 50000-50059, TCP and UDP",
                "netsh samples 01/02 (WinNAT pairs, HTTP.sys 47001 on a CI runner), 10"
                " (WinNAT blocks around an administered row), 16 and 26 (50000-50059 *);"
-               " microsoft/WSL#5306 (5357); D-R54, D-R58, D-R59",
-               administered=((TCP, 50000, 60),), place=_place_hyperv),
+               " https://github.com/airbus/sen/issues/52 (the UDP table of a Hyper-V machine"
+               " lists 50000-50059 * too); microsoft/WSL#5306 (5357); D-R54, D-R58, D-R59",
+               administered=((TCP, 50000, 60), (UDP, 50000, 60)), place=_place_hyperv),
         Preset("vs-runner", "after a Visual Studio install: dynamic range 1024-65534, with"
                " WinNAT blocks over common development ports",
                "actions/runner-images PR #1442 and netsh samples 41/43/46 (start 1024,"
