@@ -156,7 +156,7 @@ class _Binding(_MachineState):
             holder = self._sockets[holder_handle]
             if _per_processor(holder, sock):  # C19 (UDP only: TCP refused the ioctl)
                 continue
-            loose = sock.family is Family.INET and _dual_wildcard(holder)  # C20
+            loose = sock.family is Family.INET and _loose_dual(holder)  # C20
             for meeting in self._meetings(holder, endpoints, sharing, user):
                 stack, address, holder_address, outcome, rule_id, same_user = meeting
                 where = (f"{'0.0.0.0' if stack is Family.INET else '::'}"
@@ -186,7 +186,7 @@ class _Binding(_MachineState):
                                                  is not None and address != holder_address):
                     continue  # C13, C15: they do not meet
                 if (stack is Family.INET and address is None and len(endpoints) == 1
-                        and holder.sharing is not Sharing.EXCLUSIVE and _dual_wildcard(holder)):
+                        and holder.sharing is not Sharing.EXCLUSIVE and _loose_dual(holder)):
                     continue  # C20: a dual-stack [::] does not stop an IPv4 wildcard bind
                 first = (holder.sharing,
                          Scope.WILDCARD if holder_address is None else Scope.SPECIFIC)
@@ -382,3 +382,9 @@ def _same_account(one: str, other: str) -> bool:
 def _dual_wildcard(sock: _Socket) -> bool:
     """Whether ``sock`` holds the wildcard on both stacks (a dual-stack [::] bind: C14, C20)."""
     return len(sock.endpoints) == 2 and all(address is None for _, address in sock.endpoints)
+
+
+def _loose_dual(sock: _Socket) -> bool:
+    """Whether C20 applies to ``sock``: a dual-stack [::] TCP socket. Wine's tests, the
+    evidence, bind TCP sockets; UDP keeps the tables."""
+    return sock.protocol is Protocol.TCP and _dual_wildcard(sock)

@@ -62,7 +62,7 @@ RULES: Final[tuple[Rule, ...]] = (
          " address: see the alternatives.", "REUSE (\"the given port is reserved on both the IPv4"
          " and IPv6 networking stacks ... These checks must succeed on both networking"
          " stacks\"); WINE_SOCK (test_reuseaddr, tests_exclusive[6])", OBS, E.WSAEADDRINUSE),
-    Rule("C20", "conflicts", "The other way round, a dual-stack socket holding the IPv6"
+    Rule("C20", "conflicts", "The other way round, a dual-stack TCP socket holding the IPv6"
          " wildcard meets later IPv4 binds on its IPv4 side more loosely than the tables say:"
          " without SO_EXCLUSIVEADDRUSE it does not stop an IPv4 wildcard bind at all (default or"
          " SO_EXCLUSIVEADDRUSE), while an IPv4 bind on a specific address meets it by the"
@@ -71,7 +71,8 @@ RULES: Final[tuple[Rule, ...]] = (
          " test_ipv6only: a dual-stack SO_EXCLUSIVEADDRUSE [::]:P, then an SO_REUSEADDR"
          " 0.0.0.0:P gives WSAEACCES); the SO_REUSEADDR holder, and an SO_REUSEADDR or"
          " SO_EXCLUSIVEADDRUSE IPv4 wildcard under an SO_EXCLUSIVEADDRUSE holder, are assumed"
-         " to follow the same pattern", OBS, E.WSAEACCES, check="Bind a dual-stack (IPV6_V6ONLY"
+         " to follow the same pattern; the tests bind TCP sockets only, so UDP keeps the"
+         " tables (C14)", OBS, E.WSAEACCES, check="Bind a dual-stack (IPV6_V6ONLY"
          " 0) SO_REUSEADDR socket to [::]:P, then an IPv4 SO_REUSEADDR socket to 0.0.0.0:P: this"
          " rule expects success; then a dual-stack SO_EXCLUSIVEADDRUSE [::]:Q and an IPv4"
          " SO_EXCLUSIVEADDRUSE 0.0.0.0:Q: this rule expects WSAEACCES."),
