@@ -1011,7 +1011,7 @@ def test_processes_making_one_machine_at_once_make_it_once(tmp_path: Path) -> No
     assert [seen for _, seen in outcomes] == [expected] * WORKERS
     record = SqliteStore(path).load()
     assert record.boot == 1
-    assert record.reservations == (_res(TCP, 50000, 60),)  # the preset's row, once
+    assert record.reservations == (_res(TCP, 50000, 60), _res(UDP, 50000, 60))  # once each
     assert (record.preset, record.seed) == ("hyperv", 3)
 
 
