@@ -115,8 +115,9 @@ def _i_socket(w: World, src: Source) -> None:
     if not ok or sock is None:
         return
     problems = []
-    # Type 0 takes the protocol's type, as Windows does (W13): UDP's is 2, TCP's and 0's 1.
-    expected = kind if kind != 0 else (2 if proto == 17 else 1)
+    # Type 0 takes the protocol's type, as Windows does (W13): TCP's and 0's is 1, UDP's 2,
+    # any other's SOCK_RAW.
+    expected = kind if kind != 0 else {0: 1, 6: 1, 17: 2}.get(proto, 3)  # type: ignore[call-overload]
     if type(kind) is not int or sock.type != expected:
         problems.append(f"type {kind!r} accepted, the socket says {sock.type!r}")
     if not isinstance(proto, int) or isinstance(proto, bool):
