@@ -70,6 +70,7 @@ class WinError(enum.IntEnum):
     WSAEISCONN = 10056
     WSAENOTCONN = 10057
     WSAECONNREFUSED = 10061
+    WSAVERNOTSUPPORTED = 10092
     WSANOTINITIALISED = 10093
 
     @property
@@ -152,6 +153,9 @@ _MESSAGES: Final[dict[WinError, str]] = {
     WinError.WSAECONNREFUSED: (
         "No connection could be made because the target machine actively refused it."
     ),
+    WinError.WSAVERNOTSUPPORTED: (
+        "The Windows Sockets version requested is not supported."
+    ),
     WinError.WSANOTINITIALISED: (
         "Either the application has not called WSAStartup, or WSAStartup failed."
     ),
@@ -195,6 +199,7 @@ _ERRNO_NAMES: Final[dict[WinError, str]] = {
     WinError.WSAEISCONN: "EISCONN",
     WinError.WSAENOTCONN: "ENOTCONN",
     WinError.WSAECONNREFUSED: "ECONNREFUSED",
+    WinError.WSAVERNOTSUPPORTED: "EINVAL",
     WinError.WSANOTINITIALISED: "EINVAL",
 }
 
@@ -283,6 +288,8 @@ def windows_code(error: BaseException) -> int | None:
     if isinstance(code, int) and not isinstance(code, bool):
         return int(code)
     return None
+
+
 def shown(value: object) -> str:
     """``repr(value)`` for a message, or a short stand-in where Python will not write the
     value: an int of more digits than ``sys.get_int_max_str_digits()`` (4,300 by default)

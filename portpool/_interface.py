@@ -256,8 +256,8 @@ class PortPool(abc.ABC):
 
         Raises:
             PortPoolError: WSAEAFNOSUPPORT (W6), WSAESOCKTNOSUPPORT (W7),
-                WSAEPROTONOSUPPORT (W8), WSAEPROTOTYPE (W9), WSAEACCES (SOCK_RAW
-                without administrator rights: W10).
+                WSAEPROTONOSUPPORT (W8, W9), WSAEINVAL (AF_UNSPEC with protocol 0: W13),
+                WSAEACCES (SOCK_RAW without administrator rights: W10).
         """
 
     @abc.abstractmethod

@@ -129,19 +129,35 @@ def test_ipv4_and_ipv6_only_sockets_hold_one_port_side_by_side(pool: PortPool) -
     assert v6.getsockname()[:2] == ("::", 6000)
 
 
-@rule("C14", "O6")
+@rule("C14", "C20", "O6")
 def test_a_dual_stack_wildcard_holds_the_port_on_both_stacks(pool: PortPool,
                                                              refused: Refusals) -> None:
     dual = pool.socket(AF_INET6)
     dual.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 0)
     dual.bind(("::", 6100))
-    v4, v6 = pool.socket(AF_INET), pool.socket(AF_INET6)
-    refused(WinError.WSAEADDRINUSE, lambda: v4.bind(("0.0.0.0", 6100)), "C1")
+    v6 = pool.socket(AF_INET6)
     refused(WinError.WSAEADDRINUSE, lambda: v6.bind(("::", 6100)), "C1")
-    # Same account, default options: a specific IPv4 bind under a wildcard is allowed (C1).
+    # C20: on its IPv4 side it does not stop an IPv4 wildcard bind (tests_exclusive[14]) ...
+    v4 = pool.socket(AF_INET)
+    v4.bind(("0.0.0.0", 6100))
+    # ... and a specific IPv4 bind meets the two wildcards by the table: allowed (C1).
     specific = pool.socket(AF_INET)
     specific.bind(("127.0.0.1", 6100))
     assert specific.getsockname() == ("127.0.0.1", 6100)
+
+
+@rule("C20")
+def test_an_exclusive_dual_stack_wildcard_refuses_every_ipv4_bind(pool: PortPool,
+                                                                  refused: Refusals) -> None:
+    dual = pool.socket(AF_INET6)
+    dual.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 0)
+    dual.setsockopt(SOL_SOCKET, SO_EXCLUSIVEADDRUSE, 1)
+    dual.bind(("::", 6110))
+    for host, option in (("0.0.0.0", None), ("127.0.0.1", None), ("0.0.0.0", SO_REUSEADDR)):
+        v4 = pool.socket(AF_INET)
+        if option is not None:
+            v4.setsockopt(SOL_SOCKET, option, 1)
+        refused(WinError.WSAEACCES, lambda v4=v4, host=host: v4.bind((host, 6110)), "C20")
 
 
 @rule("C14")
@@ -277,12 +293,30 @@ def test_ipv4_mapped_addresses_need_a_dual_stack_socket(pool: PortPool, refused:
     pool.socket(AF_INET6).bind(("::1", 6300))  # the IPv6 stack is free
 
 
-@rule("L4")
-@pytest.mark.parametrize("address", ["255.255.255.255", "239.1.2.3"])
-def test_group_addresses_are_not_the_machines(pool: PortPool, refused: Refusals,
-                                             address: str) -> None:
+@rule("L4", "L1")
+def test_a_multicast_address_is_not_the_machines(pool: PortPool, refused: Refusals) -> None:
     udp = pool.socket(type=SOCK_DGRAM)
-    refused(WinError.WSAEADDRNOTAVAIL, lambda: udp.bind((address, 0)), "L4")
+    refused(WinError.WSAEADDRNOTAVAIL, lambda: udp.bind(("239.1.2.3", 0)), "L1")
+
+
+@rule("L4")
+@pytest.mark.parametrize(("alternative", "broadcast_on", "code", "tag"), [
+    ("access", False, WinError.WSAEACCES, "L4: access"),
+    ("access", True, WinError.WSAEADDRNOTAVAIL, "L1"),
+    ("not-available", False, WinError.WSAEADDRNOTAVAIL, "L4: not-available"),
+    ("not-available", True, WinError.WSAEADDRNOTAVAIL, "L4: not-available"),
+])
+def test_a_broadcast_bind_under_each_alternative(backend: str, alternative: str, broadcast_on: bool,
+                                                  code: WinError, tag: str) -> None:
+    host = EmulatedHost(variants={"L4": alternative})
+    udp = _start(host, backend).socket(type=SOCK_DGRAM)
+    if broadcast_on:
+        udp.setsockopt(SOL_SOCKET, 0x20, 1)  # SO_BROADCAST
+    refused = Refusals(host, backend)
+    refused(code, lambda: udp.bind(("255.255.255.255", 0)), None if ":" in tag else tag)
+    if backend == "emulated":
+        with pytest.raises(PortPoolError, match=rf"\[rule {tag}\]"):
+            udp.bind(("255.255.255.255", 0))
 
 
 # --- options ----------------------------------------------------------------------------------
@@ -290,11 +324,11 @@ def test_group_addresses_are_not_the_machines(pool: PortPool, refused: Refusals,
 @rule("O1", "O2", "O3")
 def test_option_errors(pool: PortPool, refused: Refusals) -> None:
     s = pool.socket()
-    refused(WinError.WSAENOPROTOOPT, lambda: s.setsockopt(SOL_SOCKET, 0x0008, 1), "O1")
-    refused(WinError.WSAENOPROTOOPT, lambda: s.getsockopt(SOL_SOCKET, 0x0008), "O1")
+    refused(WinError.WSAENOPROTOOPT, lambda: s.setsockopt(SOL_SOCKET, 0x4321, 1), "O1")
+    refused(WinError.WSAENOPROTOOPT, lambda: s.getsockopt(SOL_SOCKET, 0x4321), "O1")
     refused(WinError.WSAEINVAL, lambda: s.setsockopt(12345, SO_REUSEADDR, 1), "O2")
-    refused(WinError.WSAEINVAL, lambda: s.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 1), "O2")
-    refused(WinError.WSAEFAULT, lambda: s.setsockopt(SOL_SOCKET, SO_REUSEADDR, b"\x01"), "O3")
+    refused(WinError.WSAEINVAL, lambda: s.setsockopt(IPPROTO_IPV6, 4, 1), "O2")  # IPV6_UNICAST_HOPS
+    refused(WinError.WSAEFAULT, lambda: s.setsockopt(SOL_SOCKET, 0x1002, b"\x01"), "O3")  # SO_RCVBUF
     with pytest.raises(TypeError):
         s.setsockopt(SOL_SOCKET, SO_REUSEADDR, "yes")  # type: ignore[arg-type]
     with pytest.raises(OverflowError):

@@ -33,7 +33,8 @@ rule = pytest.mark.rule
 E = WinError
 TCP, UDP, V4, V6 = 1, 2, abi.AF_INET, abi.AF_INET6
 ERROR = abi.SOCKET_ERROR
-SO_KEEPALIVE = 8  # winsock2.h; an option at a known level that the model does not know
+UNKNOWN = 0x4321  # at SOL_SOCKET: an option Windows does not have (O1)
+SO_RCVBUF, SO_SNDTIMEO = 0x1002, 0x1005  # winsock2.h: 4-byte options that take no short value
 
 
 @pytest.fixture
@@ -58,9 +59,9 @@ def setopt(ws2: Any, s: int, level: int, option: int, value: int, optlen: int = 
 
 
 def getopt(ws2: Any, s: int, level: int, option: int) -> int:
-    value, size = c_int32(-1), c_int32(8)
+    value, size = c_int32(0), c_int32(8)
     assert ws2.getsockopt(s, level, option, byref(value), byref(size)) == 0, ws2.details.text
-    assert size.value == 4  # *optlen comes back as the int written
+    assert size.value in (1, 4)  # *optlen comes back as the option's width (B18)
     return value.value
 
 
@@ -127,11 +128,11 @@ def test_defaults_and_values_read_back_as_bool(host: EmulatedHost) -> None:
 def test_unknown_options_levels_and_exclusive_with_reuse(host: EmulatedHost) -> None:
     ws2 = started(host)
     s4, s6 = ws2.socket(V4, UDP, 0), ws2.socket(V6, TCP, 0)
-    fails(ws2, setopt(ws2, s4, SOL_SOCKET, SO_KEEPALIVE, 1), E.WSAENOPROTOOPT)  # O1
-    fails(ws2, ws2.getsockopt(s4, SOL_SOCKET, SO_KEEPALIVE, byref(c_int32()), byref(c_int32(4))),
+    fails(ws2, setopt(ws2, s4, SOL_SOCKET, UNKNOWN, 1), E.WSAENOPROTOOPT)  # O1
+    fails(ws2, ws2.getsockopt(s4, SOL_SOCKET, UNKNOWN, byref(c_int32()), byref(c_int32(4))),
           E.WSAENOPROTOOPT)
     fails(ws2, setopt(ws2, s4, 12345, 1, 1), E.WSAEINVAL)  # O2: no such level
-    fails(ws2, setopt(ws2, s4, IPPROTO_IPV6, IPV6_V6ONLY, 0), E.WSAEINVAL)  # O2: AF_INET
+    fails(ws2, setopt(ws2, s4, IPPROTO_IPV6, 4, 1), E.WSAEINVAL)  # O2: IPV6_UNICAST_HOPS, AF_INET
     assert setopt(ws2, s6, SOL_SOCKET, SO_REUSEADDR, 1) == 0
     fails(ws2, setopt(ws2, s6, SOL_SOCKET, SO_EXCLUSIVEADDRUSE, 1), E.WSAEINVAL)  # O4
     assert getopt(ws2, s6, SOL_SOCKET, SO_EXCLUSIVEADDRUSE) == 0  # and nothing changed
@@ -139,13 +140,23 @@ def test_unknown_options_levels_and_exclusive_with_reuse(host: EmulatedHost) -> 
 
 
 @rule("O3")
-@pytest.mark.parametrize("optlen", [-1, 0, 1, 2, 3])
-def test_setsockopt_value_shorter_than_a_bool_is_wsaefault(host: EmulatedHost,
-                                                            optlen: int) -> None:
+@pytest.mark.parametrize("optlen", [0, 1, 2, 3])
+def test_setsockopt_value_shorter_than_its_width_is_wsaefault(host: EmulatedHost,
+                                                              optlen: int) -> None:
     ws2 = started(host)
     s = ws2.socket(V4, TCP, 0)
-    fails(ws2, setopt(ws2, s, SOL_SOCKET, SO_REUSEADDR, 1, optlen), E.WSAEFAULT)
-    assert getopt(ws2, s, SOL_SOCKET, SO_REUSEADDR) == 0
+    fails(ws2, setopt(ws2, s, SOL_SOCKET, SO_RCVBUF, 1, optlen), E.WSAEFAULT)
+    assert getopt(ws2, s, SOL_SOCKET, SO_RCVBUF) == 65536  # O10's default, unchanged
+
+
+@rule("O3", "B17")
+@pytest.mark.parametrize("optlen", [-1, 0, 1, 2, 3])
+def test_a_sol_socket_bool_takes_short_values(host: EmulatedHost, optlen: int) -> None:
+    ws2 = started(host)
+    s = ws2.socket(V4, TCP, 0)
+    assert setopt(ws2, s, SOL_SOCKET, SO_REUSEADDR, 1, optlen) == 0, ws2.details.text
+    assert ws2.WSAGetLastError() == 0  # B16
+    assert getopt(ws2, s, SOL_SOCKET, SO_REUSEADDR) == (0 if optlen == 0 else 1)
 
 
 @rule("O3", "O1")
@@ -155,7 +166,7 @@ def test_setsockopt_null_value_and_what_is_checked_first(host: EmulatedHost) -> 
     fails(ws2, ws2.setsockopt(s, SOL_SOCKET, SO_REUSEADDR, None, 4), E.WSAEFAULT)
     fails(ws2, ws2.setsockopt(s, SOL_SOCKET, SO_REUSEADDR, None, 0), E.WSAEFAULT)
     # The level and option are checked before the size, as the emulated backend does.
-    fails(ws2, ws2.setsockopt(s, SOL_SOCKET, SO_KEEPALIVE, None, 0), E.WSAENOPROTOOPT)
+    fails(ws2, ws2.setsockopt(s, SOL_SOCKET, UNKNOWN, None, 0), E.WSAENOPROTOOPT)
     fails(ws2, ws2.setsockopt(s, 7, SO_REUSEADDR, None, 0), E.WSAEINVAL)
 
 
@@ -171,14 +182,14 @@ def test_setsockopt_reads_only_the_bool_of_a_longer_buffer(host: EmulatedHost) -
     assert getopt(ws2, s, SOL_SOCKET, SO_REUSEADDR) == 1  # little-endian 256: non-zero
 
 
-@rule("O3")
+@rule("O3", "B18")
 @pytest.mark.parametrize("case", ["null value", "null optlen", "optlen 3", "optlen 0",
                                   "optlen -4"])
 def test_getsockopt_short_or_null_buffers_are_wsaefault(host: EmulatedHost, case: str) -> None:
     ws2 = started(host)
     s = ws2.socket(V6, UDP, 0)
     value, size = c_int32(-7), c_int32({"optlen 3": 3, "optlen 0": 0, "optlen -4": -4}.get(case, 4))
-    rc = ws2.getsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY,
+    rc = ws2.getsockopt(s, SOL_SOCKET, SO_SNDTIMEO,  # a 4-byte option without short values (B18)
                         None if case == "null value" else byref(value),
                         None if case == "null optlen" else byref(size))
     fails(ws2, rc, E.WSAEFAULT)
@@ -369,7 +380,7 @@ def _script(pool: PortPool) -> list[object]:
     for sock, level, option in ((u6, IPPROTO_IPV6, IPV6_V6ONLY), (t4, SOL_SOCKET, SO_REUSEADDR),
                                 (t4, SOL_SOCKET, SO_EXCLUSIVEADDRUSE), (t4, IPPROTO_IPV6,
                                                                         IPV6_V6ONLY),
-                                (t4, SOL_SOCKET, SO_KEEPALIVE), (t4, 99, 1)):
+                                (t4, SOL_SOCKET, UNKNOWN), (t4, 99, 1)):
         step(lambda s=sock, lv=level, o=option: s.getsockopt(lv, o))
     values: list[Any] = [0, 1, 7, b"\x01", b"", b"\x00\x00\x00\x00\x01", bytearray(b"\x02\0\0\0"),
                          True, 2**31, "1", None]

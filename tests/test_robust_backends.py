@@ -120,7 +120,7 @@ def test_complete_pending_from_another_thread_runs_under_the_host_lock() -> None
         out = abi.INET_PORT_RESERVATION_INSTANCE()
         overlapped.append((ov, request, out))
         assert ws2.WSAIoctl(s, abi.SIO_ACQUIRE_PORT_RESERVATION, byref(request), 4, byref(out), 16,
-                            None, byref(ov), None) == abi.SOCKET_ERROR
+                            byref(abi.DWORD()), byref(ov), None) == abi.SOCKET_ERROR
     control = host.calls
     assert control.pending == 50
     with host.lock:  # completion waits for the host, as a DLL call would
@@ -144,7 +144,7 @@ def test_a_close_racing_complete_pending_aborts_the_operation() -> None:
     ov = abi.WSAOVERLAPPED()
     request, out = abi.INET_PORT_RANGE(abi.htons(5000), 2), abi.INET_PORT_RESERVATION_INSTANCE()
     assert ws2.WSAIoctl(s, abi.SIO_ACQUIRE_PORT_RESERVATION, byref(request), 4, byref(out), 16,
-                        None, byref(ov), None) == abi.SOCKET_ERROR
+                        byref(abi.DWORD()), byref(ov), None) == abi.SOCKET_ERROR
     completed: list[int] = []
     control = host.calls
     with host.lock:
@@ -195,7 +195,7 @@ def test_a_bad_count_runs_no_completion_routine() -> None:
     ov = abi.WSAOVERLAPPED()
     request, out = abi.INET_PORT_RANGE(abi.htons(5000), 2), abi.INET_PORT_RESERVATION_INSTANCE()
     assert ws2.WSAIoctl(s, abi.SIO_ACQUIRE_PORT_RESERVATION, byref(request), 4, byref(out), 16,
-                        None, byref(ov), routine) == 0
+                        byref(abi.DWORD()), byref(ov), routine) == 0
     assert ws2.WSAWaitForMultipleEvents(0, None, 0, 0, 1) == WAIT_FAILED
     assert calls == []
     one = (ctypes.c_void_p * 1)(ws2.WSACreateEvent())
@@ -569,7 +569,7 @@ def test_threads_through_the_dlls_keep_the_machine_consistent() -> None:
             ov = abi.WSAOVERLAPPED()
             request, out = abi.INET_PORT_RANGE(0, 1), abi.INET_PORT_RESERVATION_INSTANCE()
             raw.WSAIoctl(s, abi.SIO_ACQUIRE_PORT_RESERVATION, byref(request), 4, byref(out), 16,
-                         None, byref(ov), None)
+                         byref(abi.DWORD()), byref(ov), None)
             host.calls.pend_overlapped = False
             host.calls.complete_pending()
 

@@ -107,7 +107,8 @@ def calls_on_one_host() -> tuple[EmulatedHost, list[tuple[str, Callable[[], obje
     request, out = abi.INET_PORT_RANGE(abi.htons(7400), 2), abi.INET_PORT_RESERVATION_INSTANCE()
     overlapped = abi.WSAOVERLAPPED()
     assert ws2.WSAIoctl(s, abi.SIO_ACQUIRE_PORT_RESERVATION, ctypes.byref(request), 4,
-                        ctypes.byref(out), 16, None, ctypes.byref(overlapped), None) == -1
+                        ctypes.byref(out), 16, ctypes.byref(abi.DWORD()), ctypes.byref(overlapped),
+                        None) == -1
     assert host.calls.pending == 1
     keep.extend((request, out, overlapped))
     return host, [

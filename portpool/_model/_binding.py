@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Iterator
 from typing import Final
 
-from .._errors import shown
+from .._errors import WinError, shown
 from .._types import (
     IPPROTO_IPV6,
     IPV6_V6ONLY,
@@ -19,6 +19,9 @@ from .._types import (
     SO_EXCLUSIVEADDRUSE,
     SO_LINGER,
     SO_REUSEADDR,
+    SOCK_DGRAM,
+    SOCK_RAW,
+    SOCK_STREAM,
     SOL_SOCKET,
     Family,
     Protocol,
@@ -27,6 +30,7 @@ from .._types import (
 )
 from ._conflicts import Outcome, Scope, Sharing, conflict
 from ._rules import refuse
+from ._sockopts import OptionSpec, option_spec
 from ._space import PortSpace
 from ._state import (
     RUNTIME,
@@ -45,9 +49,15 @@ __all__: list[str] = []
 # and the options the model knows (O1), as (level, option).
 _KNOWN_LEVELS: Final = frozenset({SOL_SOCKET, 0, IPPROTO_IPV6, int(Protocol.TCP), int(Protocol.UDP)})
 _REUSE: Final = (SOL_SOCKET, SO_REUSEADDR)
+_LINGER: Final = (SOL_SOCKET, SO_LINGER)
+_DONTLINGER: Final = (SOL_SOCKET, ~0x80)
+_TYPE: Final = (SOL_SOCKET, 0x1008)
+_CONNECT_TIME: Final = (SOL_SOCKET, 0x700C)
+_BROADCAST: Final = "255.255.255.255"
+_BROADCAST_OPTION: Final = (SOL_SOCKET, 0x20)  # SO_BROADCAST
+_KIND_NAMES: Final = {SOCK_STREAM: "stream", SOCK_DGRAM: "dgram", SOCK_RAW: "raw"}
 _EXCLUSIVE: Final = (SOL_SOCKET, SO_EXCLUSIVEADDRUSE)
 _V6ONLY: Final = (IPPROTO_IPV6, IPV6_V6ONLY)
-_LINGER: Final = (SOL_SOCKET, SO_LINGER)
 
 
 class _Binding(_MachineState):
@@ -146,9 +156,14 @@ class _Binding(_MachineState):
         endpoints: tuple[Endpoint, ...] = found  # type: ignore[assignment]  # str was refused
         for _stack, address in endpoints:
             if address is not None and address not in self._local:
-                rule = "L4" if _is_group_address(address) else "L1"
-                raise refuse(rule, f"{address} is not an address of this machine (it has"
-                             f" {', '.join(sorted(self._local))})")
+                detail = (f"{address} is not an address of this machine (it has"
+                          f" {', '.join(sorted(self._local))})")
+                if address == _BROADCAST and self._variants["L4"] == "access" and not (
+                        sock.options.get(_BROADCAST_OPTION)):
+                    raise refuse("L4", detail + "; SO_BROADCAST is off", "access")
+                if address == _BROADCAST and self._variants["L4"] == "not-available":
+                    raise refuse("L4", detail, "not-available")
+                raise refuse("L1", detail)
         return endpoints
 
     def _check_blocks(self, space: PortSpace, pid: int, port: int) -> None:
@@ -180,6 +195,7 @@ class _Binding(_MachineState):
             holder = self._sockets[holder_handle]
             if _per_processor(holder, sock):  # C19 (UDP only: TCP refused the ioctl)
                 continue
+            loose = sock.family is Family.INET and _loose_dual(holder)  # C20
             for meeting in self._meetings(holder, endpoints, sharing, user):
                 stack, address, holder_address, outcome, rule_id, same_user = meeting
                 where = (f"{'0.0.0.0' if stack is Family.INET else '::'}"
@@ -188,6 +204,8 @@ class _Binding(_MachineState):
                           f" {where} is held by socket {holder.handle:#x} of process"
                           f" {holder.pid} ({holder.sharing.value},"
                           f" {'same' if same_user else 'another'} account)")
+                if loose and stack is Family.INET and holder.sharing is Sharing.EXCLUSIVE:
+                    raise refuse("C20", detail + ", a dual-stack wildcard")
                 if (dual_wildcard and stack is Family.INET and sharing is Sharing.EXCLUSIVE
                         and holder_address is not None):
                     raise refuse("C14", detail, self._variants["C14"])
@@ -206,6 +224,9 @@ class _Binding(_MachineState):
                 if holder_stack is not stack or (address is not None and holder_address
                                                  is not None and address != holder_address):
                     continue  # C13, C15: they do not meet
+                if (stack is Family.INET and address is None and len(endpoints) == 1
+                        and holder.sharing is not Sharing.EXCLUSIVE and _loose_dual(holder)):
+                    continue  # C20: a dual-stack [::] does not stop an IPv4 wildcard bind
                 first = (holder.sharing,
                          Scope.WILDCARD if holder_address is None else Scope.SPECIFIC)
                 second = (sharing, Scope.WILDCARD if address is None else Scope.SPECIFIC)
@@ -214,53 +235,93 @@ class _Binding(_MachineState):
 
     # --- socket options, connect ------------------------------------------------------
 
-    def setsockopt(self, pid: int, handle: int, level: int, option: int, value: bytes) -> None:
-        """setsockopt() for the options that change binding (O1-O7, C18)."""
+    def option_spec(self, pid: int, handle: int, level: int, option: int) -> OptionSpec:
+        """The row of an option ``handle`` has, after the checks setsockopt and getsockopt
+        share: the socket (R9b), the level (O2), the option (O1), the socket's type (O1, O9).
+        The ABI layer asks it before it looks at the caller's buffers."""
         with self.lock:
             sock = self._socket(pid, handle)
-            key = self._option_key(sock, level, option)
-            if len(value) < 4:
-                raise refuse("O3", f"the option value has {len(value)} bytes; a BOOL or a"
-                             " LINGER has 4")
-            if key == _LINGER:  # T4: a LINGER, two little-endian u_shorts; any time
-                sock.linger = (int.from_bytes(value[:2], "little"),
-                               int.from_bytes(value[2:4], "little"))
+            return self._spec(sock, level, option)
+
+    def setsockopt(self, pid: int, handle: int, level: int, option: int, value: bytes) -> None:
+        """setsockopt(): ``value`` is the caller's bytes (optlen of them); the option keeps
+        what it is set to (O1, O3, O4, O5, O7-O11, C18)."""
+        with self.lock:
+            sock = self._socket(pid, handle)
+            spec = self._spec(sock, level, option)
+            if not spec.settable:
+                raise refuse("O1", f"{spec.label} cannot be set")
+            size = len(value)
+            if size == 0 and ((spec.level == SOL_SOCKET and spec.boolean) or spec.width == 0):
+                return  # O3: an empty SOL_SOCKET BOOL changes nothing (assumed)
+            if size < spec.width and not (spec.short and size > 0):
+                raise refuse("O3", f"{spec.label} takes {spec.width} bytes, not {size}")
+            raw = int.from_bytes(value[:spec.width], "little")
+            if raw > spec.maximum:
+                raise refuse("O9", f"{spec.label} takes 0-{spec.maximum}, not {raw}")
+            on = raw != 0
+            key = (spec.level, spec.name)
+            if key in (_REUSE, _EXCLUSIVE, _V6ONLY):
+                if sock.host is not None:
+                    if key == _V6ONLY and sock.family is Family.INET:
+                        raise refuse("O8", f"socket {handle:#x} is bound")
+                    if self._variants["O5"] == "refused":
+                        raise refuse("O5", f"socket {handle:#x} is already bound", "refused")
+                if key == _REUSE:
+                    if on and sock.exclusive:
+                        raise refuse("O4", f"socket {handle:#x} has SO_EXCLUSIVEADDRUSE set")
+                    sock.reuse = on
+                elif key == _EXCLUSIVE:
+                    if on and sock.reuse:
+                        raise refuse("O4", f"socket {handle:#x} has SO_REUSEADDR set")
+                    sock.exclusive = on
+                else:
+                    sock.v6only = on
                 return
-            on = int.from_bytes(value[:4], "little") != 0
-            if sock.host is not None and self._variants["O5"] == "refused":
-                raise refuse("O5", f"socket {handle:#x} is already bound", "refused")
-            if key == _REUSE:
-                if on and sock.exclusive:
-                    raise refuse("O4", f"socket {handle:#x} has SO_EXCLUSIVEADDRUSE set")
-                sock.reuse = on
-            elif key == _EXCLUSIVE:
-                if on and sock.reuse:
-                    raise refuse("O4", f"socket {handle:#x} has SO_REUSEADDR set")
-                sock.exclusive = on
+            if key == _DONTLINGER:  # O10: the negation of SO_LINGER's l_onoff
+                linger = sock.options.get(_LINGER, 0)
+                sock.options[_LINGER] = (linger & ~0xFFFF) | (0 if on else 1)
             else:
-                sock.v6only = on
+                sock.options[key] = int(on) if spec.boolean else raw
+            if key in (_LINGER, _DONTLINGER):  # what close reads (T4): (l_onoff, l_linger)
+                linger = sock.options.get(_LINGER, 0)
+                sock.linger = (linger & 0xFFFF, linger >> 16)
 
     def getsockopt(self, pid: int, handle: int, level: int, option: int) -> int:
-        """getsockopt() for the options that change binding: 0 or 1 (O1, O2, O6, O7);
-        SO_LINGER's LINGER as the int its 4 bytes make (l_onoff + l_linger * 65536, T4)."""
+        """getsockopt(): the option's value as an int (O1, O6, O7, O8, O10); the ABI layer
+        writes its width (B18)."""
         with self.lock:
             sock = self._socket(pid, handle)
-            key = self._option_key(sock, level, option)
-            if key == _LINGER:
-                onoff, seconds = sock.linger or (0, 0)
-                return onoff | seconds << 16
-            value = (sock.reuse if key == _REUSE else sock.exclusive if key == _EXCLUSIVE
-                     else sock.v6only)
-            return int(value)
+            spec = self._spec(sock, level, option)
+            key = (spec.level, spec.name)
+            if key == _REUSE:
+                return int(sock.reuse)
+            if key == _EXCLUSIVE:
+                return int(sock.exclusive)
+            if key == _V6ONLY:
+                return int(sock.v6only)
+            if key == _DONTLINGER:
+                return int(sock.options.get(_LINGER, 0) & 0xFFFF == 0)
+            if key == _TYPE:
+                return sock.type
+            if key == _CONNECT_TIME:  # O10: no clock; a connected TCP socket reads 0 seconds
+                return 0 if sock.peer is not None and sock.protocol is Protocol.TCP else 0xFFFFFFFF
+            if key in sock.options:
+                return sock.options[key]
+            return spec.default_for(_KIND_NAMES.get(sock.type, "raw"))
 
-    def _option_key(self, sock: _Socket, level: int, option: int) -> tuple[int, int]:
-        if level not in _KNOWN_LEVELS or (level == IPPROTO_IPV6 and sock.family is Family.INET):
-            raise refuse("O2", f"level {level} is not valid for an {sock.family.name} socket")
-        key = (level, option)
-        if key not in (_REUSE, _EXCLUSIVE, _V6ONLY, _LINGER):
-            raise refuse("O1", f"option {option} of level {level} is not one the model knows"
-                         " (SO_REUSEADDR, SO_EXCLUSIVEADDRUSE, IPV6_V6ONLY, SO_LINGER)")
-        return key
+    def _spec(self, sock: _Socket, level: int, option: int) -> OptionSpec:
+        if level not in _KNOWN_LEVELS:
+            raise refuse("O2", f"level {level} is not valid")
+        spec = option_spec(level, option)
+        if spec is None:
+            raise refuse("O1", f"option {option} of level {level} is not one Windows has")
+        if int(sock.family) not in spec.families:
+            raise refuse("O2", f"{spec.label} is not valid for an {sock.family.name} socket")
+        if _KIND_NAMES.get(sock.type, "raw") not in spec.kinds:
+            rule_id = "O9" if spec.wrong_kind is WinError.WSAEINVAL else "O1"
+            raise refuse(rule_id, f"{spec.label} does not apply to a socket of type {sock.type}")
+        return spec
 
     def set_cpu_affinity(self, pid: int, handle: int, processor: int) -> None:
         """SIO_CPU_AFFINITY: make a per-processor UDP socket (C19; B8 for TCP)."""
@@ -316,9 +377,11 @@ class _Binding(_MachineState):
                                      f" {space.dynamic(sock.family)!r} for connect's implicit"
                                      " bind")
                     sock.association = None
-                wildcard = "0.0.0.0" if sock.family is Family.INET else "::"
-                self._commit_bind(space, sock, wildcard, picked,
-                                  self._endpoints(sock, wildcard))
+                local = "0.0.0.0" if sock.family is Family.INET else "::"
+                loopback = "127.0.0.1" if sock.family is Family.INET else "::1"
+                if ipaddress.ip_address(canonical).is_loopback and loopback in self._local:
+                    local = loopback  # K1: the loopback route's address
+                self._commit_bind(space, sock, local, picked, self._endpoints(sock, local))
             sock.peer = (canonical, number)
             if route is not None:
                 self._connect_tcp(sock, route)
@@ -366,11 +429,6 @@ def _endpoints_of(family: Family, v6only: bool, canonical: str) -> tuple[Endpoin
     return ((Family.INET, None if mapped.is_unspecified else str(mapped)),)  # L2
 
 
-def _is_group_address(text: str) -> bool:
-    address = ipaddress.ip_address(text)
-    return address.is_multicast or text == "255.255.255.255"
-
-
 def _per_processor(one: _Socket, other: _Socket) -> bool:
     """msquic's per-processor sockets: both set SIO_CPU_AFFINITY, in one process (C19)."""
     return one.affinity is not None and other.affinity is not None and one.pid == other.pid
@@ -380,3 +438,14 @@ def _same_account(one: str, other: str) -> bool:
     """Whether two account names are one account: without regard to case (``Alice`` is
     ``alice``), as Windows logon names are (C7's note, assumed)."""
     return one.casefold() == other.casefold()
+
+
+def _dual_wildcard(sock: _Socket) -> bool:
+    """Whether ``sock`` holds the wildcard on both stacks (a dual-stack [::] bind: C14, C20)."""
+    return len(sock.endpoints) == 2 and all(address is None for _, address in sock.endpoints)
+
+
+def _loose_dual(sock: _Socket) -> bool:
+    """Whether C20 applies to ``sock``: a dual-stack [::] TCP socket. Wine's tests, the
+    evidence, bind TCP sockets; UDP keeps the tables."""
+    return sock.protocol is Protocol.TCP and _dual_wildcard(sock)

@@ -12,6 +12,10 @@ from .._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_RAW, SOCK_STREAM, Famil
 from ._rules import refuse
 from ._state import DEFAULT_USER, SocketInfo, _as_int, _MachineState, _Process, _Socket
 
+_AF_UNSPEC: Final = 0
+#: W13: the type of the first provider for a protocol, for socket(af, 0, protocol).
+_TYPE_OF_PROTOCOL: Final = {0: SOCK_STREAM, int(Protocol.TCP): SOCK_STREAM, int(Protocol.UDP): SOCK_DGRAM}
+
 __all__: list[str] = []
 
 
@@ -87,7 +91,7 @@ class _Processes(_MachineState):
             if known is not None:  # the hot path: a TCP or UDP socket, already validated
                 fam, protocol = known
             else:
-                fam, protocol = self._check_socket_kind(process, family, kind, proto)
+                fam, kind, protocol = self._check_socket_kind(process, family, kind, proto)
             handle = self._next_handle
             self._next_handle += 4
             self._sockets[handle] = _Socket(handle, pid, fam, kind, protocol)  # type: ignore[arg-type]  # kind was checked
@@ -95,32 +99,40 @@ class _Processes(_MachineState):
             return SocketInfo(handle, fam, kind, protocol, None, None, None)  # type: ignore[arg-type]
 
     def _check_socket_kind(self, process: _Process, family: object, kind: object,
-                           proto: object) -> tuple[Family, Protocol | None]:
-        """The full socket() validation (W6-W11), for anything but plain TCP/UDP."""
+                           proto: object) -> tuple[Family, int, Protocol | None]:
+        """The full socket() validation, in Windows' order (W13, W7, W6, W8, W9, W10, W11),
+        for anything but plain TCP/UDP; returns the family, the type (type 0 resolved) and
+        the pool."""
         pid = process.pid
         family_value, kind_value, proto_value = _as_int(family), _as_int(kind), _as_int(proto)
-        fam = Family.from_value(family_value) if family_value is not None else None
-        if fam is None:
-            raise refuse("W6", f"address family {shown(family)}")
-        if kind_value not in (SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
+        if family_value == _AF_UNSPEC and proto_value == 0:
+            raise refuse("W13", "AF_UNSPEC with protocol 0 names no provider")
+        if kind_value not in (0, SOCK_STREAM, SOCK_DGRAM, SOCK_RAW):
             raise refuse("W7", f"socket type {shown(kind)}")
+        fam = Family.from_value(family_value) if family_value not in (None, _AF_UNSPEC) else None
+        if fam is None and family_value != _AF_UNSPEC:
+            raise refuse("W6", f"address family {shown(family)}")
         if proto_value is None or not 0 <= proto_value <= 255:
             raise refuse("W8", f"protocol {shown(proto)}")
+        if kind_value == 0:  # W13: the first provider of the protocol chooses the type
+            kind_value = _TYPE_OF_PROTOCOL.get(proto_value, SOCK_RAW)
+        if fam is None:  # W13: AF_UNSPEC with a protocol: the IPv4 provider
+            fam = Family.INET
         protocol: Protocol | None
-        if kind == SOCK_RAW:
+        if kind_value == SOCK_RAW:
             if not process.admin:
                 raise refuse("W10", f"process {pid} is not an administrator")
-            if proto == 0 and self._variants["W11"] == "refused":
+            if proto_value == 0 and self._variants["W11"] == "refused":
                 raise refuse("W11", "SOCK_RAW with protocol 0", "refused")
             protocol = None
         else:
-            natural = Protocol.TCP if kind == SOCK_STREAM else Protocol.UDP
-            if proto not in (0, int(natural)):
-                if proto in (int(Protocol.TCP), int(Protocol.UDP)):
-                    raise refuse("W9", f"protocol {proto} with socket type {kind}")
-                raise refuse("W8", f"protocol {proto} with socket type {kind}")
+            natural = Protocol.TCP if kind_value == SOCK_STREAM else Protocol.UDP
+            if proto_value not in (0, int(natural)):
+                if proto_value in (int(Protocol.TCP), int(Protocol.UDP)):
+                    raise refuse("W9", f"protocol {proto_value} with socket type {kind_value}")
+                raise refuse("W8", f"protocol {proto_value} with socket type {kind_value}")
             protocol = natural
-        return fam, protocol
+        return fam, kind_value, protocol
 
     def close_socket(self, pid: int, handle: int) -> None:
         """closesocket(): frees its port and the runtime blocks acquired on it (R4)."""

@@ -67,6 +67,7 @@ class _Socket:
     exclusive: bool = False  # SO_EXCLUSIVEADDRUSE
     v6only: bool = True  # IPV6_V6ONLY (O6); meaningful for AF_INET6 sockets only
     affinity: int | None = None  # SIO_CPU_AFFINITY's processor (C19)
+    options: dict[tuple[int, int], int] = attrs.Factory(dict)  # the other options set (O1, O10)
     sharing: Sharing = Sharing.DEFAULT  # the options as they were at bind (C18)
     endpoints: tuple[Endpoint, ...] = ()  # where the binding sits, once bound (C13-C15)
     peer: tuple[str, int] | None = None  # once connected
@@ -146,6 +147,8 @@ class _MachineState:
     def _sequential(self, sock: _Socket) -> bool:
         """Whether ``sock``'s wildcard port comes from Windows' counter (A4's default)
         rather than a uniform draw (A4's ``random`` alternative)."""
+        if sock.options.get((0xFFFF, 0x3005)):  # O11: SO_RANDOMIZE_PORT draws
+            return False
         return self._variants["A4"] == "sequential"
     _stopped: dict[str, tuple[Exclusion, ...]]  # stopped component -> the rows it held (X16)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..netsh import parse_excluded_ranges
 from ._kit import (
     TCP,
@@ -96,6 +98,19 @@ def _x12(lab: Lab) -> Finding:
              " VMs' networking; see the rule's check)", runnable=False)
 def _x16(lab: Lab) -> Finding:  # pragma: no cover - not runnable
     raise Skip("run by hand: it stops winnat")
+@experiment("N1", "netsh add a row, Lookup it through the API, delete part of it", admin=True)
+def _n1(lab: Lab) -> Finding:
+    start = scratch_port(lab, 232)
+    row = f"protocol=tcp startport={start} numberofports=6"
+    if not lab.netsh(f"int ipv4 add excludedportrange {row}").ok:
+        raise Skip("netsh add excludedportrange failed")
+    lab.defer("netsh delete", partial(lab.netsh, f"int ipv4 delete excludedportrange {row}", quiet=True))
+    found = lab.see(f"LookupPersistentTcpPortReservation({start}, 6)",
+                    partial(lab.main.lookup_persistent_reservation, TCP, start, 6))
+    lab.netsh(f"int ipv4 delete excludedportrange protocol=tcp startport={start} numberofports=3",
+              quiet=True)
+    kept = any(r.start == start and r.administered for r in lab.exclusions(TCP))
+    return found.ok and kept
 
 
 @experiment("N3", "netsh add store=active and a default row; show with store=persistent",

@@ -19,7 +19,7 @@ __all__ = ["OPERATION_RULES", "rules_for", "tag"]
 
 #: operation (the interface's method name, or ``netsh``) -> the rules that may refuse it.
 OPERATION_RULES: Final[Mapping[str, tuple[str, ...]]] = {
-    "socket": ("W6", "W7", "W8", "W9", "W10", "W11"),
+    "socket": ("W6", "W7", "W8", "W9", "W10", "W11", "W13"),
     "acquire_port_reservation": ("A3", "R9c", "A2", "X5", "A13", "R9a", "R9b"),
     "associate_port_reservation": ("A11", "A6", "A7", "A12", "R7", "R9a", "R9b"),
     "release_port_reservation": ("A11", "A22", "A5", "R9a", "R9b"),

@@ -188,13 +188,22 @@ class SOCKADDR_IN6(ctypes.Structure):
                 ("sin6_addr", ctypes.c_uint8 * 16), ("sin6_scope_id", ULONG))
 
 
+_WSADESCRIPTION_LEN: Final = 256
+_WSASYS_STATUS_LEN: Final = 128
+_WSADATA_TEXT: Final = (("szDescription", ctypes.c_char * (_WSADESCRIPTION_LEN + 1)),
+                        ("szSystemStatus", ctypes.c_char * (_WSASYS_STATUS_LEN + 1)))
+_WSADATA_LIMITS: Final = (("iMaxSockets", USHORT), ("iMaxUdpDg", USHORT),
+                          ("lpVendorInfo", ctypes.c_void_p))
+
+
 class WSADATA(ctypes.Structure):
-    """WSADATA is laid out differently on x86 and x64; portpool only needs its size.
+    """winsock2.h's WSADATA, laid out as on the running platform: on 64-bit Windows the
+    limits and lpVendorInfo come before the two strings (408 bytes), on 32-bit after
+    them (400 bytes).  Not in :data:`STRUCTS`: one class cannot be both layouts."""
 
-    408 bytes covers both (x64: 408, x86: 400); only wVersion is read.
-    """
-
-    _fields_ = (("wVersion", WORD), ("wHighVersion", WORD), ("_rest", ctypes.c_uint8 * 404))
+    _fields_ = (("wVersion", WORD), ("wHighVersion", WORD),
+                *((*_WSADATA_LIMITS, *_WSADATA_TEXT) if ctypes.sizeof(ctypes.c_void_p) == 8
+                  else (*_WSADATA_TEXT, *_WSADATA_LIMITS)))
 
 
 #: The structs the static-assert file checks: Python class -> C type name.

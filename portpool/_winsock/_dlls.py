@@ -23,11 +23,11 @@ routines are queued per thread and run when that thread calls
 
 ``ws2_32`` exports WSAStartup, WSACleanup, WSAGetLastError, socket, bind, getsockname,
 connect, listen, accept, getpeername, setsockopt, getsockopt, closesocket, WSAIoctl (the
-three SIO_*_PORT_RESERVATION codes and SIO_CPU_AFFINITY; any other code is B8),
-WSPIoctl and the WSA event calls; ``iphlpapi`` the six persistent-reservation functions.
-The options are the model's BOOLs (O1-O7) and SO_LINGER's LINGER (two u_shorts, T4):
-setsockopt reads at most 4 bytes of optval, getsockopt writes a 4-byte int and sets
-``*optlen`` to 4.  accept never blocks: with nothing waiting it fails with
+three SIO_*_PORT_RESERVATION codes and SIO_CPU_AFFINITY; any other code is B8), WSPIoctl
+and the WSA event calls; ``iphlpapi`` the six persistent-reservation functions.  The
+options are the ones Windows has (portpool/_model/_sockopts.py, O1): setsockopt passes the
+model up to 8 bytes of optval, getsockopt writes the option's width (B17, B18); SO_LINGER
+is a LINGER of two u_shorts (T4).  accept never blocks: with nothing waiting it fails with
 WSAEWOULDBLOCK (S7).
 
 What it cannot do: detect a non-NULL pointer that is not valid memory (Windows says
@@ -73,12 +73,15 @@ class MachineHost(_Protocol):
 __all__ = ["CallControl", "EmulatedDlls", "EmulatedIphlpapi", "EmulatedWs2_32"]
 
 _WSADATA_VERSION: Final = 0x0202
+_AF_UNSPEC: Final = 0
 _FIRST_EVENT: Final = 0x1000
 _INSTANCE_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RESERVATION_INSTANCE)
 _RANGE_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RANGE)
 _TOKEN_SIZE: Final = ctypes.sizeof(_abi.INET_PORT_RESERVATION_TOKEN)
-#: The options the model knows are BOOLs: a C int (O1, O3).
+#: A BOOL or DWORD option's width (O3, B17).
 _BOOL_SIZE: Final = ctypes.sizeof(_abi.INT)
+#: The most bytes setsockopt passes on: no option the model knows is wider (O3).
+_LONGEST_OPTION: Final = 8
 #: SIO_CPU_AFFINITY's input: the processor number as a USHORT, as msquic passes it.
 _PROCESSOR_SIZE: Final = ctypes.sizeof(_abi.USHORT)
 #: The IOCTLs the emulated provider supports; any other code is refused (B8).
@@ -88,6 +91,10 @@ _IOCTLS: Final = frozenset({_abi.SIO_ACQUIRE_PORT_RESERVATION, _abi.SIO_ASSOCIAT
 WSA_MAXIMUM_WAIT_EVENTS: Final = 64
 #: The largest code fail_next injects: WSAGetLastError returns a C int.
 _MAX_CODE: Final = 2**31 - 1
+#: The calls that set WSAGetLastError to 0 when they succeed (B16).
+_CLEARS_LAST_ERROR: Final = frozenset({"WSACleanup", "socket", "bind", "getsockname", "connect",
+                                       "getpeername", "setsockopt", "getsockopt", "closesocket",
+                                       "WSAIoctl"})
 #: Functions whose result is the code itself, so that a code of 0 means success.
 _CODE_IS_RESULT: Final = frozenset(
     {"WSAStartup", "WSAGetLastError"}
@@ -225,12 +232,14 @@ class CallControl:
 
 
 def _export(owner: Any, name: str, impl: Callable[..., Any],
-            on_error: Callable[[PortPoolError, tuple[Any, ...]], Any]) -> Any:
+            on_error: Callable[[PortPoolError, tuple[Any, ...]], Any],
+            on_success: Callable[[], None] | None = None) -> Any:
     """A C function pointer for ``impl`` with ``name``'s prototype, which never raises.
 
     Every call holds the host's lock (one per host, made with it), so C callers may use
     threads as on Windows.  A failure, injected or not, goes to ``on_error`` with the
-    call's arguments (WSPIoctl writes ``*lpErrno`` from them).
+    call's arguments (WSPIoctl writes ``*lpErrno`` from them); a success runs
+    ``on_success`` (Winsock calls set WSAGetLastError to 0: B16).
     """
     proto = _abi.PROTOTYPES[name]
     lock, control, details = owner.host.lock, owner.control, owner.details
@@ -241,7 +250,10 @@ def _export(owner: Any, name: str, impl: Callable[..., Any],
                 fault = control.take_fault(name)
                 if fault is not None:
                     raise winerror(fault, f"injected fault in {name}")
-                return impl(*args)
+                result = impl(*args)
+                if on_success is not None:
+                    on_success()
+                return result
         except PortPoolError as exc:
             details.text = exc.detail
             return on_error(exc, args)
@@ -309,7 +321,8 @@ class EmulatedWs2_32:
             ("WSAWaitForMultipleEvents", self._wait, self._fail(0xFFFFFFFF)),
             ("WSAGetOverlappedResult", self._overlapped_result, self._fail(0)),
         ):
-            setattr(self, name, _export(self, name, impl, on_error))
+            clears = self._clear_last if name in _CLEARS_LAST_ERROR else None
+            setattr(self, name, _export(self, name, impl, on_error, clears))
 
     def __repr__(self) -> str:
         return f"<emulated ws2_32 of process {self.pid}>"
@@ -327,6 +340,9 @@ class EmulatedWs2_32:
     def _get_last_error(self) -> int:
         return int(getattr(self._last, "code", 0))
 
+    def _clear_last(self) -> None:
+        self._last.code = 0  # B16: a call that succeeds leaves WSAGetLastError 0
+
     def _need_startup(self) -> None:
         if self._started <= 0 or not self._machine.is_alive(self.pid):
             raise refuse("B13", f"process {self.pid} has not called WSAStartup")
@@ -334,11 +350,23 @@ class EmulatedWs2_32:
     # --- WSAStartup / WSACleanup -------------------------------------------------------
 
     def _startup(self, version: int, wsadata: int | None) -> int:
+        """WSAStartup: the version granted and the WSADATA fields (B15), counted (B13)."""
+        major, minor = version & 0xFF, version >> 8 & 0xFF
+        if major == 1:
+            granted = 1 | min(minor, 1) << 8
+        elif major == 2:
+            granted = 2 | min(minor, 2) << 8
+        else:  # 0 (refused below) and every later major get 2.2
+            granted = _WSADATA_VERSION
+        if wsadata:
+            data = _abi.WSADATA.from_address(wsadata)
+            data.wVersion, data.wHighVersion = granted, _WSADATA_VERSION
+            data.szDescription, data.szSystemStatus = b"WinSock 2.0", b"Running"
+            data.iMaxSockets, data.iMaxUdpDg = (32767, 65467) if major == 1 else (0, 0)
+        if major == 0:
+            raise refuse("B15", f"version {major}.{minor}")
         if not wsadata:
             raise refuse("B3", "lpWSAData is NULL")
-        data = _abi.WSADATA.from_address(wsadata)
-        data.wVersion = min(version, _WSADATA_VERSION)
-        data.wHighVersion = _WSADATA_VERSION
         self._started += 1
         return 0
 
@@ -356,8 +384,8 @@ class EmulatedWs2_32:
 
     def _socket(self, af: int, kind: int, proto: int) -> int:
         self._need_startup()
-        if af not in (_abi.AF_INET, _abi.AF_INET6):  # Winsock's numbers only at the ABI
-            raise refuse("W6", f"address family {af}")
+        if af not in (_AF_UNSPEC, _abi.AF_INET, _abi.AF_INET6):  # Winsock's numbers only at the
+            af = -1  # ABI (Linux's AF_INET6, 10, is no Winsock family); the model checks the order
         return self._machine.open_socket(self.pid, af, kind, proto).handle
 
     def _bind(self, s: int, name: int | None, namelen: int) -> int:
@@ -381,7 +409,11 @@ class EmulatedWs2_32:
         # (K1-K6, L3, A1, A13).
         self._need_startup()
         info = self._machine.socket_info(self.pid, s)  # WSAENOTSOCK first (R9b)
-        host, port = _read_sockaddr(name, namelen, info.family)
+        if name and namelen >= 2 and _abi.USHORT.from_address(name).value == _AF_UNSPEC:
+            # K7: an AF_UNSPEC address is the all-zero one (Wine's test_connect_udp).
+            host, port = ("0.0.0.0" if info.family is Family.INET else "::"), 0
+        else:
+            host, port = _read_sockaddr(name, namelen, info.family)
         self._machine.connect(self.pid, s, host, port)
         return 0
 
@@ -422,35 +454,53 @@ class EmulatedWs2_32:
 
     def _setsockopt(self, s: int, level: int, optname: int, optval: int | None,
                     optlen: int) -> int:
-        """setsockopt: the model checks the socket, level and option (R9b, O1, O2)
-        before the value's size, so it gets the value's bytes, at most a BOOL's 4.
-
-        A NULL optval, or an optlen below 4 (negative included), reaches it as fewer than
-        4 bytes: WSAEFAULT (O3; that 1-3 bytes are too small is assumed).  Bytes past the
-        first 4 are not read: every option the model knows is a BOOL.
-        """
+        """setsockopt: the model checks the socket, level and option (R9b, O1, O2, O9) before
+        the buffer: a NULL optval is WSAEFAULT (B3); a negative optlen reads 4 bytes for a
+        4-byte SOL_SOCKET option and is WSAENOBUFS for the rest (B17); otherwise the first
+        bytes, at most 8, go to the model, which reads the option's width of them (O3)."""
         self._need_startup()
-        size = max(0, min(optlen, _BOOL_SIZE)) if optval else 0
-        value = ctypes.string_at(optval, size) if optval and size else b""
+        spec = self._machine.option_spec(self.pid, s, level, optname)
+        if not optval:
+            raise refuse("B3", "optval is NULL")
+        if optlen < 0:
+            if spec.level != _abi.SOL_SOCKET or spec.width != _BOOL_SIZE:
+                raise refuse("B17", f"optlen {optlen}")
+            optlen = spec.width
+        value = ctypes.string_at(optval, min(optlen, _LONGEST_OPTION))
         self._machine.setsockopt(self.pid, s, level, optname, value)
         return 0
 
     def _getsockopt(self, s: int, level: int, optname: int, optval: int | None,
                     optlen_ptr: int | None) -> int:
-        """getsockopt: the socket, level and option first (R9b, O1, O2), then the buffer:
-        a NULL optval or optlen, or *optlen below 4, is WSAEFAULT (O3; assumed for 1-3
-        bytes, and the order of the checks is assumed).  Writes a 4-byte int (0 or 1, O7)
-        and sets *optlen to 4."""
+        """getsockopt: the socket, level and option first (R9b, O1, O2, O9), then the buffer
+        as Windows treats it for that option (B3, B18)."""
         self._need_startup()
         value = self._machine.getsockopt(self.pid, s, level, optname)
         if not optval or not optlen_ptr:
-            raise refuse("O3", "getsockopt optval or optlen is NULL")
+            raise refuse("B3", "getsockopt optval or optlen is NULL")
+        spec = self._machine.option_spec(self.pid, s, level, optname)
         optlen = ctypes.c_int32.from_address(optlen_ptr)
-        if optlen.value < _BOOL_SIZE:
-            raise refuse("O3", f"*optlen {optlen.value} < {_BOOL_SIZE} (a BOOL)")
-        ctypes.c_int32.from_address(optval).value = value
-        optlen.value = _BOOL_SIZE
-        return 0
+        room = optlen.value
+        if room <= 0:
+            raise refuse("B18", f"*optlen {room}")
+        data = (value & 0xFFFFFFFF).to_bytes(4, "little")
+        if room >= spec.width:
+            ctypes.memmove(optval, data, spec.width)
+            optlen.value = spec.width
+            return 0
+        if spec.short_get == "bytes":
+            ctypes.memmove(optval, data, room)
+            optlen.value = 1
+            return 0
+        if spec.short_get == "byte":
+            ctypes.memmove(optval, data, 1)
+            optlen.value = 1
+            return 0
+        if spec.short_get == "fail-zero":
+            ctypes.memset(optval, 0, room)
+        elif spec.short_get == "fail-reset":
+            optlen.value = 0
+        raise refuse("B18", f"*optlen {room} < {spec.width} for {spec.label}")
 
     def _closesocket(self, s: int) -> int:
         self._need_startup()
@@ -479,14 +529,14 @@ class EmulatedWs2_32:
                routine: int | None, *, thread: int) -> int:
         self._need_startup()
         info = self._machine.socket_info(self.pid, s)  # R9b
+        if not bytes_ptr:  # B3: before the code is looked at, overlapped or not
+            raise refuse("B3", "lpcbBytesReturned is NULL")
         if code not in _IOCTLS:
-            raise refuse("B8", f"IOCTL {code:#x}")
+            return self._unsupported(s, code, bytes_ptr, overlapped, routine, thread)
         if info.protocol is None:
             raise refuse("R9a", f"socket {s:#x} is neither TCP nor UDP")
         if not in_ptr:
             raise refuse("B3", "lpvInBuffer is NULL")
-        if not bytes_ptr and not overlapped:
-            raise refuse("B3", "lpcbBytesReturned is NULL")
         action: Callable[[], int]
         if code == _abi.SIO_ACQUIRE_PORT_RESERVATION:
             if in_size != _RANGE_SIZE:
@@ -533,7 +583,7 @@ class EmulatedWs2_32:
                 return 0  # B6
         if not overlapped:
             count_out = action()
-            _abi.DWORD.from_address(bytes_ptr or 0).value = count_out  # B5
+            _abi.DWORD.from_address(bytes_ptr).value = count_out  # B5
             return 0
         op = _Pending(self, s, overlapped, routine or None, thread, action)
         ov = _abi.WSAOVERLAPPED.from_address(overlapped)
@@ -543,10 +593,20 @@ class EmulatedWs2_32:
             self.control.queue(op)
             raise refuse("B9", "the operation will complete later")
         count_out = action()
-        if bytes_ptr:
-            _abi.DWORD.from_address(bytes_ptr).value = count_out
+        _abi.DWORD.from_address(bytes_ptr).value = count_out
         self.finish(op, 0, count_out)
         return 0
+
+    def _unsupported(self, s: int, code: int, bytes_ptr: int, overlapped: int | None,
+                     routine: int | None, thread: int) -> int:
+        """An IOCTL code the provider lacks (B8): *lpcbBytesReturned set to 0; overlapped,
+        WSA_IO_PENDING with the bytes untouched and an immediate WSAEOPNOTSUPP completion."""
+        if not overlapped:
+            _abi.DWORD.from_address(bytes_ptr).value = 0
+            raise refuse("B8", f"IOCTL {code:#x}")
+        op = _Pending(self, s, overlapped, routine or None, thread, lambda: 0)
+        self.finish(op, int(WinError.WSAEOPNOTSUPP), 0)
+        raise refuse("B9", f"IOCTL {code:#x} completes with WSAEOPNOTSUPP")
 
     def finish(self, op: _Pending, code: int, count: int) -> None:
         """Complete an overlapped operation: status, event, completion routine (B9, B10)."""
@@ -695,6 +755,8 @@ def _read_sockaddr(name: int | None, namelen: int, family: Family) -> tuple[str,
     if not name or namelen < 2:
         raise refuse("B3", "the sockaddr is NULL or shorter than its family")
     wire_family = _abi.USHORT.from_address(name).value
+    if wire_family not in (_abi.AF_INET, _abi.AF_INET6):
+        raise refuse("W14", f"sockaddr family {wire_family}")
     if wire_family != int(family):
         raise refuse("W4", f"sockaddr family {wire_family} on an {family.name} socket")
     if family is Family.INET:

@@ -337,9 +337,17 @@ class ConformanceMachine(RuleBasedStateMachine):
         second = (sock.option, Scope.WILDCARD if wildcard else Scope.SPECIFIC)
         stacks = self._stacks(sock, wildcard)
         for holder in self._holders(sock.protocol, port):
+            # C20: a dual-stack TCP [::] meets an IPv4 bind loosely on its IPv4 side
+            loose = (sock.protocol is Protocol.TCP and holder.wildcard
+                     and len(holder.stacks) == 2 and stacks == (False,))
             for stack in stacks:
                 if stack not in holder.stacks:
                     continue  # C15: the other stack
+                if loose and holder.sharing is Sharing.EXCLUSIVE:
+                    expected.rule("C20")
+                    return
+                if loose and wildcard:
+                    continue  # C20: it does not stop an IPv4 wildcard bind
                 if (len(stacks) == 2 and not stack and sock.option is Sharing.EXCLUSIVE
                         and not holder.wildcard):
                     expected.rule("C14")  # dual-stack exclusive over an IPv4 specific bind
@@ -677,7 +685,7 @@ class ConformanceMachine(RuleBasedStateMachine):
           option=st.sampled_from(["reuse", "exclusive", "off", "dual-stack"]))
     def set_option(self, index: int, option: str) -> None:
         """O4, O5, C18: SO_REUSEADDR or SO_EXCLUSIVEADDRUSE on (or the one set, off);
-        O2, O6: IPV6_V6ONLY off (an IPv4 socket has no IPPROTO_IPV6 level)."""
+        O6, O8: IPV6_V6ONLY off (an IPv4 socket has it too, and it changes nothing there)."""
         sock = self._pick(index)
         expected = self._predict()
         if option == "dual-stack":
@@ -704,9 +712,14 @@ class ConformanceMachine(RuleBasedStateMachine):
 
     def _set_dual_stack(self, sock: _Sock) -> None:
         expected = self._predict()
-        if not sock.v6:
-            expected.rule("O2")
-        elif sock.port is not None:
+        if not sock.v6:  # O8: an IPv4 socket has the option too, settable until bound
+            if sock.port is not None:
+                expected.rule("O8")
+            expected.ok("O8")
+            self._expect(lambda: sock.socket.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 0), expected,
+                         what="setsockopt IPV6_V6ONLY 0 (IPv4)")
+            return  # it changes nothing for an IPv4 socket
+        if sock.port is not None:
             expected.rule("O5", also=["C18"])
         expected.ok("O6")
         self._expect(lambda: sock.socket.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 0), expected,
@@ -750,7 +763,7 @@ class ConformanceMachine(RuleBasedStateMachine):
                 assert holder is None, (f"connect's implicit bind took port {got}, inside"
                                         f" {holder!r} [rules X4, K2: {type(self).variants['K2']}]")
             assert got not in bound, f"C17: connect's implicit bind took {got}, which is held"
-            self._bound_now(sock, got, True)
+            self._bound_now(sock, got, False)  # K1: connected to loopback, it holds loopback
         else:
             assert got == sock.port, f"K1: connect moved a bound socket from {sock.port} to {got}"
         sock.connected = True

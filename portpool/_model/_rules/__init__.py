@@ -110,6 +110,7 @@ _TABLE: Final[tuple[Rule, ...]] = (
 _ALTERNATIVE_ROWS: Final[tuple[Alternative, ...]] = (
     *_dynamic.ALTERNATIVES,
     *_reservations.ALTERNATIVES,
+    *_addresses.ALTERNATIVES,
     *_sockets.ALTERNATIVES,
     *_bind.ALTERNATIVES,
     *_netsh.ALTERNATIVES,

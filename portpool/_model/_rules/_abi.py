@@ -21,13 +21,17 @@ RULES: Final[tuple[Rule, ...]] = (
          " WSAIOCTL; D-R4 (\"Conflict\")", D, E.WSAEINVAL, check="D-Q3: acquire with"
          " cbOutBuffer 0, 8 and 15: WSAEINVAL settles `WSAEINVAL`, WSAEFAULT settles"
          " `WSAEFAULT`; record *lpcbBytesReturned."),
-    Rule("B3", "abi", "A NULL lpvInBuffer, lpvOutBuffer (acquire) or lpcbBytesReturned"
-         " (non-overlapped), a NULL or short sockaddr to bind, getsockname, connect or"
-         " getpeername, or an SIO_CPU_AFFINITY input shorter than a USHORT, fails.  (A non-NULL"
-         " bad pointer cannot be detected by an emulator in the same process.)", "ACQ, BIND,"
-         " CONNECT, GETPEERNAME (WSAEFAULT); REL's WSAEFAULT row names fewer parameters (a doc"
-         " quirk, D-R34); the SIO_CPU_AFFINITY case is assumed from WSAIOCTL (\"the cbInBuffer"
-         " ... parameter is too small\")", D, E.WSAEFAULT),
+    Rule("B3", "abi", "A NULL lpcbBytesReturned fails any WSAIoctl, overlapped or not, before"
+         " the code is looked at; so do a NULL lpvInBuffer or lpvOutBuffer (acquire), a NULL or"
+         " short sockaddr to bind, getsockname, connect or getpeername (*namelen unchanged), or an"
+         " SIO_CPU_AFFINITY input shorter than a USHORT.  (A non-NULL bad pointer cannot be"
+         " detected by an emulator in the same process.)", "WINE_SOCK (test_unsupported_ioctls,"
+         " test_fionbio, test_keepalive_vals, test_base_handle, test_get_extension_func: a NULL"
+         " lpcbBytesReturned is WSAEFAULT with or without lpOverlapped; test_bind, test_getsockname,"
+         " test_getpeername for the sockaddrs); ACQ, BIND, CONNECT, GETPEERNAME (WSAEFAULT); that the"
+         " reservation IOCTLs check it like every code Wine tries is inferred; the SIO_CPU_AFFINITY"
+         " case is assumed from WSAIOCTL (\"the cbInBuffer ... parameter is too small\")", OBS,
+         E.WSAEFAULT),
     Rule("B4", "abi", "StartPort travels in network byte order in INET_PORT_RANGE and in the"
          " returned INET_PORT_RESERVATION_INSTANCE; NumberOfPorts in host order.", "ACQ (the"
          " sample's htons), CREATE (\"in network byte order\"); D-R5, D-R37", D),
@@ -47,8 +51,11 @@ RULES: Final[tuple[Rule, ...]] = (
          " D-R31); the code is assumed (D-Q4)", A, E.WSAEINVAL, check="D-Q4: associate, and"
          " release, with cbInBuffer 0, 4 and 7 (a token behind the pointer), and with"
          " cbOutBuffer 16 and a non-NULL output buffer: this rule expects WSAEINVAL for each."),
-    Rule("B8", "abi", "An IOCTL code the provider does not support fails.", "ACQ"
-         " (WSAEOPNOTSUPP: \"the specified IOCTL command is not supported\")", D,
+    Rule("B8", "abi", "An IOCTL code the provider does not support fails and sets"
+         " *lpcbBytesReturned to 0; with lpOverlapped it returns WSA_IO_PENDING, leaves"
+         " *lpcbBytesReturned alone and completes at once with WSAEOPNOTSUPP.", "ACQ"
+         " (WSAEOPNOTSUPP: \"the specified IOCTL command is not supported\"); WINE_SOCK"
+         " (test_unsupported_ioctls: 0xdeadbeef, FIOASYNC, 0x667e, SIO_FLUSH)", D,
          E.WSAEOPNOTSUPP),
     Rule("B9", "abi", "With lpOverlapped (sockets from socket() are overlapped), the call"
          " returns at once: 0 if it completed, or SOCKET_ERROR with WSA_IO_PENDING; completion"
@@ -72,11 +79,36 @@ RULES: Final[tuple[Rule, ...]] = (
          " as their ULONG result (NO_ERROR on success) and take StartPort in network byte order,"
          " so host order reserves the byte-swapped block.", "CREATE, LOOKUP, DELETE; D-R36,"
          " D-R50", D),
-    Rule("B13", "abi", "Every Winsock call before WSAStartup (or after the matching"
-         " WSACleanup) fails; WSACleanup closes the process's remaining sockets; WSAStartup"
-         " returns its error code itself (WSAEFAULT for a NULL lpWSAData), not through"
-         " WSAGetLastError.",
-         "WSASTARTUP; BIND (WSANOTINITIALISED); D-R67", D, E.WSANOTINITIALISED),
+    Rule("B13", "abi", "Every Winsock call before WSAStartup (or after the last WSACleanup)"
+         " fails.  WSAStartup and WSACleanup count: each successful WSAStartup needs its"
+         " WSACleanup, and only the last one closes the process's remaining sockets (a handle"
+         " used after it is WSAENOTSOCK once Winsock is started again); one more WSACleanup"
+         " fails.  WSAStartup returns its error code itself, not through WSAGetLastError.",
+         "WSASTARTUP; BIND (WSANOTINITIALISED); WINE_SOCK (test_WithWSAStartup);"
+         " WINE_PROTOCOL (test_startup: two WSAStartups, two WSACleanups, a third fails); D-R67",
+         D, E.WSANOTINITIALISED),
+    Rule("B15", "abi", "WSAStartup grants major 1 as 1.0 or 1.1, major 2 as 2.0 to 2.2, and any"
+         " later major as 2.2, in wVersion; it fills wHighVersion (2.2), szDescription"
+         " (\"WinSock 2.0\"), szSystemStatus (\"Running\"), iMaxSockets and iMaxUdpDg (32767"
+         " and 65467 for version 1, 0 for version 2) and leaves lpVendorInfo alone.  Major 0"
+         " fails with WSAVERNOTSUPPORTED (wVersion still set to 2.2) and counts no startup; a"
+         " NULL lpWSAData is WSAEFAULT, checked after the version.", "WINE_PROTOCOL"
+         " (test_startup); WSASTARTUP", OBS, E.WSAVERNOTSUPPORTED),
+    Rule("B16", "abi", "A Winsock call that succeeds sets WSAGetLastError to 0.", "WINE_SOCK"
+         " (test_WSASocket, test_bind, test_getsockname, test_set_getsockopt, test_so_debug,"
+         " test_fionbio: WSASetLastError(0xdeadbeef), a successful call, WSAGetLastError() == 0;"
+         " Windows before 7 left it unchanged); WINE_PROTOCOL (test_startup, WSACleanup)", OBS),
+    Rule("B17", "abi", "setsockopt with a negative optlen: the SOL_SOCKET options 4 bytes wide"
+         " read 4 bytes and succeed; every other option fails with WSAENOBUFS (Windows 7 to 10"
+         " 21H1 said WSAEFAULT).", "WINE_SOCK (test_set_getsockopt: test_optsize[] with optlen"
+         " -1; TCP_NODELAY with -1)", OBS, E.WSAENOBUFS),
+    Rule("B18", "abi", "getsockopt's buffer: *optlen of 0 or less fails, *optlen left alone;"
+         " one at least the option's width gets the width written and *optlen set to it; a"
+         " shorter one, for the options that take short values, gets the value's low bytes (the"
+         " SOL_SOCKET BOOLs write *optlen bytes, the others one) and *optlen 1; for the others"
+         " it fails (SO_LINGER, SO_RCVBUF and SO_SNDBUF zero the buffer first; the IPPROTO_TCP,"
+         " IP and IPv6 ones set *optlen to 0).", "WINE_SOCK (test_set_getsockopt: test_optsize[]"
+         " with lengths -1, 0, 1, 2, 4 and 8; SO_ERROR with 1)", OBS, E.WSAEFAULT),
     Rule("B14", "abi", "A persistent-reservation function the DLL does not export (Wine, very"
          " old Windows) is reported as ERROR_PROC_NOT_FOUND when called, not at load.",
          "WINE (GetProcAddress error 127); D-R69", OBS, E.ERROR_PROC_NOT_FOUND),

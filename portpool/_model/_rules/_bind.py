@@ -71,8 +71,7 @@ RULES: Final[tuple[Rule, ...]] = (
          " administered block: a persistent reservation, made by CreatePersistent*"
          "PortReservation or netsh add excludedportrange (the `*` rows).  Direct observations"
          " and a 2026 statement by msquic's maintainers disagree: see the alternatives.",
-         "see the alternatives (SO_ADMIN, MSQUIC_2891, DOCKER_15452, WILD_OBS §B;"
-         " MSQUIC_CIBIR, SCCACHE_1128); D-R48; D-Q17, D-Q18", OBS, check="D-Q18: as an administrator"
+         "D-R48; D-Q17, D-Q18; KB3039044", D, check="D-Q18: as an administrator"
          " CreatePersistentTcpPortReservation(htons(60000), 10, &token); from a non-elevated"
          " process bind a plain TCP socket to 127.0.0.1:60001.  Success settles `succeeds`;"
          " WSAEACCES settles `refused`.  Repeat with a row made by netsh int ipv4 add"
@@ -95,8 +94,12 @@ RULES: Final[tuple[Rule, ...]] = (
          " address of the socket's family (a bad IP literal), fails.  A port outside 0-65535"
          " never reaches Windows: Python's socket, and portpool's interface, raise"
          " OverflowError first.", "BIND (WSAEFAULT: \"an incorrect address format for the"
-         " associated address family\"); CPython's socketmodule (\"port must be 0-65535\")",
-         D, E.WSAEFAULT),
+         " associated address family\"), for the wrong family; the bad-IP-literal half is"
+         " portpool's own convention (CPython resolves host text, or raises gaierror, before"
+         " Winsock is called); CPython's socketmodule (\"port must be 0-65535\")", D, E.WSAEFAULT),
+    Rule("W14", "bind", "bind or connect with a sockaddr whose family Winsock does not know"
+         " (neither AF_INET nor AF_INET6) fails.", "WINE_SOCK (test_bind: sa_family 0xdead"
+         " gives WSAEAFNOSUPPORT)", OBS, E.WSAEAFNOSUPPORT),
     Rule("W12", "bind", "Host text is read as the sockaddr inet_pton makes of it: an IPv6"
          " scope (fe80::1%1) is dropped, an empty scope (::1%) or a scope on an IPv4 address"
          " names no address (W4), and getsockname and the bindings print the address back in"
@@ -126,7 +129,10 @@ ALTERNATIVES: Final[tuple[Alternative, ...]] = (
     Alternative("X14", "succeeds", "The bind succeeds, as if the block were not there; other"
                 " processes are still refused (R17).", "MSQUIC_2017: a msquic maintainer,"
                 " before association was added, \"I'm not getting any bind failures on the"
-                " other sockets\" (D-R22: weak)", OBS),
+                " other sockets\" (D-R22); but the draft under review applied htons() to a port"
+                " already in network order (the reviewer asks \"Is ...sin_port already in"
+                " network byte order?\"), so the block it reserved was the byte-swapped port and"
+                " the remark says nothing about binds into the block: assumed", A),
     Alternative("X15", "succeeds", "The bind succeeds for any process, as if the block were"
                 " not there; the block still keeps bind(0) and wildcard acquires out (X4) and"
                 " makes a specific acquire fail (X5).", "SO_ADMIN (Go net.Listen succeeded on"
@@ -134,8 +140,9 @@ ALTERNATIVES: Final[tuple[Alternative, ...]] = (
                 " works without issues\"); DOCKER_15452 and WILD_OBS §B (administered rows are"
                 " added so that one's own server can bind the port: a German blog, samples"
                 " 08-10; tempetflamer/squid_windows_multi_network_interface; the FrameLink"
-                " runbook; httptoolkit/httptoolkit#611; KB 3039044: the first bind to an"
-                " excluded port works); D-R48", OBS),
+                " runbook; httptoolkit/httptoolkit#611); KB3039044 (Microsoft: after netsh add"
+                " excludedportrange the first SO_REUSEADDR bind to the port succeeds, only a"
+                " second one fails, on Server 2008 R2-2012 R2); D-R48", D),
     Alternative("X15", "refused", "The bind fails with WSAEACCES unless the socket is"
                 " associated with the reservation's token, which only an elevated process can"
                 " do (R7).", "MSQUIC_CIBIR (a persistent reservation \"forbids sockets from"

@@ -11,10 +11,13 @@ __all__ = ["ALTERNATIVES", "RULES"]
 RULES: Final[tuple[Rule, ...]] = (
     Rule("K1", "connect", "connect on an unbound socket binds it first, as bind to the wildcard"
          " and port 0 would (W1, with C17), then records the peer; a bound socket keeps its"
-         " address.  getsockname then reports the wildcard address: Windows reports the address"
-         " of the interface the route to the peer leaves by (GETSOCKNAME), which the model, having"
-         " no routes, does not know (a known simplification).", "CONNECT (\"If the socket is"
-         " unbound, unique values are assigned to the local association by the system\")", D),
+         " address.  The address it takes is the one of the interface the route to the peer"
+         " leaves by (GETSOCKNAME): for a loopback peer the loopback address (127.0.0.1, ::1);"
+         " for any other peer the model, having no routes, keeps the wildcard (a known"
+         " simplification).", "CONNECT (\"If the socket is unbound, unique values are assigned"
+         " to the local association by the system\"); GETSOCKNAME; WINE_SOCK (test_AcceptEx,"
+         " test_shutdown: the connector's getsockname is the address the accepting side sees,"
+         " 127.0.0.1 for a loopback connection)", D),
     Rule("K2", "connect", "connect on an associated, unbound socket: where its port comes from is"
          " undocumented; see the alternatives.", "D-Q6 (\"associate and then connect() without"
          " bind (does auto-bind take a block port?)\")", A, check="D-Q6: acquire 60000+10,"
@@ -24,7 +27,9 @@ RULES: Final[tuple[Rule, ...]] = (
          " socket the wildcard means something else (K7); port 0 with another address failing"
          " for UDP too is assumed.", "CONNECT (WSAEADDRNOTAVAIL: \"The remote address is not a"
          " valid address (such as INADDR_ANY or in6addr_any)\", in the paragraph on"
-         " connection-oriented sockets)", D, E.WSAEADDRNOTAVAIL),
+         " connection-oriented sockets): the wildcard half; port 0 is not on the page, so that"
+         " half, and the rule's label, are assumed", A, E.WSAEADDRNOTAVAIL, check="connect a TCP"
+         " socket to 127.0.0.1:0: this rule expects WSAEADDRNOTAVAIL."),
     Rule("K7", "connect", "connect of a UDP socket to the all-zero address disconnects it: the"
          " peer is forgotten (getpeername then fails, K5) and the binding stays.", "CONNECT (\"If"
          " the address member of the structure specified by name is filled with zeros, the"

@@ -63,7 +63,8 @@ RULES: Final[tuple[Rule, ...]] = (
          " succeeds, and the socket keeps its port.", "DOCKER_12251 (HNS over an administered"
          " row: 0x20, which is ERROR_SHARING_VIOLATION); K8S_107114 and OTEL_10839 (HTTP.sys"
          " rows are bound by their owner); microsoft/hcsshim PR #1370 (HNS's early port"
-         " reservation); the bound-port half is assumed", A, E.ERROR_SHARING_VIOLATION,
+         " reservation): the first half is observed; the bound-port half is assumed", A,
+         E.ERROR_SHARING_VIOLATION,
          check="On a Hyper-V host as an administrator: netsh int ipv4 add excludedportrange"
          " protocol=udp startport=60001 numberofports=1, then run a Windows container"
          " publishing 60001/udp: this rule expects \"hnsCall failed in Win32: The process"

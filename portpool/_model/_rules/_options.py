@@ -1,4 +1,5 @@
-"""Socket options: SO_REUSEADDR, SO_EXCLUSIVEADDRUSE, IPV6_V6ONLY."""
+"""Socket options: the options Windows has (portpool/_model/_sockopts.py), their lengths,
+SO_REUSEADDR / SO_EXCLUSIVEADDRUSE / IPV6_V6ONLY, and the options that change port choice."""
 
 from __future__ import annotations
 
@@ -9,44 +10,98 @@ from ._schema import OBS, A, Alternative, D, E, Rule
 __all__ = ["ALTERNATIVES", "RULES"]
 
 RULES: Final[tuple[Rule, ...]] = (
-    Rule("O1", "options", "setsockopt and getsockopt know SOL_SOCKET's SO_REUSEADDR and"
-         " SO_EXCLUSIVEADDRUSE and IPPROTO_IPV6's IPV6_V6ONLY (BOOL values); another option at"
-         " one of these levels fails.", "SETSOCKOPT, GETSOCKOPT (WSAENOPROTOOPT: \"The option"
-         " is unknown or unsupported\"); the model knows only the options that change binding",
-         D, E.WSAENOPROTOOPT),
-    Rule("O2", "options", "A level other than SOL_SOCKET, IPPROTO_IPV6 (on AF_INET6 sockets),"
-         " IPPROTO_TCP and IPPROTO_UDP fails; IPPROTO_IPV6 on an AF_INET socket too.",
-         "SETSOCKOPT (WSAEINVAL: \"level is not valid\"); the AF_INET case is assumed", A,
-         E.WSAEINVAL, check="setsockopt(AF_INET socket, IPPROTO_IPV6, IPV6_V6ONLY, 1) and"
-         " setsockopt(s, 12345, 1, 1): this rule expects WSAEINVAL for both."),
-    Rule("O3", "options", "An option value shorter than a BOOL (4 bytes), or a NULL value,"
-         " fails; getsockopt with a buffer shorter than 4 bytes too.", "SETSOCKOPT, GETSOCKOPT"
-         " (WSAEFAULT: \"the optlen parameter is too small\"); that 1-3 bytes are too small is"
-         " assumed", A, E.WSAEFAULT, check="setsockopt(s, SOL_SOCKET, SO_REUSEADDR, \"\\x01\","
-         " 1): this rule expects WSAEFAULT."),
+    Rule("O1", "options", "setsockopt and getsockopt know the options Windows has"
+         " (portpool/_model/_sockopts.py: the SOL_SOCKET options, TCP_NODELAY and the TCP"
+         " keep-alive ones, the IPPROTO_IP and IPPROTO_IPV6 ones), keep what they are set to"
+         " and read it back; an option Windows lacks at a valid level, one that does not exist"
+         " for the socket's type (SO_LINGER on UDP), and setting a read-only one (SO_TYPE,"
+         " SO_ACCEPTCONN, SO_MAX_MSG_SIZE, SO_CONNECT_TIME) fail.", "SOLSOCK; SETSOCKOPT,"
+         " GETSOCKOPT (WSAENOPROTOOPT: \"The option is unknown or unsupported\"); WINE_SOCK"
+         " (test_set_getsockopt, test_sockopt_validity: -1 is WSAENOPROTOOPT;"
+         " test_extendedSocketOptions: SO_LINGER on UDP; test_WSASocket: SO_TYPE; test_listen:"
+         " SO_ACCEPTCONN)", OBS, E.WSAENOPROTOOPT),
+    Rule("O2", "options", "A level other than SOL_SOCKET, IPPROTO_IP, IPPROTO_IPV6, IPPROTO_TCP"
+         " and IPPROTO_UDP fails; so do IPPROTO_IP options on an AF_INET6 socket and"
+         " IPPROTO_IPV6 ones on an AF_INET socket, except IPV6_V6ONLY (O8).", "SETSOCKOPT"
+         " (WSAEINVAL: \"level is not valid\"); WINE_SOCK (test_set_getsockopt and"
+         " test_extendedSocketOptions: levels 0xffffffff, 0x1234ffff, 0x8000ffff, 0x8000 and 0x800"
+         " give WSAEINVAL); the cross-family case is assumed (SagerNet/sing#109 reports WSAEINVAL"
+         " for IPPROTO_IP options on an IPv6 socket)", OBS, E.WSAEINVAL,
+         check="setsockopt(AF_INET socket, IPPROTO_IPV6, IPV6_UNICAST_HOPS, 1): this rule"
+         " expects WSAEINVAL."),
+    Rule("O3", "options", "Lengths: setsockopt reads at most the option's width (1 byte for"
+         " SO_KEEPALIVE, SO_DONTROUTE, TCP_NODELAY, IPV6_V6ONLY and the hop and TTL options, 4"
+         " for the rest); fewer bytes are accepted only by the options that take a BOOLEAN or"
+         " byte (the SOL_SOCKET BOOLs, TCP_NODELAY, the IP hop, TTL and loop options); an"
+         " optlen of 0 is accepted only by the SOL_SOCKET BOOLs (and changes nothing); a NULL"
+         " optval, or a shorter value elsewhere, fails.", "WINE_SOCK (test_set_getsockopt:"
+         " test_optsize[] and the TCP_NODELAY lengths 1, 4 and 42); that an empty SOL_SOCKET BOOL"
+         " changes nothing is assumed", OBS, E.WSAEFAULT, check="setsockopt(s, SOL_SOCKET,"
+         " SO_REUSEADDR, &one, 0), then getsockopt: this rule expects success and 0."),
     Rule("O4", "options", "SO_REUSEADDR and SO_EXCLUSIVEADDRUSE exclude each other: setting one"
          " on (non-zero) while the other is on fails and changes nothing; setting either off"
-         " always succeeds; both read 0 on a new socket.", "PAL_REUSE; REUSE's tables have no"
-         " column for both", OBS, E.WSAEINVAL),
+         " always succeeds; both read 0 on a new socket.", "PAL_REUSE; WINE_SOCK (test_reuseaddr:"
+         " both orders give WSAEINVAL); REUSE's tables have no column for both", OBS,
+         E.WSAEINVAL),
     Rule("O5", "options", "SO_REUSEADDR, SO_EXCLUSIVEADDRUSE or IPV6_V6ONLY set after bind: see"
          " the alternatives.  Either way the binding keeps the options it bound with (C18).",
-         "EXCL, DUAL (\"before the socket is bound\"), silent on what happens after", A,
+         "EXCL, DUAL (\"before the socket is bound\"), silent on what happens after; WSL_982"
+         " (IPV6_V6ONLY after bind: \"On Windows, this call returns success\")", OBS,
          check="Bind a socket, then setsockopt SO_EXCLUSIVEADDRUSE 1 and IPV6_V6ONLY 0 (on an"
          " AF_INET6 one): success settles `accepted`, WSAEINVAL `refused`."),
     Rule("O6", "options", "IPV6_V6ONLY is on by default on AF_INET6 sockets; a value of 0 makes"
          " the socket dual-stack.", "DUAL (\"By default, an IPv6 socket ... only operates over"
          " the IPv6 protocol\"; \"set this value to zero before the socket is bound\")", D),
     Rule("O7", "options", "BOOL options read back 0 or 1 whatever non-zero value set them.",
-         "model choice: SETSOCKOPT (\"a nonzero value ... enables\"); the value read back is"
-         " assumed", A, check="setsockopt(s, SOL_SOCKET, SO_REUSEADDR, 7) then getsockopt:"
-         " this rule expects 1."),
+         "WINE_SOCK (test_set_getsockopt: 0x100 reads back 1 for the SOL_SOCKET BOOLs;"
+         " IP_DONTFRAGMENT 0xdead reads 1); SETSOCKOPT (\"a nonzero value ... enables\")", OBS),
+    Rule("O8", "options", "An AF_INET socket has IPV6_V6ONLY too: it reads 1, and may be set"
+         " while the socket is unbound; after bind setting it fails.  It changes nothing for an"
+         " IPv4 socket.", "WINE_SOCK (test_ipv6only: getsockopt gives 1, setsockopt 0 and 1"
+         " succeed before bind, both fail after it); the code after bind is assumed", OBS,
+         E.WSAEINVAL, check="Bind an AF_INET socket, then setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 0):"
+         " this rule expects WSAEINVAL."),
+    Rule("O9", "options", "An option that exists but does not apply to the socket's type fails"
+         " (the IP and IPv6 multicast, packet-info and receive options on TCP, IP_HDRINCL on"
+         " anything but SOCK_RAW), and so does a value above an option's range (IP_TTL, IP_TOS,"
+         " the hop limits, IP_MULTICAST_TTL and TCP_KEEPCNT take 0-255).", "WINE_SOCK"
+         " (test_sockopt_validity; test_set_getsockopt: test_optsize's accepts_large_value)",
+         OBS, E.WSAEINVAL),
+    Rule("O10", "options", "What a new socket reads: 0 for the BOOLs but SO_DONTLINGER (1) and"
+         " IPV6_V6ONLY (1, O6, O8); IP_DONTFRAGMENT 1 on TCP and 0 on UDP; SO_CONNECT_TIME"
+         " 0xFFFFFFFF until connected; SO_TYPE the socket's type; SO_RCVBUF and SO_SNDBUF 65536,"
+         " IP_TTL and IPV6_UNICAST_HOPS 128, TCP_KEEPALIVE 7200, TCP_KEEPCNT 10, TCP_KEEPINTVL 1,"
+         " SO_MAX_MSG_SIZE 65507; SO_DONTLINGER is the negation of SO_LINGER's l_onoff.",
+         "WINE_SOCK (test_reuseaddr, test_ipv6only, test_broadcast, test_so_debug,"
+         " test_set_getsockopt IP_DONTFRAGMENT, test_connect_time, test_extendedSocketOptions);"
+         " the buffer sizes, TTLs and keep-alive values are assumed (Windows 10's usual values)",
+         A, check="getsockopt SO_RCVBUF, SO_SNDBUF, IP_TTL, TCP_KEEPALIVE, TCP_KEEPCNT and"
+         " TCP_KEEPINTVL on a new TCP socket: this rule expects 65536, 65536, 128, 7200, 10, 1."),
+    Rule("O11", "options", "SO_RANDOMIZE_PORT on: the socket's wildcard port (bind(0),"
+         " connect's implicit bind, a wildcard block) is drawn at random from the free ports,"
+         " and the machine's counter (A4) moves just past it.", "WS2DEF (\"randomize assignment"
+         " of wildcard ports\"); CHROME_RANDOM (the opt-in Chrome sets); that the counter"
+         " follows the drawn port is assumed", A, check="Set SO_RANDOMIZE_PORT on 20 UDP"
+         " sockets and bind each to port 0, closing none: this rule expects no counting up;"
+         " a plain bind(0) after the last lands just past the last drawn port."),
+    Rule("O12", "options", "SO_PORT_SCALABILITY is accepted and kept (a BOOL).  Its meaning, a"
+         " wildcard port for each local address (bind(specific address, 0) may hand out a port"
+         " another address holds), is not modelled: the port comes from A4 as for any socket.",
+         "PORTSCAL; WS2DEF", D, check="none: portpool's scope (a port handed out is free on"
+         " every address)."),
+    Rule("O13", "options", "SO_REUSE_UNICASTPORT is accepted and kept (a BOOL).  Its meaning,"
+         " deferring the port of an explicit bind(0) to the connection and sharing it among"
+         " connections to different peers, is not modelled: bind(0) takes a port at once (A4).",
+         "SOLSOCK; WS2DEF (\"defer ephemeral port allocation for outbound connections\")", D,
+         check="none: portpool's scope (connections are another part of the model)."),
 )
 
 # Where the evidence conflicts: every candidate behaviour, the default first.
 ALTERNATIVES: Final[tuple[Alternative, ...]] = (
     Alternative("O5", "accepted", "The call succeeds and changes the option's value, which no"
-                " longer affects the binding.", "EXCL (\"must be set before bind ... to have any"
-                " effect\"): no error is named", A),
+                " longer affects the binding.", "WSL_982 (IPV6_V6ONLY after bind: \"On Windows,"
+                " this call returns success\"); EXCL (\"must be set before bind ... to have any"
+                " effect\"): no error is named", OBS),
     Alternative("O5", "refused", "The call fails with WSAEINVAL and changes nothing.", "none"
                 " found for Windows; Linux refuses IPV6_V6ONLY after bind with EINVAL", A,
                 E.WSAEINVAL),

@@ -61,7 +61,21 @@ RULES: Final[tuple[Rule, ...]] = (
          " a dual-stack SO_EXCLUSIVEADDRUSE wildcard bind over an IPv4 socket on a specific"
          " address: see the alternatives.", "REUSE (\"the given port is reserved on both the IPv4"
          " and IPv6 networking stacks ... These checks must succeed on both networking"
-         " stacks\")", D, E.WSAEACCES),
+         " stacks\"); WINE_SOCK (test_reuseaddr, tests_exclusive[6])", OBS, E.WSAEADDRINUSE),
+    Rule("C20", "conflicts", "The other way round, a dual-stack TCP socket holding the IPv6"
+         " wildcard meets later IPv4 binds on its IPv4 side more loosely than the tables say:"
+         " without SO_EXCLUSIVEADDRUSE it does not stop an IPv4 wildcard bind at all (default or"
+         " SO_EXCLUSIVEADDRUSE), while an IPv4 bind on a specific address meets it by the"
+         " tables; with SO_EXCLUSIVEADDRUSE it refuses every IPv4 bind on the port with"
+         " WSAEACCES.", "WINE_SOCK (test_reuseaddr, tests_exclusive[1], [10], [11] and [14];"
+         " test_ipv6only: a dual-stack SO_EXCLUSIVEADDRUSE [::]:P, then an SO_REUSEADDR"
+         " 0.0.0.0:P gives WSAEACCES); the SO_REUSEADDR holder, and an SO_REUSEADDR or"
+         " SO_EXCLUSIVEADDRUSE IPv4 wildcard under an SO_EXCLUSIVEADDRUSE holder, are assumed"
+         " to follow the same pattern; the tests bind TCP sockets only, so UDP keeps the"
+         " tables (C14)", OBS, E.WSAEACCES, check="Bind a dual-stack (IPV6_V6ONLY"
+         " 0) SO_REUSEADDR socket to [::]:P, then an IPv4 SO_REUSEADDR socket to 0.0.0.0:P: this"
+         " rule expects success; then a dual-stack SO_EXCLUSIVEADDRUSE [::]:Q and an IPv4"
+         " SO_EXCLUSIVEADDRUSE 0.0.0.0:Q: this rule expects WSAEACCES."),
     Rule("C15", "conflicts", "IPv4 and IPv6 bind separately: an AF_INET socket and an AF_INET6"
          " socket (IPV6_V6ONLY on, the default) may hold the same port, wildcard or not.",
          "DUAL (\"By default, an IPv6 socket created on Windows Vista and later only operates"
@@ -96,12 +110,14 @@ RULES: Final[tuple[Rule, ...]] = (
 
 # Where the evidence conflicts: every candidate behaviour, the default first.
 ALTERNATIVES: Final[tuple[Alternative, ...]] = (
+    Alternative("C14", "table", "The bind fails as the same-account or different-account table"
+                " says for an SO_EXCLUSIVEADDRUSE wildcard bind over a specific one"
+                " (WSAEADDRINUSE).", "WINE_SOCK (test_reuseaddr, tests_exclusive[6]: IPv4"
+                " 127.0.0.1:P, then a dual-stack SO_EXCLUSIVEADDRUSE [::]:P gives WSAEADDRINUSE on"
+                " Windows); REUSE (both tables, column SO_EXCLUSIVEADDRUSE/Wildcard, rows"
+                " Default/Specific and SO_REUSEADDR/Specific: INUSE)", OBS, E.WSAEADDRINUSE),
     Alternative("C14", "access", "The bind fails with WSAEACCES, as REUSE's paragraph on"
                 " dual-stack sockets says for exactly this case.", "REUSE (\"if an IPv4 TCP socket"
                 " was previously bound to the loopback address on port 5000, the bind call for"
                 " the dual stack socket would fail with WSAEACCES\")", D, E.WSAEACCES),
-    Alternative("C14", "table", "The bind fails as the same-account or different-account table"
-                " says for an SO_EXCLUSIVEADDRUSE wildcard bind over a specific one"
-                " (WSAEADDRINUSE).", "REUSE (both tables, column SO_EXCLUSIVEADDRUSE/Wildcard,"
-                " rows Default/Specific and SO_REUSEADDR/Specific: INUSE)", D, E.WSAEADDRINUSE),
 )

@@ -10,15 +10,27 @@ __all__ = ["ALTERNATIVES", "RULES"]
 
 RULES: Final[tuple[Rule, ...]] = (
     Rule("W6", "sockets", "socket() with an address family other than AF_INET/AF_INET6"
-         " fails.", "SOCKET (WSAEAFNOSUPPORT)", D, E.WSAEAFNOSUPPORT),
-    Rule("W7", "sockets", "socket() with a type other than SOCK_STREAM, SOCK_DGRAM or"
-         " SOCK_RAW fails.", "SOCKET (WSAESOCKTNOSUPPORT)", D, E.WSAESOCKTNOSUPPORT),
-    Rule("W8", "sockets", "socket() with a protocol the stack does not know fails.",
-         "SOCKET (WSAEPROTONOSUPPORT)", D, E.WSAEPROTONOSUPPORT),
+         " (or AF_UNSPEC, W13) fails; the type is checked before it (W7).", "SOCKET"
+         " (WSAEAFNOSUPPORT); WINE_SOCK (test_WSASocket: the order of the checks)", D,
+         E.WSAEAFNOSUPPORT),
+    Rule("W7", "sockets", "socket() with a type other than SOCK_STREAM, SOCK_DGRAM, SOCK_RAW or"
+         " 0 (W13) fails; this is checked first (after W13's AF_UNSPEC case).", "SOCKET"
+         " (WSAESOCKTNOSUPPORT); WINE_SOCK (test_WSASocket: {0xdead, 0xdead, IPPROTO_TCP} gives"
+         " WSAESOCKTNOSUPPORT)", D, E.WSAESOCKTNOSUPPORT),
+    Rule("W8", "sockets", "socket() with a protocol the stack does not know fails; checked after"
+         " the type and the family.", "SOCKET (WSAEPROTONOSUPPORT); WINE_SOCK (test_WSASocket)",
+         D, E.WSAEPROTONOSUPPORT),
     Rule("W9", "sockets", "socket() with a protocol of the wrong type (SOCK_STREAM with"
-         " IPPROTO_UDP) fails; protocol 0 picks TCP for SOCK_STREAM, UDP for SOCK_DGRAM.",
-         "SOCKET (WSAEPROTOTYPE; \"If a value of 0 is specified ... the service provider"
-         " will choose\")", D, E.WSAEPROTOTYPE),
+         " IPPROTO_UDP, SOCK_DGRAM with IPPROTO_TCP) fails with WSAEPROTONOSUPPORT; protocol 0"
+         " picks TCP for SOCK_STREAM, UDP for SOCK_DGRAM.", "WINE_SOCK (test_WSASocket:"
+         " WSAEPROTONOSUPPORT for both, on Windows; the SOCKET page lists WSAEPROTOTYPE for a"
+         " protocol \"of the wrong type\", which Windows does not give here); SOCKET (\"If a value"
+         " of 0 is specified ... the service provider will choose\")", OBS, E.WSAEPROTONOSUPPORT),
+    Rule("W13", "sockets", "socket() with type 0 takes the type of the protocol's first"
+         " provider (IPPROTO_TCP or 0: SOCK_STREAM; IPPROTO_UDP: SOCK_DGRAM; another: SOCK_RAW);"
+         " AF_UNSPEC with a protocol makes an AF_INET socket (Windows 11 may make AF_INET6);"
+         " AF_UNSPEC with protocol 0 fails with WSAEINVAL before anything else is checked.",
+         "WINE_SOCK (test_WSASocket, tests 10-28)", OBS, E.WSAEINVAL),
     Rule("W10", "sockets", "A SOCK_RAW socket needs administrator rights.", "RAW"
          " (\"To use a socket of type SOCK_RAW requires administrative privileges\"; \"raw"
          " socket calls will fail with an error code of WSAEACCES\", enforced at socket"

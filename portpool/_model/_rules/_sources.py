@@ -79,6 +79,24 @@ SOURCES: Final[Mapping[str, str]] = {
     " SO_RANDOMIZE_PORT 0x3005 \"randomize assignment of wildcard ports\", SO_PORT_SCALABILITY"
     " 0x3006 \"enable port scalability\", SO_REUSE_UNICASTPORT 0x3007 \"defer ephemeral port"
     " allocation for outbound connections\"",
+    "WINE_SOCK": "https://github.com/wine-mirror/wine/blob/3379ee2e6b5f610b9f82d31be9417095372ebc5e/"
+    "dlls/ws2_32/tests/sock.c (Wine's Winsock tests, run on Windows 7 to 11 by the Wine project:"
+    " an ok() without todo_wine states Windows' answer; each row names the function;"
+    " tests/data/wine/corpus.json holds them as data)",
+    "WINE_PROTOCOL": "https://github.com/wine-mirror/wine/blob/78b7d91137162a7d745ad05622b259fee8a7beb4/"
+    "dlls/ws2_32/tests/protocol.c (test_startup)",
+    "SOLSOCK": "MicrosoftDocs/win32 desktop-src/WinSock/sol-socket-socket-options.md (the SOL_SOCKET"
+    " options and their types; SO_REUSE_UNICASTPORT: \"When set, allow ephemeral port reuse for"
+    " Winsock API connection functions which require an explicit bind, such as ConnectEx. Note that"
+    " connection functions with an implicit bind (such as connect without an explicit bind) have"
+    " this option set by default\")",
+    "PORTSCAL": "MicrosoftDocs/win32 desktop-src/WinSock/so-port-scalability.md (SO_PORT_SCALABILITY:"
+    " \"allocating wildcard ports multiple times for different local address port pairs\")",
+    "WSL_982": "https://github.com/microsoft/WSL/issues/982 (ericeil, 2016: setting IPV6_V6ONLY after"
+    " bind, \"On Windows, this call returns success\")",
+    "KB3039044": "Microsoft KB 3039044, https://support.microsoft.com/kb/3039044 (\"Error 10013"
+    " (WSAEACCES) is returned when a second bind to an excluded port fails in Windows\": after netsh"
+    " int ipv4 add excludedportrange the first SO_REUSEADDR bind succeeds)",
     "MSQUIC_2891": "https://github.com/microsoft/msquic/issues/2891 (from dotnet/runtime#71518;"
     " labelled \"Cut: ByDesign\")",
     "MSQUIC_5795": "https://github.com/microsoft/msquic/issues/5795 (\"ERROR, 10048,"

@@ -65,6 +65,8 @@ _WS2_NAMES = ["WSAStartup", "WSACleanup", "WSAGetLastError", "socket", "bind", "
               "connect", "listen", "accept", "getpeername", "setsockopt", "getsockopt",
               "closesocket", "WSAIoctl"]
 _IPH_NAMES = [n for n, p in _abi.PROTOTYPES.items() if p.dll == "iphlpapi"]
+_AF_UNSPEC = 0
+_SO_TYPE = 0x1008  # winsock2.h: getsockopt tells the type the provider chose (W13)
 
 
 def _is_ushort(value: object) -> bool:
@@ -183,11 +185,19 @@ class WindowsPool(PortPool):
         wire_family = int(fam) if fam is not None else family
         handle = self._check("socket", self._call("socket", wire_family, type, proto),
                              _abi.INVALID_SOCKET, f"family {family}, type {type}, proto {proto}")
+        if fam is None and family == _AF_UNSPEC:
+            fam = Family.INET  # W13: AF_UNSPEC with a protocol gives the IPv4 provider's socket
         if fam is None:  # a family Windows has (AF_UNIX, AF_BTH) but without ports: W6
             self._call("closesocket", handle)
             raise refuse("W6", f"address family {family} has no port pool")
+        if type == 0:  # W13: the provider chose the type; ask the socket (SO_TYPE)
+            kind = _abi.INT(0)
+            size = ctypes.c_int32(ctypes.sizeof(kind))
+            if self._call("getsockopt", handle, _abi.SOL_SOCKET, _SO_TYPE, ctypes.byref(kind),
+                          ctypes.byref(size)) == 0:
+                type = int(kind.value)  # noqa: A001 - socket's name
         sock = WindowsSocket(self, handle, fam, type, None)
-        self._own[handle] = sock
+        self._own[handle] = sock  # closed by close(), before WSACleanup (B13)
         return sock
 
     def adopt(self, sock: _pysocket.socket) -> WindowsSocket:
@@ -366,8 +376,9 @@ class WindowsSocket(Socket):
 
         Raises:
             TypeError, OverflowError: what Python's socket refuses (``check_option``).
-            PortPoolError: what the DLL says: WSAENOPROTOOPT (O1), WSAEINVAL (O2, O4, O5),
-                WSAEFAULT (fewer than 4 bytes: O3), WSAENOTSOCK (closed: R9b).
+            PortPoolError: what the DLL says: WSAENOPROTOOPT (O1), WSAEINVAL (O2, O4, O5,
+                O8, O9), WSAEFAULT (too few bytes for the option: O3), WSAENOTSOCK (closed:
+                R9b).
         """
         level, option, data = check_option(level, option, value)
         # A non-NULL buffer even for b"": Python's socket passes the bytes' own pointer.
@@ -377,14 +388,14 @@ class WindowsSocket(Socket):
                           f"level {level}, option {option}, {len(data)} bytes")
 
     def getsockopt(self, level: int, option: int) -> int:
-        """See :meth:`portpool.Socket.getsockopt`: the 4-byte int the DLL writes.
+        """See :meth:`portpool.Socket.getsockopt`: the value the DLL writes, as a DWORD.
 
         Raises:
             TypeError, OverflowError: a level or option that is not a C int.
             PortPoolError: WSAENOPROTOOPT (O1), WSAEINVAL (O2), WSAENOTSOCK (R9b).
         """
         level, option, _ = check_option(level, option, 0, "getsockopt")
-        value = _abi.INT(0)
+        value = _abi.DWORD(0)  # an option is a BOOL, a DWORD or narrower (O1, O3, B18)
         size = ctypes.c_int32(ctypes.sizeof(value))
         result = self._pool._call("getsockopt", self._h(), level, option, ctypes.byref(value),
                                   ctypes.byref(size))

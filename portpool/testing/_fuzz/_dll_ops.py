@@ -186,9 +186,11 @@ def _d_socket(w: World, src: Source, *, proc: _DProc | None = None) -> None:
                                _winsock_failure(w, proc, _abi.INVALID_SOCKET))
     if not ok:
         return
+    if kind == 0:  # W13: type 0 takes the protocol's type (0: TCP's; others: SOCK_RAW)
+        kind = {0: 1, 6: 1, 17: 2}.get(proto, 3)
     protocol = {1: Protocol.TCP, 2: Protocol.UDP}.get(kind)
     proc.sockets[int(handle)] = protocol
-    proc.families[int(handle)] = af
+    proc.families[int(handle)] = af or 2  # W13: AF_UNSPEC makes an AF_INET socket
     if not w.ledger.add_socket(proc.pid, int(handle)):
         w.violate("postcondition", "dll.socket", f"handle {handle:#x} given out twice")
 
