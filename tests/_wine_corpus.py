@@ -301,6 +301,9 @@ class DllRunner(_Runner):
         return self._result(self.ws2.connect(self.sockets[name], ctypes.addressof(addr),
                                              ctypes.sizeof(addr)) == 0)
 
+    def op_listen(self, step: dict[str, Any]) -> dict[str, Any]:
+        return self._result(self.ws2.listen(self.sockets[step["sock"]], step["backlog"]) == 0)
+
     def op_connect_unspec(self, step: dict[str, Any]) -> dict[str, Any]:
         addr = _abi.SOCKADDR_IN()  # all zeros, sin_family AF_UNSPEC
         return self._result(self.ws2.connect(self.sockets[step["sock"]], ctypes.addressof(addr),
@@ -424,6 +427,10 @@ class ApiRunner(_Runner):
     def op_connect(self, step: dict[str, Any]) -> dict[str, Any]:
         sock = self.sockets[step["sock"]]
         return self._call(lambda: sock.connect((step["host"], self.ports.resolve(step["port"]))))[1]
+
+    def op_listen(self, step: dict[str, Any]) -> dict[str, Any]:
+        sock = self.sockets[step["sock"]]
+        return self._call(lambda: sock.listen(step["backlog"]))[1]
 
     def op_connect_unspec(self, step: dict[str, Any]) -> dict[str, Any]:
         sock = self.sockets[step["sock"]]

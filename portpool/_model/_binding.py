@@ -52,6 +52,7 @@ _REUSE: Final = (SOL_SOCKET, SO_REUSEADDR)
 _LINGER: Final = (SOL_SOCKET, SO_LINGER)
 _DONTLINGER: Final = (SOL_SOCKET, ~0x80)
 _TYPE: Final = (SOL_SOCKET, 0x1008)
+_ACCEPTCONN: Final = (SOL_SOCKET, 0x0002)
 _CONNECT_TIME: Final = (SOL_SOCKET, 0x700C)
 _BROADCAST: Final = "255.255.255.255"
 _BROADCAST_OPTION: Final = (SOL_SOCKET, 0x20)  # SO_BROADCAST
@@ -302,6 +303,8 @@ class _Binding(_MachineState):
                 return int(sock.v6only)
             if key == _DONTLINGER:
                 return int(sock.options.get(_LINGER, 0) & 0xFFFF == 0)
+            if key == _ACCEPTCONN:  # 1 once listen() succeeded (O1; wine-sock test_listen)
+                return int(sock.listening)
             if key == _TYPE:
                 return sock.type
             if key == _CONNECT_TIME:  # O10: no clock; a connected TCP socket reads 0 seconds

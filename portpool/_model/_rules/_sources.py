@@ -85,12 +85,12 @@ SOURCES: Final[Mapping[str, str]] = {
     " tests/data/wine/corpus.json holds them as data)",
     "WINE_PROTOCOL": "https://github.com/wine-mirror/wine/blob/78b7d91137162a7d745ad05622b259fee8a7beb4/"
     "dlls/ws2_32/tests/protocol.c (test_startup)",
-    "SOLSOCK": "MicrosoftDocs/win32 desktop-src/WinSock/sol-socket-socket-options.md (the SOL_SOCKET"
+    "SOLSOCK": f"{_MS}winsock/sol-socket-socket-options (SOL_SOCKET socket options; the SOL_SOCKET"
     " options and their types; SO_REUSE_UNICASTPORT: \"When set, allow ephemeral port reuse for"
     " Winsock API connection functions which require an explicit bind, such as ConnectEx. Note that"
     " connection functions with an implicit bind (such as connect without an explicit bind) have"
     " this option set by default\")",
-    "PORTSCAL": "MicrosoftDocs/win32 desktop-src/WinSock/so-port-scalability.md (SO_PORT_SCALABILITY:"
+    "PORTSCAL": f"{_MS}winsock/so-port-scalability (SO_PORT_SCALABILITY:"
     " \"allocating wildcard ports multiple times for different local address port pairs\")",
     "WSL_982": "https://github.com/microsoft/WSL/issues/982 (ericeil, 2016: setting IPV6_V6ONLY after"
     " bind, \"On Windows, this call returns success\")",
