@@ -320,3 +320,15 @@ def test_the_variants_table_has_every_rule_with_alternatives() -> None:
     rows = re.findall(r"^\| (\w+) \| (`[^|]+`) \|", page, flags=re.MULTILINE)
     table = {rule: re.findall(r"`([^`]+)`", names) for rule, names in rows}
     assert table == {rule: [alt.name for alt in alts] for rule, alts in ALTERNATIVES.items()}
+
+
+def test_the_readme_counts_the_rules_it_has() -> None:
+    """The counts in "How sure is this?" are the rule table's own."""
+    from collections import Counter
+
+    from portpool._model._rules import ALTERNATIVES, RULES
+
+    text = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    by = Counter(rule.confidence.value for rule in RULES.values())
+    assert (f"of its {len(RULES)} rules, {by['documented']} are documented, {by['observed']} observed"
+            f" and {by['assumed']} assumed, and {len(ALTERNATIVES)} keep conflicting evidence") in text
