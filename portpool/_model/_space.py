@@ -373,6 +373,20 @@ class PortSpace:
     def _first_run(self, family: Family, count: int) -> int | None:
         """The first window of ``count`` free ports at or after the counter, wrapping."""
         assert self.counter is not None
+        entry = self.ranges[family]
+        # Walk from the counter, jumping past whatever is taken (a block at once): the first
+        # free window found is the first at or after the counter, in O(count) per step.
+        # Only a walk that reaches the range's end or keeps meeting obstacles enumerates
+        # the free runs (O(blocks)), which also handles the wrap.
+        port = self.counter if entry.lo <= self.counter <= entry.hi else entry.lo
+        for _ in range(_BLOCK_PROBES):
+            if port + count - 1 > entry.hi:
+                break
+            taken = self._last_taken(port, count)
+            if taken is None:
+                return port
+            block = self.block_at(taken)
+            port = (block.range.last if block is not None else taken) + 1
         runs = self.segments(family, count)
         for lo, hi in runs:
             first = max(lo, self.counter)
