@@ -374,6 +374,8 @@ class PortSpace:
         """The first window of ``count`` free ports at or after the counter, wrapping."""
         assert self.counter is not None
         entry = self.ranges[family]
+        if count == 1:  # one port: the first free one at or after the counter, as bind(0)
+            return self._next_free(entry)
         # Walk from the counter, jumping past whatever is taken (a block at once): the first
         # free window found is the first at or after the counter, in O(count) per step.
         # Only a walk that reaches the range's end or keeps meeting obstacles enumerates
