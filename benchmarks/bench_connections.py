@@ -15,22 +15,10 @@ from __future__ import annotations
 import socket
 import sys
 import time
-from collections.abc import Callable
+
+from _timing import best_per_call  # benchmarks/_timing.py: run as python benchmarks/NAME.py
 
 from portpool import EmulatedHost
-
-ROUNDS = 7
-
-
-def best_per_call(fn: Callable[[], None], calls: int) -> float:
-    """The best of ROUNDS timings of ``calls`` calls, in microseconds per call."""
-    best = float("inf")
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, time.perf_counter() - start)
-    return best / calls * 1e6
 
 
 def cycle_ratio(calls: int) -> tuple[float, float]:

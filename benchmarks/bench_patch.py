@@ -16,24 +16,15 @@ import asyncio
 import socket
 import sys
 import time
-from collections.abc import Callable
+
+from _timing import ROUNDS, best_per_call  # benchmarks/_timing.py: run as python benchmarks/NAME.py
 
 import portpool
 from portpool import EmulatedHost
 
-ROUNDS = 7
 PAYLOAD = b"x" * 64
 
 
-def best_per_call(fn: Callable[[], None], calls: int) -> float:
-    """The best of ROUNDS timings of ``calls`` calls, in microseconds per call."""
-    best = float("inf")
-    for _ in range(ROUNDS):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, time.perf_counter() - start)
-    return best / calls * 1e6
 
 
 def tcp_echo(calls: int) -> float:
