@@ -18,3 +18,13 @@ def best_per_call(fn: Callable[[], object], calls: int, rounds: int = ROUNDS) ->
             fn()
         best = min(best, time.perf_counter() - start)
     return best / calls * 1e6
+
+
+HEADER = ("measurement", "portpool", "reference", "ratio", "goal", "met")
+
+
+def print_table(rows: list[tuple[object, ...]]) -> None:
+    """Print benchmark rows (measurement, portpool, reference, ratio, goal, met) as a table."""
+    widths = [max(len(str(r[i])) for r in (*rows, HEADER)) for i in range(len(HEADER))]
+    for row in (HEADER, *rows):
+        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))

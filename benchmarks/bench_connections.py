@@ -16,7 +16,7 @@ import socket
 import sys
 import time
 
-from _timing import best_per_call  # benchmarks/_timing.py: run as python benchmarks/NAME.py
+from _timing import best_per_call, print_table  # benchmarks/_timing.py: run as python benchmarks/NAME.py
 
 from portpool import EmulatedHost
 
@@ -100,10 +100,7 @@ def main() -> int:
     label = "10,000" if quick else "100,000"
     rows.append((f"TIME_WAIT + advance, per connection: {label} vs 1,000", f"{large:.2f} us",
                  f"{small:.2f} us", f"{large / small:.2f}x", "<= 1.5x", large / small <= 1.5))
-    header = ("measurement", "portpool", "reference", "ratio", "goal", "met")
-    widths = [max(len(str(r[i])) for r in (*rows, header)) for i in range(6)]
-    for row in (header, *rows):
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print_table(rows)
     return 0
 
 

@@ -17,7 +17,11 @@ import socket
 import sys
 import time
 
-from _timing import ROUNDS, best_per_call  # benchmarks/_timing.py: run as python benchmarks/NAME.py
+from _timing import (  # benchmarks/_timing.py: run as python benchmarks/NAME.py
+    ROUNDS,
+    best_per_call,
+    print_table,
+)
 
 import portpool
 from portpool import EmulatedHost
@@ -110,10 +114,7 @@ def main() -> int:
     rows.append(("enter+leave patch(host) vs socket+bind+close", f"{entering:.2f} us",
                  f"{cycle:.2f} us (kernel)", f"{entering / cycle:.2f}x", "<= 10x",
                  entering / cycle <= 10))
-    header = ("measurement", "portpool", "reference", "ratio", "goal", "met")
-    widths = [max(len(str(r[i])) for r in (*rows, header)) for i in range(6)]
-    for row in (header, *rows):
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print_table(rows)
     return 0
 
 

@@ -23,7 +23,7 @@ import socket
 import sys
 import time
 
-from _timing import best_per_call  # benchmarks/_timing.py: run as python benchmarks/NAME.py
+from _timing import best_per_call, print_table  # benchmarks/_timing.py: run as python benchmarks/NAME.py
 
 from portpool import EmulatedHost, PortRange
 
@@ -132,10 +132,7 @@ def main() -> int:
     locked, unlocked = lock_cost(calls)
     rows.append(("host lock: cycle with lock vs without", f"{locked:.2f} us", f"{unlocked:.2f} us",
                  f"{locked / unlocked:.2f}x", "<= 1.25x", locked / unlocked <= 1.25))
-    header = ("measurement", "portpool", "reference", "ratio", "goal", "met")
-    widths = [max(len(str(r[i])) for r in (*rows, header)) for i in range(6)]
-    for row in (header, *rows):
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print_table(rows)
     return 0
 
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 
-from _timing import best_per_call  # benchmarks/_timing.py: run as python benchmarks/NAME.py
+from _timing import best_per_call, print_table  # benchmarks/_timing.py: run as python benchmarks/NAME.py
 
 from portpool import EmulatedHost
 
@@ -79,10 +79,7 @@ def main() -> int:
                   f"{python:.0f} ms (python)", "", "<= 50 ms", imported <= 50))
     table.append(("portpool explain 56900 --preset hyperv (wall)", f"{explain:.0f} ms", "", "",
                   "<= 150 ms", explain <= 150))
-    header = ("measurement", "portpool", "reference", "ratio", "goal", "met")
-    widths = [max(len(str(r[i])) for r in (*table, header)) for i in range(6)]
-    for row in (header, *table):
-        print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
+    print_table(table)
     return 0
 
 

@@ -536,15 +536,7 @@ def _first_boot_args(
     ranges: object, preset: object, seed: object, reservations: object, place: object,
 ) -> tuple[dict[RangeKey, PortRange], list[StoredReservation]]:
     """The arguments of ``first_boot``, checked before any transaction."""
-    if not isinstance(ranges, Mapping):
-        raise TypeError(f"ranges must be a mapping, not {type(ranges).__name__}")
-    checked: dict[RangeKey, PortRange] = {}
-    for key, dynamic in ranges.items():
-        if not isinstance(key, tuple) or len(key) != 2:
-            raise TypeError(f"ranges key {shown(key)} is not a (Protocol, Family) pair")
-        protocol, family = key
-        _check_range_args(protocol, family, dynamic)
-        checked[(protocol, family)] = dynamic
+    checked = _ranges_arg(ranges)
     _check_preset(preset)
     _seed_text(seed)
     if not isinstance(reservations, Sequence) or isinstance(reservations, str | bytes):
