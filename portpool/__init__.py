@@ -4,6 +4,7 @@ Everything in ``__all__`` is the public API; the modules behind it are private.
 """
 
 import importlib
+import os
 from typing import TYPE_CHECKING
 
 from ._errors import PortPoolError, WinError, windows_code, winerror
@@ -44,6 +45,18 @@ if TYPE_CHECKING:
     from ._winsock._dlls import CallControl, EmulatedDlls
 
 __version__ = "0.1.0"
+
+# backends/ sits beside portpool/ in a source checkout and installs as portpool.backends
+# (pyproject's package-dir).  Code run inside the checkout (`python -m pytest`) imports
+# this folder itself, not the installed copy: let it find backends/ there too.  Only a
+# checkout has pyproject.toml and backends/__init__.py beside portpool/.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ROOT = os.path.dirname(_HERE)
+if (not os.path.isdir(os.path.join(_HERE, "backends"))
+        and os.path.isfile(os.path.join(_ROOT, "pyproject.toml"))
+        and os.path.isfile(os.path.join(_ROOT, "backends", "__init__.py"))):
+    __path__.append(_ROOT)
+del _HERE, _ROOT
 
 # The emulated DLLs import ctypes, so they load on first use, not with portpool.
 _LAZY = {"CallControl": "portpool._winsock._dlls", "EmulatedDlls": "portpool._winsock._dlls",
