@@ -177,7 +177,7 @@ def test_example_runs_and_prints_what_the_page_shows(code: str, expected: str | 
 
 def _commands() -> list[tuple[str, list[str], str | None]]:
     """(id, argv, expected output or None) of the portpool commands the pages show."""
-    found = []
+    found: list[tuple[str, list[str], str | None]] = []
     for page in PAGES:
         blocks = _blocks(page)
         for index, (lang, body) in enumerate(blocks):
