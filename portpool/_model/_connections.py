@@ -12,6 +12,7 @@ goes (T11); after the implicit bind, ``_connect_tcp`` makes the endpoints (S9, T
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 from collections import deque
 from typing import Final
@@ -21,6 +22,7 @@ from ._binding import _Binding
 from ._conflicts import Sharing
 from ._endpoints import Endpoint, State
 from ._rules import refuse
+from ._space import PortSpace
 from ._state import Route, SocketInfo, _as_int, _protocol_option, _Socket
 from ._store import Store
 
@@ -138,6 +140,13 @@ class _Connections(_Binding):
                 raise refuse("S1", f"socket {handle:#x} is not bound")
             if sock.listening:
                 return  # S4: success, and the backlog stays as it was
+            if sock.deferred:  # O13 shared: a port waiting for connect is taken now (A4)
+                space = self._spaces[Protocol.TCP]
+                picked = self._draw_port(space, sock)
+                if picked is None:
+                    raise refuse("A13", f"no free TCP port in {space.dynamic(sock.family)!r}")
+                sock.port, sock.deferred, sock.shared_port = picked, False, False
+                space.bind(picked, handle)
             sock.listening, sock.backlog = True, queue_bound
             if sock.queue is None:
                 sock.queue = deque()
@@ -213,6 +222,29 @@ class _Connections(_Binding):
                              f" {seen.state.value}")
         return Route(stack, source, address, port, None if listener is None else listener.handle)
 
+    def _shared_port(self, space: PortSpace, sock: _Socket, route: Route) -> int | None:
+        """The local port of a connection that shares ports (O13 ``shared``): the first
+        port at or after a drawn one (the machine's seeded generator, as O11 draws) that no
+        block covers, that only sharing sockets and sharing connections use, and that has
+        no connection to this peer yet (the 4-tuple is unique).  ``None``: every port has
+        one (T8)."""
+        entry = space.dynamic(sock.family)
+        lo, hi = entry.start, entry.last
+        start = lo + self._rng.randrange(hi - lo + 1)
+        sockets, conns = self._sockets, self._conns
+        bound, reserved, held = space.bound, space.reserved, space.held
+        source, destination, peer_port = route.source, route.destination, route.port
+        for port in itertools.chain(range(start, hi + 1), range(lo, start)):
+            if port in reserved:
+                continue
+            if port in bound and not all(sockets[h].shared_port for h in space.holders(port)):
+                continue
+            if port in held and (conns.find(source, port, destination, peer_port) is not None
+                                 or not all(e.shared for e in conns.at_port(port))):
+                continue
+            return port
+        return None
+
     def _listener(self, stack: Family, address: str, port: int) -> _Socket | None:
         """The socket listening on ``address``:``port``: bound to that address, else the
         first bound to the stack's wildcard (T11)."""
@@ -247,7 +279,8 @@ class _Connections(_Binding):
         conns = self._conns
         local = (route.source, sock.port)
         client = conns.add(route.stack, local, (route.destination, route.port), pid=sock.pid,
-                           socket=sock.handle, sharing=sock.sharing, accepted=False)
+                           socket=sock.handle, sharing=sock.sharing, accepted=False,
+                           shared=sock.shared_port)
         sock.conn = client.id
         if route.listener is None:
             return  # T9: a peer that is not the machine's
