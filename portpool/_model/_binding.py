@@ -97,22 +97,11 @@ class _Binding(_MachineState):
                 if chosen in space.bound:  # R6 allows the port; the table still applies
                     self._check_sharing(space, sock, chosen, endpoints)
             elif port == 0:  # W1, X4, Y4, C17 (and A16/A17: a lapsed or foreign association)
-                options = sock.options
-                if options and options.get(_UNICAST) and protocol is Protocol.TCP and (
-                        self._variants["O13"] == "shared"):  # O13: the port waits for connect
-                    sock.association = None
-                    sock.host, sock.endpoints, sock.deferred = canonical, endpoints, True
-                    sock.shared_port = True
-                    if sock.reuse or sock.exclusive:  # C18
-                        sock.sharing = Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE
-                    return 0
+                if sock.options and self._deferred_bind(sock, canonical, endpoints):
+                    return 0  # O13: the port waits for connect
                 picked = self._draw_port(space, sock)
-                if picked is None and options and options.get(_SCALABLE) and all(
-                        address is not None for _, address in endpoints):
-                    picked = self._scalable_port(space, endpoints)  # O12
-                    sock.scalable = picked is not None
-                elif options and options.get(_SCALABLE):
-                    sock.scalable = True  # O12: a port it took with the option
+                if sock.options and sock.options.get(_SCALABLE):
+                    picked = self._scalable(space, sock, endpoints, picked)  # O12
                 if picked is None:
                     raise refuse("A13", f"no free {protocol.name} port in"
                                  f" {space.dynamic(sock.family)!r}")
@@ -138,6 +127,28 @@ class _Binding(_MachineState):
         place the allocation policy is called from (held ports, connections' included,
         are skipped)."""
         return space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
+
+    def _deferred_bind(self, sock: _Socket, host: str, endpoints: tuple[Endpoint, ...]) -> bool:
+        """bind(address, 0) of a TCP socket with SO_REUSE_UNICASTPORT on a machine that shares
+        ports (O13 ``shared``): the socket is bound to ``host`` and takes its port at
+        connect.  Whether that happened."""
+        if not (sock.options.get(_UNICAST) and sock.protocol is Protocol.TCP
+                and self._variants["O13"] == "shared"):
+            return False
+        sock.association = None
+        sock.host, sock.endpoints, sock.deferred, sock.shared_port = host, endpoints, True, True
+        if sock.reuse or sock.exclusive:  # C18
+            sock.sharing = Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE
+        return True
+
+    def _scalable(self, space: PortSpace, sock: _Socket, endpoints: tuple[Endpoint, ...],
+                  picked: int | None) -> int | None:
+        """bind(0) with SO_PORT_SCALABILITY (O12): ``picked`` (a free port), else for a
+        specific address a port only scalable sockets hold on other addresses."""
+        if picked is None and all(address is not None for _, address in endpoints):
+            picked = self._scalable_port(space, endpoints)
+        sock.scalable = picked is not None
+        return picked
 
     def _scalable_port(self, space: PortSpace, endpoints: tuple[Endpoint, ...]) -> int | None:
         """SO_PORT_SCALABILITY's bind(address, 0) when no port is free (O12): the first port

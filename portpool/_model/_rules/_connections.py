@@ -67,7 +67,8 @@ RULES: Final[tuple[Rule, ...]] = (
          " after its socket is gone: FIN_WAIT_2 while the other side's socket is open (that side"
          " is then CLOSE_WAIT), then TIME_WAIT for TcpTimedWaitDelay once the other side has"
          " closed too.  The side that closes second keeps nothing.  host.advance() past the"
-         " delay ends the TIME_WAIT.", "RFC793 (3.5, the close sequences); KB314053 (TcpTimedWaitDelay \"determines the time that a"
+         " delay ends the TIME_WAIT.", "RFC793 (3.5, the close sequences); KB314053"
+         " (TcpTimedWaitDelay \"determines the time that a"
          " connection stays in the TIME_WAIT state when it is closing\", the \"2MSL\" state of"
          " RFC 793); NETSTAT_ZH (a server's closed connections in TIME_WAIT); that FIN_WAIT_2"
          " lasts until the peer closes (no FIN_WAIT_2 timer) is the model's simplification", D),

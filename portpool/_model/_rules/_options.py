@@ -99,7 +99,8 @@ RULES: Final[tuple[Rule, ...]] = (
          " port cannot be allocated by another socket without the SO_PORT_SCALABILITY option\";"
          " \"To have any effect, the SO_PORT_SCALABILITY option must be set before the bind"
          " function is called\"; minimum supported client: none); SOLSOCK; that free ports"
-         " come first and the walk from the counter are assumed", D, check="On a Windows Server with two addresses A and B,"
+         " come first and the walk from the counter are assumed", D,
+         check="On a Windows Server with two addresses A and B,"
          " as an administrator narrow the TCP dynamic range to 255 ports (netsh int ipv4 set"
          " dynamicport tcp start=60000 num=255), bind 255 TCP sockets with SO_PORT_SCALABILITY"
          " to (A, 0), then one more with the option to (B, 0) and one without it to (B, 0):"
