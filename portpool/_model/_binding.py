@@ -436,7 +436,7 @@ class _Binding(_MachineState):
                     sock.association = None
                 local = "0.0.0.0" if sock.family is Family.INET else "::"
                 loopback = "127.0.0.1" if sock.family is Family.INET else "::1"
-                if ipaddress.ip_address(canonical).is_loopback and loopback in self._local:
+                if _is_loopback(canonical) and loopback in self._local:
                     local = loopback  # K1: the loopback route's address
                 self._commit_bind(space, sock, local, picked, self._endpoints(sock, local))
             elif sock.deferred and route is not None:  # O13: the deferred port, at last
@@ -480,6 +480,12 @@ def _canonical_text(host: str, family: Family) -> str | None:
     W4).  Whether the machine has the address is L1's business."""
     address = parse_host(host, family)
     return None if address is None else address_text(address)
+
+
+@functools.lru_cache(maxsize=256)  # connect is hot; the same few peers recur
+def _is_loopback(canonical: str) -> bool:
+    """Whether ``canonical`` (an address's text) is a loopback address (K1)."""
+    return ipaddress.ip_address(canonical).is_loopback
 
 
 @functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur

@@ -18,7 +18,7 @@ from collections import deque
 from typing import Final
 
 from .._types import Connection, Family, Protocol
-from ._binding import _Binding
+from ._binding import _Binding, _is_loopback
 from ._conflicts import Sharing
 from ._endpoints import Endpoint, State
 from ._rules import refuse
@@ -163,9 +163,12 @@ class _Connections(_Binding):
             if not sock.listening or sock.queue is None:
                 raise refuse("S5", f"socket {handle:#x} is not listening")
             endpoints, queue = self._conns.endpoints, sock.queue
-            chosen = next((i for i in queue if i in endpoints and (peer is None or (
-                _in_family(sock.family, endpoints[i].family, endpoints[i].remote_host),
-                endpoints[i].remote_port) == tuple(peer))), None)  # reset ones are skipped
+            if peer is None and queue and queue[0] in endpoints:
+                chosen: int | None = queue[0]  # the common case: the oldest, not reset
+            else:
+                chosen = next((i for i in queue if i in endpoints and (peer is None or (
+                    _in_family(sock.family, endpoints[i].family, endpoints[i].remote_host),
+                    endpoints[i].remote_port) == tuple(peer))), None)  # reset ones are skipped
             if chosen is None:
                 raise refuse("S7", f"no connection is waiting on socket {handle:#x} (the model"
                              " never blocks)")
@@ -200,7 +203,7 @@ class _Connections(_Binding):
             raise refuse("S8", f"socket {sock.handle:#x} is listening")
         assert address is not None  # K3 refused the wildcard
         listener: _Socket | None = None
-        if not outside and (address in self._local or ipaddress.ip_address(address).is_loopback):
+        if not outside and (address in self._local or _is_loopback(address)):
             listener = self._listener(stack, address, port)
             if listener is None:
                 raise refuse("T10", f"nothing listens on {address} port {port}")
