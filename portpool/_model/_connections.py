@@ -280,20 +280,19 @@ class _Connections(_Binding):
     def _connect_tcp(self, sock: _Socket, route: Route) -> None:
         assert sock.port is not None
         conns = self._conns
-        local = (route.source, sock.port)
-        client = conns.add(route.stack, local, (route.destination, route.port), pid=sock.pid,
-                           socket=sock.handle, sharing=sock.sharing, accepted=False,
-                           shared=sock.shared_port)
+        stack, source, destination, port, listening = route
+        local, remote = (source, sock.port), (destination, port)
+        client = conns.add(stack, local, remote, pid=sock.pid, socket=sock.handle,
+                           sharing=sock.sharing, accepted=False, shared=sock.shared_port)
         sock.conn = client.id
-        if route.listener is None:
+        if listening is None:
             return  # T9: a peer that is not the machine's
-        listener = self._sockets[route.listener]
-        old = conns.find(route.destination, route.port, local[0], local[1])
+        listener = self._sockets[listening]
+        old = conns.by_tuple.get((destination, port, source, sock.port))
         if old is not None:  # T7: the listener's side in TIME_WAIT takes the new connection
-            conns.remove(old)
-        server = conns.add(route.stack, (route.destination, route.port), local,
-                           pid=listener.pid, socket=None, sharing=listener.sharing,
-                           accepted=True)
+            conns.remove(conns.endpoints[old])
+        server = conns.add(stack, remote, local, pid=listener.pid, socket=None,
+                           sharing=listener.sharing, accepted=True)
         client.peer, server.peer = server.id, client.id
         assert listener.queue is not None
         listener.queue.append(server.id)
