@@ -261,3 +261,19 @@ def test_the_patch_takes_windows_option_numbers() -> None:
         assert portpool.windows_code(info.value) == WinError.WSAEINVAL
         for s in (accepted, sock, server):
             s.close()
+
+
+@rule("O13", "T10")
+@pytest.mark.portpool(dynamic=RANGE, variants=SHARED)
+def test_a_refused_connect_leaves_the_port_waiting(pool: PortPool, refused: Refusals,
+                                                   emulated_host: EmulatedHost) -> None:
+    listener(pool, 8080)
+    sock = pool.socket(AF_INET, SOCK_STREAM)
+    sock.setsockopt(SOL_SOCKET, SO_REUSE_UNICASTPORT, 1)
+    sock.bind((LOOP, 0))
+    refused(WinError.WSAECONNREFUSED, lambda: sock.connect((LOOP, 8099)), "T10")
+    assert sock.getsockname() == (LOOP, 0)
+    others = fill(pool, 8080, 3)
+    sock.connect((LOOP, 8080))  # a port of its own: the 4-tuple is new
+    assert sock.getsockname()[1] not in {c.getsockname()[1] for c in others}
+    assert emulated_host.machine.sharing_problems() == []  # the fuzzer's invariant
