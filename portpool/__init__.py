@@ -70,13 +70,15 @@ _HOME = {
 }
 
 
-def __getattr__(name: str) -> object:
-    home = _HOME.get(name)
-    if home is None:
-        raise AttributeError(f"module 'portpool' has no attribute {name!r}")
-    value: object = getattr(__import__(f"portpool.{home}", fromlist=[name]), name)
-    globals()[name] = value  # the next use is a plain attribute lookup
-    return value
+if not TYPE_CHECKING:  # hidden from type checkers, so that they still flag a misspelled name
+
+    def __getattr__(name: str) -> object:
+        home = _HOME.get(name)
+        if home is None:
+            raise AttributeError(f"module 'portpool' has no attribute {name!r}")
+        value: object = getattr(__import__(f"portpool.{home}", fromlist=[name]), name)
+        globals()[name] = value  # the next use is a plain attribute lookup
+        return value
 
 
 def __dir__() -> list[str]:

@@ -59,13 +59,15 @@ if TYPE_CHECKING:
 __all__ = ["PortpoolSettings"]
 
 
-def __getattr__(name: str) -> object:
-    # PortpoolSettings is an attrs class: attrs loads when a test asks for the settings.
-    if name == "PortpoolSettings":
-        from portpool._pytest_settings import PortpoolSettings
+if not TYPE_CHECKING:  # type checkers see the import above
 
-        return PortpoolSettings
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    def __getattr__(name: str) -> object:
+        # PortpoolSettings is an attrs class: attrs loads when a test asks for the settings.
+        if name == "PortpoolSettings":
+            from portpool._pytest_settings import PortpoolSettings
+
+            return PortpoolSettings
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _KEYS = ("seed", "preset", "admin", "dynamic", "variants", "profile")
 _MARKER_HELP = (

@@ -144,3 +144,22 @@ def test_the_help_is_as_wide_as_argparse_makes_it(monkeypatch: pytest.MonkeyPatc
     for parser in (plain, ours):
         parser.add_argument("--machine", help="y " * 60)
     assert ours.format_help() == plain.format_help()
+
+
+def test_type_checkers_see_every_public_name_and_flag_a_misspelled_one(tmp_path: Path) -> None:
+    """The names load lazily at run time; mypy reads them from the TYPE_CHECKING imports,
+    and without a visible module ``__getattr__`` it still reports a name portpool lacks."""
+    lines = ["import portpool", *(f"reveal_type(portpool.{name})" for name in portpool.__all__),
+             "portpool.EmulatedHots"]
+    (tmp_path / "names.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "--cache-dir",
+         str(tmp_path / "cache"), "names.py"],
+        cwd=tmp_path, capture_output=True, text=True, check=False)
+    out = result.stdout.splitlines()
+    errors = [line for line in out if ": error:" in line]
+    assert errors == [f"names.py:{len(lines)}: error: Module has no attribute \"EmulatedHots\";"
+                      " maybe \"EmulatedHost\"?  [attr-defined]"], result.stdout
+    revealed = [line for line in out if "Revealed type is" in line]
+    assert len(revealed) == len(portpool.__all__)
+    assert not [line for line in revealed if '"Any"' in line or '"builtins.object"' in line], revealed
