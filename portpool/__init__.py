@@ -8,6 +8,8 @@ do not pay for attrs, the model and its rule tables until something asks for the
 Type checkers see every name through the ``TYPE_CHECKING`` imports below.
 """
 
+import os
+
 # ``typing`` is not imported for its TYPE_CHECKING flag (it costs a fresh interpreter
 # several milliseconds); type checkers treat any name TYPE_CHECKING as the flag.
 TYPE_CHECKING = False
@@ -48,6 +50,18 @@ if TYPE_CHECKING:
     from ._winsock._dlls import CallControl, EmulatedDlls
 
 __version__ = "0.1.0"
+
+# backends/ sits beside portpool/ in a source checkout and installs as portpool.backends
+# (pyproject's package-dir).  Code run inside the checkout (`python -m pytest`) imports
+# this folder itself, not the installed copy: let it find backends/ there too.  Only a
+# checkout has pyproject.toml and backends/__init__.py beside portpool/.
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_ROOT = os.path.dirname(_HERE)
+if (not os.path.isdir(os.path.join(_HERE, "backends"))
+        and os.path.isfile(os.path.join(_ROOT, "pyproject.toml"))
+        and os.path.isfile(os.path.join(_ROOT, "backends", "__init__.py"))):
+    __path__.append(_ROOT)
+del _HERE, _ROOT
 
 # Where each public name lives (the modules a name's first use imports).
 _HOME = {

@@ -79,13 +79,16 @@ def _child_joins_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> None:
     assert winerror == "10013" and str(tmp_path / "venv") in where
 
 
-def test_the_backends_are_portpool_s_own_folder() -> None:
+def test_the_checkout_s_backends_folder_is_portpool_backends() -> None:
+    """backends/ sits beside portpool/ (the design card's layout); the checkout imports it
+    as portpool.backends without any install (portpool/__init__.py), as the wheel does."""
     import portpool.backends.emulated
     import portpool.backends.windows
 
+    assert not (ROOT / "portpool" / "backends").exists()
     for module in (portpool.backends.emulated, portpool.backends.windows):
         path = Path(module.__file__ or "").resolve()
-        assert ROOT / "portpool" / "backends" in path.parents, path
+        assert ROOT / "backends" in path.parents, path
     code = "import backends"  # no top-level `backends` package is installed
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd="/", check=False)
