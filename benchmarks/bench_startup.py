@@ -10,7 +10,8 @@ What a suite of many small tests pays again and again (issue 19's numbers):
    own start, ``python -c pass``, which is measured in the same run and printed beside it).
 6. ``python -m portpool explain 56900 --preset hyperv``: at most 150 ms wall.
 
-The fresh-interpreter figures are measured twice, each the best of several runs:
+The fresh-interpreter figures are measured twice, each the best of 20 runs (6 with
+``--quick``), the commands taking turns so that a busy spell slows all of them alike:
 
 * "compiled": every module's bytecode is cached, as after ``pip install`` (which compiles
   it) or any earlier run that could write ``__pycache__``;
