@@ -304,6 +304,14 @@ class DllRunner(_Runner):
     def op_listen(self, step: dict[str, Any]) -> dict[str, Any]:
         return self._result(self.ws2.listen(self.sockets[step["sock"]], step["backlog"]) == 0)
 
+    def op_accept(self, step: dict[str, Any]) -> dict[str, Any]:
+        name = step["sock"]
+        handle = self.ws2.accept(self.sockets[name], None, None)
+        if handle == _abi.INVALID_SOCKET:
+            return self._result(False)
+        self.sockets[step["as"]], self.families[step["as"]] = handle, self.families[name]
+        return self._result(True)
+
     def op_connect_unspec(self, step: dict[str, Any]) -> dict[str, Any]:
         addr = _abi.SOCKADDR_IN()  # all zeros, sin_family AF_UNSPEC
         return self._result(self.ws2.connect(self.sockets[step["sock"]], ctypes.addressof(addr),
@@ -431,6 +439,13 @@ class ApiRunner(_Runner):
     def op_listen(self, step: dict[str, Any]) -> dict[str, Any]:
         sock = self.sockets[step["sock"]]
         return self._call(lambda: sock.listen(step["backlog"]))[1]
+
+    def op_accept(self, step: dict[str, Any]) -> dict[str, Any]:
+        sock = self.sockets[step["sock"]]
+        pair, got = self._call(sock.accept)
+        if pair is not None:
+            self.sockets[step["as"]] = pair[0]
+        return got
 
     def op_connect_unspec(self, step: dict[str, Any]) -> dict[str, Any]:
         sock = self.sockets[step["sock"]]

@@ -578,3 +578,86 @@ def test_listen_and_accept_through_the_emulated_ws2_32() -> None:
     assert ws2.setsockopt(accepted, SOL_SOCKET, SO_LINGER, ctypes.byref(value), 4) == 0
     assert ws2.closesocket(accepted) == 0
     assert [c.state for c in host.connections(TCP)] == ["LISTENING"]
+
+
+# --- accepted sockets inherit the listener's options (S9; wine-sock test_accept_inheritance) ----
+
+_KEEPALIVE, _OOBINLINE, _RCVBUF, _RCVTIMEO = 0x8, 0x100, 0x1002, 0x1006
+_IPPROTO_TCP, _TCP_NODELAY = 6, 1
+
+
+@rule("S9", "O1")
+def test_an_accepted_socket_reads_the_listeners_options(pool: PortPool) -> None:
+    server = pool.socket()
+    for level, option, value in ((SOL_SOCKET, SO_REUSEADDR, 1), (SOL_SOCKET, _KEEPALIVE, 1),
+                                 (SOL_SOCKET, _OOBINLINE, 1), (SOL_SOCKET, _RCVBUF, 0x123),
+                                 (SOL_SOCKET, _RCVTIMEO, 0x123), (_IPPROTO_TCP, _TCP_NODELAY, 1)):
+        server.setsockopt(level, option, value)
+    server.setsockopt(SOL_SOCKET, SO_LINGER, linger(True, 555))
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)  # type: ignore[attr-defined]
+    client = pool.socket()
+    client.connect(server.getsockname())
+    accepted, _ = server.accept()  # type: ignore[attr-defined]
+    assert [accepted.getsockopt(SOL_SOCKET, o) for o in (SO_REUSEADDR, _KEEPALIVE, _OOBINLINE,
+                                                         _RCVBUF, _RCVTIMEO)] == [1, 1, 1, 0x123, 0x123]
+    assert accepted.getsockopt(_IPPROTO_TCP, _TCP_NODELAY) == 1
+    assert accepted.getsockopt(SOL_SOCKET, SO_LINGER) == 1 | 555 << 16
+    # The client's socket, made by socket(), keeps the defaults.
+    assert client.getsockopt(SOL_SOCKET, _KEEPALIVE) == 0
+    assert client.getsockopt(SOL_SOCKET, _RCVBUF) == 65536
+
+
+@rule("S9", "T4")
+def test_an_accepted_socket_of_a_linger_zero_listener_resets_through_the_emulated_ws2_32() -> None:
+    import ctypes
+
+    from portpool._winsock import _abi as abi
+
+    host = EmulatedHost(seed=6)
+    ws2 = host.dlls().ws2_32
+    assert ws2.WSAStartup(0x0202, ctypes.byref(abi.WSADATA())) == 0
+    name = abi.SOCKADDR_IN(abi.AF_INET, abi.htons(8080))
+    name.sin_addr[:] = [127, 0, 0, 1]
+    server, client = ws2.socket(2, 1, 6), ws2.socket(2, 1, 6)
+    zero = (ctypes.c_ushort * 2)(1, 0)  # LINGER {1, 0} on the listener
+    assert ws2.setsockopt(server, SOL_SOCKET, SO_LINGER, ctypes.byref(zero), 4) == 0
+    keepalive = ctypes.c_int(1)
+    assert ws2.setsockopt(server, SOL_SOCKET, _KEEPALIVE, ctypes.byref(keepalive), 4) == 0
+    assert ws2.bind(server, ctypes.byref(name), 16) == 0 and ws2.listen(server, 5) == 0
+    assert ws2.connect(client, ctypes.byref(name), 16) == 0
+    accepted = ws2.accept(server, None, None)
+    assert accepted != abi.INVALID_SOCKET
+    got, size = (ctypes.c_ushort * 2)(7, 7), ctypes.c_int(4)
+    assert ws2.getsockopt(accepted, SOL_SOCKET, SO_LINGER, ctypes.byref(got), ctypes.byref(size)) == 0
+    assert list(got) == [1, 0]
+    flag, size = ctypes.c_int(0), ctypes.c_int(4)
+    assert ws2.getsockopt(accepted, SOL_SOCKET, _KEEPALIVE, ctypes.byref(flag), ctypes.byref(size)) == 0
+    assert flag.value == 1
+    assert ws2.closesocket(accepted) == 0  # the listener's LINGER {1, 0}: a reset (T4)
+    assert [c.state for c in host.connections(TCP)] == ["LISTENING"]
+
+
+@rule("S9", "O11")
+def test_a_patched_accepted_socket_reads_the_listeners_options() -> None:
+    import socket
+
+    import portpool
+
+    randomize = 0x3005  # SO_RANDOMIZE_PORT: Windows' number, which the patch sends to the model
+    with portpool.patch():
+        server = socket.socket()
+        server.setsockopt(socket.SOL_SOCKET, randomize, 1)
+        server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        client = socket.create_connection(server.getsockname(), timeout=10)
+        conn, _ = server.accept()
+        try:
+            assert conn.getsockopt(socket.SOL_SOCKET, randomize) == 1
+            assert conn.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) == 1
+            assert client.getsockopt(socket.SOL_SOCKET, randomize) == 0
+        finally:
+            conn.close()
+            client.close()
+            server.close()

@@ -53,6 +53,7 @@ RULES_BY_PREFIX: dict[str, tuple[str, ...]] = {
     "optsize-": ("O3", "O7", "O9", "B16", "B17", "B18"),
     "validity-": ("O1", "O9"),
     "ioctl-": ("B3", "B8"),
+    "accept-inheritance": ("S9", "O1", "T4"),
 }
 
 #: Records the model answers differently, each with the rule that explains it.
@@ -87,7 +88,7 @@ def _needs_met(record: dict[str, Any], has: Callable[[str], bool]) -> None:
 # The ids RULES_BY_PREFIX gives, written out for tests/test_specs.py, which reads them here.
 @pytest.mark.rule("B3", "B8", "B13", "B15", "B16", "B17", "B18", "C1", "C2", "C4", "C5", "C6", "C14",
                   "C15", "C20", "K1", "K4", "K5", "K6", "K7", "L1", "L2", "L4", "O1", "O2", "O3", "O4",
-                  "O6", "O7", "O8", "O9", "O10", "R9b", "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8",
+                  "O6", "O7", "O8", "O9", "O10", "R9b", "S9", "T4", "W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8",
                   "W9", "W10", "W13", "W14")
 @pytest.mark.parametrize("record", _params(RECORDS))
 def test_record_through_the_emulated_ws2_32(record: dict[str, Any]) -> None:

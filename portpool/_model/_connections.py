@@ -187,7 +187,8 @@ class _Connections(_Binding):
                 new_handle, pid, sock.family, sock.type, Protocol.TCP, host=host,
                 port=conn.local_port, reuse=sock.reuse, exclusive=sock.exclusive,
                 v6only=sock.v6only, sharing=sock.sharing, peer=peer, conn=conn.id,
-                linger=sock.linger, accepted=True)
+                linger=sock.linger, accepted=True,
+                options=dict(sock.options))  # S9: every option the listener has set
             self._processes[pid].sockets.add(new_handle)
             conn.socket = new_handle
             info = SocketInfo(new_handle, sock.family, sock.type, Protocol.TCP, host,

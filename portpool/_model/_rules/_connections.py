@@ -41,14 +41,17 @@ RULES: Final[tuple[Rule, ...]] = (
          " parameter s is a listening socket\")", D, E.WSAEINVAL),
     Rule("S9", "server", "accept returns a new socket for the oldest waiting connection: bound to"
          " the address the client connected to and the listener's port, connected to the"
-         " client's address and port, with the listener's options.  A connection is made when the"
-         " client connects (the model completes the handshake at once); until accepted it waits"
+         " client's address and port, with every option the listener has set (SO_REUSEADDR,"
+         " SO_KEEPALIVE, SO_OOBINLINE, SO_SNDBUF, SO_RCVBUF, SO_SNDTIMEO, SO_RCVTIMEO, TCP_NODELAY"
+         " and SO_LINGER read back as set on the listener; the model copies the rest too).  A"
+         " connection is made when the client connects (the model completes the handshake at once); until accepted it waits"
          " in the listener's queue, which netstat shows as ESTABLISHED with the listener's PID."
          "  An accepted socket shares the listener's port without holding it as a bind does:"
          " binds meet its connection only as T5 and T6 say.", "ACCEPT (\"extracts the first"
          " connection on the queue of pending connections\"; the new socket \"has the same"
          " properties as socket s\"); LISTEN (\"incoming connection requests are acknowledged and"
-         " queued pending acceptance\")", D),
+         " queued pending acceptance\"); WINE_SOCK (test_accept_inheritance: each of those"
+         " options set on the listener reads back on the accepted socket, SO_LINGER as {1, 555})", D),
     # --- the clock, TIME_WAIT and ports held by connections ------------------------------
     Rule("T1", "connections", "Each machine has a clock: seconds since boot, moved only by"
          " host.advance(seconds); a reboot sets it to 0.  Nothing in the model reads the wall"
