@@ -53,6 +53,13 @@ class EmulatedHost:
         time_wait_delay: TcpTimedWaitDelay in seconds, 30-300 (default 120): how long
             a TCP connection closed first on this machine stays in TIME_WAIT, holding its
             port (rules T2, T3).  Kept in the store like the dynamic ranges.
+        auto_reuse_ports: the TCP auto-reuse port range, a :class:`PortRange` (what
+            ``Set-NetTCPSetting -AutoReusePortRangeStartPort S
+            -AutoReusePortRangeNumberOfPorts N`` sets on Windows, then a reboot), or
+            ``None`` (default: none, as Windows ships).  With a range, TCP connections to
+            different peers share local ports of that range: a connect that binds
+            implicitly, and a socket with SO_REUSE_UNICASTPORT bound to port 0 (rules
+            O13, O15).  Kept in the store like ``time_wait_delay``.
 
     Raises:
         TypeError, ValueError: a bad option (checked before ``store`` is opened or made,
@@ -75,10 +82,11 @@ class EmulatedHost:
                  variants: Mapping[str, str] | None = None, preset: str | None = None,
                  addresses: Sequence[str] | None = None,
                  profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
-                 time_wait_delay: int | None = None) -> None:
+                 time_wait_delay: int | None = None,
+                 auto_reuse_ports: PortRange | None = None) -> None:
         self._setup(seed=seed, dynamic_ports=dynamic_ports, store=store, variants=variants,
                     preset=preset, addresses=addresses, profile=profile, rows=(),
-                    time_wait_delay=time_wait_delay)
+                    time_wait_delay=time_wait_delay, auto_reuse_ports=auto_reuse_ports)
 
     def _setup(self, *, seed: int, dynamic_ports: object,
                store: str | os.PathLike[str] | Store | None,
@@ -86,7 +94,8 @@ class EmulatedHost:
                addresses: Sequence[str] | None,
                profile: str | os.PathLike[str] | Mapping[str, object] | None,
                rows: Sequence[StoredReservation | StoredExclusion],
-               time_wait_delay: int | None) -> None:
+               time_wait_delay: int | None,
+               auto_reuse_ports: PortRange | None = None) -> None:
         if profile is not None:
             from ._profiles import profile_variants
 
@@ -103,7 +112,8 @@ class EmulatedHost:
             opened = store
         self._machine = Machine(seed=seed, dynamic_ports=dynamic_ports, store=opened,
                                 variants=variants, preset=preset, addresses=addresses, rows=rows,
-                                time_wait_delay=time_wait_delay)
+                                time_wait_delay=time_wait_delay,
+                                auto_reuse_ports=auto_reuse_ports)
         self._calls: CallControl | None = None
 
     @classmethod
@@ -401,6 +411,31 @@ class EmulatedHost:
             TypeError, ValueError: not an int in 30-300.
         """
         self._machine.set_time_wait_delay(seconds)
+
+    @property
+    def auto_reuse_ports(self) -> PortRange | None:
+        """The TCP auto-reuse port range in force this boot (``None``: none, Windows'
+        default); connections to different peers share its ports (rules O13, O15)."""
+        return self._machine.auto_reuse_ports
+
+    def set_auto_reuse_ports(self, ports: PortRange | None) -> None:
+        """Set the TCP auto-reuse port range in the machine's store, as
+        ``Set-NetTCPSetting -AutoReusePortRangeStartPort ... -AutoReusePortRangeNumberOfPorts
+        ...`` does (``None``: 0 ports, none); as on Windows it applies from the next
+        :meth:`reboot` (rule O15).
+
+        Raises:
+            TypeError: neither a PortRange nor ``None``.
+
+        >>> host = EmulatedHost(seed=1)
+        >>> host.set_auto_reuse_ports(PortRange(40000, 2000))
+        >>> host.auto_reuse_ports is None
+        True
+        >>> host.reboot()
+        >>> host.auto_reuse_ports
+        PortRange(40000-41999)
+        """
+        self._machine.set_auto_reuse_ports(ports)
 
     def connections(self, protocol: Protocol | None = None) -> tuple[Connection, ...]:
         """What ``netstat -ano`` lists, as values: listening TCP sockets, every TCP

@@ -26,6 +26,8 @@ class PortpoolSettings:
         admin: whether ``port_pool`` and ``portpool_patch`` run elevated.
         dynamic: the dynamic ports (a PortRange, a mapping, or None for the default).
         variants: ``{rule_id: alternative}``.  profile: a ``portpool probe`` JSON path.
+        auto_reuse: the TCP auto-reuse port range (a PortRange, ``"START-END"`` in a
+            marker, or None: none, rule O15).
     """
 
     seed: int = 0
@@ -34,6 +36,7 @@ class PortpoolSettings:
     dynamic: object = None
     variants: Mapping[str, str] = attrs.field(factory=dict)
     profile: str | None = None
+    auto_reuse: object = None
 
     def host(self, **overrides: Any) -> EmulatedHost:
         """A fresh :class:`~portpool.EmulatedHost` with these settings (``admin`` aside)."""
@@ -42,4 +45,5 @@ class PortpoolSettings:
         chosen = attrs.evolve(self, **overrides) if overrides else self
         return EmulatedHost(seed=chosen.seed, dynamic_ports=chosen.dynamic,
                             variants=dict(chosen.variants) or None, preset=chosen.preset,
-                            profile=chosen.profile)
+                            profile=chosen.profile,
+                            auto_reuse_ports=chosen.auto_reuse)  # type: ignore[arg-type]  # EmulatedHost checks it

@@ -69,9 +69,10 @@ if not TYPE_CHECKING:  # type checkers see the import above
             return PortpoolSettings
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-_KEYS = ("seed", "preset", "admin", "dynamic", "variants", "profile")
+_KEYS = ("seed", "preset", "admin", "dynamic", "variants", "profile", "auto_reuse")
 _MARKER_HELP = (
-    "portpool(seed=0, preset=None, admin=False, dynamic=None, variants=None, profile=None):"
+    "portpool(seed=0, preset=None, admin=False, dynamic=None, variants=None, profile=None,"
+    " auto_reuse=None):"
     " configure the emulated Windows machine behind portpool's fixtures"
 )
 
@@ -181,8 +182,9 @@ def _settings(request: pytest.FixtureRequest) -> PortpoolSettings:
         if not isinstance(chosen["variants"], Mapping):
             raise TypeError("@pytest.mark.portpool(variants=...) must be a dict {rule: alternative}")
         chosen["variants"] = {**values["variants"], **chosen["variants"]}
-    if "dynamic" in chosen:
-        chosen["dynamic"] = _parse_dynamic(chosen["dynamic"])
+    for key in ("dynamic", "auto_reuse"):  # auto_reuse: the auto-reuse port range (O15)
+        if key in chosen:
+            chosen[key] = _parse_dynamic(chosen[key])
     if "profile" in chosen and chosen["profile"] is not None:
         chosen["profile"] = os.fspath(chosen["profile"])
     values.update(chosen)

@@ -24,7 +24,7 @@ def test_marker_is_registered_for_strict_markers(pytester: pytest.Pytester) -> N
     outcome(pytester).assert_outcomes(passed=1)
     result = pytester.runpytest("--markers")
     result.stdout.fnmatch_lines(["*@pytest.mark.portpool(seed=0, preset=None, admin=False, dynamic=None,"
-                                 " variants=None, profile=None)*"])
+                                 " variants=None, profile=None, auto_reuse=None)*"])
 
 
 def test_marker_seed_preset_variants_dynamic(pytester: pytest.Pytester) -> None:

@@ -1,5 +1,6 @@
-"""The options that share ports: SO_REUSE_UNICASTPORT and connect's port reuse (O13, with
-its alternatives), SO_RANDOMIZE_PORT after it (O14), SO_PORT_SCALABILITY (O12); through
+"""The options that share ports: SO_REUSE_UNICASTPORT and connect's port reuse (O13, on a
+machine with an auto-reuse port range, O15), SO_RANDOMIZE_PORT after it (O14),
+SO_PORT_SCALABILITY (O12); through
 the interface on both backends, the emulated ws2_32 and ``portpool.patch()``."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from portpool import (
     EmulatedHost,
     PortPool,
     PortPoolError,
+    PortRange,
     WinError,
 )
 from portpool._winsock import _abi as abi
@@ -28,7 +30,8 @@ from .conftest import Refusals
 rule = pytest.mark.rule
 SO_RANDOMIZE_PORT, SO_PORT_SCALABILITY, SO_REUSE_UNICASTPORT = 0x3005, 0x3006, 0x3007
 RANGE = "60000-60254"  # the smallest dynamic range Windows allows (Y1): 255 ports
-SHARED = {"O13": "shared"}
+SHARED = PortRange(60000, 255)  # an auto-reuse port range (O15): here the dynamic range
+SHARED_TEXT = RANGE
 LOOP, LAN = "127.0.0.1", "192.168.1.10"
 
 
@@ -79,10 +82,10 @@ def test_the_option_alone_defers_nothing(pool: PortPool) -> None:
     assert sock.getsockname()[1] != 0
 
 
-# --- O13: shared (a machine with an auto-reuse port range) ----------------------------------
+# --- O13 on a machine with an auto-reuse port range (O15) --------------------------------------
 
 @rule("O13", "T8", "T3")
-@pytest.mark.portpool(dynamic=RANGE, variants=SHARED)
+@pytest.mark.portpool(dynamic=RANGE, auto_reuse=SHARED_TEXT)
 def test_ports_run_out_per_peer(pool: PortPool, emulated_host: EmulatedHost) -> None:
     a, _ = listener(pool, 8080), listener(pool, 8081)
     to_a = fill(pool, 8080)
@@ -109,7 +112,7 @@ def test_ports_run_out_per_peer(pool: PortPool, emulated_host: EmulatedHost) -> 
 
 
 @rule("O13", "C2", "A13")
-@pytest.mark.portpool(dynamic=RANGE, variants=SHARED)
+@pytest.mark.portpool(dynamic=RANGE, auto_reuse=SHARED_TEXT)
 def test_a_shared_port_still_meets_other_binds(pool: PortPool, refused: Refusals) -> None:
     listener(pool, 8080)
     taken = client(pool, 8080).getsockname()[1]
@@ -122,7 +125,7 @@ def test_a_shared_port_still_meets_other_binds(pool: PortPool, refused: Refusals
 
 
 @rule("O13")
-@pytest.mark.portpool(dynamic=RANGE, variants=SHARED)
+@pytest.mark.portpool(dynamic=RANGE, auto_reuse=SHARED_TEXT)
 def test_an_explicit_bind_with_the_option_waits_for_connect(pool: PortPool) -> None:
     listener(pool, 8080)
     sock = pool.socket(AF_INET, SOCK_STREAM)
@@ -144,13 +147,69 @@ def test_an_explicit_bind_with_the_option_waits_for_connect(pool: PortPool) -> N
 @rule("O13", "A4")
 def test_shared_ports_are_drawn_from_the_seed() -> None:
     def ports(seed: int) -> list[int]:
-        host = EmulatedHost(seed=seed, variants=SHARED)
+        host = EmulatedHost(seed=seed, auto_reuse_ports=SHARED)
         app = host.process()
         listener(app, 8080)
         return [client(app, 8080).getsockname()[1] for _ in range(20)]
 
     assert ports(5) == ports(5)
     assert ports(5) != ports(6)
+
+
+# --- O15: the auto-reuse port range, a machine setting -------------------------------------
+
+@rule("O15", "O13", "T8")
+def test_sharing_connections_draw_from_the_auto_reuse_range_only() -> None:
+    reuse = PortRange(40000, 2000)  # DOTNET_54903's range, outside the default dynamic range
+    host = EmulatedHost(seed=7, auto_reuse_ports=reuse)
+    app = host.process()
+    listener(app, 8080)
+    implicit = [client(app, 8080).getsockname()[1] for _ in range(30)]
+    assert all(port in reuse for port in implicit)
+    plain = app.socket(AF_INET, SOCK_STREAM)
+    plain.bind((LOOP, 0))  # a bind(0) without the option: the dynamic range (A4)
+    assert plain.getsockname()[1] in host.dynamic_range(portpool.Protocol.TCP)
+    six = app.socket(portpool.AF_INET6, SOCK_STREAM)
+    six.bind(("::1", 8081))
+    six.listen(5)
+    over_ipv6 = app.socket(portpool.AF_INET6, SOCK_STREAM)
+    over_ipv6.connect(("::1", 8081))
+    assert over_ipv6.getsockname()[1] in reuse  # the range serves IPv6 too (O15, assumed)
+
+
+@rule("O15", "O13")
+def test_the_range_is_kept_in_the_store_and_read_at_boot(tmp_path: Any) -> None:
+    path = tmp_path / "machine.db"
+    host = EmulatedHost(seed=1, store=path)
+    assert host.auto_reuse_ports is None  # Windows' default: none
+    host.set_auto_reuse_ports(PortRange(40000, 100))
+    assert host.auto_reuse_ports is None  # stored, not in force before a reboot
+    app = host.process()
+    listener(app, 8080)
+    assert client(app, 8080).getsockname()[1] not in PortRange(40000, 100)
+    host.reboot()
+    assert host.auto_reuse_ports == PortRange(40000, 100)
+    again = EmulatedHost(store=path)  # another host on the same store: the same machine
+    assert again.auto_reuse_ports == PortRange(40000, 100)
+    app = again.process()
+    listener(app, 8080)
+    assert client(app, 8080).getsockname()[1] in PortRange(40000, 100)
+    again.set_auto_reuse_ports(None)  # 0 ports: off from the next boot
+    again.reboot()
+    assert again.auto_reuse_ports is None and EmulatedHost(store=path).auto_reuse_ports is None
+
+
+@rule("O15")
+def test_a_bad_range_is_refused_before_anything_is_made(tmp_path: Any) -> None:
+    path = tmp_path / "machine.db"
+    with pytest.raises(TypeError, match="auto_reuse_ports must be a PortRange"):
+        EmulatedHost(store=path, auto_reuse_ports=(40000, 100))  # type: ignore[arg-type]
+    assert not path.exists()
+    host = EmulatedHost(seed=1)
+    before = host.snapshot()
+    with pytest.raises(TypeError, match="PortRange"):
+        host.set_auto_reuse_ports(40000)  # type: ignore[arg-type]
+    assert host.snapshot() == before
 
 
 # --- O14 ------------------------------------------------------------------------------------
@@ -214,7 +273,7 @@ def _sin(host: str, port: int) -> abi.SOCKADDR_IN:
 
 @rule("O13", "O3", "B18")
 def test_the_dlls_defer_the_port_and_read_a_bool() -> None:
-    host = EmulatedHost(seed=2, variants=SHARED)
+    host = EmulatedHost(seed=2, auto_reuse_ports=SHARED)
     ws2 = _ws2(host)
     server = ws2.socket(abi.AF_INET, 1, 0)
     name = _sin(LOOP, 8080)
@@ -233,14 +292,14 @@ def test_the_dlls_defer_the_port_and_read_a_bool() -> None:
     assert abi.ntohs(got.sin_port) == 0
     assert ws2.connect(s, byref(name), sizeof(name)) == 0
     assert ws2.getsockname(s, byref(got), byref(length)) == 0
-    assert 49152 <= abi.ntohs(got.sin_port) <= 65535  # the default dynamic range
+    assert abi.ntohs(got.sin_port) in SHARED  # a port of the auto-reuse range
 
 
 # --- portpool.patch() -------------------------------------------------------------------------
 
 @rule("O13", "O14")
 def test_the_patch_takes_windows_option_numbers() -> None:
-    host = EmulatedHost(seed=3, variants=SHARED)
+    host = EmulatedHost(seed=3, auto_reuse_ports=SHARED)
     with portpool.patch(host):
         server = socket.socket()
         server.bind((LOOP, 8080))
@@ -264,7 +323,7 @@ def test_the_patch_takes_windows_option_numbers() -> None:
 
 
 @rule("O13", "T10")
-@pytest.mark.portpool(dynamic=RANGE, variants=SHARED)
+@pytest.mark.portpool(dynamic=RANGE, auto_reuse=SHARED_TEXT)
 def test_a_refused_connect_leaves_the_port_waiting(pool: PortPool, refused: Refusals,
                                                    emulated_host: EmulatedHost) -> None:
     listener(pool, 8080)

@@ -129,11 +129,11 @@ class _Binding(_MachineState):
         return space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
 
     def _deferred_bind(self, sock: _Socket, host: str, endpoints: tuple[Endpoint, ...]) -> bool:
-        """bind(address, 0) of a TCP socket with SO_REUSE_UNICASTPORT on a machine that shares
-        ports (O13 ``shared``): the socket is bound to ``host`` and takes its port at
-        connect.  Whether that happened."""
+        """bind(address, 0) of a TCP socket with SO_REUSE_UNICASTPORT on a machine with an
+        auto-reuse port range (O13, O15): the socket is bound to ``host`` and takes its port
+        at connect.  Whether that happened."""
         if not (sock.options.get(_UNICAST) and sock.protocol is Protocol.TCP
-                and self._variants["O13"] == "shared"):
+                and self._auto_reuse is not None):
             return False
         sock.association = None
         sock.host, sock.endpoints, sock.deferred, sock.shared_port = host, endpoints, True, True
@@ -423,15 +423,16 @@ class _Binding(_MachineState):
                     if picked is None:
                         raise refuse("A1", f"every port of {shown(block.range)} is bound")
                 else:
-                    shared = route is not None and self._variants["O13"] == "shared"
+                    shared = route is not None and self._auto_reuse is not None
                     # O13: connect's implicit bind has SO_REUSE_UNICASTPORT on by default
                     picked = (self._shared_port(space, sock, route) if shared and route
                               else self._draw_port(space, sock))
                     if picked is None:
                         rule = "T8" if protocol is Protocol.TCP else "A13"
-                        raise refuse(rule, f"no free {protocol.name} port in"
-                                     f" {space.dynamic(sock.family)!r} for connect's implicit"
-                                     " bind" + (f" to {canonical} port {number}" if shared else ""))
+                        raise refuse(rule, f"no free {protocol.name} port in"  # O15's range if shared
+                                     f" {self._auto_reuse if shared else space.dynamic(sock.family)!r}"
+                                     " for connect's implicit bind"
+                                     + (f" to {canonical} port {number}" if shared else ""))
                     sock.shared_port = shared
                     sock.association = None
                 local = "0.0.0.0" if sock.family is Family.INET else "::"
@@ -443,7 +444,7 @@ class _Binding(_MachineState):
                 space = self._spaces[Protocol.TCP]
                 picked = self._shared_port(space, sock, route)
                 if picked is None:
-                    raise refuse("T8", f"no TCP port of {space.dynamic(sock.family)!r} is free"
+                    raise refuse("T8", f"no TCP port of {self._auto_reuse!r} is free"
                                  f" for a connection to {canonical} port {number}")
                 sock.port, sock.deferred = picked, False
                 space.bind(picked, handle)
@@ -457,7 +458,7 @@ class _Binding(_MachineState):
         raise NotImplementedError  # pragma: no cover - the connections mixin overrides it
 
     def _shared_port(self, space: PortSpace, sock: _Socket, route: Route) -> int | None:
-        """The port a sharing connection gets (O13 ``shared``): ``_connections.py`` says."""
+        """The port a sharing connection gets (O13): ``_connections.py`` says."""
         raise NotImplementedError  # pragma: no cover - the connections mixin overrides it
 
     def _connect_tcp(self, sock: _Socket, route: Route) -> None:

@@ -17,7 +17,7 @@ import math
 from collections import deque
 from typing import Final
 
-from .._types import Connection, Family, Protocol
+from .._types import Connection, Family, PortRange, Protocol
 from ._binding import _Binding, _is_loopback
 from ._conflicts import Sharing
 from ._endpoints import Endpoint, State
@@ -26,8 +26,8 @@ from ._space import PortSpace
 from ._state import Route, SocketInfo, _as_int, _protocol_option, _Socket
 from ._store import Store
 
-__all__ = ["DEFAULT_TIME_WAIT_DELAY", "TIME_WAIT_LIMITS", "check_time_wait_delay",
-           "connection_value"]
+__all__ = ["DEFAULT_TIME_WAIT_DELAY", "TIME_WAIT_LIMITS", "check_auto_reuse_ports",
+           "check_time_wait_delay", "connection_value"]
 
 #: TcpTimedWaitDelay's default and limits, in seconds (rule T2, KB 314053).
 DEFAULT_TIME_WAIT_DELAY: Final = 120
@@ -53,6 +53,21 @@ def check_time_wait_delay(seconds: object) -> int:
         raise ValueError(f"time_wait_delay must be {low}-{high} seconds (TcpTimedWaitDelay's"
                          f" valid range, rule T2), not {number}")
     return number
+
+
+def check_auto_reuse_ports(ports: object) -> PortRange:
+    """``ports`` as an auto-reuse port range (rule O15): a :class:`PortRange`, whose
+    start and count are Set-NetTCPSetting's two UInt16 parameters (PortRange keeps it
+    within 1-65535).  Windows' 0 ports, no range, is ``None`` to the callers.
+
+    Raises:
+        TypeError: not a PortRange.
+    """
+    if not isinstance(ports, PortRange):
+        raise TypeError("auto_reuse_ports must be a PortRange (Set-NetTCPSetting's"
+                        " -AutoReusePortRangeStartPort and -AutoReusePortRangeNumberOfPorts) or"
+                        f" None, not {type(ports).__name__}")
+    return ports
 
 
 def _seconds(value: object) -> float:
@@ -110,6 +125,23 @@ class _Connections(_Binding):
         with self.lock:
             return self._conns.advance(span)
 
+    @property
+    def auto_reuse_ports(self) -> PortRange | None:
+        """The TCP auto-reuse port range in force this boot; ``None``: none (O13, O15)."""
+        return self._auto_reuse
+
+    def set_auto_reuse_ports(self, ports: object) -> None:
+        """Store the auto-reuse port range (``None``: none, Windows' default); it applies
+        from the next reboot (O15).
+
+        Raises:
+            TypeError: neither a PortRange nor ``None``.
+        """
+        value = None if ports is None else check_auto_reuse_ports(ports)
+        with self.lock:
+            store: Store = self._store
+            store.set_auto_reuse_ports(value)
+
     def set_time_wait_delay(self, seconds: object) -> None:
         """Store TcpTimedWaitDelay in the registry; it applies from the next reboot (T2).
 
@@ -140,7 +172,7 @@ class _Connections(_Binding):
                 raise refuse("S1", f"socket {handle:#x} is not bound")
             if sock.listening:
                 return  # S4: success, and the backlog stays as it was
-            if sock.deferred:  # O13 shared: a port waiting for connect is taken now (A4)
+            if sock.deferred:  # O13: a port waiting for connect is taken now (A4)
                 space = self._spaces[Protocol.TCP]
                 picked = self._draw_port(space, sock)
                 if picked is None:
@@ -227,12 +259,13 @@ class _Connections(_Binding):
         return Route(stack, source, address, port, None if listener is None else listener.handle)
 
     def _shared_port(self, space: PortSpace, sock: _Socket, route: Route) -> int | None:
-        """The local port of a connection that shares ports (O13 ``shared``): the first
-        port at or after a drawn one (the machine's seeded generator, as O11 draws) that no
-        block covers, that only sharing sockets and sharing connections use, and that has
-        no connection to this peer yet (the 4-tuple is unique).  ``None``: every port has
-        one (T8)."""
-        entry = space.dynamic(sock.family)
+        """The local port of a connection that shares ports (O13): the first port of the
+        auto-reuse port range (O15) at or after a drawn one (the machine's seeded generator,
+        as O11 draws) that no block covers, that only sharing sockets and sharing
+        connections use, and that has no connection to this peer yet (the 4-tuple is
+        unique).  ``None``: every port has one (T8)."""
+        entry = self._auto_reuse
+        assert entry is not None  # only a machine with the range shares ports
         lo, hi = entry.start, entry.last
         start = lo + self._rng.randrange(hi - lo + 1)
         sockets, conns = self._sockets, self._conns

@@ -64,8 +64,9 @@ class Endpoint:
             listener's, S9), for REUSE's SO_EXCLUSIVEADDRUSE rule (T6).
         accepted: the server side of a connection (it came from a listener).
         expires: the clock time a TIME_WAIT endpoint goes.
-        shared: its local port came from connect's port sharing (rule O13 ``shared``):
-            other such connections to other peers may use the port too.
+        shared: its local port came from connect's port sharing (rule O13, on a machine
+            with an auto-reuse port range): other such connections to other peers may use
+            the port too.
     """
 
     id: int

@@ -226,7 +226,7 @@ class _Introspection(_Binding):
                 tuple((c.id, c.family, c.local_host, c.local_port, c.remote_host, c.remote_port,
                        c.state.value, c.pid, c.socket, c.peer, c.expires, c.shared)
                       for c in self._conns.endpoints.values()),
-                self._conns.clock, self._time_wait_delay,
+                self._conns.clock, self._time_wait_delay, self._auto_reuse,
                 self._next_pid, self._next_handle, self._rng.getstate(), self._boot_number,
             )
 

@@ -45,7 +45,12 @@ from typing import Final
 from .._errors import shown
 from .._types import Family, PortRange, Protocol
 from ._blocks import _Blocks, dynamic_range_problem
-from ._connections import DEFAULT_TIME_WAIT_DELAY, _Connections, check_time_wait_delay
+from ._connections import (
+    DEFAULT_TIME_WAIT_DELAY,
+    _Connections,
+    check_auto_reuse_ports,
+    check_time_wait_delay,
+)
 from ._endpoints import ConnectionTable
 from ._introspect import Explanation, _Introspection
 from ._presets import PRESETS, place_nothing
@@ -99,10 +104,12 @@ class Machine(_Processes, _Blocks, _Connections, _Introspection):
         addresses: object = None,
         rows: Sequence[StoredReservation | StoredExclusion] = (),
         time_wait_delay: object = None,
+        auto_reuse_ports: object = None,
     ) -> None:
         if not isinstance(seed, int) or isinstance(seed, bool):
             raise TypeError(f"seed must be an int, not {type(seed).__name__}")
         delay = None if time_wait_delay is None else check_time_wait_delay(time_wait_delay)
+        reuse_range = None if auto_reuse_ports is None else check_auto_reuse_ports(auto_reuse_ports)
         self._local = _DEFAULT_LOCAL if addresses is None else _local_addresses(addresses)
         self.lock = threading.RLock()
         self._variants = check_variants(variants)
@@ -161,6 +168,9 @@ class Machine(_Processes, _Blocks, _Connections, _Introspection):
         if delay is not None:  # T2: this machine boots with it (a new one, or this host)
             self._store.set_time_wait_delay(delay)
             record = self._store.load()
+        if reuse_range is not None:  # O15: likewise the auto-reuse port range
+            self._store.set_auto_reuse_ports(reuse_range)
+            record = self._store.load()
         self._boot(record)
 
     def _range_options(self, value: object) -> dict[RangeKey, PortRange]:
@@ -218,6 +228,7 @@ class Machine(_Processes, _Blocks, _Connections, _Introspection):
         self._seen = record.version
         self._stopped = {}  # every component runs after a boot (X1, X16)
         self._time_wait_delay = record.time_wait_delay or DEFAULT_TIME_WAIT_DELAY  # T2
+        self._auto_reuse = record.auto_reuse_ports  # O15: read at boot
         tcp = self._spaces[Protocol.TCP]
         self._conns = ConnectionTable(tcp.hold, tcp.release)  # T1: the clock starts at 0
         for res in record.reservations:

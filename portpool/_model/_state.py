@@ -143,6 +143,7 @@ class _MachineState:
     _seen: int  # the store's version this machine's memory is in step with
     _conns: ConnectionTable  # TCP connection endpoints and the clock (T1-T12)
     _time_wait_delay: int  # TcpTimedWaitDelay in force this boot (T2)
+    _auto_reuse: PortRange | None  # the auto-reuse port range in force this boot (O13, O15)
 
     def _end_connections(self, sock: _Socket) -> None:
         """Closing ``sock`` ends its connections (``_connections.py`` does it, T3, T4)."""

@@ -251,6 +251,9 @@ class MachineRecord:
         version: the store's version when it was read (see :meth:`Store.version`).
         time_wait_delay: TcpTimedWaitDelay in seconds, if it was set (rule T2; ``None``:
             Windows' default).
+        auto_reuse_ports: the TCP auto-reuse port range (Set-NetTCPSetting
+            -AutoReusePortRangeStartPort/-NumberOfPorts, rule O15), if one is set
+            (``None``: Windows' default, 0 ports, no port sharing).
     """
 
     reservations: tuple[StoredReservation, ...] = attrs.field(converter=_reservations)
@@ -261,6 +264,7 @@ class MachineRecord:
     boot: int
     version: int = attrs.field(default=0, eq=False)  # when it was read, not what it holds
     time_wait_delay: int | None = None
+    auto_reuse_ports: PortRange | None = None
 
 
 @attrs.frozen
@@ -434,6 +438,15 @@ class Store(_Protocol):
 
     def set_time_wait_delay(self, seconds: int) -> Commit:
         """Store TcpTimedWaitDelay (rule T2; its limits are the machine's business).
+
+        Raises:
+            StoreError, PortPoolError, TypeError: as for ``add_reservation``.
+        """
+        ...
+
+    def set_auto_reuse_ports(self, ports: PortRange | None) -> Commit:
+        """Store the TCP auto-reuse port range (rule O15; ``None``: none, Windows'
+        default).
 
         Raises:
             StoreError, PortPoolError, TypeError: as for ``add_reservation``.
@@ -633,6 +646,7 @@ class MemoryStore:
         self._boot = 0
         self._version = 0
         self._time_wait_delay: int | None = None
+        self._auto_reuse: PortRange | None = None
 
     def _record(self, index: _Index, boot: int) -> MachineRecord:
         rows = index.all()
@@ -640,7 +654,8 @@ class MemoryStore:
             reservations=[r for r in rows if isinstance(r, StoredReservation)],
             exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
             ranges=self._ranges, preset=self._preset, seed=self._seed, boot=boot,
-            version=self._version, time_wait_delay=self._time_wait_delay)
+            version=self._version, time_wait_delay=self._time_wait_delay,
+            auto_reuse_ports=self._auto_reuse)
 
     def _commit(self, rows: int) -> Commit:
         """Count a write (the caller holds the lock)."""
@@ -709,6 +724,13 @@ class MemoryStore:
         _check_delay(seconds)
         with self._lock:
             self._time_wait_delay = seconds
+            return self._commit(1)
+
+    def set_auto_reuse_ports(self, ports: PortRange | None) -> Commit:
+        """Store the auto-reuse port range (see :meth:`Store.set_auto_reuse_ports`)."""
+        _check_auto_reuse(ports)
+        with self._lock:
+            self._auto_reuse = ports
             return self._commit(1)
 
     def set_preset(self, name: str | None, seed: int) -> Commit:
@@ -995,7 +1017,21 @@ def _read(connection: sqlite3.Connection) -> MachineRecord:
         reservations=[r for r in rows if isinstance(r, StoredReservation)],
         exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
         ranges=ranges, preset=preset, seed=seed_value, boot=boot, version=version,
-        time_wait_delay=delay)
+        time_wait_delay=delay, auto_reuse_ports=_read_auto_reuse(meta))
+
+
+def _read_auto_reuse(meta: Mapping[object, object]) -> PortRange | None:
+    """The auto-reuse port range the meta table holds (rule O15; both keys or none)."""
+    start, count = meta.get(_AUTO_REUSE_KEYS[0]), meta.get(_AUTO_REUSE_KEYS[1])
+    if start is None and count is None:
+        return None
+    if type(start) is not int or type(count) is not int:
+        raise _NotAStoreError(f"meta {_AUTO_REUSE_KEYS[0]} {shown(start)} and"
+                              f" {_AUTO_REUSE_KEYS[1]} {shown(count)} are no port range")
+    try:
+        return PortRange(start, count)
+    except ValueError as exc:
+        raise _NotAStoreError(f"meta auto-reuse port range: {exc}") from None
 
 
 def _version_of(meta: Mapping[object, object]) -> int:
@@ -1060,6 +1096,15 @@ def _write_range(connection: sqlite3.Connection, protocol: Protocol, family: Fam
 
 #: The meta key of TcpTimedWaitDelay (rule T2); absent until it is set.
 _DELAY_KEY: Final = "tcp_timed_wait_delay"
+
+
+#: The meta keys of the TCP auto-reuse port range (rule O15); absent while none is set.
+_AUTO_REUSE_KEYS: Final = ("tcp_auto_reuse_start", "tcp_auto_reuse_count")
+
+
+def _check_auto_reuse(ports: object) -> None:
+    if ports is not None and not isinstance(ports, PortRange):
+        raise TypeError(f"ports must be a PortRange or None, not {type(ports).__name__}")
 
 
 def _check_delay(seconds: object) -> None:
@@ -1403,6 +1448,18 @@ class SqliteStore:
         with self._transaction(write=True) as connection:
             before = _read_version(connection)
             connection.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (_DELAY_KEY, seconds))
+            return _commit(connection, before, 1)
+
+    def set_auto_reuse_ports(self, ports: PortRange | None) -> Commit:
+        """Store the auto-reuse port range (see :meth:`Store.set_auto_reuse_ports`)."""
+        _check_auto_reuse(ports)
+        with self._transaction(write=True) as connection:
+            before = _read_version(connection)
+            connection.executemany("DELETE FROM meta WHERE key = ?",
+                                   [(key,) for key in _AUTO_REUSE_KEYS])
+            if ports is not None:
+                connection.executemany("INSERT INTO meta VALUES (?, ?)", [
+                    (_AUTO_REUSE_KEYS[0], ports.start), (_AUTO_REUSE_KEYS[1], ports.count)])
             return _commit(connection, before, 1)
 
     def set_preset(self, name: str | None, seed: int) -> Commit:

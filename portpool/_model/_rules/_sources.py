@@ -101,6 +101,13 @@ SOURCES: Final[Mapping[str, str]] = {
     " outbound TCP connections for which either SO_REUSE_UNICASTPORT has been set on the socket,"
     " or for which connect() has been called without calling bind() on the socket\"; MicrosoftDocs/"
     "windows-powershell-docs docset/winserver2022-ps/nettcpip/Set-NetTCPSetting.md)",
+    "MSFT_TCPSETTING": "https://learn.microsoft.com/previous-versions/windows/desktop/nettcpipprov/"
+    "msft-nettcpsetting (MSFT_NetTCPSetting class: uint16 AutoReusePortRangeStartPort, uint16"
+    " AutoReusePortRangeNumberOfPorts)",
+    "COREFX_4887": "https://github.com/dotnet/corefx/issues/4887 (a .NET networking maintainer:"
+    " SocketOptionName.ReuseUnicastPort needs Windows 10 \"and customized networking"
+    " configuration using Powershell scripts. And changing these settings requires a machine"
+    " reboot\")",
     "DOTNET_48219": "https://github.com/dotnet/runtime/issues/48219 (a .NET networking maintainer:"
     " with SO_REUSE_UNICASTPORT \"socket.Bind() will not allocate a local port, instead, actual"
     " port allocation will be deferred until the ConnectEx call, allowing local port reuse\")",
