@@ -212,6 +212,45 @@ def test_a_bad_range_is_refused_before_anything_is_made(tmp_path: Any) -> None:
     assert host.snapshot() == before
 
 
+# --- O16: SO_REUSE_UNICASTPORT on UDP ---------------------------------------------------------
+
+@rule("O16", "A4")
+@pytest.mark.portpool(dynamic=RANGE, auto_reuse="40000-40099")
+def test_the_option_on_udp_is_kept_and_shares_nothing(pool: PortPool) -> None:
+    udp = pool.socket(AF_INET, SOCK_DGRAM)
+    udp.setsockopt(SOL_SOCKET, SO_REUSE_UNICASTPORT, 1)
+    assert udp.getsockopt(SOL_SOCKET, SO_REUSE_UNICASTPORT) == 1
+    udp.bind((LOOP, 0))
+    port = udp.getsockname()[1]
+    assert 60000 <= port <= 60254  # a port of the dynamic range at once, not of 40000-40099
+    talker = pool.socket(AF_INET, SOCK_DGRAM)
+    talker.setsockopt(SOL_SOCKET, SO_REUSE_UNICASTPORT, 1)
+    talker.connect(("203.0.113.9", 53))  # UDP's implicit bind: the dynamic range too
+    assert 60000 <= talker.getsockname()[1] <= 60254
+
+
+@rule("O16")
+def test_the_option_on_udp_through_the_dlls_and_the_patch() -> None:
+    host = EmulatedHost(seed=4, auto_reuse_ports=PortRange(40000, 100))
+    ws2 = _ws2(host)
+    s = ws2.socket(abi.AF_INET, 2, 0)
+    one = c_int32(1)
+    assert ws2.setsockopt(s, SOL_SOCKET, SO_REUSE_UNICASTPORT, byref(one), 4) == 0
+    anywhere = _sin(LOOP, 0)
+    assert ws2.bind(s, byref(anywhere), sizeof(anywhere)) == 0
+    got, length = abi.SOCKADDR_IN(), c_int32(sizeof(abi.SOCKADDR_IN))
+    assert ws2.getsockname(s, byref(got), byref(length)) == 0
+    assert abi.ntohs(got.sin_port) >= 49152
+    with portpool.patch(host):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, SO_REUSE_UNICASTPORT, 1)
+            sock.bind((LOOP, 0))
+            assert sock.getsockname()[1] >= 49152
+        finally:
+            sock.close()
+
+
 # --- O14 ------------------------------------------------------------------------------------
 
 @rule("O14")

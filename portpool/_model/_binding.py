@@ -132,7 +132,7 @@ class _Binding(_MachineState):
         """bind(address, 0) of a TCP socket with SO_REUSE_UNICASTPORT on a machine with an
         auto-reuse port range (O13, O15): the socket is bound to ``host`` and takes its port
         at connect.  Whether that happened."""
-        if not (sock.options.get(_UNICAST) and sock.protocol is Protocol.TCP
+        if not (sock.options.get(_UNICAST) and sock.protocol is Protocol.TCP  # O16: not UDP
                 and self._auto_reuse is not None):
             return False
         sock.association = None

@@ -182,6 +182,26 @@ def _o15(lab: Lab) -> Finding:  # pragma: no cover - not runnable
     raise Skip("it would change a TCP setting and reboot the machine")
 
 
+@experiment("O16", "SO_REUSE_UNICASTPORT 1 on a UDP socket, read it back, bind 127.0.0.1:0,"
+             " getsockname")
+def _o16(lab: Lab) -> Finding:
+    sock = udp_socket(lab)
+    set_it = lab.see("setsockopt SO_REUSE_UNICASTPORT 1",
+                     partial(sock.setsockopt, SOL_SOCKET, _SO_REUSE_UNICASTPORT, 1))
+    if not set_it.ok:
+        decisive(lab)
+        return False  # the evidence line names the code Windows gives
+    read = lab.see("getsockopt SO_REUSE_UNICASTPORT",
+                   partial(sock.getsockopt, SOL_SOCKET, _SO_REUSE_UNICASTPORT))
+    if not lab.see(f"bind {LOOP4}:0", lambda: sock.bind((LOOP4, 0))).ok:
+        raise Skip("the bind failed")
+    name = lab.see("getsockname", sock.getsockname)
+    if not (read.ok and name.ok):
+        return None
+    decisive(lab)
+    return bool(read.value == 1 and name.value[1] != 0)
+
+
 @experiment("O14", "SO_REUSE_UNICASTPORT 1, then SO_RANDOMIZE_PORT 1, on a TCP socket; the other"
              " order on another")
 def _o14(lab: Lab) -> Finding:

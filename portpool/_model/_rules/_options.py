@@ -167,6 +167,17 @@ RULES: Final[tuple[Rule, ...]] = (
          " 1000 (inside the default dynamic range): this rule expects it accepted; reboot, then"
          " a TCP socket with SO_REUSE_UNICASTPORT connecting to ::1 and to 127.0.0.1 gets a port"
          " of 49152-50151 both times.  Restore 0 ports and reboot."),
+    Rule("O16", "options", "SO_REUSE_UNICASTPORT on a UDP socket: setsockopt succeeds and the"
+         " option reads back as set, but it shares nothing: a UDP bind(0) takes a port of the"
+         " dynamic range at once (A4), on a machine with an auto-reuse port range too (O15).",
+         "PS_TCPSETTING (the auto-reuse range serves \"outbound TCP connections\"); G3_BIND"
+         " (\"SO_REUSE_UNICASTPORT is not available for UDP socket on Windows\": a proxy that"
+         " sets it for TCP leaves it off for UDP); SOLSOCK (listed among the SOL_SOCKET options"
+         " without a socket type).  Whether setsockopt refuses it on UDP, and with which code,"
+         " no source says: that it is accepted and ignored is assumed", A, check="On a UDP"
+         " socket setsockopt(SOL_SOCKET, SO_REUSE_UNICASTPORT, 1), then bind 127.0.0.1:0 and"
+         " getsockname: this rule expects the setsockopt to succeed, getsockopt to read 1 and"
+         " the port not to be 0; a refusal's code settles what Windows does instead."),
 )
 
 # Where the evidence conflicts: every candidate behaviour, the default first.

@@ -108,6 +108,9 @@ SOURCES: Final[Mapping[str, str]] = {
     " SocketOptionName.ReuseUnicastPort needs Windows 10 \"and customized networking"
     " configuration using Powershell scripts. And changing these settings requires a machine"
     " reboot\")",
+    "G3_BIND": "https://github.com/bytedance/g3/blob/main/lib/g3-socket/src/bind.rs"
+    " (bind_udp_for_connect: \"SO_REUSE_UNICASTPORT is not available for UDP socket on"
+    " Windows\"; the TCP path sets it, the UDP path binds to port 0 without it)",
     "DOTNET_48219": "https://github.com/dotnet/runtime/issues/48219 (a .NET networking maintainer:"
     " with SO_REUSE_UNICASTPORT \"socket.Bind() will not allocate a local port, instead, actual"
     " port allocation will be deferred until the ConnectEx call, allowing local port reuse\")",
