@@ -122,6 +122,7 @@ class EmulatedHost:
                addresses: Sequence[str] | None = None,
                profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
                time_wait_delay: int | None = None,
+               auto_reuse_ports: PortRange | None = None,
                ) -> EmulatedHost:
         """A machine as a kind of real one is found.
 
@@ -131,8 +132,8 @@ class EmulatedHost:
                 rows 5357 and 47001, the administered TCP 50000-50059) or
                 ``"vs-runner"`` (dynamic range 1024-65534 as after a Visual Studio
                 install, with WinNAT blocks over common development ports).
-            seed, store, variants, addresses, profile, time_wait_delay: as for the
-                constructor.
+            seed, store, variants, addresses, profile, time_wait_delay,
+                auto_reuse_ports: as for the constructor.
 
         Raises:
             ValueError: an unknown name.
@@ -140,7 +141,8 @@ class EmulatedHost:
                 constructor.
         """
         return cls(seed=seed, store=store, variants=variants, preset=name, addresses=addresses,
-                   profile=profile, time_wait_delay=time_wait_delay)
+                   profile=profile, time_wait_delay=time_wait_delay,
+                   auto_reuse_ports=auto_reuse_ports)
 
     @classmethod
     def from_netsh(cls, *outputs: str | tuple[Protocol, str], ipv6_dynamic: Sequence[str] = (),
@@ -149,6 +151,7 @@ class EmulatedHost:
                    addresses: Sequence[str] | None = None,
                    profile: str | os.PathLike[str] | Mapping[str, object] | None = None,
                    netstat: str | None = None, time_wait_delay: int | None = None,
+                   auto_reuse_ports: PortRange | None = None,
                    ) -> EmulatedHost:
         """A machine seeded from a real machine's netsh output (and its sockets, from its
         ``netstat -ano`` output).
@@ -167,8 +170,8 @@ class EmulatedHost:
                 and TCP connections (ESTABLISHED, CLOSE_WAIT, FIN_WAIT_2, TIME_WAIT, which
                 hold their ports: rules T8, T12) join the machine, whose addresses then
                 include the rows' local addresses.
-            seed, store, variants, addresses, profile, time_wait_delay: as for the
-                constructor.
+            seed, store, variants, addresses, profile, time_wait_delay,
+                auto_reuse_ports: as for the constructor.
 
         All or nothing: every text is read and every row checked before the machine is
         made, and the rows and ranges are stored in one transaction; a refused call
@@ -201,7 +204,8 @@ class EmulatedHost:
                                               else addresses), *local_addresses(sockets)]))
         host = cls.__new__(cls)
         host._setup(seed=seed, dynamic_ports=ranges, store=store, variants=variants, preset=None,
-                    addresses=addresses, profile=profile, rows=rows, time_wait_delay=time_wait_delay)
+                    addresses=addresses, profile=profile, rows=rows, time_wait_delay=time_wait_delay,
+                    auto_reuse_ports=auto_reuse_ports)
         if sockets is not None:
             from ._netstat._frontend import machine_from_netstat
 

@@ -375,3 +375,19 @@ def test_a_refused_connect_leaves_the_port_waiting(pool: PortPool, refused: Refu
     sock.connect((LOOP, 8080))  # a port of its own: the 4-tuple is new
     assert sock.getsockname()[1] not in {c.getsockname()[1] for c in others}
     assert emulated_host.machine.sharing_problems() == []  # the fuzzer's invariant
+
+
+# --- the command line: --auto-reuse START-END -------------------------------------------------
+
+@rule("O15")
+def test_the_command_line_takes_the_range_and_keeps_it_in_a_snapshot(
+        tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    from portpool.__main__ import main
+
+    target = tmp_path / "machine.db"
+    assert main(["snapshot", "--auto-reuse", "40000-40099", "-o", str(target)]) == 0
+    assert EmulatedHost(store=target).auto_reuse_ports == PortRange(40000, 100)
+    assert main(["explain", "8080", "--machine", str(target)]) == 0
+    capsys.readouterr()
+    assert main(["explain", "8080", "--auto-reuse", "40000-39999"]) == 2
+    assert "--auto-reuse 40000-39999: expected START-END" in capsys.readouterr().err

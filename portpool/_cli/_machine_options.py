@@ -16,9 +16,10 @@ from . import CommandError, one_line
 
 if TYPE_CHECKING:
     from portpool._host import EmulatedHost
+    from portpool._types import PortRange
 
-__all__ = ["add_backend_option", "add_machine_options", "decode_netsh_bytes", "open_machine",
-           "uses_machine_options"]
+__all__ = ["add_backend_option", "add_machine_options", "auto_reuse_range", "decode_netsh_bytes",
+           "open_machine", "uses_machine_options"]
 
 PRESET_NAMES = ("default", "hyperv", "vs-runner")
 
@@ -54,6 +55,12 @@ def add_machine_options(parser: argparse.ArgumentParser, *, creates: bool = Fals
                             " (TIME_WAIT included); with --netsh or alone (- reads stdin)")
     group.add_argument("--variant", metavar="RULE=NAME", action="append", default=[],
                        help="run a rule's alternative (see `portpool specs`), e.g. X15=refused")
+    group.add_argument("--auto-reuse", metavar="START-END", default=None,
+                       help="the TCP auto-reuse port range, as Set-NetTCPSetting"
+                            " -AutoReusePortRangeStartPort/-AutoReusePortRangeNumberOfPorts"
+                            " sets it: TCP connections to different peers share its ports"
+                            " (rules O13, O15; default none, as Windows ships); kept in the"
+                            " --machine file")
 
 
 def add_backend_option(parser: argparse.ArgumentParser, *, default: str | None = "emulated") -> None:
@@ -71,7 +78,29 @@ def add_backend_option(parser: argparse.ArgumentParser, *, default: str | None =
 def uses_machine_options(args: argparse.Namespace) -> bool:
     """Whether any machine option was given."""
     return bool(args.machine or args.preset or args.netsh or args.netsh_ipv6 or args.variant
-                or getattr(args, "netstat", None))
+                or getattr(args, "netstat", None) or getattr(args, "auto_reuse", None))
+
+
+def auto_reuse_range(args: argparse.Namespace) -> PortRange | None:
+    """``--auto-reuse START-END`` as a PortRange (None when not given).
+
+    Raises:
+        CommandError: not START-END within 1-65535.
+    """
+    from portpool._types import PortRange
+
+    text = getattr(args, "auto_reuse", None)
+    if text is None:
+        return None
+    start, sep, end = str(text).partition("-")
+    try:
+        first, last = int(start), int(end)
+        if not sep or last < first:
+            raise ValueError("END is below START")
+        return PortRange(first, last - first + 1)
+    except ValueError as exc:
+        raise CommandError(f"--auto-reuse {text}: expected START-END within 1-65535, e.g."
+                           f" 40000-41999 ({one_line(exc)})") from None
 
 
 def decode_netsh_bytes(data: bytes) -> str:
@@ -138,7 +167,8 @@ def open_machine(args: argparse.Namespace, *, creates: bool = False,
         sockets = _read(netstat, "--netstat") if netstat else None
         try:
             return EmulatedHost.from_netsh(*outputs, ipv6_dynamic=ipv6, seed=args.seed,
-                                           variants=variants, store=store, netstat=sockets)
+                                           variants=variants, store=store, netstat=sockets,
+                                           auto_reuse_ports=auto_reuse_range(args))
         # Every error from_netsh documents: Netsh/NetstatParseError, a range out of limits,
         # rows of two outputs that overlap, a bad variant (ValueError), a store it cannot use.
         except (StoreError, ValueError, TypeError, PortPoolError) as exc:
@@ -148,6 +178,6 @@ def open_machine(args: argparse.Namespace, *, creates: bool = False,
                            " snapshot -o FILE` or `portpool netsh --machine FILE ...`)")
     try:
         return EmulatedHost(seed=args.seed, store=args.machine or store, preset=args.preset,
-                            variants=variants)
+                            variants=variants, auto_reuse_ports=auto_reuse_range(args))
     except (StoreError, ValueError, TypeError, PortPoolError) as exc:
         raise CommandError(one_line(exc)) from None

@@ -348,11 +348,15 @@ def _saved(args: argparse.Namespace, store: str) -> EmulatedHost:
     if args.netsh or args.netsh_ipv6:
         from portpool._teach._live import live_host
 
-        texts = _netsh_texts(open_machine(args))  # checks and parses the outputs first
-        return live_host(lambda words: texts[tuple(words)], seed=args.seed, store=store)
+        named = open_machine(args)  # checks and parses the outputs first
+        texts = _netsh_texts(named)
+        made = live_host(lambda words: texts[tuple(words)], seed=args.seed, store=store)
+        if named.auto_reuse_ports is not None:  # O15: --auto-reuse, kept in the file
+            made.set_auto_reuse_ports(named.auto_reuse_ports)
+        return made
     host = open_machine(args)  # checks the options
     return EmulatedHost(seed=args.seed, store=store, preset=args.preset,
-                        variants=host.variants)
+                        variants=host.variants, auto_reuse_ports=host.auto_reuse_ports)
 
 
 def _netsh_texts(host: EmulatedHost) -> dict[tuple[str, ...], str]:
