@@ -312,6 +312,22 @@ class DllRunner(_Runner):
         self.sockets[step["as"]], self.families[step["as"]] = handle, self.families[name]
         return self._result(True)
 
+    def op_accept_raw(self, step: dict[str, Any]) -> dict[str, Any]:
+        buffer = (ctypes.c_uint8 * 128)()
+        size = ctypes.c_int(0 if step["namelen"] == "null" else step["namelen"])
+        name = None if step["name"] == "null" else ctypes.addressof(buffer)
+        length = None if step["namelen"] == "null" else ctypes.addressof(size)
+        handle = self.ws2.accept(self.sockets[step["sock"]], name, length)
+        got = self._result(handle != _abi.INVALID_SOCKET, namelen=size.value,
+                           name_untouched=not any(buffer))
+        if handle != _abi.INVALID_SOCKET:
+            got["family"] = ctypes.c_uint16.from_buffer(buffer).value
+            if "as" in step:
+                self.sockets[step["as"]] = handle
+            else:
+                self.ws2.closesocket(handle)
+        return got
+
     def op_connect_unspec(self, step: dict[str, Any]) -> dict[str, Any]:
         addr = _abi.SOCKADDR_IN()  # all zeros, sin_family AF_UNSPEC
         return self._result(self.ws2.connect(self.sockets[step["sock"]], ctypes.addressof(addr),

@@ -54,6 +54,7 @@ RULES_BY_PREFIX: dict[str, tuple[str, ...]] = {
     "validity-": ("O1", "O9"),
     "ioctl-": ("B3", "B8"),
     "accept-inheritance": ("S9", "O1", "T4"),
+    "accept-addrlen": ("B3", "S9"),
 }
 
 #: Records the model answers differently, each with the rule that explains it.

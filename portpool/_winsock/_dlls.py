@@ -424,14 +424,13 @@ class EmulatedWs2_32:
         return 0
 
     def _accept(self, s: int, addr: int | None, addrlen_ptr: int | None) -> int:
-        """accept: the socket first (R9b), then the buffer (B3: an addr without addrlen,
-        or *addrlen too small for the family's sockaddr, before any connection is taken),
-        then the model (S5-S7, S9); the client's address goes into addr if given."""
+        """accept: the socket first (R9b), then the buffer (B3: *addrlen too small for the
+        family's sockaddr, before any connection is taken), then the model (S5-S7, S9); the
+        client's address goes into addr when both addr and addrlen are given (an addr
+        without addrlen is left untouched, B3)."""
         self._need_startup()
         info = self._machine.socket_info(self.pid, s)
-        if addr:
-            if not addrlen_ptr:
-                raise refuse("B3", "accept addr without addrlen")
+        if addr and addrlen_ptr:
             need = ctypes.sizeof(_abi.SOCKADDR_IN if info.family is Family.INET
                                  else _abi.SOCKADDR_IN6)
             if ctypes.c_int32.from_address(addrlen_ptr).value < need:

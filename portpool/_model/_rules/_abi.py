@@ -23,12 +23,14 @@ RULES: Final[tuple[Rule, ...]] = (
          " `WSAEFAULT`; record *lpcbBytesReturned."),
     Rule("B3", "abi", "A NULL lpcbBytesReturned fails any WSAIoctl, overlapped or not, before"
          " the code is looked at; so do a NULL lpvInBuffer or lpvOutBuffer (acquire), a NULL or"
-         " short sockaddr to bind, getsockname, connect or getpeername (*namelen unchanged), or an"
-         " SIO_CPU_AFFINITY input shorter than a USHORT.  (A non-NULL bad pointer cannot be"
+         " short sockaddr to bind, getsockname, connect or getpeername (*namelen unchanged), an"
+         " *addrlen of accept below its family's sockaddr (unchanged; no connection is taken),"
+         " or an SIO_CPU_AFFINITY input shorter than a USHORT; accept with an addr but a NULL"
+         " addrlen succeeds and leaves addr untouched.  (A non-NULL bad pointer cannot be"
          " detected by an emulator in the same process.)", "WINE_SOCK (test_unsupported_ioctls,"
          " test_fionbio, test_keepalive_vals, test_base_handle, test_get_extension_func: a NULL"
          " lpcbBytesReturned is WSAEFAULT with or without lpOverlapped; test_bind, test_getsockname,"
-         " test_getpeername for the sockaddrs); ACQ, BIND, CONNECT, GETPEERNAME (WSAEFAULT); that the"
+         " test_getpeername for the sockaddrs; test_accept for accept's addrlen); ACQ, BIND, CONNECT, GETPEERNAME (WSAEFAULT); that the"
          " reservation IOCTLs check it like every code Wine tries is inferred; the SIO_CPU_AFFINITY"
          " case is assumed from WSAIOCTL (\"the cbInBuffer ... parameter is too small\")", OBS,
          E.WSAEFAULT),
