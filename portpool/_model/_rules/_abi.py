@@ -30,7 +30,8 @@ RULES: Final[tuple[Rule, ...]] = (
          " detected by an emulator in the same process.)", "WINE_SOCK (test_unsupported_ioctls,"
          " test_fionbio, test_keepalive_vals, test_base_handle, test_get_extension_func: a NULL"
          " lpcbBytesReturned is WSAEFAULT with or without lpOverlapped; test_bind, test_getsockname,"
-         " test_getpeername for the sockaddrs; test_accept for accept's addrlen); ACQ, BIND, CONNECT, GETPEERNAME (WSAEFAULT); that the"
+         " test_getpeername for the sockaddrs; test_accept for accept's addrlen); ACQ, BIND,"
+         " CONNECT, GETPEERNAME (WSAEFAULT); that the"
          " reservation IOCTLs check it like every code Wine tries is inferred; the SIO_CPU_AFFINITY"
          " case is assumed from WSAIOCTL (\"the cbInBuffer ... parameter is too small\")", OBS,
          E.WSAEFAULT),
