@@ -112,8 +112,8 @@ class _Range:
         self.free_set: SortedSet | None = None  # exact free ports, once nearly full
 
     def copy(self) -> _Range:
-        other = _Range(self.range)
-        other.free = self.free
+        other = _Range.__new__(_Range)
+        other.range, other.lo, other.hi, other.free = self.range, self.lo, self.hi, self.free
         other.free_set = None if self.free_set is None else self.free_set.copy()
         return other
 
@@ -132,19 +132,34 @@ class PortSpace:
         #: Windows' wildcard-port counter for this protocol (A4): the next port to try;
         #: ``None`` until the first allocation draws it.
         self.counter: int | None = None
+        #: Whether ``blocks`` and ``reserved`` may be shared with a copy (copy on write).
+        self._lent = False
 
     def copy(self) -> PortSpace:
-        """An independent copy (blocks are shared: they are never changed once made)."""
+        """An independent copy (blocks are shared: they are never changed once made).
+
+        ``blocks`` and ``reserved`` (a preset's rows make them large) are shared with the
+        copy until either space adds or removes a block (:meth:`_own`): a new machine
+        copies its boot's template for nothing but a few empty dicts.
+        """
         other = PortSpace.__new__(PortSpace)
-        other.bound = self.bound.copy()
+        other.bound = self.bound.copy() if self.bound else {}
         other.shared = {port: holders.copy() for port, holders in self.shared.items()}
-        other.blocks = self.blocks.copy()
-        other.reserved = self.reserved.copy()
-        other.held = self.held.copy()
+        other.blocks = self.blocks
+        other.reserved = self.reserved
+        self._lent = other._lent = True
+        other.held = self.held.copy() if self.held else {}
         other.ranges = {family: entry.copy() for family, entry in self.ranges.items()}
         other._both = tuple(other.ranges.values())
         other.counter = self.counter
         return other
+
+    def _own(self) -> None:
+        """Take copies of ``blocks`` and ``reserved`` shared with another space before
+        changing them (copy on write)."""
+        self.blocks = self.blocks.copy()
+        self.reserved = self.reserved.copy()
+        self._lent = False
 
     # --- questions ------------------------------------------------------------------
 
@@ -180,12 +195,16 @@ class PortSpace:
 
     def add_block(self, block: Block) -> None:
         """Add a block (the caller checked that it overlaps none)."""
+        if self._lent:
+            self._own()
         self.blocks[block.range.start] = block
         self.reserved.update(range(block.range.start, block.range.last + 1))
         self._recount(block.range, -1)
 
     def remove_block(self, block: Block) -> None:
         """Remove a block; bound ports inside it stay bound (rule A20)."""
+        if self._lent:
+            self._own()
         del self.blocks[block.range.start]
         self.reserved.difference_update(range(block.range.start, block.range.last + 1))
         self._recount(block.range, +1)

@@ -235,7 +235,12 @@ def _exclusions(rows: Iterable[StoredExclusion]) -> tuple[StoredExclusion, ...]:
 
 
 def _frozen_ranges(ranges: Mapping[RangeKey, PortRange]) -> Mapping[RangeKey, PortRange]:
+    if not ranges:  # most machines set none: one shared empty view (nobody can change it)
+        return _NO_RANGES
     return types.MappingProxyType(dict(sorted(ranges.items())))
+
+
+_NO_RANGES: Final[Mapping[RangeKey, PortRange]] = types.MappingProxyType({})
 
 
 @attrs.frozen
@@ -539,7 +544,8 @@ def _first_boot_args(
     checked = _ranges_arg(ranges)
     _check_preset(preset)
     _seed_text(seed)
-    if not isinstance(reservations, Sequence) or isinstance(reservations, str | bytes):
+    if type(reservations) is not list and (not isinstance(reservations, Sequence)
+                                           or isinstance(reservations, str | bytes)):
         raise TypeError(f"reservations must be a sequence of StoredReservation, not"
                         f" {type(reservations).__name__}")
     rows: list[StoredReservation] = []
@@ -553,7 +559,7 @@ def _first_boot_args(
 
 
 def _ranges_arg(ranges: object) -> dict[RangeKey, PortRange]:
-    if not isinstance(ranges, Mapping):
+    if type(ranges) is not dict and not isinstance(ranges, Mapping):
         raise TypeError(f"ranges must be a mapping, not {type(ranges).__name__}")
     checked: dict[RangeKey, PortRange] = {}
     for key, dynamic in ranges.items():
@@ -598,15 +604,16 @@ class _Index:
     """
 
     def __init__(self) -> None:
-        self.rows: dict[Protocol, SortedIntMap[Row]] = {p: SortedIntMap() for p in Protocol}
+        self.rows: dict[Protocol, SortedIntMap[Row]] = {p: SortedIntMap() for p in _PROTOCOL_ORDER}
 
     def copy(self, keep: Callable[[Row], bool]) -> _Index:
         other = _Index()
         for protocol, rows in self.rows.items():
-            kept = other.rows[protocol]
-            for start, row in rows.items():
-                if keep(row):
-                    kept[start] = row
+            if rows:
+                kept = other.rows[protocol]
+                for start, row in rows.items():
+                    if keep(row):
+                        kept[start] = row
         return other
 
     def add(self, new: Row) -> None:
@@ -637,12 +644,18 @@ class MemoryStore:
         self._time_wait_delay: int | None = None
 
     def _record(self, index: _Index, boot: int) -> MachineRecord:
-        rows = index.all()
+        reservations: list[StoredReservation] = []
+        exclusions: list[StoredExclusion] = []
+        for protocol in _PROTOCOL_ORDER:
+            for row in index.rows[protocol].values():
+                if isinstance(row, StoredReservation):
+                    reservations.append(row)
+                else:
+                    exclusions.append(row)
         return MachineRecord(
-            reservations=[r for r in rows if isinstance(r, StoredReservation)],
-            exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
-            ranges=self._ranges, preset=self._preset, seed=self._seed, boot=boot,
-            version=self._version, time_wait_delay=self._time_wait_delay)
+            reservations=reservations, exclusions=exclusions, ranges=self._ranges,
+            preset=self._preset, seed=self._seed, boot=boot, version=self._version,
+            time_wait_delay=self._time_wait_delay)
 
     def _commit(self, rows: int) -> Commit:
         """Count a write (the caller holds the lock)."""
@@ -794,7 +807,7 @@ def _check_range_args(protocol: object, family: object, dynamic: object) -> None
 
 def _placed(rows: object) -> list[StoredExclusion]:
     """What ``place`` returned, checked to be StoredExclusion rows."""
-    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+    if type(rows) is not list and (not isinstance(rows, Sequence) or isinstance(rows, str | bytes)):
         raise TypeError(f"place must return a sequence of StoredExclusion, not {type(rows).__name__}")
     out: list[StoredExclusion] = []
     for row in rows:
