@@ -107,6 +107,8 @@ class Machine(_Processes, _Blocks, _Connections, _Introspection):
         self.lock = threading.RLock()
         self._variants = check_variants(variants)
         self._min_start = int(self._variants["Y2"])  # Y2's alternatives are named by the port
+        self._counted = self._variants["A4"] == "sequential"
+        self._where = {}
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"unknown preset {shown(preset)} (presets: {', '.join(PRESETS)})")
         options = self._range_options(dynamic_ports)

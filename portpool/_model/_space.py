@@ -345,9 +345,16 @@ class PortSpace:
         entry = self.ranges[family]
         if entry.free == 0:
             return None
-        if self.counter is None:
-            self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
-        port = self._next_free(entry) if sequential else self._draw_port(entry, rng)
+        counter = self.counter
+        if counter is None:
+            counter = self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
+        if not sequential:
+            port = self._draw_port(entry, rng)
+        elif (entry.free_set is None and entry.lo <= counter <= entry.hi and counter not in self.bound
+              and counter not in self.reserved and counter not in self.held):
+            port = counter  # _next_free's first probe, inlined: the counter's port is free
+        else:
+            port = self._next_free(entry)
         self.counter = port + 1 if port < entry.hi else entry.lo
         return port
 

@@ -120,6 +120,11 @@ class _MachineState:
 
     lock: threading.RLock
     _local: frozenset[str]
+    #: (host text, family, IPV6_V6ONLY) -> (canonical text, endpoints) of binds that passed
+    #: W4 and L1-L4 on this machine (its addresses never change): bind's hot path.
+    _where: dict[tuple[str, Family, bool], tuple[str, tuple[Endpoint, ...]]]
+    #: Whether wildcard ports are counted (A4's default) rather than drawn.
+    _counted: bool
     _variants: dict[str, str]
     _min_start: int
     _seed: int
@@ -148,9 +153,9 @@ class _MachineState:
     def _sequential(self, sock: _Socket) -> bool:
         """Whether ``sock``'s wildcard port comes from Windows' counter (A4's default)
         rather than a uniform draw (A4's ``random`` alternative)."""
-        if sock.options.get((0xFFFF, 0x3005)):  # O11: SO_RANDOMIZE_PORT draws
+        if sock.options and sock.options.get((0xFFFF, 0x3005)):  # O11: SO_RANDOMIZE_PORT draws
             return False
-        return self._variants["A4"] == "sequential"
+        return self._counted
     _stopped: dict[str, tuple[Exclusion, ...]]  # stopped component -> the rows it held (X16)
 
     def _sync(self) -> None:
