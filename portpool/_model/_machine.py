@@ -145,8 +145,7 @@ class Machine(_Processes, _Blocks, _Connections, _Introspection):
             try:
                 record = self._store.first_boot(
                     ranges=ranges, preset=chosen.name, seed=seed,
-                    reservations=[StoredReservation(protocol, start, count, active=False)
-                                  for protocol, start, count in chosen.administered] + given[0],
+                    reservations=[*_administered(chosen.name), *given[0]],
                     place=place)
             except StoreConflict as exc:
                 raise ValueError(f"the machine's rows overlap: {exc}") from None
@@ -338,6 +337,13 @@ _DEFAULT_LOCAL: Final = _local_addresses(DEFAULT_ADDRESSES)
 # every host copies) instead of being recomputed per host.
 
 _RangeItems = tuple[tuple[RangeKey, PortRange], ...]
+
+
+@functools.cache  # one entry per preset: PRESETS is fixed, so the cache is bounded
+def _administered(preset: str) -> tuple[StoredReservation, ...]:
+    """The persistent rows ``preset`` makes with the machine, as stored rows (values)."""
+    return tuple(StoredReservation(protocol, start, count, active=False)
+                 for protocol, start, count in PRESETS[preset].administered)
 
 
 @functools.lru_cache(maxsize=256)

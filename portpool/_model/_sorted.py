@@ -13,7 +13,7 @@ and a block placed below the others moves every key), so the keys move once into
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Final, Generic, TypeVar
 
 from sortedcontainers import SortedList
@@ -66,6 +66,22 @@ class SortedIntMap(Generic[V]):
                 self._keys = SortedList(keys)
                 self._keys.add(key)
         self._values[key] = value
+
+    def filtered(self, keep: Callable[[V], bool]) -> SortedIntMap[V]:
+        """A copy holding the values ``keep`` keeps (in one pass: no insort)."""
+        other: SortedIntMap[V] = SortedIntMap()
+        values = self._values
+        kept = {key: values[key] for key in self._keys if keep(values[key])}
+        other._values = kept
+        other._keys = list(kept) if len(kept) <= _SPILL else SortedList(kept)
+        return other
+
+    def update(self, items: Iterable[tuple[int, V]]) -> None:
+        """Set many keys at once: one sort instead of one insort per key."""
+        values = self._values
+        values.update(items)
+        keys = sorted(values)
+        self._keys = keys if len(keys) <= _SPILL else SortedList(keys)
 
     def __delitem__(self, key: int) -> None:
         del self._values[key]  # KeyError first, as dict: the caller checked

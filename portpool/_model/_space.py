@@ -197,31 +197,36 @@ class PortSpace:
         """Add a block (the caller checked that it overlaps none)."""
         if self._lent:
             self._own()
-        self.blocks[block.range.start] = block
-        self.reserved.update(range(block.range.start, block.range.last + 1))
-        self._recount(block.range, -1)
+        ports = block.range
+        start = ports.start
+        self.blocks[start] = block
+        if ports.count > 1:
+            self.reserved.update(range(start, start + ports.count))
+            self._recount(ports, -1)
+            return
+        self.reserved.add(start)  # a 1-port block (msquic's pattern): _recount, inlined
+        if start not in self.bound and start not in self.held:
+            self._take(start)
 
     def remove_block(self, block: Block) -> None:
         """Remove a block; bound ports inside it stay bound (rule A20)."""
         if self._lent:
             self._own()
-        del self.blocks[block.range.start]
-        self.reserved.difference_update(range(block.range.start, block.range.last + 1))
-        self._recount(block.range, +1)
+        ports = block.range
+        start = ports.start
+        del self.blocks[start]
+        if ports.count > 1:
+            self.reserved.difference_update(range(start, start + ports.count))
+            self._recount(ports, +1)
+            return
+        self.reserved.discard(start)  # a 1-port block: _recount, inlined
+        if start not in self.bound and start not in self.held:
+            self._give(start)
 
     def _recount(self, block: PortRange, step: int) -> None:
         """The unbound ports of ``block`` were taken (-1) or given back (+1): keep each
-        range's free count and free set in step, a whole block at a time."""
-        if block.count == 1:  # a 1-port block (msquic's pattern): no scan at all
-            port = block.start
-            if port in self.bound or port in self.held:
-                return
-            for entry in self._both:
-                if entry.lo <= port <= entry.hi:
-                    entry.free += step
-                    if entry.free_set is not None:
-                        (entry.free_set.discard if step < 0 else entry.free_set.add)(port)
-            return
+        range's free count and free set in step, a whole block at a time (1-port blocks:
+        ``add_block`` and ``remove_block`` do it port by port)."""
         for entry in self._both:
             lo, hi = max(entry.lo, block.start), min(entry.hi, block.last)
             if lo > hi:
@@ -368,9 +373,18 @@ class PortSpace:
         entry = self.ranges[family]
         if entry.free < count:  # cannot fit: refuse before touching the generator
             return None
-        if self.counter is None:
-            self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
-        first = self._first_run(family, count) if sequential else self._draw_block(family, count, rng)
+        counter = self.counter
+        if counter is None:
+            counter = self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
+        first: int | None
+        if not sequential:
+            first = self._draw_block(family, count, rng)
+        elif (count == 1 and entry.free_set is None and entry.lo <= counter <= entry.hi
+              and counter not in self.bound and counter not in self.reserved
+              and counter not in self.held):
+            first = counter  # _first_run's first probe for one port, inlined (as bind(0)'s)
+        else:
+            first = self._first_run(family, count)
         if first is None:
             return None
         last = first + count - 1
