@@ -47,7 +47,8 @@ class _Blocks(_MachineState):
 
     def acquire(self, pid: int, handle: int, start: object, count: object) -> Reservation:
         """SIO_ACQUIRE_PORT_RESERVATION (R1-R3, A2-A4, A13, A21, X4, X5, Y4)."""
-        with self.lock:
+        self.lock.acquire()  # not `with`: half the cost on this hot path
+        try:
             sock = self._sockets.get(handle) if type(handle) is int else None
             if (sock is None or sock.pid != pid or sock.protocol is None
                     or not self._processes[pid].alive):
@@ -90,6 +91,8 @@ class _Blocks(_MachineState):
             space.add_block(entry)
             sock.acquired.add(reservation.token)
             return reservation
+        finally:
+            self.lock.release()
 
     def associate(self, pid: int, handle: int, token: object) -> None:
         """SIO_ASSOCIATE_PORT_RESERVATION (R5, R7, R14, A6, A7, A11, A12)."""

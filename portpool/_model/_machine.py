@@ -111,7 +111,7 @@ class Machine(_Processes, _Blocks, _Connections, _Introspection):
         self._where = {}
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"unknown preset {shown(preset)} (presets: {', '.join(PRESETS)})")
-        options = self._range_options(dynamic_ports)
+        options = {} if dynamic_ports is None else self._range_options(dynamic_ports)
         given = _given_rows(rows)
         chosen = PRESETS[preset or "default"]
         if rows:  # before the store is touched: the given rows against the preset's

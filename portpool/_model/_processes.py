@@ -83,7 +83,8 @@ class _Processes(_MachineState):
 
     def open_socket(self, pid: int, family: object, kind: object, proto: object) -> SocketInfo:
         """socket(): returns the new socket (its handle and kind) (rules W6-W11)."""
-        with self.lock:
+        self.lock.acquire()  # not `with`: half the cost on this hot path
+        try:
             process = self._processes.get(pid)
             if process is None or not process.alive:
                 process = self._live_process(pid)  # refuses (A19)
@@ -99,6 +100,8 @@ class _Processes(_MachineState):
             process.sockets.add(handle)
             # SocketInfo(...) without its Python-level __new__: socket() is a hot path.
             return _new_tuple(SocketInfo, (handle, fam, kind, protocol, None, None, None))
+        finally:
+            self.lock.release()
 
     def _check_socket_kind(self, process: _Process, family: object, kind: object,
                            proto: object) -> tuple[Family, int, Protocol | None]:
@@ -138,11 +141,14 @@ class _Processes(_MachineState):
 
     def close_socket(self, pid: int, handle: int) -> None:
         """closesocket(): frees its port and the runtime blocks acquired on it (R4)."""
-        with self.lock:
+        self.lock.acquire()  # not `with`: half the cost on this hot path
+        try:
             sock = self._sockets.get(handle) if type(handle) is int else None
             if sock is None or sock.pid != pid or not self._processes[pid].alive:
                 sock = self._socket(pid, handle)  # refuses (A19, R9b)
             self._close(sock)
+        finally:
+            self.lock.release()
 
     def socket_info(self, pid: int, handle: int) -> SocketInfo:
         """The state of a live socket of ``pid``."""
@@ -153,13 +159,16 @@ class _Processes(_MachineState):
 
     def sockname(self, pid: int, handle: int) -> tuple[Family, str, int]:
         """getsockname(): (family, host, port) of a bound socket (W5)."""
-        with self.lock:
+        self.lock.acquire()  # not `with`: half the cost on this hot path
+        try:
             sock = self._sockets.get(handle) if type(handle) is int else None
             if sock is None or sock.pid != pid or not self._processes[pid].alive:
                 sock = self._socket(pid, handle)  # refuses (A19, R9b)
             if sock.host is None:
                 raise refuse("W5", f"socket {handle:#x} is not bound")
             return sock.family, sock.host, sock.port or 0
+        finally:
+            self.lock.release()
 
     def sockets_of(self, pid: int) -> Iterator[int]:
         """The live socket handles of ``pid``, in order."""

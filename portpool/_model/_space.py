@@ -206,7 +206,11 @@ class PortSpace:
             return
         self.reserved.add(start)  # a 1-port block (msquic's pattern): _recount, inlined
         if start not in self.bound and start not in self.held:
-            self._take(start)
+            for entry in self._both:  # _take, inlined
+                if entry.lo <= start <= entry.hi:
+                    entry.free -= 1
+                    if entry.free_set is not None:
+                        entry.free_set.discard(start)
 
     def remove_block(self, block: Block) -> None:
         """Remove a block; bound ports inside it stay bound (rule A20)."""
@@ -221,7 +225,11 @@ class PortSpace:
             return
         self.reserved.discard(start)  # a 1-port block: _recount, inlined
         if start not in self.bound and start not in self.held:
-            self._give(start)
+            for entry in self._both:  # _give, inlined
+                if entry.lo <= start <= entry.hi:
+                    entry.free += 1
+                    if entry.free_set is not None:
+                        entry.free_set.add(start)
 
     def _recount(self, block: PortRange, step: int) -> None:
         """The unbound ports of ``block`` were taken (-1) or given back (+1): keep each

@@ -628,6 +628,8 @@ class _Index:
         StoreConflict is raised for the same row (rows before it may stay added, as with
         ``add``).  When no row is in the way (a boot's placed rows), they are checked in
         one sort per protocol and stored at once instead of one insort each."""
+        if not new:
+            return
         by_protocol: dict[Protocol, list[Row]] = {}
         for row in new:
             by_protocol.setdefault(row.protocol, []).append(row)
@@ -663,7 +665,7 @@ class MemoryStore:
         self._version = 0
         self._time_wait_delay: int | None = None
 
-    def _record(self, index: _Index, boot: int) -> MachineRecord:
+    def _record(self, index: _Index, boot: int, version: int | None = None) -> MachineRecord:
         reservations: list[StoredReservation] = []
         exclusions: list[StoredExclusion] = []
         for protocol in _PROTOCOL_ORDER:
@@ -674,7 +676,8 @@ class MemoryStore:
                     exclusions.append(row)
         return MachineRecord(
             reservations=reservations, exclusions=exclusions, ranges=self._ranges,
-            preset=self._preset, seed=self._seed, boot=boot, version=self._version,
+            preset=self._preset, seed=self._seed, boot=boot,
+            version=self._version if version is None else version,
             time_wait_delay=self._time_wait_delay)
 
     def _commit(self, rows: int) -> Commit:
@@ -803,11 +806,14 @@ class MemoryStore:
         the store changes only once everything succeeded.  The caller holds the lock."""
         kept = index.copy(lambda r: isinstance(r, StoredReservation) and not r.active)
         boot = self._boot + 1
-        record = self._record(kept, boot)
-        kept.add_all(_placed(place(record)))
+        # The record this boot leaves if ``place`` places nothing (its version too: the
+        # boot's write counts one), so a machine without placed rows is read once.
+        record = self._record(kept, boot, self._version + 1)
+        placed = _placed(place(record))
+        kept.add_all(placed)
         self._index, self._boot = kept, boot
-        self._commit(1)
-        return self._record(kept, boot)
+        self._version += 1  # _commit(1), without the Commit nobody reads
+        return self._record(kept, boot) if placed else record
 
 
 def _check_range_args(protocol: object, family: object, dynamic: object) -> None:
