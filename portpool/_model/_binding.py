@@ -98,9 +98,7 @@ class _Binding(_MachineState):
                 if chosen in space.bound:  # R6 allows the port; the table still applies
                     self._check_sharing(space, sock, chosen, endpoints)
             elif port == 0:  # W1, X4, Y4, C17 (and A16/A17: a lapsed or foreign association)
-                picked = space.allocate_port(  # _draw_port, inlined: this is the bind hot path
-                    sock.family, self._rng,
-                    sequential=self._sequential(sock) if sock.options else self._counted)
+                picked = self._draw_port(space, sock)
                 if picked is None:
                     raise refuse("A13", f"no free {protocol.name} port in"
                                  f" {space.dynamic(sock.family)!r}")
@@ -141,7 +139,7 @@ class _Binding(_MachineState):
     def _draw_port(self, space: PortSpace, sock: _Socket) -> int | None:
         """The port bind(0) and connect's implicit bind take (W1, A4, C17, T8): the one
         place the allocation policy is called from (held ports, connections' included,
-        are skipped; ``bind`` inlines this call)."""
+        are skipped)."""
         return space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock)
                                    if sock.options else self._counted)  # no option: A4 decides
 
