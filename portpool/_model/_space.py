@@ -235,13 +235,17 @@ class PortSpace:
         """The unbound ports of ``block`` were taken (-1) or given back (+1): keep each
         range's free count and free set in step, a whole block at a time (1-port blocks:
         ``add_block`` and ``remove_block`` do it port by port)."""
+        span: tuple[int, int] | None = None
+        taken: set[int] = set()
         for entry in self._both:
             lo, hi = max(entry.lo, block.start), min(entry.hi, block.last)
             if lo > hi:
                 continue
-            taken = set(self.bound_in(lo, hi))  # bound or held by a connection: not free
-            if self.held:
-                taken.update(port for port in self.held if lo <= port <= hi)
+            if span != (lo, hi):  # the two IP versions' ranges often cover the same ports
+                span = (lo, hi)
+                taken = set(self.bound_in(lo, hi))  # bound or held by a connection: not free
+                if self.held:
+                    taken.update(port for port in self.held if lo <= port <= hi)
             entry.free += step * (hi - lo + 1 - len(taken))
             free_set = entry.free_set
             if free_set is not None:
