@@ -50,47 +50,30 @@ from collections.abc import Callable, Generator, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import attrs
 import pytest
 
 if TYPE_CHECKING:
     from portpool import EmulatedHost, PortPool
+    from portpool._pytest_settings import PortpoolSettings
 
 __all__ = ["PortpoolSettings"]
+
+
+if not TYPE_CHECKING:  # type checkers see the import above
+
+    def __getattr__(name: str) -> object:
+        # PortpoolSettings is an attrs class: attrs loads when a test asks for the settings.
+        if name == "PortpoolSettings":
+            from portpool._pytest_settings import PortpoolSettings
+
+            return PortpoolSettings
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 _KEYS = ("seed", "preset", "admin", "dynamic", "variants", "profile")
 _MARKER_HELP = (
     "portpool(seed=0, preset=None, admin=False, dynamic=None, variants=None, profile=None):"
     " configure the emulated Windows machine behind portpool's fixtures"
 )
-
-
-@attrs.frozen
-class PortpoolSettings:
-    """The machine a test gets: ini options, overridden by the closest ``portpool`` marker.
-
-    Attributes:
-        seed: the host's seed.  preset: ``"default"``, ``"hyperv"``, ``"vs-runner"`` or None.
-        admin: whether ``port_pool`` and ``portpool_patch`` run elevated.
-        dynamic: the dynamic ports (a PortRange, a mapping, or None for the default).
-        variants: ``{rule_id: alternative}``.  profile: a ``portpool probe`` JSON path.
-    """
-
-    seed: int = 0
-    preset: str | None = None
-    admin: bool = False
-    dynamic: object = None
-    variants: Mapping[str, str] = attrs.field(factory=dict)
-    profile: str | None = None
-
-    def host(self, **overrides: Any) -> EmulatedHost:
-        """A fresh :class:`~portpool.EmulatedHost` with these settings (``admin`` aside)."""
-        from portpool import EmulatedHost
-
-        chosen = attrs.evolve(self, **overrides) if overrides else self
-        return EmulatedHost(seed=chosen.seed, dynamic_ports=chosen.dynamic,
-                            variants=dict(chosen.variants) or None, preset=chosen.preset,
-                            profile=chosen.profile)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -207,6 +190,8 @@ def _settings(request: pytest.FixtureRequest) -> PortpoolSettings:
         raise TypeError(f"@pytest.mark.portpool(admin=...) must be True or False, not {values['admin']!r}")
     if not isinstance(values["seed"], int) or isinstance(values["seed"], bool):
         raise TypeError(f"@pytest.mark.portpool(seed=...) must be an int, not {values['seed']!r}")
+    from portpool._pytest_settings import PortpoolSettings
+
     return PortpoolSettings(**values)
 
 
@@ -324,6 +309,8 @@ def _open_shared(config: pytest.Config) -> PortPool:
     backend = _backend(config)
     if backend == "windows":
         return _open_real()
+    from portpool._pytest_settings import PortpoolSettings
+
     values = _ini(config)
     host = PortpoolSettings(**values).host()
     if backend == "ctypes":

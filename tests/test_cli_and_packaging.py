@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,9 @@ def test_specs_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_console_script_runs() -> None:
-    exe = shutil.which("portpool")
+    # The command pip installed beside this Python (its venv's bin/ or Scripts/), whether
+    # or not that folder is on PATH (a venv used without activating it).
+    exe = shutil.which("portpool", path=os.path.dirname(sys.executable))
     assert exe is not None, "pip install -e . installs the portpool command"
     out = subprocess.run([exe, "demo", "--seed", "3"], capture_output=True, text=True, check=True)
     assert "1. A wildcard runtime reservation" in out.stdout
@@ -79,13 +82,16 @@ def _child_joins_from_an_installed_wheel(wheel: Path, tmp_path: Path) -> None:
     assert winerror == "10013" and str(tmp_path / "venv") in where
 
 
-def test_the_backends_are_portpool_s_own_folder() -> None:
+def test_the_checkout_s_backends_folder_is_portpool_backends() -> None:
+    """backends/ sits beside portpool/ (the design card's layout); the checkout imports it
+    as portpool.backends without any install (portpool/__init__.py), as the wheel does."""
     import portpool.backends.emulated
     import portpool.backends.windows
 
+    assert not (ROOT / "portpool" / "backends").exists()
     for module in (portpool.backends.emulated, portpool.backends.windows):
         path = Path(module.__file__ or "").resolve()
-        assert ROOT / "portpool" / "backends" in path.parents, path
+        assert ROOT / "backends" in path.parents, path
     code = "import backends"  # no top-level `backends` package is installed
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd="/", check=False)

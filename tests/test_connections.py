@@ -187,6 +187,38 @@ def test_the_side_that_closes_first_keeps_time_wait(emulated_host: EmulatedHost,
     assert emulated_host.clock == 120.0
 
 
+@rule("T3", "T12", "T13")
+@pytest.mark.parametrize("first", ["client", "server"])
+def test_netstat_after_each_close_order(emulated_host: EmulatedHost, pool: PortPool,
+                                        first: str) -> None:
+    """RFC 793's close: the first closer FIN_WAIT_2 until the peer closes, then TIME_WAIT;
+    the other CLOSE_WAIT until it closes; no in-flight state ever shows (T13)."""
+    server = _server(pool)
+    client = pool.socket()
+    client.connect(("127.0.0.1", 8080))
+    port = client.getsockname()[1]
+    accepted, _ = server.accept()  # type: ignore[attr-defined]
+    closer, other = (client, accepted) if first == "client" else (accepted, client)
+    near, far = ((port, 8080) if first == "client" else (8080, port))
+    seen = [_states(emulated_host, port)]
+    assert {(row[0], row[2]) for row in seen[0]} == {(8080, "ESTABLISHED"), (port, "ESTABLISHED")}
+    closer.close()
+    seen.append(_states(emulated_host, port))
+    assert {(row[0], row[2]) for row in seen[1]} == {(near, "FIN_WAIT_2"), (far, "CLOSE_WAIT")}
+    text = emulated_host.netstat()
+    assert f"127.0.0.1:{near}" in text and "FIN_WAIT_2" in text and "CLOSE_WAIT" in text
+    other.close()
+    seen.append(_states(emulated_host, port))
+    assert [(row[0], row[2], row[3]) for row in seen[2]] == [(near, "TIME_WAIT", 0)]
+    assert "TIME_WAIT" in emulated_host.netstat()
+    emulated_host.advance(emulated_host.time_wait_delay)
+    assert not _states(emulated_host, port)
+    states = {row[2] for rows in seen for row in rows}
+    assert states <= {"ESTABLISHED", "FIN_WAIT_2", "CLOSE_WAIT", "TIME_WAIT"}  # T13
+    for word in ("SYN_SENT", "SYN_RECEIVED", "FIN_WAIT_1", "CLOSING", "LAST_ACK"):
+        assert word not in emulated_host.netstat()
+
+
 @rule("T4")
 def test_linger_zero_resets_and_leaves_nothing(emulated_host: EmulatedHost, pool: PortPool) -> None:
     server = _server(pool)
@@ -436,13 +468,13 @@ Active Connections
     assert emulated_host.netstat() == expected
 
 
-@rule("T6", "T8", "T3")
+@rule("T6", "T8", "T3", "O13")
 def test_the_docs_scenarios_run() -> None:
-    """docs/connections.md's two scenarios, as written there."""
+    """docs/connections.md's scenarios, as written there."""
     text = (Path(__file__).resolve().parent.parent / "docs" / "connections.md").read_text(
         encoding="utf-8")
     blocks = [b.split("```", 1)[0] for b in text.split("```python\n")[1:]]
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     for block in blocks:
         exec(compile(block, "docs/connections.md", "exec"), {})
 

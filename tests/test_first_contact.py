@@ -21,14 +21,17 @@ def test_mypy_finds_portpool_after_the_editable_install(tmp_path: Path) -> None:
     """A user's file, outside the checkout, type-checks against portpool's annotations.
 
     Needs the README's install (``pip install -e '.[test]'``) to have been run with the
-    current pyproject.toml: setuptools' editable finder hook (its choice for any layout but
-    a simple one) hides portpool from mypy (``import-not-found``); the plain .pth file the
-    simple layout gets does not.
+    current pyproject.toml: setuptools' default editable finder hook (its choice for a
+    layout with backends/ beside portpool/) hides portpool from mypy
+    (``import-not-found``); the strict mode the build backend asks for does not.  The
+    user's code imports a backend too, so the mapped backends/ folder is seen as well.
     """
     (tmp_path / "user_code.py").write_text(
         "import portpool\n"
         "host: portpool.EmulatedHost = portpool.EmulatedHost(seed=1)\n"
         "port: int = host.process().socket().acquire_port_reservation(0, 10).range.start\n"
+        "from portpool.backends.windows import WindowsPool\n"
+        "pool: type[WindowsPool] = WindowsPool\n"
         "bad: str = portpool.EmulatedHost(seed=1)\n",  # must be reported: proves types are read
         encoding="utf-8")
     result = subprocess.run(
@@ -41,10 +44,13 @@ def test_mypy_finds_portpool_after_the_editable_install(tmp_path: Path) -> None:
     assert "Found 1 error in 1 file" in out, out
 
 
-def test_pyproject_selects_an_editable_mode_mypy_can_follow() -> None:
-    """Every package under portpool/, the root as package directory: setuptools writes a
-    plain .pth file (its simple layout), no import hook, no experimental option."""
-    assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {"": "."}
+def test_pyproject_keeps_backends_at_the_top_and_installs_it_in_portpool() -> None:
+    """The design card's layout: backends/ beside portpool/, installed as portpool.backends;
+    no experimental [tool.distutils] option (it warns on every install)."""
+    assert (ROOT / "backends" / "__init__.py").is_file()
+    assert not (ROOT / "portpool" / "backends").exists()
+    assert PYPROJECT["tool"]["setuptools"]["package-dir"] == {
+        "": ".", "portpool.backends": "backends"}
     assert "distutils" not in PYPROJECT["tool"]
     assert all(name == "portpool" or name.startswith("portpool.")
                for name in PYPROJECT["tool"]["setuptools"]["packages"])
@@ -73,7 +79,11 @@ def test_the_editable_build_gives_no_warnings(tmp_path: Path) -> None:
         wheel = Path(builder.build("editable", tmp_path))
     names = zipfile.ZipFile(wheel).namelist()
     (pth,) = [name for name in names if name.startswith("__editable__") and name.endswith(".pth")]
-    assert zipfile.ZipFile(wheel).read(pth).decode().strip() == str(ROOT)  # a plain path
+    # A plain path (strict mode's link tree), not an import hook mypy cannot follow.
+    line = zipfile.ZipFile(wheel).read(pth).decode().strip()
+    # (site.py runs a .pth line that starts with "import" and a space or tab.)
+    assert not line.startswith(("import ", "import\t")) and Path(line).parent == ROOT / "build", line
+    assert not [name for name in names if name.endswith("_finder.py")], names
 
 
 def test_the_hypothesis_extra_has_no_linters() -> None:

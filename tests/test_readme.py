@@ -4,12 +4,15 @@ type-check; the README starts right; every link leads somewhere.
 Conventions (docs/contributing.md): a block fenced ``python`` runs as it is; a ``text`` block
 right after it is exactly what it prints.  A ``python`` block whose first line is ``# NAME.py``
 is a file of a small project (the README's own code and its test), run by pytest.  Fragments
-that cannot run alone are fenced ``py``.  A ``sh`` block of one ``portpool`` command followed by
-a ``text`` block must print that text.
+that cannot run here are fenced ``py`` and say why on their first line (``# not run: a test of
+your suite``, ``# not run: Windows only``).  Python code in a block of no language (or another
+one) is refused.  A ``sh`` block of one ``portpool`` command followed by a ``text`` block must
+print that text.  Every page counts: the README and every page of docs/.
 """
 
 from __future__ import annotations
 
+import ast
 import io
 import re
 import shlex
@@ -22,10 +25,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-# The pages whose python blocks run as they are (add a page here once its blocks do).
-PAGES = [README, *(ROOT / "docs" / name for name in (
-    "index.md", "testing.md", "model.md", "netsh.md", "winsock.md", "evidence.md", "cli.md",
-    "contributing.md"))]
+# Every page: its python blocks run as they are.
+PAGES = [README, *sorted((ROOT / "docs").glob("*.md"))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```\s*$", re.MULTILINE | re.DOTALL)
 FILE_BLOCK = re.compile(r"# (\w+\.py)\n")
 
@@ -72,6 +73,37 @@ def _files() -> dict[str, str]:
     return files
 
 
+# Fence languages whose blocks are not Python (an ini or toml file can parse as Python).
+NOT_PYTHON = {"text", "sh", "console", "ini", "toml", "json", "yaml", "powershell", "bat", "c"}
+NOT_RUN = re.compile(r"# not run: \S.{9,}")
+
+
+def _unrun_python(page: Path) -> list[str]:
+    """The Python blocks of ``page`` that neither run nor say why not: a ``py`` block whose
+    first line is no ``# not run: REASON``, Python code in a block of no language."""
+    found = []
+    for index, (fence, body) in enumerate(_blocks(page)):
+        lang = fence.lstrip("+")
+        first = body.split("\n", 1)[0]
+        if lang == "py" and not NOT_RUN.fullmatch(first):
+            found.append(f"{page.name} block {index}: a py block whose first line is not"
+                         f" '# not run: REASON' ({first!r})")
+        elif lang not in NOT_PYTHON | {"py", "python"} and _is_code(body):
+            found.append(f"{page.name} block {index}: Python in a {lang or 'plain'} block"
+                         " (fence it python, or py with '# not run: REASON')")
+    return found
+
+
+def _is_code(body: str) -> bool:
+    """Whether ``body`` parses as Python with a statement other than a bare expression
+    (an output such as ``4`` or ``None`` parses too)."""
+    try:
+        tree = ast.parse(body)
+    except SyntaxError:
+        return False
+    return any(not isinstance(node, ast.Expr) for node in tree.body)
+
+
 def _same_lines(text: str) -> list[str]:
     return [line.rstrip() for line in text.strip("\n").splitlines()]
 
@@ -100,6 +132,27 @@ def test_there_are_examples_with_their_output() -> None:
     assert sum(expected is not None for _, _, expected in EXAMPLES) >= 10
 
 
+@pytest.mark.parametrize("page", PAGES, ids=lambda page: page.name)
+def test_every_python_block_runs_or_says_why_not(page: Path) -> None:
+    assert _unrun_python(page) == []
+
+
+def test_a_block_that_neither_runs_nor_says_why_is_found(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("```py\nfrom portpool import patch\n```\n\n"
+                    "```py\n# not run: Windows only (the real ws2_32)\nimport ctypes\n```\n\n"
+                    "```py\n# not run:\nx = 1\n```\n\n"
+                    "```\nimport portpool\nhost = portpool.EmulatedHost()\n```\n\n"
+                    "```\nNone\n```\n\n"
+                    "```ini\n[pytest]\nportpool_port_fixtures = false\n```\n", encoding="utf-8")
+    assert [problem.split(":")[0] for problem in _unrun_python(page)] == [
+        "page.md block 0", "page.md block 2", "page.md block 3"]
+
+
+def test_every_page_of_the_docs_is_run() -> None:
+    assert set(PAGES) == {README, *(ROOT / "docs").glob("*.md")}
+
+
 def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Examples name files of the repository (tests/data/netsh/...) and may write files of
     their own (machine.portpool): run them in a scratch folder that shows tests/."""
@@ -124,7 +177,7 @@ def test_example_runs_and_prints_what_the_page_shows(code: str, expected: str | 
 
 def _commands() -> list[tuple[str, list[str], str | None]]:
     """(id, argv, expected output or None) of the portpool commands the pages show."""
-    found = []
+    found: list[tuple[str, list[str], str | None]] = []
     for page in PAGES:
         blocks = _blocks(page)
         for index, (lang, body) in enumerate(blocks):

@@ -122,7 +122,7 @@ def test_port_scalability_and_reuse_unicastport_are_kept(pool: PortPool) -> None
         assert sock.getsockopt(SOL_SOCKET, option) == 0
         sock.setsockopt(SOL_SOCKET, option, 5)
         assert sock.getsockopt(SOL_SOCKET, option) == 1
-        sock.bind(("0.0.0.0", 0))  # bind(0) still takes a port at once (not modelled)
+        sock.bind(("0.0.0.0", 0))  # a free port at once (O12: free ports first; O13: `off`)
         assert sock.getsockname()[1] != 0
 
 

@@ -1079,35 +1079,115 @@ def test_a_host_that_comes_second_with_another_preset_is_refused(
     assert store.load() == made
 
 
+# A writer that adds one reservation after another (row k at port k + 1) and prints k once
+# add_reservation returned.  With argv[2] = "between" it stops, before writing row
+# argv[3], between two transactions; with "commit", inside the transaction that writes it,
+# when the COMMIT statement starts (the row is written, the journal beside the file, the
+# file itself not yet changed); it prints "stopped" and waits there to be killed.
 CHILD = textwrap.dedent("""
-    import sys
+    import sqlite3, sys
     from portpool._model._store import SqliteStore
     from portpool._types import Protocol
-    store = SqliteStore(sys.argv[1])
+    path, where, stop_at = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    store = SqliteStore(path)
     k = len(store.load().reservations)
+
+    def stop():
+        print("stopped", flush=True)
+        sys.stdin.readline()  # killed here
+
+    def trace(statement):
+        if where == "commit" and k == stop_at and statement == "COMMIT":
+            stop()
+
+    connect = sqlite3.connect
+    def traced(*args, **kwargs):
+        connection = connect(*args, **kwargs)
+        connection.set_trace_callback(trace)
+        return connection
+
+    sqlite3.connect = traced
     while True:
+        if where == "between" and k == stop_at:
+            stop()
         store.add_reservation(Protocol.UDP, 1 + k, 1, active=False)
         print(k, flush=True)
         k += 1
 """)
 
 
+def _line(child: subprocess.Popen[str]) -> str:
+    assert child.stdout is not None
+    line = child.stdout.readline()
+    assert line, f"the writer ended (exit status {child.poll()}) or the watchdog killed it"
+    return line.strip()
+
+
+def _hot(path: Path) -> bool:
+    """Whether a journal beside ``path`` must be rolled back before the file can be read
+    (sqlite refuses a read-only reader then)."""
+    probe = sqlite3.connect(path.as_uri() + "?mode=ro", uri=True, isolation_level=None)
+    try:
+        probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
+    except sqlite3.OperationalError as exc:
+        assert getattr(exc, "sqlite_errorcode", None) == 776  # SQLITE_READONLY_ROLLBACK
+        return True
+    finally:
+        probe.close()
+    return False
+
+
+# (where the writer is killed, after how many more commits): stopped between two
+# transactions, stopped inside one before its COMMIT, and wherever it is when the test
+# has read that many lines (inside sqlite's COMMIT too, at times: then its journal is hot).
+_KILLS = [("between", 7), ("commit", 3), ("anywhere", 5), ("commit", 0), ("anywhere", 29),
+          ("between", 0), ("anywhere", 1), ("commit", 2)]
+
+
 def test_a_writer_killed_mid_loop_loses_nothing_it_committed(tmp_path: Path) -> None:
+    """SIGKILL (TerminateProcess) at any point of a write loses nothing the writer saw
+    committed, keeps nothing it did not, and the next opener reads a consistent store.
+
+    A journal can stay beside the file: one whose header sqlite has not written yet (a
+    writer killed before its COMMIT changed the file) is not hot, and readers rightly
+    leave it; a hot one (killed inside COMMIT) is rolled back by the next reader.  The
+    next writer's commit removes any journal.
+    """
     path = tmp_path / "m.portpool"
+    journal = tmp_path / "m.portpool-journal"
     SqliteStore(path)
     committed: set[int] = set()
-    rng = random.Random(5)
-    for _ in range(4):
-        with subprocess.Popen([sys.executable, "-c", CHILD, str(path)], stdout=subprocess.PIPE,
-                              text=True) as child:
-            assert child.stdout is not None
-            for _ in range(rng.randrange(5, 40)):  # wait for some commits, then kill mid-loop
-                committed.add(int(child.stdout.readline()))
-            child.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
-            committed.update(int(line) for line in child.stdout.read().split())
+    for where, more in _KILLS:
+        stop_at = len(committed) + more
+        with subprocess.Popen([sys.executable, "-c", CHILD, str(path), where, str(stop_at)],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as child:
+            watchdog = threading.Timer(60, child.kill)  # nothing waits forever on the child
+            watchdog.start()
+            try:
+                for _ in range(more):
+                    committed.add(int(_line(child)))
+                if where != "anywhere":
+                    assert _line(child) == "stopped"
+                    if where == "commit":
+                        assert journal.exists() and not _hot(path)
+                child.kill()  # SIGKILL on POSIX, TerminateProcess on Windows
+                assert child.stdout is not None
+                committed.update(int(line) for line in child.stdout.read().split())
+            finally:
+                watchdog.cancel()
+        assert child.wait(timeout=60) != 0
+        was_hot = journal.exists() and _hot(path)
         stored = {row.start - 1 for row in SqliteStore(path).load().reservations}
-        # Everything reported committed is there; at most the call in flight is extra.
+        # Everything reported committed is there; at most the call in flight is extra
+        # (killed after its COMMIT, before it printed), and only when killed anywhere.
         assert committed <= stored
-        assert len(stored - committed) <= 1
+        assert stored - committed <= ({len(committed)} if where == "anywhere" else set())
+        assert not (journal.exists() and _hot(path))  # a hot one was rolled back
+        if was_hot:
+            assert not journal.exists()
         committed = stored
-    assert os.listdir(tmp_path) == ["m.portpool"]  # any hot journal was rolled back
+    assert journal.exists()  # the last writer died inside a transaction (before COMMIT)
+    store = SqliteStore(path)
+    store.add_reservation(UDP, 60000, 1, active=False)
+    assert os.listdir(tmp_path) == ["m.portpool"]  # the next writer's commit removed it
+    assert {row.start - 1 for row in store.load().reservations} == committed | {59999}

@@ -53,9 +53,11 @@ def windows(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Windows]:
     pip = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--disable-pip-version-check"]
     subprocess.run([*pip, "--require-hashes", "--target", str(base / "embed"), "-r",
                     str(ROOT / "tests" / "wine" / "requirements-embed.txt")], check=True)
-    # portpool as Windows would import it, plus the pure-Python dependencies.
+    # portpool as Windows would import it: backends/ where the wheel puts it
+    # (portpool/backends), plus the pure-Python dependencies.
     stage = base / "stage"
     shutil.copytree(ROOT / "portpool", stage / "portpool")
+    shutil.copytree(ROOT / "backends", stage / "portpool" / "backends")
     import attr
     import attrs
     import sortedcontainers

@@ -157,3 +157,19 @@ def test_the_docs_state_the_counts() -> None:
     for source, (total, matched) in summary().items():
         line = f"| {source} | {total} | {matched} |"
         assert line in page, f"docs/wine-corpus.md should have the row {line!r}"
+
+
+def test_the_readme_states_the_counts_per_source() -> None:
+    """Issue 16: the README says how many Windows-verified expectations the model matches,
+    per source, and in total."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    text = " ".join(readme.split())
+    files = {"wine-sock": "`dlls/ws2_32/tests/sock.c`", "wine-protocol": "`protocol.c`"}
+    counts = summary()
+    assert set(counts) == set(files), counts
+    for source, (total, matched) in counts.items():
+        assert f"{matched:,} of {total:,} from {files[source]}" in text, source
+    total = sum(t for t, _ in counts.values())
+    assert f"The model also runs **{total:,} expectations of Wine's Winsock tests" in text

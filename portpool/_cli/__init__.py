@@ -15,24 +15,53 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 __all__ = ["CommandError", "OneLineParser", "check_output", "main"]
 
-# The command modules, in the order ``portpool --help`` lists them.
-_COMMAND_MODULES = (
-    "portpool._cli._basic",
-    "portpool._cli._teach",
-    "portpool._cli._realmachine",
-    "portpool._cli._probe",
-    "portpool._cli._conformance",
-    "portpool._cli._program",
-)
+# The commands, in the order ``portpool --help`` lists them, and the module registering
+# each (tests/test_lazy_imports.py checks this against what the modules register): a
+# command line naming its command first imports only that command's module.
+_COMMANDS = {
+    **dict.fromkeys(("demo", "specs", "sample", "netsh", "netstat"), "portpool._cli._basic"),
+    **dict.fromkeys(("explain", "map", "tour", "advise", "snapshot"), "portpool._cli._teach"),
+    **dict.fromkeys(("why", "check", "reserve", "diff"), "portpool._cli._realmachine"),
+    "probe": "portpool._cli._probe",
+    "conformance": "portpool._cli._conformance",
+    "run": "portpool._cli._program",
+}
+_COMMAND_MODULES = tuple(dict.fromkeys(_COMMANDS.values()))
 
 
 class CommandError(Exception):
     """A command's bad argument found after parsing: ``main`` prints the message on one
     line, prefixed with the command's name, and exits 2."""
+
+
+def terminal_columns() -> int:
+    """The width ``shutil.get_terminal_size()`` gives (``COLUMNS``, else the terminal's
+    on stdout, else 80), found without importing shutil."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (AttributeError, ValueError, OSError):  # stdout is not a terminal (or no file)
+            columns = 0
+    return columns or 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's formatter, as wide as argparse makes it.  argparse makes a formatter for
+    every argument a parser gets and imports shutil for the width (shutil loads the
+    compression modules): about 10 ms of every command line, ``--help`` or not."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         terminal_columns() - 2 if width is None else width)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -42,6 +71,10 @@ class OneLineParser(argparse.ArgumentParser):
     from scripts one line naming the problem and pointing at ``--help`` reads better.
     Sub-parsers made through ``add_subparsers`` inherit the class.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: {one_line(message)} (see {self.prog} --help)\n")
@@ -91,8 +124,12 @@ def check_output(path: str, option: str, *, replace: bool = False) -> None:
         raise CommandError(f"{option} {path}: cannot be written ({exc.strerror or exc})") from None
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command line's parser (commands import their machinery only when run)."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line's parser (commands import their machinery only when run).
+
+    With ``command`` (a command's name), only the module registering that command is
+    imported and registered: enough to parse a command line that names it first.
+    """
     from portpool import __version__
 
     parser = OneLineParser(
@@ -100,21 +137,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="The Windows TCP/UDP port pool: an emulated machine, its rules and its netsh.")
     parser.add_argument("--version", action="version", version=f"portpool {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in _COMMAND_MODULES:
+    modules = (_COMMANDS[command],) if command in _COMMANDS and command else _COMMAND_MODULES
+    for name in modules:
         importlib.import_module(name).register(commands)
-    for command in commands.choices.values():  # so that errors after parsing name the command
-        if command.get_default("parser") is None:
-            command.set_defaults(parser=command)
+    for sub in commands.choices.values():  # so that errors after parsing name the command
+        if sub.get_default("parser") is None:
+            sub.set_defaults(parser=sub)
     return parser
 
 
 def _run(argv: Sequence[str] | None) -> int:
-    parser = build_parser()
+    words = list(sys.argv[1:] if argv is None else argv)
+    # Only a command line that starts with its command is parsed by that command's module
+    # alone: anything before it (--help, a mistyped option) gets the whole command line.
+    parser = build_parser(words[0] if words else None)
     args, rest = parser.parse_known_args(argv)
     if rest and not getattr(args, "accepts_rest", False):
         # The (sub)command they were given to names itself; words before the command
         # were given to portpool itself.
-        words = list(sys.argv[1:] if argv is None else argv)
         given_to = getattr(args, "parser", parser)
         if (rest[0] in words and args.command in words
                 and words.index(rest[0]) < words.index(args.command)):

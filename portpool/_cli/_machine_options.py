@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import CommandError, one_line
@@ -89,7 +88,11 @@ def decode_netsh_bytes(data: bytes) -> str:
 
 def _read(path: str, option: str) -> str:
     try:
-        data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        if path == "-":
+            data = sys.stdin.buffer.read()
+        else:
+            with open(path, "rb") as file:
+                data = file.read()
     except OSError as exc:
         raise CommandError(f"{option} {path}: {exc.strerror or exc}") from None
     return decode_netsh_bytes(data)

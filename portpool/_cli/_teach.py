@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 from collections.abc import Callable
-from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 from . import CommandError, check_output, one_line
@@ -197,12 +195,13 @@ def _opener() -> PortPool:
 def _explain(args: argparse.Namespace, rest: list[str]) -> int:
     from portpool._errors import PortPoolError
     from portpool._teach._explain import explain_text, live_bind_text
-    from portpool._teach._live import live_bind
 
     (protocol,) = _protocols(args.protocol)
     host, netsh_only = _host(args)
     sys.stdout.write(explain_text(host, protocol, args.port, netsh_only=netsh_only))
     if args.backend == "windows":
+        from portpool._teach._live import live_bind
+
         try:
             error = live_bind(protocol, args.port, _opener)
         except PortPoolError as exc:  # the pool itself cannot start
@@ -365,6 +364,9 @@ def _netsh_texts(host: EmulatedHost) -> dict[tuple[str, ...], str]:
 
 def _copy_store(source: str, target: str) -> None:
     """Copy a store file with sqlite's backup (consistent even while another host writes)."""
+    import sqlite3
+    from contextlib import closing
+
     try:
         with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
             src.backup(dst)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import itertools
 from collections.abc import Iterator
 from typing import Final
 
@@ -59,6 +60,9 @@ _BROADCAST_OPTION: Final = (SOL_SOCKET, 0x20)  # SO_BROADCAST
 _KIND_NAMES: Final = {SOCK_STREAM: "stream", SOCK_DGRAM: "dgram", SOCK_RAW: "raw"}
 _EXCLUSIVE: Final = (SOL_SOCKET, SO_EXCLUSIVEADDRUSE)
 _V6ONLY: Final = (IPPROTO_IPV6, IPV6_V6ONLY)
+_RANDOMIZE: Final = (SOL_SOCKET, 0x3005)  # SO_RANDOMIZE_PORT (O11, O14)
+_SCALABLE: Final = (SOL_SOCKET, 0x3006)  # SO_PORT_SCALABILITY (O12)
+_UNICAST: Final = (SOL_SOCKET, 0x3007)  # SO_REUSE_UNICASTPORT (O13, O14)
 #: How many (host text, family, IPV6_V6ONLY) a machine remembers as checked binds (its
 #: ``_where``): a test binds a handful of literals, and the cache stays bounded.
 _WHERE_SIZE: Final = 64
@@ -76,10 +80,7 @@ class _Binding(_MachineState):
             if sock is None or sock.pid != pid or not self._processes[pid].alive:
                 sock = self._socket(pid, handle)  # refuses (A19, R9b)
             if type(port) is not int or not 0 <= port <= MAX_PORT:  # the hot path is a plain int
-                number = _as_ushort(port)
-                if number is None:
-                    raise refuse("W4", f"port {shown(port)} is not in 0-65535")
-                port = number
+                port = _port_number(port)
             key = (host, sock.family, sock.v6only) if type(host) is str else None
             where = self._where.get(key) if key is not None else None
             if where is None or sock.host is not None:  # else: W4 and L1-L4 passed before
@@ -98,7 +99,11 @@ class _Binding(_MachineState):
                 if chosen in space.bound:  # R6 allows the port; the table still applies
                     self._check_sharing(space, sock, chosen, endpoints)
             elif port == 0:  # W1, X4, Y4, C17 (and A16/A17: a lapsed or foreign association)
+                if sock.options and self._deferred_bind(sock, canonical, endpoints):
+                    return 0  # O13: the port waits for connect
                 picked = self._draw_port(space, sock)
+                if sock.options and sock.options.get(_SCALABLE):
+                    picked = self._scalable(space, sock, endpoints, picked)  # O12
                 if picked is None:
                     raise refuse("A13", f"no free {protocol.name} port in"
                                  f" {space.dynamic(sock.family)!r}")
@@ -142,6 +147,46 @@ class _Binding(_MachineState):
         are skipped)."""
         return space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock)
                                    if sock.options else self._counted)  # no option: A4 decides
+
+    def _deferred_bind(self, sock: _Socket, host: str, endpoints: tuple[Endpoint, ...]) -> bool:
+        """bind(address, 0) of a TCP socket with SO_REUSE_UNICASTPORT on a machine that shares
+        ports (O13 ``shared``): the socket is bound to ``host`` and takes its port at
+        connect.  Whether that happened."""
+        if not (sock.options.get(_UNICAST) and sock.protocol is Protocol.TCP
+                and self._variants["O13"] == "shared"):
+            return False
+        sock.association = None
+        sock.host, sock.endpoints, sock.deferred, sock.shared_port = host, endpoints, True, True
+        if sock.reuse or sock.exclusive:  # C18
+            sock.sharing = Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE
+        return True
+
+    def _scalable(self, space: PortSpace, sock: _Socket, endpoints: tuple[Endpoint, ...],
+                  picked: int | None) -> int | None:
+        """bind(0) with SO_PORT_SCALABILITY (O12): ``picked`` (a free port), else for a
+        specific address a port only scalable sockets hold on other addresses."""
+        if picked is None and all(address is not None for _, address in endpoints):
+            picked = self._scalable_port(space, endpoints)
+        sock.scalable = picked is not None
+        return picked
+
+    def _scalable_port(self, space: PortSpace, endpoints: tuple[Endpoint, ...]) -> int | None:
+        """SO_PORT_SCALABILITY's bind(address, 0) when no port is free (O12): the first port
+        at or after the counter that only sockets which took it with the option hold, none
+        of them on one of ``endpoints``' addresses.  The counter moves past it (A4)."""
+        entry = space.dynamic(endpoints[0][0])
+        lo, hi = entry.start, entry.last
+        counter = space.counter if space.counter is not None else lo
+        start = counter if lo <= counter <= hi else lo
+        sockets, bound, reserved, held = self._sockets, space.bound, space.reserved, space.held
+        for port in itertools.chain(range(start, hi + 1), range(lo, start)):
+            if port not in bound or port in reserved or port in held:
+                continue  # a free port would have been found; blocks and connections stay
+            if all(sockets[h].scalable and not _meet(sockets[h].endpoints, endpoints)
+                   for h in space.holders(port)):
+                space.counter = port + 1 if port < hi else lo
+                return port
+        return None
 
     def _check_connections(self, sock: _Socket, port: int,
                            endpoints: tuple[Endpoint, ...]) -> None:
@@ -285,6 +330,8 @@ class _Binding(_MachineState):
                 raise refuse("O9", f"{spec.label} takes 0-{spec.maximum}, not {raw}")
             on = raw != 0
             key = (spec.level, spec.name)
+            if key == _RANDOMIZE and on and sock.options.get(_UNICAST):
+                raise refuse("O14", f"socket {handle:#x} has SO_REUSE_UNICASTPORT set")
             if key in (_REUSE, _EXCLUSIVE, _V6ONLY):
                 if sock.host is not None:
                     if key == _V6ONLY and sock.family is Family.INET:
@@ -396,18 +443,30 @@ class _Binding(_MachineState):
                     if picked is None:
                         raise refuse("A1", f"every port of {shown(block.range)} is bound")
                 else:
-                    picked = self._draw_port(space, sock)
+                    shared = route is not None and self._variants["O13"] == "shared"
+                    # O13: connect's implicit bind has SO_REUSE_UNICASTPORT on by default
+                    picked = (self._shared_port(space, sock, route) if shared and route
+                              else self._draw_port(space, sock))
                     if picked is None:
                         rule = "T8" if protocol is Protocol.TCP else "A13"
                         raise refuse(rule, f"no free {protocol.name} port in"
                                      f" {space.dynamic(sock.family)!r} for connect's implicit"
-                                     " bind")
+                                     " bind" + (f" to {canonical} port {number}" if shared else ""))
+                    sock.shared_port = shared
                     sock.association = None
                 local = "0.0.0.0" if sock.family is Family.INET else "::"
                 loopback = "127.0.0.1" if sock.family is Family.INET else "::1"
-                if ipaddress.ip_address(canonical).is_loopback and loopback in self._local:
+                if _is_loopback(canonical) and loopback in self._local:
                     local = loopback  # K1: the loopback route's address
                 self._commit_bind(space, sock, local, picked, self._endpoints(sock, local))
+            elif sock.deferred and route is not None:  # O13: the deferred port, at last
+                space = self._spaces[Protocol.TCP]
+                picked = self._shared_port(space, sock, route)
+                if picked is None:
+                    raise refuse("T8", f"no TCP port of {space.dynamic(sock.family)!r} is free"
+                                 f" for a connection to {canonical} port {number}")
+                sock.port, sock.deferred = picked, False
+                space.bind(picked, handle)
             sock.peer = (canonical, number)
             if route is not None:
                 self._connect_tcp(sock, route)
@@ -415,6 +474,10 @@ class _Binding(_MachineState):
 
     def _route(self, sock: _Socket, destination: Endpoint, port: int, outside: bool) -> Route:
         """Where a TCP connect goes (S8, T7, T10, T11): ``_connections.py`` says."""
+        raise NotImplementedError  # pragma: no cover - the connections mixin overrides it
+
+    def _shared_port(self, space: PortSpace, sock: _Socket, route: Route) -> int | None:
+        """The port a sharing connection gets (O13 ``shared``): ``_connections.py`` says."""
         raise NotImplementedError  # pragma: no cover - the connections mixin overrides it
 
     def _connect_tcp(self, sock: _Socket, route: Route) -> None:
@@ -430,6 +493,14 @@ class _Binding(_MachineState):
             return sock.family, sock.peer[0], sock.peer[1]
 
 
+def _port_number(port: object) -> int:
+    """bind's port as an int in 0-65535 (an IntEnum too), or W4."""
+    number = _as_ushort(port)
+    if number is None:
+        raise refuse("W4", f"port {shown(port)} is not in 0-65535")
+    return number
+
+
 @functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
 def _canonical_text(host: str, family: Family) -> str | None:
     """``host`` as Windows prints it back from the sockaddr (``""`` is the unspecified
@@ -437,6 +508,12 @@ def _canonical_text(host: str, family: Family) -> str | None:
     W4).  Whether the machine has the address is L1's business."""
     address = parse_host(host, family)
     return None if address is None else address_text(address)
+
+
+@functools.lru_cache(maxsize=256)  # connect is hot; the same few peers recur
+def _is_loopback(canonical: str) -> bool:
+    """Whether ``canonical`` (an address's text) is a loopback address (K1)."""
+    return ipaddress.ip_address(canonical).is_loopback
 
 
 @functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur
@@ -453,6 +530,13 @@ def _endpoints_of(family: Family, v6only: bool, canonical: str) -> tuple[Endpoin
     if v6only:
         return "L3"
     return ((Family.INET, None if mapped.is_unspecified else str(mapped)),)  # L2
+
+
+def _meet(held: tuple[Endpoint, ...], wanted: tuple[Endpoint, ...]) -> bool:
+    """Whether two bindings' places meet: a stack in common, with the same address or
+    the wildcard on either side (C13, C15)."""
+    return any(stack is other and (address is None or where is None or address == where)
+               for stack, address in held for other, where in wanted)
 
 
 def _per_processor(one: _Socket, other: _Socket) -> bool:

@@ -12,15 +12,17 @@ goes (T11); after the implicit bind, ``_connect_tcp`` makes the endpoints (S9, T
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 from collections import deque
 from typing import Final
 
 from .._types import Connection, Family, Protocol
-from ._binding import _Binding
+from ._binding import _Binding, _is_loopback
 from ._conflicts import Sharing
 from ._endpoints import Endpoint, State
 from ._rules import refuse
+from ._space import PortSpace
 from ._state import Route, SocketInfo, _as_int, _protocol_option, _Socket
 from ._store import Store
 
@@ -138,6 +140,13 @@ class _Connections(_Binding):
                 raise refuse("S1", f"socket {handle:#x} is not bound")
             if sock.listening:
                 return  # S4: success, and the backlog stays as it was
+            if sock.deferred:  # O13 shared: a port waiting for connect is taken now (A4)
+                space = self._spaces[Protocol.TCP]
+                picked = self._draw_port(space, sock)
+                if picked is None:
+                    raise refuse("A13", f"no free TCP port in {space.dynamic(sock.family)!r}")
+                sock.port, sock.deferred, sock.shared_port = picked, False, False
+                space.bind(picked, handle)
             sock.listening, sock.backlog = True, queue_bound
             if sock.queue is None:
                 sock.queue = deque()
@@ -154,9 +163,12 @@ class _Connections(_Binding):
             if not sock.listening or sock.queue is None:
                 raise refuse("S5", f"socket {handle:#x} is not listening")
             endpoints, queue = self._conns.endpoints, sock.queue
-            chosen = next((i for i in queue if i in endpoints and (peer is None or (
-                _in_family(sock.family, endpoints[i].family, endpoints[i].remote_host),
-                endpoints[i].remote_port) == tuple(peer))), None)  # reset ones are skipped
+            if peer is None and queue and queue[0] in endpoints:
+                chosen: int | None = queue[0]  # the common case: the oldest, not reset
+            else:
+                chosen = next((i for i in queue if i in endpoints and (peer is None or (
+                    _in_family(sock.family, endpoints[i].family, endpoints[i].remote_host),
+                    endpoints[i].remote_port) == tuple(peer))), None)  # reset ones are skipped
             if chosen is None:
                 raise refuse("S7", f"no connection is waiting on socket {handle:#x} (the model"
                              " never blocks)")
@@ -191,7 +203,7 @@ class _Connections(_Binding):
             raise refuse("S8", f"socket {sock.handle:#x} is listening")
         assert address is not None  # K3 refused the wildcard
         listener: _Socket | None = None
-        if not outside and (address in self._local or ipaddress.ip_address(address).is_loopback):
+        if not outside and (address in self._local or _is_loopback(address)):
             listener = self._listener(stack, address, port)
             if listener is None:
                 raise refuse("T10", f"nothing listens on {address} port {port}")
@@ -212,6 +224,29 @@ class _Connections(_Binding):
                              f" {seen.remote_host}:{seen.remote_port} is still"
                              f" {seen.state.value}")
         return Route(stack, source, address, port, None if listener is None else listener.handle)
+
+    def _shared_port(self, space: PortSpace, sock: _Socket, route: Route) -> int | None:
+        """The local port of a connection that shares ports (O13 ``shared``): the first
+        port at or after a drawn one (the machine's seeded generator, as O11 draws) that no
+        block covers, that only sharing sockets and sharing connections use, and that has
+        no connection to this peer yet (the 4-tuple is unique).  ``None``: every port has
+        one (T8)."""
+        entry = space.dynamic(sock.family)
+        lo, hi = entry.start, entry.last
+        start = lo + self._rng.randrange(hi - lo + 1)
+        sockets, conns = self._sockets, self._conns
+        bound, reserved, held = space.bound, space.reserved, space.held
+        source, destination, peer_port = route.source, route.destination, route.port
+        for port in itertools.chain(range(start, hi + 1), range(lo, start)):
+            if port in reserved:
+                continue
+            if port in bound and not all(sockets[h].shared_port for h in space.holders(port)):
+                continue
+            if port in held and (conns.find(source, port, destination, peer_port) is not None
+                                 or not all(e.shared for e in conns.at_port(port))):
+                continue
+            return port
+        return None
 
     def _listener(self, stack: Family, address: str, port: int) -> _Socket | None:
         """The socket listening on ``address``:``port``: bound to that address, else the
@@ -245,19 +280,19 @@ class _Connections(_Binding):
     def _connect_tcp(self, sock: _Socket, route: Route) -> None:
         assert sock.port is not None
         conns = self._conns
-        local = (route.source, sock.port)
-        client = conns.add(route.stack, local, (route.destination, route.port), pid=sock.pid,
-                           socket=sock.handle, sharing=sock.sharing, accepted=False)
+        stack, source, destination, port, listening = route
+        local, remote = (source, sock.port), (destination, port)
+        client = conns.add(stack, local, remote, pid=sock.pid, socket=sock.handle,
+                           sharing=sock.sharing, accepted=False, shared=sock.shared_port)
         sock.conn = client.id
-        if route.listener is None:
+        if listening is None:
             return  # T9: a peer that is not the machine's
-        listener = self._sockets[route.listener]
-        old = conns.find(route.destination, route.port, local[0], local[1])
+        listener = self._sockets[listening]
+        old = conns.by_tuple.get((destination, port, source, sock.port))
         if old is not None:  # T7: the listener's side in TIME_WAIT takes the new connection
-            conns.remove(old)
-        server = conns.add(route.stack, (route.destination, route.port), local,
-                           pid=listener.pid, socket=None, sharing=listener.sharing,
-                           accepted=True)
+            conns.remove(conns.endpoints[old])
+        server = conns.add(stack, remote, local, pid=listener.pid, socket=None,
+                           sharing=listener.sharing, accepted=True)
         client.peer, server.peer = server.id, client.id
         assert listener.queue is not None
         listener.queue.append(server.id)

@@ -64,6 +64,8 @@ class Endpoint:
             listener's, S9), for REUSE's SO_EXCLUSIVEADDRUSE rule (T6).
         accepted: the server side of a connection (it came from a listener).
         expires: the clock time a TIME_WAIT endpoint goes.
+        shared: its local port came from connect's port sharing (rule O13 ``shared``):
+            other such connections to other peers may use the port too.
     """
 
     id: int
@@ -79,6 +81,7 @@ class Endpoint:
     sharing: Sharing
     accepted: bool
     expires: float = 0.0
+    shared: bool = False
 
 
 class ConnectionTable:
@@ -120,15 +123,22 @@ class ConnectionTable:
     # --- changes --------------------------------------------------------------------
 
     def add(self, family: Family, local: tuple[str, int], remote: tuple[str, int], *, pid: int,
-            socket: int | None, sharing: Sharing, accepted: bool) -> Endpoint:
+            socket: int | None, sharing: Sharing, accepted: bool, shared: bool = False,
+            ) -> Endpoint:
         """A new ESTABLISHED endpoint; it holds its local port."""
-        endpoint = Endpoint(self._next, family, local[0], local[1], remote[0], remote[1],
-                            State.ESTABLISHED, pid, socket, None, sharing, accepted)
-        self._next += 1
-        self.endpoints[endpoint.id] = endpoint
-        self.by_port.setdefault(local[1], {})[endpoint.id] = None
-        self.by_tuple[(local[0], local[1], remote[0], remote[1])] = endpoint.id
-        self._hold(local[1])
+        number = self._next
+        self._next = number + 1
+        host, port = local
+        endpoint = Endpoint(number, family, host, port, remote[0], remote[1], State.ESTABLISHED,
+                            pid, socket, None, sharing, accepted, 0.0, shared)
+        self.endpoints[number] = endpoint
+        ids = self.by_port.get(port)
+        if ids is None:  # no dict made for the common case's setdefault
+            self.by_port[port] = {number: None}
+        else:
+            ids[number] = None
+        self.by_tuple[(host, port, remote[0], remote[1])] = number
+        self._hold(port)
         return endpoint
 
     def remove(self, endpoint: Endpoint) -> None:

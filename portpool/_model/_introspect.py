@@ -210,7 +210,8 @@ class _Introspection(_Binding):
                 tuple(sorted((s.handle, s.pid, s.host, s.port, s.association,
                               tuple(sorted(s.acquired)), s.reuse, s.exclusive, s.v6only,
                               s.affinity, s.sharing.value, s.endpoints, s.peer, s.listening,
-                              s.backlog, tuple(s.queue or ()), s.conn, s.linger, s.accepted)
+                              s.backlog, tuple(s.queue or ()), s.conn, s.linger, s.accepted,
+                              s.deferred, s.shared_port, s.scalable)
                              for s in self._sockets.values())),
                 tuple((int(p), tuple((b.kind.value, b.range.start, b.range.count,
                                       b.reservation.token if b.reservation else None,
@@ -223,7 +224,7 @@ class _Introspection(_Binding):
                        tuple(sorted(space.held.items())))
                       for p, space in self._spaces.items()),
                 tuple((c.id, c.family, c.local_host, c.local_port, c.remote_host, c.remote_port,
-                       c.state.value, c.pid, c.socket, c.peer, c.expires)
+                       c.state.value, c.pid, c.socket, c.peer, c.expires, c.shared)
                       for c in self._conns.endpoints.values()),
                 self._conns.clock, self._time_wait_delay,
                 self._next_pid, self._next_handle, self._rng.getstate(), self._boot_number,
@@ -248,6 +249,8 @@ class _Introspection(_Binding):
         """The rule that forbids ``second`` (bound with its options) beside ``first``."""
         if _per_processor(first, second):
             return None  # C19
+        if first.shared_port and second.shared_port:
+            return None  # O13: connections to different peers share the port
         user = self._processes[second.pid].user
         return next((rule_id for *_, outcome, rule_id, _ in
                      self._meetings(first, second.endpoints, second.sharing, user)

@@ -78,6 +78,9 @@ class _Socket:
     conn: int | None = None  # its TCP connection endpoint's id (T3)
     linger: tuple[int, int] | None = None  # SO_LINGER's (l_onoff, l_linger) (T4)
     accepted: bool = False  # made by accept: on the listener's port without binding it (S9)
+    deferred: bool = False  # bound to port 0 with SO_REUSE_UNICASTPORT: the port comes at connect (O13)
+    shared_port: bool = False  # its port may be shared with connections to other peers (O13)
+    scalable: bool = False  # took its wildcard port with SO_PORT_SCALABILITY (O12)
 
 
 class Route(NamedTuple):

@@ -69,17 +69,12 @@ import itertools
 import operator
 import os
 import re
-import secrets
-import shutil
-import sqlite3
 import stat
 import sys
-import tempfile
 import threading
 import types
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 from typing import Protocol as _Protocol
 
 import attrs
@@ -88,6 +83,9 @@ from .._errors import PortPoolError, WinError, shown, winerror
 from .._types import MAX_PORT, Family, PortRange, Protocol
 from ._presets import LOWEST_DYNAMIC_START, MIN_DYNAMIC_PORTS, PRESETS
 from ._sorted import SortedIntMap
+
+if TYPE_CHECKING:  # sqlite3 loads with the first SqliteStore, not with the model
+    import sqlite3
 
 __all__ = [
     "Commit",
@@ -1133,6 +1131,13 @@ def _boot(connection: sqlite3.Connection,
                         version=commit.after)
 
 
+def _file_uri(path: str, mode: str) -> str:
+    """sqlite's URI for the absolute ``path``, opened in ``mode`` (rw: never create it)."""
+    from pathlib import Path
+
+    return f"{Path(path).as_uri()}?mode={mode}"
+
+
 def _create_file(path: str) -> None:
     """Make an empty file readable and writable by its owner only; fail if it exists."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
@@ -1173,7 +1178,7 @@ class SqliteStore:
         self.path = text
         self._timeout = float(timeout)
         self._absolute = os.path.abspath(text)
-        self._uri = Path(self._absolute).as_uri() + "?mode=rw"
+        self._uri = _file_uri(self._absolute, "rw")
         # The file (device, inode) and schema cookie whose tables were last checked.
         self._verified: tuple[tuple[int, int] | None, int | None] = (None, None)
         if not os.path.lexists(self._absolute):
@@ -1193,7 +1198,9 @@ class SqliteStore:
     def _connect(self, path: str) -> sqlite3.Connection:
         # mode=rw: never create the file (a store deleted at run time is an error,
         # not a new empty store).
-        uri = self._uri if path == self._absolute else Path(path).as_uri() + "?mode=rw"
+        import sqlite3
+
+        uri = self._uri if path == self._absolute else _file_uri(path, "rw")
         return sqlite3.connect(uri, uri=True, timeout=self._timeout, isolation_level=None)
 
     def _create(self) -> None:
@@ -1204,6 +1211,8 @@ class SqliteStore:
         links and the others open its store.  Where the file system has no hard links
         the store is made in place (then another process could see it empty for a moment).
         """
+        import secrets
+
         directory, name = os.path.split(self._absolute)
         temp = os.path.join(directory, f".{name}.{secrets.token_hex(8)}.new")
         _create_file(temp)
@@ -1287,7 +1296,11 @@ class SqliteStore:
                 return
         except FileNotFoundError:
             return
-        probe = sqlite3.connect(Path(self._absolute).as_uri() + "?mode=ro", uri=True,
+        import shutil
+        import sqlite3
+        import tempfile
+
+        probe = sqlite3.connect(_file_uri(self._absolute, "ro"), uri=True,
                                 timeout=self._timeout, isolation_level=None)
         try:
             probe.execute("SELECT count(*) FROM sqlite_master").fetchone()
@@ -1315,6 +1328,8 @@ class SqliteStore:
     @contextlib.contextmanager
     def _errors(self) -> Iterator[None]:
         """Translate failures: content -> StoreError, I/O -> PortPoolError."""
+        import sqlite3
+
         try:
             yield
         except _Passthrough as carrier:
@@ -1336,6 +1351,8 @@ class SqliteStore:
     @contextlib.contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         """One connection, one transaction, committed on success, else rolled back."""
+        import sqlite3
+
         with self._errors():
             identity = self._sniff()
             connection = self._connect(self._absolute)

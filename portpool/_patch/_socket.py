@@ -64,6 +64,9 @@ OPTIONS: Final[dict[tuple[int, int], tuple[int, int]]] = {
     (_std.SOL_SOCKET, _std.SO_REUSEADDR): (_WIN_SOL_SOCKET, 4),
     (_std.SOL_SOCKET, SO_EXCLUSIVEADDRUSE): (_WIN_SOL_SOCKET, -5),
     (_std.IPPROTO_IPV6, _std.IPV6_V6ONLY): (_WIN_IPPROTO_IPV6, 27),
+    # The options that change port choice, by Windows' numbers (ws2def.h), which no other
+    # platform uses: SO_RANDOMIZE_PORT, SO_PORT_SCALABILITY, SO_REUSE_UNICASTPORT (O11-O14).
+    **{(_std.SOL_SOCKET, option): (_WIN_SOL_SOCKET, option) for option in (0x3005, 0x3006, 0x3007)},
 }
 _V6ONLY: Final = (_WIN_IPPROTO_IPV6, 27)
 #: SO_LINGER with this platform's constants: it goes to the model and to the twin (T4).
@@ -589,11 +592,13 @@ class PatchedSocket(_RealSocket):
         if self._pp_emulated is None:
             super().bind(address)
             return
+        emulated = self._pp_emulated
         try:
-            self._pp_emulated.bind(self._pp_address(address))
+            emulated.bind(self._pp_address(address))
         except PortPoolError as exc:
             raise os_error_from(exc) from None
-        self._pp_register()
+        if emulated.protocol is not Protocol.TCP or emulated.getsockname()[1]:
+            self._pp_register()  # a TCP port 0 waits for connect (O13), which registers it
 
     def getsockname(self) -> Any:
         """The emulated address (an accepted socket: the listener's port)."""

@@ -1,4 +1,4 @@
-"""Experiments for connections, TIME_WAIT and listen (rules S4, S7, T1, T5, T6, T9, T11).
+"""Experiments for connections, TIME_WAIT and listen (rules S4, S7, T1, T5, T6, T9, T11, T13).
 
 Each leaves connections in TIME_WAIT on its own scratch port (offsets 170-176): the lab
 closes the sockets, and Windows (or the emulated machine) keeps the connections for
@@ -92,3 +92,9 @@ def _t9(lab: Lab) -> Finding:  # pragma: no cover - not runnable
              " probe's socket calls have none (run the rule's check by hand)", runnable=False)
 def _t11(lab: Lab) -> Finding:  # pragma: no cover - not runnable
     raise Skip("a blocking accept on the listener that got nothing would wait forever")
+
+
+@experiment("T13", "the states a segment in flight passes through last a round trip: the model's"
+             " scope, not a claim about Windows", runnable=False)
+def _t13(lab: Lab) -> Finding:  # pragma: no cover - not runnable
+    raise Skip("nothing to run")

@@ -33,6 +33,7 @@ from ._lab import Lab, Skip
 
 _IPV6_UNICAST_HOPS = 4  # ws2ipdef.h
 _SO_RANDOMIZE_PORT = 0x3005  # ws2def.h
+_SO_REUSE_UNICASTPORT = 0x3007  # ws2def.h
 
 # --- sharing, addresses, options ----------------------------------------------------------
 
@@ -149,14 +150,40 @@ def _k3(lab: Lab) -> Finding:
     return expects("K3", lab.see("connect 127.0.0.1:0", lambda: sock.connect((LOOP4, 0))))
 
 
-@experiment("O12", "SO_PORT_SCALABILITY: portpool's scope, not a claim about Windows", runnable=False)
+@experiment("O12", "SO_PORT_SCALABILITY shares a wildcard port among local addresses only"
+             " once the dynamic range is used up, on Windows Server: the probe does not exhaust"
+             " a machine's range (run the rule's check by hand)", runnable=False)
 def _o12(lab: Lab) -> Finding:  # pragma: no cover - not runnable
-    raise Skip("the model does not give a wildcard port per local address")
+    raise Skip("it would take every port of the TCP dynamic range")
 
 
-@experiment("O13", "SO_REUSE_UNICASTPORT: portpool's scope, not a claim about Windows", runnable=False)
-def _o13(lab: Lab) -> Finding:  # pragma: no cover - not runnable
-    raise Skip("the model does not defer bind(0) to the connection")
+@experiment("O13", "SO_REUSE_UNICASTPORT 1 on a TCP socket, bind 127.0.0.1:0, getsockname")
+def _o13(lab: Lab) -> Finding:
+    sock = tcp_socket(lab)
+    lab.see("setsockopt SO_REUSE_UNICASTPORT 1",
+            partial(sock.setsockopt, SOL_SOCKET, _SO_REUSE_UNICASTPORT, 1))
+    if not lab.see(f"bind {LOOP4}:0", lambda: sock.bind((LOOP4, 0))).ok:
+        raise Skip("the bind failed")
+    name = lab.see("getsockname", sock.getsockname)
+    if not name.ok:
+        return None
+    decisive(lab)
+    return "shared" if name.value[1] == 0 else "off"
+
+
+@experiment("O14", "SO_REUSE_UNICASTPORT 1, then SO_RANDOMIZE_PORT 1, on a TCP socket; the other"
+             " order on another")
+def _o14(lab: Lab) -> Finding:
+    first, second = tcp_socket(lab), tcp_socket(lab)
+    lab.see("A: setsockopt SO_REUSE_UNICASTPORT 1",
+            partial(first.setsockopt, SOL_SOCKET, _SO_REUSE_UNICASTPORT, 1))
+    refused = lab.see("A: setsockopt SO_RANDOMIZE_PORT 1",
+                      partial(first.setsockopt, SOL_SOCKET, _SO_RANDOMIZE_PORT, 1))
+    lab.see("B: setsockopt SO_RANDOMIZE_PORT 1",
+            partial(second.setsockopt, SOL_SOCKET, _SO_RANDOMIZE_PORT, 1))
+    other = lab.see("B: setsockopt SO_REUSE_UNICASTPORT 1",
+                    partial(second.setsockopt, SOL_SOCKET, _SO_REUSE_UNICASTPORT, 1))
+    return expects("O14", refused) and other.ok
 
 
 @experiment("O7", "set SO_REUSEADDR to 7, read it back")

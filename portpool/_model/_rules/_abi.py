@@ -1,4 +1,4 @@
-"""Call shapes: the Winsock and IP Helper ABI (portpool/_winsock/_dlls.py, portpool/backends/windows)."""
+"""Call shapes: the Winsock and IP Helper ABI (portpool/_winsock/_dlls.py, backends/windows)."""
 
 from __future__ import annotations
 

@@ -67,7 +67,8 @@ RULES: Final[tuple[Rule, ...]] = (
          " after its socket is gone: FIN_WAIT_2 while the other side's socket is open (that side"
          " is then CLOSE_WAIT), then TIME_WAIT for TcpTimedWaitDelay once the other side has"
          " closed too.  The side that closes second keeps nothing.  host.advance() past the"
-         " delay ends the TIME_WAIT.", "KB314053 (TcpTimedWaitDelay \"determines the time that a"
+         " delay ends the TIME_WAIT.", "RFC793 (3.5, the close sequences); KB314053"
+         " (TcpTimedWaitDelay \"determines the time that a"
          " connection stays in the TIME_WAIT state when it is closing\", the \"2MSL\" state of"
          " RFC 793); NETSTAT_ZH (a server's closed connections in TIME_WAIT); that FIN_WAIT_2"
          " lasts until the peer closes (no FIN_WAIT_2 timer) is the model's simplification", D),
@@ -139,6 +140,17 @@ RULES: Final[tuple[Rule, ...]] = (
          " peer); that bound-only TCP sockets are missing: Get-NetTCPConnection shows them as"
          " Bound (MicrosoftDocs/windows-powershell-docs PR #500), netstat does not; PID 0 for"
          " orphaned FIN_WAIT_2 is assumed", OBS),
+    Rule("T13", "connections", "netstat shows the model's connections in four states only:"
+         " ESTABLISHED, FIN_WAIT_2, CLOSE_WAIT and TIME_WAIT.  The states a connection passes"
+         " through while a segment is in flight (SYN_SENT and SYN_RECEIVED during the handshake,"
+         " FIN_WAIT_1 and CLOSING before the first FIN is acknowledged, LAST_ACK before the"
+         " second one is) last one round trip, microseconds on a loopback connection, and are"
+         " never seen: the model delivers every segment at once, so connect makes an"
+         " ESTABLISHED connection and a close goes straight to the state the segment's answer"
+         " leads to.", "RFC793 (3.4, 3.5: which state waits for which segment); NETSTAT_DOC"
+         " (the states netstat can print); that the in-flight states never show is the model's"
+         " choice (it has no time between a segment and its answer)", A, check="none: the"
+         " model's scope (it has no network delay), not a claim about Windows."),
 )
 
 # Where the evidence conflicts: every candidate behaviour, the default first.

@@ -84,16 +84,47 @@ RULES: Final[tuple[Rule, ...]] = (
          " follows the drawn port is assumed", A, check="Set SO_RANDOMIZE_PORT on 20 UDP"
          " sockets and bind each to port 0, closing none: this rule expects no counting up;"
          " a plain bind(0) after the last lands just past the last drawn port."),
-    Rule("O12", "options", "SO_PORT_SCALABILITY is accepted and kept (a BOOL).  Its meaning, a"
-         " wildcard port for each local address (bind(specific address, 0) may hand out a port"
-         " another address holds), is not modelled: the port comes from A4 as for any socket.",
-         "PORTSCAL; WS2DEF", D, check="none: portpool's scope (a port handed out is free on"
-         " every address)."),
-    Rule("O13", "options", "SO_REUSE_UNICASTPORT is accepted and kept (a BOOL).  Its meaning,"
-         " deferring the port of an explicit bind(0) to the connection and sharing it among"
-         " connections to different peers, is not modelled: bind(0) takes a port at once (A4).",
-         "SOLSOCK; WS2DEF (\"defer ephemeral port allocation for outbound connections\")", D,
-         check="none: portpool's scope (connections are another part of the model)."),
+    Rule("O12", "options", "SO_PORT_SCALABILITY (a BOOL, set before bind) on a socket that binds"
+         " a specific local address to port 0: the port is found as A4 finds one; when no port of"
+         " the range is free, the first port at or after the machine's counter that only sockets"
+         " which took it with SO_PORT_SCALABILITY hold, each on another address of the machine,"
+         " is handed out again, so one wildcard port serves once per local address.  A socket without the"
+         " option never gets such a port from bind(0) (for it the port is bound), and an explicit"
+         " bind meets the holders as the tables say (C13: other addresses do not meet).  Binds to"
+         " a wildcard address, and ports that connections hold, are drawn as without the option."
+         "  Microsoft documents the option for Windows Server; the model has no editions and"
+         " applies it on every machine.", "PORTSCAL (\"allocating wildcard ports multiple times for"
+         " different local address port pairs\"; \"bind ... for a specified address and wildcard"
+         " port\"; \"If a wildcard port is acquired using the SO_PORT_SCALABILITY option, that"
+         " port cannot be allocated by another socket without the SO_PORT_SCALABILITY option\";"
+         " \"To have any effect, the SO_PORT_SCALABILITY option must be set before the bind"
+         " function is called\"; minimum supported client: none); SOLSOCK; that free ports"
+         " come first and the walk from the counter are assumed", D,
+         check="On a Windows Server with two addresses A and B,"
+         " as an administrator narrow the TCP dynamic range to 255 ports (netsh int ipv4 set"
+         " dynamicport tcp start=60000 num=255), bind 255 TCP sockets with SO_PORT_SCALABILITY"
+         " to (A, 0), then one more with the option to (B, 0) and one without it to (B, 0):"
+         " this rule expects the first to succeed with one of the 255 ports and the second to"
+         " fail as A13.  Restore the range."),
+    Rule("O13", "options", "SO_REUSE_UNICASTPORT (a BOOL, 0 on a new socket), which a connect"
+         " that binds implicitly has on by default, lets TCP connections to different peers share"
+         " one local port where the machine has an auto-reuse port range"
+         " (Set-NetTCPSetting -AutoReusePortRangeStartPort / -AutoReusePortRangeNumberOfPorts;"
+         " 0 ports turns the feature off): whether a machine shares is set there, not by the"
+         " option alone; see the alternatives.", "SOLSOCK; PS_TCPSETTING; DOTNET_48219;"
+         " DOTNET_54903; DOTNET_109141; DOTNET_OPTTEST (a new TCP socket reads 0 on Windows 10)",
+         OBS, check="Get-NetTCPSetting shows AutoReusePortRangeNumberOfPorts; then on a TCP"
+         " socket set SO_REUSE_UNICASTPORT 1, bind 127.0.0.1:0 and call getsockname: port 0"
+         " (the port waits for connect) settles `shared`, a port of the dynamic range `off`."),
+    Rule("O14", "options", "setsockopt SO_RANDOMIZE_PORT on (non-zero) on a socket with"
+         " SO_REUSE_UNICASTPORT on fails and changes nothing (ports chosen for port reuse are"
+         " randomized already); the other order, and setting SO_RANDOMIZE_PORT off, succeed.",
+         "SOLSOCK (SO_RANDOMIZE_PORT: \"if an application sets SO_REUSE_UNICASTPORT and then"
+         " attempts to set SO_RANDOMIZE_PORT, the second setsockopt call fails\"); the code, and"
+         " that the other order succeeds, are assumed", D, E.WSAEINVAL, check="On a TCP socket"
+         " setsockopt SO_REUSE_UNICASTPORT 1, then SO_RANDOMIZE_PORT 1: this rule expects"
+         " WSAEINVAL; on a new socket SO_RANDOMIZE_PORT 1, then SO_REUSE_UNICASTPORT 1: both"
+         " succeed."),
 )
 
 # Where the evidence conflicts: every candidate behaviour, the default first.
@@ -105,4 +136,35 @@ ALTERNATIVES: Final[tuple[Alternative, ...]] = (
     Alternative("O5", "refused", "The call fails with WSAEINVAL and changes nothing.", "none"
                 " found for Windows; Linux refuses IPV6_V6ONLY after bind with EINVAL", A,
                 E.WSAEINVAL),
+    Alternative("O13", "off", "Windows' default, no auto-reuse port range: the option is kept"
+                " and changes nothing.  bind(0) takes a port at once (A4) and every connection"
+                " takes a port of its own whatever its peer (T8), so a client runs out after the"
+                " dynamic range's worth of connections, to one peer or to many.", "PS_TCPSETTING"
+                " (\"If you specify 0, the auto-reuse feature is disabled and ephemeral ports are"
+                " drawn instead from the dynamic port range ..., even if SO_REUSE_UNICASTPORT is"
+                " set on a socket\"); DOTNET_54903 (port reuse seen \"if and only if\" the range"
+                " is configured and the machine rebooted)", OBS),
+    Alternative("O13", "shared", "A machine with an auto-reuse port range (the model takes it to"
+                " be the stack's TCP dynamic range): a TCP connect that binds implicitly, and a"
+                " TCP socket with SO_REUSE_UNICASTPORT bound to port 0 (that bind takes no port:"
+                " getsockname gives port 0 until connect), get their local port at connect, drawn"
+                " with the machine's seeded generator as SO_RANDOMIZE_PORT draws (O11): the"
+                " first port at or after a drawn one that no block covers, that only such"
+                " sharing sockets and their connections use (TIME_WAIT included), and that has"
+                " no connection to the same peer address and port.  So connections to"
+                " different peers share local ports, the same 4-tuple never occurs twice, and a"
+                " client runs out per peer (WSAENOBUFS, T8, once every port has a connection to"
+                " that peer).  bind(0) of other sockets skips such ports, and explicit binds meet"
+                " their sockets as the tables say (C1-C12).  listen on a socket whose port waits"
+                " for connect takes a port then (A4).", "SOLSOCK; PS_TCPSETTING (the auto-reuse"
+                " range serves \"outbound TCP connections for which either SO_REUSE_UNICASTPORT"
+                " has been set on the socket, or for which connect() has been called without"
+                " calling bind()\"); DOTNET_48219 (\"socket.Bind() will not allocate a local"
+                " port, instead, actual port allocation will be deferred until the ConnectEx"
+                " call, allowing local port reuse\"); SOLSOCK (SO_RANDOMIZE_PORT: \"Auto-reuse ports"
+                " (ports selected using SO_REUSE_UNICASTPORT) also randomize the returned"
+                " port\"); DOTNET_109141 (\"Port reuse can help if"
+                " you're talking to multiple different servers, it won't do anything if you're"
+                " only establishing connections to a single server\").  How the draw walks, the"
+                " range, and listen's port are assumed", OBS),
 )

@@ -89,9 +89,31 @@ SOURCES: Final[Mapping[str, str]] = {
     " options and their types; SO_REUSE_UNICASTPORT: \"When set, allow ephemeral port reuse for"
     " Winsock API connection functions which require an explicit bind, such as ConnectEx. Note that"
     " connection functions with an implicit bind (such as connect without an explicit bind) have"
-    " this option set by default\")",
+    " this option set by default\"; SO_RANDOMIZE_PORT: \"Auto-reuse ports (ports selected"
+    " using SO_REUSE_UNICASTPORT) also randomize the returned port, so if an application sets"
+    " SO_REUSE_UNICASTPORT and then attempts to set SO_RANDOMIZE_PORT, the second setsockopt call"
+    " fails\")",
     "PORTSCAL": f"{_MS}winsock/so-port-scalability (SO_PORT_SCALABILITY:"
     " \"allocating wildcard ports multiple times for different local address port pairs\")",
+    "PS_TCPSETTING": "https://learn.microsoft.com/powershell/module/nettcpip/set-nettcpsetting"
+    " (Set-NetTCPSetting, -AutoReusePortRangeStartPort and -AutoReusePortRangeNumberOfPorts: \"the"
+    " auto-reuse port range, which is a port range used for local ephemeral port selection by"
+    " outbound TCP connections for which either SO_REUSE_UNICASTPORT has been set on the socket,"
+    " or for which connect() has been called without calling bind() on the socket\"; MicrosoftDocs/"
+    "windows-powershell-docs docset/winserver2022-ps/nettcpip/Set-NetTCPSetting.md)",
+    "DOTNET_48219": "https://github.com/dotnet/runtime/issues/48219 (a .NET networking maintainer:"
+    " with SO_REUSE_UNICASTPORT \"socket.Bind() will not allocate a local port, instead, actual"
+    " port allocation will be deferred until the ConnectEx call, allowing local port reuse\")",
+    "DOTNET_54903": "https://github.com/dotnet/runtime/pull/54903 (the change that sets"
+    " SO_REUSE_UNICASTPORT before .NET's implicit bind: its test shows port reuse \"if and only"
+    " if\" the auto reuse port range is configured with Set-NetTCPSetting and the PC is"
+    " rebooted)",
+    "DOTNET_109141": "https://github.com/dotnet/runtime/issues/109141 (a .NET networking"
+    " maintainer: \"Port reuse can help if you're talking to multiple different servers, it won't"
+    " do anything if you're only establishing connections to a single server\")",
+    "DOTNET_OPTTEST": "https://github.com/dotnet/runtime/blob/main/src/libraries/System.Net.Sockets/"
+    "tests/FunctionalTests/SocketOptionNameTest.cs (ReuseUnicastPort_CreateSocketGetOption: a new"
+    " TCP socket reads 0 on Windows 10 and later)",
     "WSL_982": "https://github.com/microsoft/WSL/issues/982 (ericeil, 2016: setting IPV6_V6ONLY after"
     " bind, \"On Windows, this call returns success\")",
     "KB3039044": "Microsoft KB 3039044, https://support.microsoft.com/kb/3039044 (\"Error 10013"
@@ -142,6 +164,9 @@ SOURCES: Final[Mapping[str, str]] = {
     " 'WSAENOBUFS (10055)' when you try to connect\" once the ephemeral ports are used up; \"An"
     " additional TCPTimedWaitDelay registry parameter determines how long a closed port waits until"
     " the closed port can be reused\")",
+    "RFC793": "https://www.rfc-editor.org/rfc/rfc793 (TCP, section 3.5 \"Closing a Connection\":"
+    " the side that closes first goes FIN-WAIT-1, FIN-WAIT-2, then TIME-WAIT for 2 MSL; the"
+    " other CLOSE-WAIT until it closes, then LAST-ACK until its FIN is acknowledged)",
     "LISTEN": f"{_API}winsock2/nf-winsock2-listen (listen)",
     "ACCEPT": f"{_API}winsock2/nf-winsock2-accept (accept)",
     "CLOSESOCKET": f"{_API}winsock/nf-winsock-closesocket (closesocket)",

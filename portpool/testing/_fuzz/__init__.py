@@ -45,17 +45,20 @@ Every operation is one row of :data:`OPERATIONS`: ``Operation(name, layer, weigh
 available=...)``.  ``run(world, source)`` draws its arguments and makes its calls through
 :meth:`World.call` (interface and host) or :meth:`World.dll_call` (DLL functions), which
 do the recording and the checks.  ``available(host)`` lets a row wait for a host method
-that does not exist yet (``hasattr``).
+that does not exist yet (``hasattr``).  The operations depend on the world, never the
+reverse: :class:`World` reads its options and rows only through the shapes
+``_world.Settings`` and ``_world.Step``.
 
 Where things are
 ----------------
 * value sources: ``_sources`` (where choices come from), ``_values`` (the hostile
   arguments drawn from them);
-* operations: ``_interface_ops``, ``_host_ops``, ``_dll_ops`` (processes, sockets,
-  persistent calls), ``_ioctl_ops``, ``_event_ops`` (events and waits), ``_faults``
-  (fault injection, pending completion); ``_callers`` holds what they act through;
-* invariants: ``_world`` (the checks around every call), ``_invariants`` (the machine's
-  structure and postconditions), ``_ledger`` (what callers were granted), ``_sites``
+* operations: ``_interface_ops``, ``_host_ops`` (and ``start_callers``, a machine's
+  first callers), ``_dll_ops`` (processes, sockets, persistent calls), ``_ioctl_ops``,
+  ``_event_ops`` (events and waits), ``_faults`` (fault injection, pending completion);
+  ``_callers`` holds what they act through;
+* invariants: ``_world`` (the checks around every call, the postconditions of binds and
+  lookups), ``_invariants`` (the machine's structure), ``_ledger`` (what callers were granted), ``_sites``
   (which exceptions may escape, and from where);
 * runner: ``_table`` (:data:`OPERATIONS`, :class:`FuzzOptions`), ``_runner`` (the
   loops, budgets and entry points), ``_report`` (counters and the summary).

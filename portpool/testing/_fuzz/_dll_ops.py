@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Final
 from ..._types import Protocol
 from ..._winsock import _abi
 from ._callers import _DProc
-from ._invariants import _check_listed, _check_lookup
 from ._sources import Source
 from ._values import PERSIST
 
@@ -228,7 +227,7 @@ def _d_bind(w: World, src: Source) -> None:
             if (proc.pid, handle) in w.ledger.bound:
                 w.violate("postcondition", "dll.bind", "a socket was bound twice")
             w.ledger.bound.add((proc.pid, handle))
-        _check_listed(w, "dll.bind", protocol, proc.pid, handle)
+        w.check_listed("dll.bind", protocol, proc.pid, handle)
     elif ok and handle not in proc.sockets:
         w.violate("postcondition", "dll.bind", f"bind succeeded on {handle:#x}, not a live"
                   " socket of the caller")
@@ -301,4 +300,4 @@ def _d_persistent(w: World, src: Source, *, function: str | None = None) -> None
     elif verb == "Delete":
         w.persistent_changed(key, -1, op)
     else:
-        _check_lookup(w, op, key, int(token.value))
+        w.check_lookup(op, key, int(token.value))

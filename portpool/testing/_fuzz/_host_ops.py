@@ -1,6 +1,7 @@
 """Operations on the host itself: introspection, ``reboot()`` (persistent blocks stay, with
 new tokens), system exclusions, ``netsh`` command lines (damaged ones too), and the
-constructor with hostile options.
+constructor with hostile options; and :func:`start_callers`, the first callers of a
+fresh or rebooted machine.
 """
 
 from __future__ import annotations
@@ -9,12 +10,26 @@ from typing import TYPE_CHECKING, Any
 
 from ..._host import EmulatedHost
 from ..._types import Family, PortRange, Protocol
+from ._dll_ops import _d_new_process, _d_startup
+from ._interface_ops import _i_process
 from ._ledger import PersistentKey
 from ._sources import Source
 from ._values import EXCLUDE, PERSIST
 
 if TYPE_CHECKING:
     from ._world import World
+
+
+def start_callers(w: World) -> None:
+    """Start a machine's first callers: two emulated processes (one elevated), a ctypes
+    pool, two DLL processes (one elevated) after WSAStartup."""
+    for admin in (False, True):
+        _i_process(w, w.src, admin=admin, ctypes_pool=False)
+    _i_process(w, w.src, admin=True, ctypes_pool=True)
+    for admin in (False, True):
+        proc = _d_new_process(w, admin)
+        if proc is not None:
+            _d_startup(w, w.src, proc=proc, ordinary=True)
 
 
 def _h_introspect(w: World, src: Source) -> None:
@@ -73,7 +88,7 @@ def _h_reboot(w: World, src: Source) -> None:
         dproc.sockets.clear()
     # w.pending stays: those operations fail at completion (their process is gone), and
     # the emulator still writes their OVERLAPPED then, so the buffers must live on.
-    w.setup()
+    start_callers(w)
 
 
 def _h_exclude(w: World, src: Source) -> None:

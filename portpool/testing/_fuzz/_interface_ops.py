@@ -14,7 +14,6 @@ from ..._interface import PortPool
 from ..._registry import load_backend
 from ..._types import IPPROTO_IPV6, IPV6_V6ONLY, SO_EXCLUSIVEADDRUSE, SO_REUSEADDR, SOL_SOCKET, Family
 from ._callers import _Proc, _Sock
-from ._invariants import _check_listed, _check_lookup
 from ._sources import Source
 
 if TYPE_CHECKING:
@@ -195,7 +194,7 @@ def _i_bind(w: World, src: Source) -> None:
             if (entry.proc.pid, entry.handle) in w.ledger.bound:
                 w.violate("postcondition", "interface.bind", "a socket was bound twice")
             w.ledger.bound.add((entry.proc.pid, entry.handle))
-        _check_listed(w, "interface.bind", entry.protocol, entry.proc.pid, entry.handle)
+        w.check_listed("interface.bind", entry.protocol, entry.proc.pid, entry.handle)
     port = address[1] if isinstance(address, tuple) and len(address) > 1 else None
     if isinstance(port, int) and port and entry.protocol is not None:
         _check_sockname(w, entry, port)
@@ -276,7 +275,7 @@ def _i_connect(w: World, src: Source) -> None:
         return  # the socket is gone (another thread closed it, or its process ended)
     with w.ledger.lock:
         w.ledger.bound.add((entry.proc.pid, entry.handle))
-    _check_listed(w, "interface.connect", entry.protocol, entry.proc.pid, entry.handle)
+    w.check_listed("interface.connect", entry.protocol, entry.proc.pid, entry.handle)
 
 
 def _i_getpeername(w: World, src: Source) -> None:
@@ -346,6 +345,6 @@ def _persistent_op(verb: str) -> Callable[[World, Source], None]:
         elif verb == "delete":
             w.persistent_changed(key, -1, op)
         else:
-            _check_lookup(w, op, key, result)
+            w.check_lookup(op, key, result)
 
     return run

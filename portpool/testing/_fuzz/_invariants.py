@@ -1,6 +1,6 @@
-"""The machine's own invariants, checked after calls: its structure (:func:`check_host`),
-what introspection shows (compared around refused calls), and the postconditions that
-read the machine after a bind or a lookup.
+"""The machine's own invariants, checked after calls: its structure (:func:`check_host`)
+and what introspection shows (compared around refused calls).  The postconditions that
+read the machine after a bind or a lookup are :class:`~._world.World`'s methods.
 """
 
 from __future__ import annotations
@@ -8,15 +8,11 @@ from __future__ import annotations
 import bisect
 import collections
 import itertools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..._host import EmulatedHost
 from ..._types import MAX_PORT, Family, PortRange, Protocol
 from ._sites import exception_site
-
-if TYPE_CHECKING:
-    from ._ledger import PersistentKey
-    from ._world import World
 
 
 def _is_system_row(row: Any) -> bool:
@@ -131,24 +127,3 @@ def _view(host: EmulatedHost) -> object:
         for family in Family:
             parts.append(host.dynamic_range(protocol, family))
     return tuple(parts)
-
-
-def _check_listed(w: World, op: str, protocol: Protocol, pid: int, handle: int) -> None:
-    """A socket that was just bound is among ``host.bindings()``."""
-    if w.threaded:
-        return
-    w.stats.checks["bound socket listed"] += 1
-    if not any((b.pid, b.socket) == (pid, handle) for b in w.host.bindings(protocol)):
-        w.violate("postcondition", op, f"socket {handle:#x} of process {pid} was bound but"
-                  " host.bindings() does not list it")
-
-
-
-def _check_lookup(w: World, op: str, key: PersistentKey, token: object) -> None:
-    if w.threaded:
-        return
-    w.stats.checks["lookup finds the token"] += 1
-    held = [r.token for r in w.host.reservations(Protocol(key[0]))
-            if r.persistent and (r.range.start, r.range.count) == key[1:]]
-    if held != [token]:
-        w.violate("postcondition", op, f"lookup of {key} gave {token!r}, the machine holds {held}")

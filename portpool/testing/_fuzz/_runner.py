@@ -13,6 +13,7 @@ from collections.abc import Callable
 from ..._host import EmulatedHost
 from ..._model._rules import ALTERNATIVES
 from ..._types import PortRange
+from ._host_ops import start_callers
 from ._ledger import Ledger
 from ._report import FuzzReport, Stats, Violation
 from ._sites import _capturing
@@ -56,7 +57,7 @@ def fuzz_steps(source: Source, *, steps: int, options: FuzzOptions | None = None
         world = World(host or _fresh_host(source, options), source, options, ledger=Ledger(),
                       stats=stats, tap=tap)
         world.ledger.seed_persistent(world.host)
-        world.setup()
+        start_callers(world)
         for _ in range(steps):
             world.step()
         world.full_check()
@@ -84,7 +85,7 @@ def run_fuzz(calls: int, *, seed: int = 0, options: FuzzOptions | None = None,
             world = World(_fresh_host(source, options), source, options, ledger=Ledger(),
                           stats=stats, tap=tap)
             world.ledger.seed_persistent(world.host)
-            world.setup()
+            start_callers(world)
             world.run(min(options.episode, calls - stats.total))
             world.full_check("end of episode")
             if tap.pending():
@@ -121,7 +122,7 @@ def run_threads(threads: int, calls: int, *, seed: int = 0, options: FuzzOptions
         worlds = [World(host, RandomSource(source.integer(0, 2**63)), options, ledger=ledger,
                         stats=stats[i], tap=tap, threaded=True) for i in range(threads)]
         for world in worlds:
-            world.setup()
+            start_callers(world)
         barrier = threading.Barrier(threads)
 
         def work(index: int) -> None:

@@ -27,7 +27,7 @@ _PYTHON_DECIDES: Final = frozenset({TypeError, ValueError, OverflowError})
 def _roots() -> tuple[tuple[str, str], ...]:
     here = os.path.dirname(os.path.abspath(__file__))  # portpool/testing/_fuzz
     package = os.path.dirname(os.path.dirname(here))
-    spec = importlib.util.find_spec("portpool.backends")  # portpool/backends/
+    spec = importlib.util.find_spec("portpool.backends")  # backends/ in a checkout
     locations = list(spec.submodule_search_locations or ()) if spec is not None else []
     backends = os.path.abspath(locations[0]) if locations else os.path.join(package, "backends")
     return ((os.path.join(package, "testing"), ""), (backends, "backends"), (package, "portpool"))

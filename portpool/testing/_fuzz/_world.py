@@ -4,14 +4,20 @@
 record each call and check its outcome: allowed exceptions only, a refusal changes
 nothing, the structure holds, an injected fault is read as a failure.
 The arguments the operations pass are drawn by its base, :class:`~._values.Arguments`.
+
+The operations depend on the world, never the reverse: a world knows its options and the
+operations it draws only as :class:`Settings` and :class:`Step` (what it reads of
+:class:`~._table.FuzzOptions` and :class:`~._table.Operation`), and the first callers of
+a machine are started by :func:`~._host_ops.start_callers`.
 """
 
 from __future__ import annotations
 
 import collections
 import traceback
-from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+from typing import Protocol as _Protocol
 
 from ..._errors import PortPoolError, shown
 from ..._host import EmulatedHost
@@ -19,18 +25,46 @@ from ..._interface import Socket
 from ..._types import PortRange, Protocol, Reservation
 from ..._winsock import _abi
 from ._callers import _DProc, _Pending, _Proc, _Sock
-from ._dll_ops import _d_new_process, _d_startup
-from ._interface_ops import _i_process
 from ._invariants import _view, check_host
-from ._ioctl_ops import _ACQ, _REL, _STATUS_PENDING
 from ._ledger import Ledger, PersistentKey, ledger_problems
 from ._report import _UNKNOWN_CODE, Stats, Violation, _code_name
 from ._sites import _allowed, _Tap, _tracebacks, exception_site
 from ._sources import Source, T
 from ._values import Arguments
 
-if TYPE_CHECKING:
-    from ._table import FuzzOptions
+
+class Step(_Protocol):
+    """What a world draws and runs: a row of :data:`~._table.OPERATIONS`."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def weight(self) -> int: ...
+
+    @property
+    def run(self) -> Callable[[World, Source], None]: ...
+
+
+class Settings(_Protocol):
+    """What a world and its operations read of :class:`~._table.FuzzOptions`."""
+
+    @property
+    def max_sockets(self) -> int: ...
+
+    @property
+    def check_every(self) -> int: ...
+
+    @property
+    def full_every(self) -> int: ...
+
+    @property
+    def compare_refusals(self) -> bool: ...
+
+    @property
+    def unsafe_wait_counts(self) -> bool: ...
+
+    def operations(self, host: EmulatedHost, *, threaded: bool = False) -> Sequence[Step]: ...
 
 
 class World(Arguments):
@@ -39,14 +73,14 @@ class World(Arguments):
     Args:
         host: the machine.
         source: where choices come from.
-        options: see :class:`FuzzOptions`.
+        options: a :class:`~._table.FuzzOptions`.
         ledger: shared by every world of a run.
         stats: this world's counters.
         tap: stderr/unraisable capture (from the runner).
         threaded: other threads use the host too (no snapshot comparisons, no reboot).
     """
 
-    def __init__(self, host: EmulatedHost, source: Source, options: FuzzOptions, *,
+    def __init__(self, host: EmulatedHost, source: Source, options: Settings, *,
                  ledger: Ledger, stats: Stats, tap: _Tap | None = None,
                  threaded: bool = False) -> None:
         self.host = host
@@ -79,17 +113,6 @@ class World(Arguments):
         )
 
     # --- running -----------------------------------------------------------------------
-
-    def setup(self) -> None:
-        """Start the first callers: two emulated processes (one elevated), a ctypes pool,
-        two DLL processes (one elevated) after WSAStartup."""
-        for admin in (False, True):
-            _i_process(self, self.src, admin=admin, ctypes_pool=False)
-        _i_process(self, self.src, admin=True, ctypes_pool=True)
-        for admin in (False, True):
-            proc = _d_new_process(self, admin)
-            if proc is not None:
-                _d_startup(self, self.src, proc=proc, ordinary=True)
 
     def step(self) -> None:
         """Draw one operation and run it.
@@ -280,6 +303,28 @@ class World(Arguments):
         for problem in check_host(self.host):
             self.violate("structure", op, problem)
 
+    # --- postconditions read from the machine ----------------------------------------
+
+    def check_listed(self, op: str, protocol: Protocol, pid: int, handle: int) -> None:
+        """A socket that was just bound is among ``host.bindings()``."""
+        if self.threaded:
+            return
+        self.stats.checks["bound socket listed"] += 1
+        if not any((b.pid, b.socket) == (pid, handle) for b in self.host.bindings(protocol)):
+            self.violate("postcondition", op, f"socket {handle:#x} of process {pid} was bound but"
+                         " host.bindings() does not list it")
+
+    def check_lookup(self, op: str, key: PersistentKey, token: object) -> None:
+        """A lookup of a persistent block gave the token the machine holds for it."""
+        if self.threaded:
+            return
+        self.stats.checks["lookup finds the token"] += 1
+        held = [r.token for r in self.host.reservations(Protocol(key[0]))
+                if r.persistent and (r.range.start, r.range.count) == key[1:]]
+        if held != [token]:
+            self.violate("postcondition", op, f"lookup of {key} gave {token!r}, the machine"
+                         f" holds {held}")
+
     # --- the full check ------------------------------------------------------------
 
     def poll(self) -> None:
@@ -292,14 +337,14 @@ class World(Arguments):
         still = []
         for op in self.pending:
             status = int(op.overlapped.Internal or 0)
-            if status == _STATUS_PENDING:
+            if status == _abi.STATUS_PENDING:
                 still.append(op)
                 continue
             if status != 0:
                 continue
-            if op.code == _ACQ:
+            if op.code == _abi.SIO_ACQUIRE_PORT_RESERVATION:
                 self._granted_dll(op.proc, op.handle, op.out, op.start, op.count, "dll.ioctl")
-            elif op.code == _REL:
+            elif op.code == _abi.SIO_RELEASE_PORT_RESERVATION:
                 self._released(op.proc.pid, op.token, "dll.ioctl (completed)")
         self.pending = still
 
