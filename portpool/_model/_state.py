@@ -256,7 +256,8 @@ class _MachineState:
 
 def persistent_token(boot: int, row: StoredReservation, taken: Container[int]) -> int:
     """The token of a persistent block in boot ``boot``: a function of the row and the boot
-    (A10), never one of ``taken`` (the tokens handed out before it in this boot)."""
+    (A10), so every host that reads the same store in the same boot gives the same token and
+    a reboot gives a new one; never one of ``taken`` (the tokens handed out before it)."""
     tokens = random.Random(f"persistent:{boot}:{int(row.protocol)}:{row.start}:{row.count}")
     while True:  # R13c: unique and never INVALID_PORT_RESERVATION_TOKEN (0)
         token = tokens.getrandbits(64)
