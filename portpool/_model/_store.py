@@ -33,9 +33,11 @@ the same things (ValueError).  A file that is not a usable store is refused with
 :class:`StoreError` and never written to: it must be a regular file (a FIFO or a
 device is refused without waiting on it), a sqlite database (rollback journal, not
 WAL) with the portpool marker and this schema, and pass sqlite's quick check when it
-is opened.  A journal left beside a file by a writer that died is rolled back by the
-first read, which is a write: so a hot journal is first rolled back in a copy, and
-the file itself is opened only when the copy is a portpool store.
+is opened.  A writer that died inside its COMMIT leaves a *hot* journal, which the
+first read rolls back (a write): so a hot journal is first rolled back in a copy, and
+the file itself is opened only when the copy is a portpool store.  A writer that died
+before its COMMIT leaves a journal whose header is still blank: the file was never
+touched, readers rightly leave that journal alone, and the next write removes it.
 
 Versions: every write that changes the store adds one to a counter in the same
 transaction (``meta.version``; :class:`Commit` tells the writer the version it found
@@ -1284,8 +1286,8 @@ class SqliteStore:
     def _check_hot_journal(self) -> None:
         """Refuse, untouched, a file that is not a portpool store but has a hot journal.
 
-        A journal left by a writer that died is rolled back by the next connection that
-        reads the file: a write.  So before the first read, a journal beside the file is
+        A hot journal (left by a writer that died inside its COMMIT) is rolled back by
+        the next connection that reads the file: a write.  So before the first read, a journal beside the file is
         tried read-only; if sqlite finds it hot, the file and its journal are copied aside,
         the copy is rolled back and checked, and only a portpool store is opened (and so
         rolled back) in place.
