@@ -17,7 +17,7 @@ import pytest
 
 from portpool import EmulatedHost, PortPoolError, PortRange, Protocol, StoreError
 from portpool._cli import main
-from portpool._model._store import MemoryStore, SqliteStore
+from portpool._model._store import MachineRecord, MemoryStore, SqliteStore
 from portpool.netsh import ExcludedRange, render_excluded_ranges
 
 TCP, UDP = Protocol.TCP, Protocol.UDP
@@ -223,7 +223,7 @@ class _Counting(MemoryStore):
         super().__init__()
         self.loads = 0
 
-    def load(self):  # type: ignore[no-untyped-def]  # the base's signature
+    def load(self) -> MachineRecord:
         self.loads += 1
         return super().load()
 
