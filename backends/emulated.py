@@ -20,6 +20,8 @@ from portpool._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, Family, 
 
 __all__ = ["EmulatedPool", "EmulatedSocket"]
 
+_INET = Family.INET  # a module constant: reading an Enum class attribute costs more (hot paths)
+
 
 def _injected(host: EmulatedHost, function: str) -> None:
     """Fail this call if ``host.calls.fail_next(function, code)`` queued a fault for it:
@@ -43,7 +45,7 @@ class EmulatedSocket(Socket):
     def __init__(self, pool: EmulatedPool, info: SocketInfo) -> None:
         self._pool = pool
         self._host = pool._host
-        self._pid = pool.pid
+        self._pid = pool._pid
         self._machine = pool._machine
         self._handle = info.handle
         self._family, self._type = info.family, info.type
@@ -57,7 +59,8 @@ class EmulatedSocket(Socket):
         """See :meth:`portpool.Socket.acquire_port_reservation`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "WSAIoctl")
-        start, count = check_int(start, "start"), check_int(count, "count")
+        if type(start) is not int or type(count) is not int:  # plain ints need no check
+            start, count = check_int(start, "start"), check_int(count, "count")
         return self._machine.acquire(self._pid, -1 if self._closed else self._handle, start, count)
 
     def associate_port_reservation(self, token: int) -> None:
@@ -80,7 +83,7 @@ class EmulatedSocket(Socket):
             _injected(self._host, "bind")
         # A closed socket's handle is no longer a socket: the model says WSAENOTSOCK.
         handle = -1 if self._closed else self._handle
-        if (type(address) is tuple and len(address) == 2 and self._family is Family.INET
+        if (type(address) is tuple and len(address) == 2 and self._family is _INET
                 and type(address[0]) is str and type(address[1]) is int
                 and 0 <= address[1] <= 65535):  # the hot path: a plain IPv4 pair
             self._machine.bind(self._pid, handle, address[0], address[1])
@@ -93,10 +96,9 @@ class EmulatedSocket(Socket):
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "getsockname")
         family, host, port = self._machine.sockname(self._pid, -1 if self._closed else self._handle)
-        default = "0.0.0.0" if family is Family.INET else "::"
-        if family is Family.INET:
-            return (host or default, port)
-        return (host or default, port, 0, 0)
+        if family is _INET:
+            return (host or "0.0.0.0", port)
+        return (host or "::", port, 0, 0)
 
     def setsockopt(self, level: int, option: int, value: int | bytes) -> None:
         """See :meth:`portpool.Socket.setsockopt`."""
@@ -119,7 +121,7 @@ class EmulatedSocket(Socket):
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "connect")
         handle = -1 if self._closed else self._handle
-        if (type(address) is tuple and len(address) == 2 and self._family is Family.INET
+        if (type(address) is tuple and len(address) == 2 and self._family is _INET
                 and type(address[0]) is str and type(address[1]) is int
                 and 0 <= address[1] <= 65535):  # the hot path: a plain IPv4 pair
             self._machine.connect(self._pid, handle, address[0], address[1])
@@ -139,7 +141,7 @@ class EmulatedSocket(Socket):
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "accept")
         info, host, port = self._machine.accept(self._pid, -1 if self._closed else self._handle)
-        peer: Address = (host, port) if info.family is Family.INET else (host, port, 0, 0)
+        peer: Address = (host, port) if info.family is _INET else (host, port, 0, 0)
         return EmulatedSocket(self._pool, info), peer
 
     def getpeername(self) -> Address:
@@ -148,7 +150,7 @@ class EmulatedSocket(Socket):
             _injected(self._host, "getpeername")
         family, host, port = self._machine.peername(self._pid,
                                                     -1 if self._closed else self._handle)
-        return (host, port) if family is Family.INET else (host, port, 0, 0)
+        return (host, port) if family is _INET else (host, port, 0, 0)
 
     def set_cpu_affinity(self, processor: int) -> None:
         """See :meth:`portpool.Socket.set_cpu_affinity`."""

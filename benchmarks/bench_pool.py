@@ -6,8 +6,10 @@
    bindings in a fragmented pool.  Goal: at most 1.5x from 10 to 10,000 (no call
    scans the port space).
 3. Filling a whole 1024-65535 dynamic range (64,512 ports) with bind(0), and again
-   with 1-port wildcard blocks: the per-call cost of the last 1,000 calls against the
-   first 1,000.  Goal: at most 1.5x (fast to the last port).
+   with 1-port wildcard blocks: the per-call cost of the last 3,000 calls against the
+   first 3,000, each the best of its three chunks of 1,000 (one chunk is timed once, so
+   a busy spell or a full garbage collection, which a heap of 64,512 sockets makes
+   long, lands on whichever chunk it meets).  Goal: at most 1.5x (fast to the last port).
 4. The host lock (every call holds one RLock, for threads): the cycle of 1. with the
    lock against the same cycle with the lock replaced by a no-op.  Reported, with a
    goal of at most 1.25x.
@@ -77,8 +79,9 @@ def loaded(live: int, calls: int) -> tuple[float, float]:
 
 
 def fill(kind: str) -> tuple[float, float]:
-    """Per-call cost (us) of the first and of the last 1,000 of 64,512 calls that fill a
-    1024-65535 dynamic range, by bind(0) or by 1-port wildcard acquires."""
+    """Per-call cost (us) of the first and of the last 3,000 of 64,512 calls that fill a
+    1024-65535 dynamic range, by bind(0) or by 1-port wildcard acquires: the best chunk of
+    1,000 calls of each three."""
     host = EmulatedHost(seed=4, dynamic_ports=PortRange(1024, 64512))
     app = host.process()
     sockets = [app.socket() for _ in range(64512)]
@@ -94,14 +97,24 @@ def fill(kind: str) -> tuple[float, float]:
         for call in chunk:
             call()
         times.append((time.perf_counter() - start) / len(chunk) * 1e6)
-    return times[0], times[-1]
+    return min(times[:3]), min(times[-3:])
+
+
+class _NoLock(contextlib.nullcontext[None]):
+    """A lock that does nothing, as ``with`` and as acquire/release (the hot paths' way)."""
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
 
 
 def lock_cost(calls: int) -> tuple[float, float]:
     """The cycle with the host's lock, and with a no-op in its place."""
     with_lock, _ = cycle_ratio(calls)
     host = EmulatedHost(seed=1)
-    host.machine.lock = contextlib.nullcontext()  # type: ignore[assignment]  # a no-op lock, measured
+    host.machine.lock = _NoLock()  # type: ignore[assignment]  # a no-op lock, measured
     app = host.process()
 
     def unlocked() -> None:
@@ -129,7 +142,7 @@ def main() -> int:
     for kind, label in (("bind", "fill 64,512 ports by bind(0)"),
                         ("wildcard", "fill 64,512 ports by 1-port wildcard acquires")):
         first, last = fill(kind)
-        rows.append((f"{label}: last 1000 vs first 1000", f"{last:.2f} us", f"{first:.2f} us",
+        rows.append((f"{label}: last 3000 vs first 3000", f"{last:.2f} us", f"{first:.2f} us",
                      f"{last / first:.2f}x", "<= 1.5x", last / first <= 1.5))
     locked, unlocked = lock_cost(calls)
     rows.append(("host lock: cycle with lock vs without", f"{locked:.2f} us", f"{unlocked:.2f} us",

@@ -92,7 +92,9 @@ class EmulatedHost:
 
             variants = {**profile_variants(profile), **(variants or {})}
         opened: Store | Callable[[], Store] | None
-        if isinstance(store, (str, os.PathLike)):
+        if store is None:  # the common case: no isinstance against the os.PathLike ABC
+            opened = None
+        elif isinstance(store, (str, os.PathLike)):
             # Opened by the machine once every option is checked: a refused option
             # makes no file.
             opened = functools.partial(SqliteStore, store)

@@ -95,8 +95,17 @@ def protocol_of(kind: int) -> Protocol | None:
     return _PROTOCOL_OF_TYPE.get(kind)
 
 
+_IS_INT: Final = attrs.validators.instance_of(int)
+
+
+def _check_start(instance: PortRange, attribute: attrs.Attribute[int], value: int) -> None:
+    if type(value) is not int:  # a plain int passes at once (ranges are made on hot paths)
+        _IS_INT(instance, attribute, value)  # instance_of(int)'s own TypeError, or passes
+
+
 def _check_range(instance: PortRange, attribute: attrs.Attribute[int], value: int) -> None:
-    del attribute
+    if type(value) is not int:
+        _IS_INT(instance, attribute, value)
     if not 1 <= instance.start <= MAX_PORT or instance.count < 1:
         raise ValueError(f"a port range needs start in 1-65535 and count >= 1, not {shown(value)}")
     if instance.start + instance.count - 1 > MAX_PORT:
@@ -111,8 +120,8 @@ class PortRange:
     PortRange(49152-65535)
     """
 
-    start: int = attrs.field(validator=attrs.validators.instance_of(int))
-    count: int = attrs.field(validator=[attrs.validators.instance_of(int), _check_range])
+    start: int = attrs.field(validator=_check_start)  # instance_of(int), with a fast path
+    count: int = attrs.field(validator=_check_range)  # instance_of(int), then the limits
 
     @property
     def last(self) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,9 @@ def test_specs_command(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_console_script_runs() -> None:
-    exe = shutil.which("portpool")
+    # The command pip installed beside this Python (its venv's bin/ or Scripts/), whether
+    # or not that folder is on PATH (a venv used without activating it).
+    exe = shutil.which("portpool", path=os.path.dirname(sys.executable))
     assert exe is not None, "pip install -e . installs the portpool command"
     out = subprocess.run([exe, "demo", "--seed", "3"], capture_output=True, text=True, check=True)
     assert "1. A wildcard runtime reservation" in out.stdout

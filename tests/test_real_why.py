@@ -3,8 +3,11 @@ machines, errno-only errors, pasted error text, and the CLI's promises."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -215,19 +218,38 @@ def test_why_errors_are_one_line_exit_2(capsys: pytest.CaptureFixture[str], argv
     assert status == 2 and out == "" and message in err and err.count("\n") == 1
 
 
+@contextlib.contextmanager
+def _held_outside(sample: Path) -> Iterator[socket.socket]:
+    """A kernel listener on a port no row of ``sample`` covers: a port the kernel picks at
+    random could fall inside one (49871 inside 49808-49907 once), and then `check` rightly
+    says "excluded" instead of naming the holder."""
+    from portpool.netsh import parse_excluded_ranges
+
+    rows = parse_excluded_ranges(sample.read_text(encoding="utf-8"))
+    for _ in range(50):
+        held = socket.socket()
+        held.bind(("0.0.0.0", 0))
+        port = held.getsockname()[1]
+        if not any(row.start <= port <= row.end for row in rows):
+            break
+        held.close()
+    else:
+        pytest.fail("the kernel gave 50 ports inside the sample's rows")
+    with held:
+        held.listen()
+        yield held
+
+
 def test_on_windows_netstat_and_tasklist_name_the_holder(monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
     """The Windows seam's path (netsh, a test bind, netstat, tasklist) with a fake
     subprocess.run: German netstat output, read by position."""
     import subprocess
-    from pathlib import Path
 
     from portpool._realmachine._seam import WindowsSeam, using
 
     data = Path(__file__).parent / "data" / "netsh"
-    with socket.socket() as held:
-        held.bind(("0.0.0.0", 0))
-        held.listen()
+    with _held_outside(data / "10-de-DE-tcp.txt") as held:
         port = held.getsockname()[1]
         outputs = {
             "excludedportrange protocol=tcp": (data / "10-de-DE-tcp.txt").read_bytes(),

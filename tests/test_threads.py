@@ -158,7 +158,13 @@ def test_every_call_waits_for_the_host_lock(name: str) -> None:
 
 
 class NoLock:
-    """A lock that does nothing."""
+    """A lock that does nothing (as ``with`` and as acquire/release, which hot paths call)."""
+
+    def acquire(self) -> bool:
+        return True
+
+    def release(self) -> None:
+        return None
 
     def __enter__(self) -> None:
         return None

@@ -63,6 +63,9 @@ _V6ONLY: Final = (IPPROTO_IPV6, IPV6_V6ONLY)
 _RANDOMIZE: Final = (SOL_SOCKET, 0x3005)  # SO_RANDOMIZE_PORT (O11, O14)
 _SCALABLE: Final = (SOL_SOCKET, 0x3006)  # SO_PORT_SCALABILITY (O12)
 _UNICAST: Final = (SOL_SOCKET, 0x3007)  # SO_REUSE_UNICASTPORT (O13, O14)
+#: How many (host text, family, IPV6_V6ONLY) a machine remembers as checked binds (its
+#: ``_where``): a test binds a handful of literals, and the cache stays bounded.
+_WHERE_SIZE: Final = 64
 
 
 class _Binding(_MachineState):
@@ -71,19 +74,18 @@ class _Binding(_MachineState):
     def bind(self, pid: int, handle: int, host: object, port: object) -> int:
         """bind(); returns the port taken (R5, R6, R17, W1-W4, A1, A13, A16, A17, A23,
         C1-C19, L1-L4, X2, X4, X14, X15, Y4)."""
-        with self.lock:
-            sock = self._socket(pid, handle)
+        self.lock.acquire()  # not `with`: half the cost on this hot path
+        try:
+            sock = self._sockets.get(handle) if type(handle) is int else None
+            if sock is None or sock.pid != pid or not self._processes[pid].alive:
+                sock = self._socket(pid, handle)  # refuses (A19, R9b)
             if type(port) is not int or not 0 <= port <= MAX_PORT:  # the hot path is a plain int
-                number = _as_ushort(port)
-                if number is None:
-                    raise refuse("W4", f"port {shown(port)} is not in 0-65535")
-                port = number
-            canonical = _canonical_text(host, sock.family) if type(host) is str else None
-            if canonical is None:
-                raise refuse("W4", f"{shown(host)} is not an {sock.family.name} address")
-            if sock.host is not None:
-                raise refuse("W3", f"socket {handle:#x} is already bound")
-            endpoints = self._endpoints(sock, canonical)
+                port = _port_number(port)
+            key = (host, sock.family, sock.v6only) if type(host) is str else None
+            where = self._where.get(key) if key is not None else None
+            if where is None or sock.host is not None:  # else: W4 and L1-L4 passed before
+                where = self._bind_address(sock, host, key)
+            canonical, endpoints = where
             protocol = sock.protocol
             if protocol is None:  # A24: a raw socket binds an address, no port
                 sock.host, sock.port = canonical, None
@@ -121,12 +123,30 @@ class _Binding(_MachineState):
                 sock.sharing = Sharing.REUSE if sock.reuse else Sharing.EXCLUSIVE
             space.bind(chosen, handle)
             return chosen
+        finally:
+            self.lock.release()
+
+    def _bind_address(self, sock: _Socket, host: object, key: tuple[str, Family, bool] | None,
+                      ) -> tuple[str, tuple[Endpoint, ...]]:
+        """bind's address checks in Windows' order (W4, W3, then L1-L4): the canonical text
+        and where the binding sits.  What passed is remembered in ``_where`` (the machine's
+        addresses never change), so the next bind of that text skips straight to W3."""
+        canonical = _canonical_text(host, sock.family) if type(host) is str else None
+        if canonical is None:
+            raise refuse("W4", f"{shown(host)} is not an {sock.family.name} address")
+        if sock.host is not None:
+            raise refuse("W3", f"socket {sock.handle:#x} is already bound")
+        endpoints = self._endpoints(sock, canonical)
+        if key is not None and len(self._where) < _WHERE_SIZE:
+            self._where[key] = (canonical, endpoints)
+        return canonical, endpoints
 
     def _draw_port(self, space: PortSpace, sock: _Socket) -> int | None:
         """The port bind(0) and connect's implicit bind take (W1, A4, C17, T8): the one
         place the allocation policy is called from (held ports, connections' included,
         are skipped)."""
-        return space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock))
+        return space.allocate_port(sock.family, self._rng, sequential=self._sequential(sock)
+                                   if sock.options else self._counted)  # no option: A4 decides
 
     def _deferred_bind(self, sock: _Socket, host: str, endpoints: tuple[Endpoint, ...]) -> bool:
         """bind(address, 0) of a TCP socket with SO_REUSE_UNICASTPORT on a machine that shares
@@ -471,6 +491,14 @@ class _Binding(_MachineState):
             if sock.peer is None:
                 raise refuse("K5", f"socket {handle:#x} is not connected")
             return sock.family, sock.peer[0], sock.peer[1]
+
+
+def _port_number(port: object) -> int:
+    """bind's port as an int in 0-65535 (an IntEnum too), or W4."""
+    number = _as_ushort(port)
+    if number is None:
+        raise refuse("W4", f"port {shown(port)} is not in 0-65535")
+    return number
 
 
 @functools.lru_cache(maxsize=256)  # bind is hot; the same few literals recur

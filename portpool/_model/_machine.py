@@ -52,7 +52,7 @@ from ._presets import PRESETS, place_nothing
 from ._processes import _Processes
 from ._rules import check_variants
 from ._space import Block, PortSpace
-from ._state import SYSTEM, RangeKey, SocketInfo
+from ._state import SYSTEM, RangeKey, SocketInfo, persistent_block
 from ._store import (
     MachineRecord,
     MemoryStore,
@@ -107,9 +107,11 @@ class Machine(_Processes, _Blocks, _Connections, _Introspection):
         self.lock = threading.RLock()
         self._variants = check_variants(variants)
         self._min_start = int(self._variants["Y2"])  # Y2's alternatives are named by the port
+        self._counted = self._variants["A4"] == "sequential"
+        self._where = {}
         if preset is not None and preset not in PRESETS:
             raise ValueError(f"unknown preset {shown(preset)} (presets: {', '.join(PRESETS)})")
-        options = self._range_options(dynamic_ports)
+        options = {} if dynamic_ports is None else self._range_options(dynamic_ports)
         given = _given_rows(rows)
         chosen = PRESETS[preset or "default"]
         if rows:  # before the store is touched: the given rows against the preset's
@@ -143,8 +145,7 @@ class Machine(_Processes, _Blocks, _Connections, _Introspection):
             try:
                 record = self._store.first_boot(
                     ranges=ranges, preset=chosen.name, seed=seed,
-                    reservations=[StoredReservation(protocol, start, count, active=False)
-                                  for protocol, start, count in chosen.administered] + given[0],
+                    reservations=[*_administered(chosen.name), *given[0]],
                     place=place)
             except StoreConflict as exc:
                 raise ValueError(f"the machine's rows overlap: {exc}") from None
@@ -209,10 +210,12 @@ class Machine(_Processes, _Blocks, _Connections, _Introspection):
         and this boot's exclusions load, with fresh tokens (R13d, A10, X1)."""
         self._processes = {}
         self._sockets = {}
-        self._tokens = {}
-        self._spaces = {protocol: space.copy() for protocol, space in _booted_spaces(
-            tuple(sorted(record.ranges.items())),
-            tuple((r.protocol, r.start, r.count, r.owner) for r in record.exclusions)).items()}
+        spaces, persistent = _booted_spaces(
+            tuple(sorted(record.ranges.items())) if record.ranges else (),
+            tuple([(r.protocol, r.start, r.count, r.owner) for r in record.exclusions]),
+            record.boot, record.reservations)
+        self._spaces = {protocol: space.copy() for protocol, space in spaces.items()}
+        self._tokens = dict(persistent)
         self._preset = PRESETS.get(record.preset or "default", PRESETS["default"])
         self._boot_number = record.boot
         self._seen = record.version
@@ -220,8 +223,6 @@ class Machine(_Processes, _Blocks, _Connections, _Introspection):
         self._time_wait_delay = record.time_wait_delay or DEFAULT_TIME_WAIT_DELAY  # T2
         tcp = self._spaces[Protocol.TCP]
         self._conns = ConnectionTable(tcp.hold, tcp.release)  # T1: the clock starts at 0
-        for res in record.reservations:
-            self._add_persistent(res)
 
     def reboot(self) -> None:
         """Every process ends; persistent reservations remain with new tokens; the
@@ -267,6 +268,8 @@ def _open(store: Store | Callable[[], Store] | None) -> Store:
 
 def _given_rows(rows: object) -> tuple[list[StoredReservation], list[StoredExclusion]]:
     """``rows`` checked: stored rows that do not overlap each other."""
+    if rows == ():  # no rows given (every host but from_netsh's)
+        return [], []
     if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
         raise TypeError(f"rows must be a sequence of stored rows, not {type(rows).__name__}")
     reservations: list[StoredReservation] = []
@@ -336,6 +339,13 @@ _DEFAULT_LOCAL: Final = _local_addresses(DEFAULT_ADDRESSES)
 _RangeItems = tuple[tuple[RangeKey, PortRange], ...]
 
 
+@functools.cache  # one entry per preset: PRESETS is fixed, so the cache is bounded
+def _administered(preset: str) -> tuple[StoredReservation, ...]:
+    """The persistent rows ``preset`` makes with the machine, as stored rows (values)."""
+    return tuple(StoredReservation(protocol, start, count, active=False)
+                 for protocol, start, count in PRESETS[preset].administered)
+
+
 @functools.lru_cache(maxsize=256)
 def _placements(preset: str, seed: int, boot: int, ranges: _RangeItems,
                 reservations: tuple[tuple[Protocol, int, int], ...]) -> tuple[StoredExclusion, ...]:
@@ -351,11 +361,20 @@ def _placements(preset: str, seed: int, boot: int, ranges: _RangeItems,
 
 @functools.lru_cache(maxsize=256)
 def _booted_spaces(ranges: _RangeItems, exclusions: tuple[tuple[Protocol, int, int, str], ...],
-                   ) -> dict[Protocol, PortSpace]:
-    """Templates of the port spaces a boot starts with (copy before use): the dynamic
-    ranges and the system exclusions, whose blocks are never changed once made."""
+                   boot: int, reservations: tuple[StoredReservation, ...],
+                   ) -> tuple[dict[Protocol, PortSpace], tuple[tuple[int, Block], ...]]:
+    """Templates of the port spaces a boot starts with (copy before use), and the
+    persistent blocks' (token, block) pairs: the dynamic ranges, the system exclusions and
+    the persistent reservations with this boot's tokens (R13d, A10, X1).  Blocks are
+    never changed once made, so every machine booted alike shares them."""
     full = _with_defaults(dict(ranges))
     spaces = {p: PortSpace({f: full[(p, f)] for f in _FAMILIES}) for p in _PROTOCOLS}
     for protocol, start, count, owner in exclusions:
         spaces[protocol].add_block(Block(SYSTEM, PortRange(start, count), owner=owner))
-    return spaces
+    tokens: dict[int, Block] = {}
+    for row in reservations:  # in the store's order, as each boot hands out tokens
+        block = persistent_block(boot, row, tokens)
+        assert block.reservation is not None
+        tokens[block.reservation.token] = block
+        spaces[row.protocol].add_block(block)
+    return spaces, tuple(tokens.items())

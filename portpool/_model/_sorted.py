@@ -4,19 +4,26 @@ The port spaces and the in-memory store index their blocks and rows by start por
 ask one question of the order: "the entry with the greatest start at or below this port"
 (blocks and rows never overlap, so it is the only one that can contain the port).  A dict
 and a sorted list of its keys answer that with one ``bisect``, cost next to nothing to
-make (a new machine makes several), and insert in O(n) memmove, which stays microseconds
-at tens of thousands of rows.
+make (a new machine makes several), and insert in O(n) memmove.  Past ``_SPILL`` keys
+that memmove is no longer small (a range filled by 1-port blocks holds 64,000 of them,
+and a block placed below the others moves every key), so the keys move once into a
+``sortedcontainers.SortedList``, whose inserts and deletes cost O(log n) at any size.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
-from typing import Generic, TypeVar
+from collections.abc import Callable, Iterable, Iterator
+from typing import Final, Generic, TypeVar
+
+from sortedcontainers import SortedList
 
 __all__ = ["SortedIntMap"]
 
 V = TypeVar("V")
+
+#: Keys kept in a plain list up to this many; more move into a SortedList (for good).
+_SPILL: Final = 2048
 
 
 class SortedIntMap(Generic[V]):
@@ -26,7 +33,7 @@ class SortedIntMap(Generic[V]):
 
     def __init__(self) -> None:
         self._values: dict[int, V] = {}
-        self._keys: list[int] = []
+        self._keys: list[int] | SortedList = []
 
     def copy(self) -> SortedIntMap[V]:
         """A shallow copy."""
@@ -50,17 +57,52 @@ class SortedIntMap(Generic[V]):
 
     def __setitem__(self, key: int, value: V) -> None:
         if key not in self._values:
-            bisect.insort(self._keys, key)
+            keys = self._keys
+            if not isinstance(keys, list):
+                keys.add(key)
+            elif len(keys) < _SPILL:
+                bisect.insort(keys, key)
+            else:  # large: O(log n) inserts and deletes from now on
+                self._keys = SortedList(keys)
+                self._keys.add(key)
         self._values[key] = value
+
+    def filtered(self, keep: Callable[[V], bool]) -> SortedIntMap[V]:
+        """A copy holding the values ``keep`` keeps (in one pass: no insort)."""
+        other: SortedIntMap[V] = SortedIntMap()
+        values = self._values
+        kept = {key: values[key] for key in self._keys if keep(values[key])}
+        other._values = kept
+        other._keys = list(kept) if len(kept) <= _SPILL else SortedList(kept)
+        return other
+
+    def update(self, items: Iterable[tuple[int, V]]) -> None:
+        """Set many keys at once: one sort instead of one insort per key."""
+        values = self._values
+        values.update(items)
+        keys = sorted(values)
+        self._keys = keys if len(keys) <= _SPILL else SortedList(keys)
 
     def __delitem__(self, key: int) -> None:
         del self._values[key]  # KeyError first, as dict: the caller checked
-        del self._keys[bisect.bisect_left(self._keys, key)]
+        keys = self._keys
+        if isinstance(keys, list):
+            del keys[bisect.bisect_left(keys, key)]
+        else:
+            keys.remove(key)
+
+    def _bisect_right(self, key: int) -> int:
+        keys = self._keys
+        if isinstance(keys, list):
+            return bisect.bisect_right(keys, key)
+        found: int = keys.bisect_right(key)
+        return found
 
     def floor(self, key: int) -> V | None:
         """The value with the greatest key at or below ``key``, or ``None``."""
-        index = bisect.bisect_right(self._keys, key) - 1
-        return self._values[self._keys[index]] if index >= 0 else None
+        keys = self._keys
+        index = (bisect.bisect_right(keys, key) if isinstance(keys, list) else keys.bisect_right(key)) - 1
+        return self._values[keys[index]] if index >= 0 else None
 
     def values(self) -> list[V]:
         """The values in key order (a new list: safe to change the map meanwhile)."""
@@ -71,7 +113,7 @@ class SortedIntMap(Generic[V]):
         """The values in key order, from the one with the greatest key at or below
         ``key`` (or the first, if none is)."""
         values, keys = self._values, self._keys
-        for index in range(max(bisect.bisect_right(keys, key) - 1, 0), len(keys)):
+        for index in range(max(self._bisect_right(key) - 1, 0), len(keys)):
             yield values[keys[index]]
 
     def items(self) -> list[tuple[int, V]]:

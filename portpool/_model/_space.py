@@ -112,8 +112,8 @@ class _Range:
         self.free_set: SortedSet | None = None  # exact free ports, once nearly full
 
     def copy(self) -> _Range:
-        other = _Range(self.range)
-        other.free = self.free
+        other = _Range.__new__(_Range)
+        other.range, other.lo, other.hi, other.free = self.range, self.lo, self.hi, self.free
         other.free_set = None if self.free_set is None else self.free_set.copy()
         return other
 
@@ -132,19 +132,34 @@ class PortSpace:
         #: Windows' wildcard-port counter for this protocol (A4): the next port to try;
         #: ``None`` until the first allocation draws it.
         self.counter: int | None = None
+        #: Whether ``blocks`` and ``reserved`` may be shared with a copy (copy on write).
+        self._lent = False
 
     def copy(self) -> PortSpace:
-        """An independent copy (blocks are shared: they are never changed once made)."""
+        """An independent copy (blocks are shared: they are never changed once made).
+
+        ``blocks`` and ``reserved`` (a preset's rows make them large) are shared with the
+        copy until either space adds or removes a block (:meth:`_own`): a new machine
+        copies its boot's template for nothing but a few empty dicts.
+        """
         other = PortSpace.__new__(PortSpace)
-        other.bound = self.bound.copy()
+        other.bound = self.bound.copy() if self.bound else {}
         other.shared = {port: holders.copy() for port, holders in self.shared.items()}
-        other.blocks = self.blocks.copy()
-        other.reserved = self.reserved.copy()
-        other.held = self.held.copy()
+        other.blocks = self.blocks
+        other.reserved = self.reserved
+        self._lent = other._lent = True
+        other.held = self.held.copy() if self.held else {}
         other.ranges = {family: entry.copy() for family, entry in self.ranges.items()}
         other._both = tuple(other.ranges.values())
         other.counter = self.counter
         return other
+
+    def _own(self) -> None:
+        """Take copies of ``blocks`` and ``reserved`` shared with another space before
+        changing them (copy on write)."""
+        self.blocks = self.blocks.copy()
+        self.reserved = self.reserved.copy()
+        self._lent = False
 
     # --- questions ------------------------------------------------------------------
 
@@ -180,36 +195,57 @@ class PortSpace:
 
     def add_block(self, block: Block) -> None:
         """Add a block (the caller checked that it overlaps none)."""
-        self.blocks[block.range.start] = block
-        self.reserved.update(range(block.range.start, block.range.last + 1))
-        self._recount(block.range, -1)
+        if self._lent:
+            self._own()
+        ports = block.range
+        start = ports.start
+        self.blocks[start] = block
+        if ports.count > 1:
+            self.reserved.update(range(start, start + ports.count))
+            self._recount(ports, -1)
+            return
+        self.reserved.add(start)  # a 1-port block (msquic's pattern): _recount, inlined
+        if start not in self.bound and start not in self.held:
+            for entry in self._both:  # _take, inlined
+                if entry.lo <= start <= entry.hi:
+                    entry.free -= 1
+                    if entry.free_set is not None:
+                        entry.free_set.discard(start)
 
     def remove_block(self, block: Block) -> None:
         """Remove a block; bound ports inside it stay bound (rule A20)."""
-        del self.blocks[block.range.start]
-        self.reserved.difference_update(range(block.range.start, block.range.last + 1))
-        self._recount(block.range, +1)
+        if self._lent:
+            self._own()
+        ports = block.range
+        start = ports.start
+        del self.blocks[start]
+        if ports.count > 1:
+            self.reserved.difference_update(range(start, start + ports.count))
+            self._recount(ports, +1)
+            return
+        self.reserved.discard(start)  # a 1-port block: _recount, inlined
+        if start not in self.bound and start not in self.held:
+            for entry in self._both:  # _give, inlined
+                if entry.lo <= start <= entry.hi:
+                    entry.free += 1
+                    if entry.free_set is not None:
+                        entry.free_set.add(start)
 
     def _recount(self, block: PortRange, step: int) -> None:
         """The unbound ports of ``block`` were taken (-1) or given back (+1): keep each
-        range's free count and free set in step, a whole block at a time."""
-        if block.count == 1:  # a 1-port block (msquic's pattern): no scan at all
-            port = block.start
-            if port in self.bound or port in self.held:
-                return
-            for entry in self._both:
-                if entry.lo <= port <= entry.hi:
-                    entry.free += step
-                    if entry.free_set is not None:
-                        (entry.free_set.discard if step < 0 else entry.free_set.add)(port)
-            return
+        range's free count and free set in step, a whole block at a time (1-port blocks:
+        ``add_block`` and ``remove_block`` do it port by port)."""
+        span: tuple[int, int] | None = None
+        taken: set[int] = set()
         for entry in self._both:
             lo, hi = max(entry.lo, block.start), min(entry.hi, block.last)
             if lo > hi:
                 continue
-            taken = set(self.bound_in(lo, hi))  # bound or held by a connection: not free
-            if self.held:
-                taken.update(port for port in self.held if lo <= port <= hi)
+            if span != (lo, hi):  # the two IP versions' ranges often cover the same ports
+                span = (lo, hi)
+                taken = set(self.bound_in(lo, hi))  # bound or held by a connection: not free
+                if self.held:
+                    taken.update(port for port in self.held if lo <= port <= hi)
             entry.free += step * (hi - lo + 1 - len(taken))
             free_set = entry.free_set
             if free_set is not None:
@@ -326,9 +362,16 @@ class PortSpace:
         entry = self.ranges[family]
         if entry.free == 0:
             return None
-        if self.counter is None:
-            self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
-        port = self._next_free(entry) if sequential else self._draw_port(entry, rng)
+        counter = self.counter
+        if counter is None:
+            counter = self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
+        if not sequential:
+            port = self._draw_port(entry, rng)
+        elif (entry.free_set is None and entry.lo <= counter <= entry.hi and counter not in self.bound
+              and counter not in self.reserved and counter not in self.held):
+            port = counter  # _next_free's first probe, inlined: the counter's port is free
+        else:
+            port = self._next_free(entry)
         self.counter = port + 1 if port < entry.hi else entry.lo
         return port
 
@@ -342,9 +385,18 @@ class PortSpace:
         entry = self.ranges[family]
         if entry.free < count:  # cannot fit: refuse before touching the generator
             return None
-        if self.counter is None:
-            self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
-        first = self._first_run(family, count) if sequential else self._draw_block(family, count, rng)
+        counter = self.counter
+        if counter is None:
+            counter = self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
+        first: int | None
+        if not sequential:
+            first = self._draw_block(family, count, rng)
+        elif (count == 1 and entry.free_set is None and entry.lo <= counter <= entry.hi
+              and counter not in self.bound and counter not in self.reserved
+              and counter not in self.held):
+            first = counter  # _first_run's first probe for one port, inlined (as bind(0)'s)
+        else:
+            first = self._first_run(family, count)
         if first is None:
             return None
         last = first + count - 1

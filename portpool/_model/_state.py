@@ -14,6 +14,7 @@ import functools
 import random
 import threading
 from collections import deque
+from collections.abc import Container
 from typing import Final, NamedTuple
 
 import attrs
@@ -122,6 +123,11 @@ class _MachineState:
 
     lock: threading.RLock
     _local: frozenset[str]
+    #: (host text, family, IPV6_V6ONLY) -> (canonical text, endpoints) of binds that passed
+    #: W4 and L1-L4 on this machine (its addresses never change): bind's hot path.
+    _where: dict[tuple[str, Family, bool], tuple[str, tuple[Endpoint, ...]]]
+    #: Whether wildcard ports are counted (A4's default) rather than drawn.
+    _counted: bool
     _variants: dict[str, str]
     _min_start: int
     _seed: int
@@ -150,9 +156,9 @@ class _MachineState:
     def _sequential(self, sock: _Socket) -> bool:
         """Whether ``sock``'s wildcard port comes from Windows' counter (A4's default)
         rather than a uniform draw (A4's ``random`` alternative)."""
-        if sock.options.get((0xFFFF, 0x3005)):  # O11: SO_RANDOMIZE_PORT draws
+        if sock.options and sock.options.get((0xFFFF, 0x3005)):  # O11: SO_RANDOMIZE_PORT draws
             return False
-        return self._variants["A4"] == "sequential"
+        return self._counted
     _stopped: dict[str, tuple[Exclusion, ...]]  # stopped component -> the rows it held (X16)
 
     def _sync(self) -> None:
@@ -210,10 +216,9 @@ class _MachineState:
             self._take_in()
 
     def _add_persistent(self, row: StoredReservation) -> Block:
-        reservation = Reservation(self._persistent_token(row), row.protocol,
-                                  PortRange(row.start, row.count), True)
-        block = Block(PERSISTENT, reservation.range, reservation, active=row.active)
-        self._tokens[reservation.token] = block
+        block = persistent_block(self._boot_number, row, self._tokens)
+        assert block.reservation is not None
+        self._tokens[block.reservation.token] = block
         self._spaces[row.protocol].add_block(block)
         return block
 
@@ -240,17 +245,6 @@ class _MachineState:
             raise refuse("R9a", f"socket {handle:#x} is neither TCP nor UDP")
         return sock
 
-    def _persistent_token(self, row: StoredReservation) -> int:
-        """A persistent block's token: a function of the row and the boot (A10), so every
-        host that reads the same store in the same boot gives the same token, and a reboot
-        gives a new one."""
-        tokens = random.Random(f"persistent:{self._boot_number}:{int(row.protocol)}:{row.start}:"
-                               f"{row.count}")
-        while True:  # R13c: unique and never INVALID_PORT_RESERVATION_TOKEN (0)
-            token = tokens.getrandbits(64)
-            if token and token not in self._tokens:
-                return token
-
     def _remove_token(self, token: int) -> None:
         block = self._tokens.pop(token)
         res = block.reservation
@@ -258,6 +252,24 @@ class _MachineState:
         self._spaces[res.protocol].remove_block(block)  # A20: bound sockets keep their ports
         if block.owner_socket is not None:
             self._sockets[block.owner_socket].acquired.discard(token)
+
+
+def persistent_token(boot: int, row: StoredReservation, taken: Container[int]) -> int:
+    """The token of a persistent block in boot ``boot``: a function of the row and the boot
+    (A10), so every host that reads the same store in the same boot gives the same token and
+    a reboot gives a new one; never one of ``taken`` (the tokens handed out before it)."""
+    tokens = random.Random(f"persistent:{boot}:{int(row.protocol)}:{row.start}:{row.count}")
+    while True:  # R13c: unique and never INVALID_PORT_RESERVATION_TOKEN (0)
+        token = tokens.getrandbits(64)
+        if token and token not in taken:
+            return token
+
+
+def persistent_block(boot: int, row: StoredReservation, taken: Container[int]) -> Block:
+    """The block a stored persistent reservation becomes at boot ``boot`` (R13d, A10)."""
+    reservation = Reservation(persistent_token(boot, row, taken), row.protocol,
+                              PortRange(row.start, row.count), True)
+    return Block(PERSISTENT, reservation.range, reservation, active=row.active)
 
 
 def _describe(block: Block) -> str:

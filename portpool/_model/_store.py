@@ -33,9 +33,11 @@ the same things (ValueError).  A file that is not a usable store is refused with
 :class:`StoreError` and never written to: it must be a regular file (a FIFO or a
 device is refused without waiting on it), a sqlite database (rollback journal, not
 WAL) with the portpool marker and this schema, and pass sqlite's quick check when it
-is opened.  A journal left beside a file by a writer that died is rolled back by the
-first read, which is a write: so a hot journal is first rolled back in a copy, and
-the file itself is opened only when the copy is a portpool store.
+is opened.  A writer that died inside its COMMIT leaves a *hot* journal, which the
+first read rolls back (a write): so a hot journal is first rolled back in a copy, and
+the file itself is opened only when the copy is a portpool store.  A writer that died
+before its COMMIT leaves a journal whose header is still blank: the file was never
+touched, readers rightly leave that journal alone, and the next write removes it.
 
 Versions: every write that changes the store adds one to a counter in the same
 transaction (``meta.version``; :class:`Commit` tells the writer the version it found
@@ -66,6 +68,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import itertools
+import operator
 import os
 import re
 import stat
@@ -233,7 +236,12 @@ def _exclusions(rows: Iterable[StoredExclusion]) -> tuple[StoredExclusion, ...]:
 
 
 def _frozen_ranges(ranges: Mapping[RangeKey, PortRange]) -> Mapping[RangeKey, PortRange]:
+    if not ranges:  # most machines set none: one shared empty view (nobody can change it)
+        return _NO_RANGES
     return types.MappingProxyType(dict(sorted(ranges.items())))
+
+
+_NO_RANGES: Final[Mapping[RangeKey, PortRange]] = types.MappingProxyType({})
 
 
 @attrs.frozen
@@ -537,7 +545,8 @@ def _first_boot_args(
     checked = _ranges_arg(ranges)
     _check_preset(preset)
     _seed_text(seed)
-    if not isinstance(reservations, Sequence) or isinstance(reservations, str | bytes):
+    if type(reservations) is not list and (not isinstance(reservations, Sequence)
+                                           or isinstance(reservations, str | bytes)):
         raise TypeError(f"reservations must be a sequence of StoredReservation, not"
                         f" {type(reservations).__name__}")
     rows: list[StoredReservation] = []
@@ -551,7 +560,7 @@ def _first_boot_args(
 
 
 def _ranges_arg(ranges: object) -> dict[RangeKey, PortRange]:
-    if not isinstance(ranges, Mapping):
+    if type(ranges) is not dict and not isinstance(ranges, Mapping):
         raise TypeError(f"ranges must be a mapping, not {type(ranges).__name__}")
     checked: dict[RangeKey, PortRange] = {}
     for key, dynamic in ranges.items():
@@ -585,6 +594,7 @@ def _add_rows_args(ranges: object, reservations: object, exclusions: object,
 
 
 _PROTOCOL_ORDER: Final = tuple(sorted(Protocol))
+_START: Final = operator.attrgetter("start")
 
 
 class _Index:
@@ -596,15 +606,14 @@ class _Index:
     """
 
     def __init__(self) -> None:
-        self.rows: dict[Protocol, SortedIntMap[Row]] = {p: SortedIntMap() for p in Protocol}
+        self.rows: dict[Protocol, SortedIntMap[Row]] = {p: SortedIntMap() for p in _PROTOCOL_ORDER}
 
-    def copy(self, keep: Callable[[Row], bool]) -> _Index:
+    def copy(self, keep: Callable[[Row], bool] | None = None) -> _Index:
+        """A copy with the rows ``keep`` keeps (all of them without ``keep``)."""
         other = _Index()
         for protocol, rows in self.rows.items():
-            kept = other.rows[protocol]
-            for start, row in rows.items():
-                if keep(row):
-                    kept[start] = row
+            if rows:
+                other.rows[protocol] = rows.copy() if keep is None else rows.filtered(keep)
         return other
 
     def add(self, new: Row) -> None:
@@ -613,6 +622,28 @@ class _Index:
         if below is not None and below.last >= new.start:
             raise StoreConflict(below, new)
         rows[new.start] = new
+
+    def add_all(self, new: Sequence[Row]) -> None:
+        """``add`` each row in order: the same rows end up stored, and the same
+        StoreConflict is raised for the same row (rows before it may stay added, as with
+        ``add``).  When no row is in the way (a boot's placed rows), they are checked in
+        one sort per protocol and stored at once instead of one insort each."""
+        if not new:
+            return
+        by_protocol: dict[Protocol, list[Row]] = {}
+        for row in new:
+            by_protocol.setdefault(row.protocol, []).append(row)
+        for protocol, rows in by_protocol.items():
+            ordered = sorted([*rows, *self.rows[protocol].values()], key=_START)
+            end = 0  # the last port of the row before
+            for row in ordered:
+                if row.start <= end:  # an overlap: let add find and report the first one
+                    for one in new:
+                        self.add(one)
+                    return  # pragma: no cover - add raised
+                end = row.start + row.count - 1
+        for protocol, rows in by_protocol.items():
+            self.rows[protocol].update((row.start, row) for row in rows)
 
     def all(self) -> list[Row]:
         return [row for protocol in _PROTOCOL_ORDER for row in self.rows[protocol].values()]
@@ -634,13 +665,20 @@ class MemoryStore:
         self._version = 0
         self._time_wait_delay: int | None = None
 
-    def _record(self, index: _Index, boot: int) -> MachineRecord:
-        rows = index.all()
+    def _record(self, index: _Index, boot: int, version: int | None = None) -> MachineRecord:
+        reservations: list[StoredReservation] = []
+        exclusions: list[StoredExclusion] = []
+        for protocol in _PROTOCOL_ORDER:
+            for row in index.rows[protocol].values():
+                if isinstance(row, StoredReservation):
+                    reservations.append(row)
+                else:
+                    exclusions.append(row)
         return MachineRecord(
-            reservations=[r for r in rows if isinstance(r, StoredReservation)],
-            exclusions=[r for r in rows if isinstance(r, StoredExclusion)],
-            ranges=self._ranges, preset=self._preset, seed=self._seed, boot=boot,
-            version=self._version, time_wait_delay=self._time_wait_delay)
+            reservations=reservations, exclusions=exclusions, ranges=self._ranges,
+            preset=self._preset, seed=self._seed, boot=boot,
+            version=self._version if version is None else version,
+            time_wait_delay=self._time_wait_delay)
 
     def _commit(self, rows: int) -> Commit:
         """Count a write (the caller holds the lock)."""
@@ -725,7 +763,7 @@ class MemoryStore:
         """Store ranges and rows, all or nothing (see :meth:`Store.add_rows`)."""
         new_ranges, rows = _add_rows_args(ranges, reservations, exclusions)
         with self._lock:
-            index = self._index.copy(lambda r: True)
+            index = self._index.copy()
             for row in rows:
                 index.add(row)
             self._index = index
@@ -751,9 +789,8 @@ class MemoryStore:
         with self._lock:
             if self._boot != 0:
                 return self._record(self._index, self._boot)
-            index = self._index.copy(lambda r: True) if rows else self._index
-            for row in rows:
-                index.add(row)
+            index = self._index.copy() if rows else self._index
+            index.add_all(rows)
             saved = self._ranges, self._preset, self._seed
             self._ranges = {**self._ranges, **new_ranges}
             self._preset, self._seed = preset, seed
@@ -769,13 +806,14 @@ class MemoryStore:
         the store changes only once everything succeeded.  The caller holds the lock."""
         kept = index.copy(lambda r: isinstance(r, StoredReservation) and not r.active)
         boot = self._boot + 1
-        record = self._record(kept, boot)
+        # The record this boot leaves if ``place`` places nothing (its version too: the
+        # boot's write counts one), so a machine without placed rows is read once.
+        record = self._record(kept, boot, self._version + 1)
         placed = _placed(place(record))
-        for row in placed:
-            kept.add(row)
+        kept.add_all(placed)
         self._index, self._boot = kept, boot
-        self._commit(1)
-        return self._record(kept, boot)
+        self._version += 1  # _commit(1), without the Commit nobody reads
+        return self._record(kept, boot) if placed else record
 
 
 def _check_range_args(protocol: object, family: object, dynamic: object) -> None:
@@ -792,7 +830,7 @@ def _check_range_args(protocol: object, family: object, dynamic: object) -> None
 
 def _placed(rows: object) -> list[StoredExclusion]:
     """What ``place`` returned, checked to be StoredExclusion rows."""
-    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+    if type(rows) is not list and (not isinstance(rows, Sequence) or isinstance(rows, str | bytes)):
         raise TypeError(f"place must return a sequence of StoredExclusion, not {type(rows).__name__}")
     out: list[StoredExclusion] = []
     for row in rows:
@@ -1248,8 +1286,8 @@ class SqliteStore:
     def _check_hot_journal(self) -> None:
         """Refuse, untouched, a file that is not a portpool store but has a hot journal.
 
-        A journal left by a writer that died is rolled back by the next connection that
-        reads the file: a write.  So before the first read, a journal beside the file is
+        A hot journal (left by a writer that died inside its COMMIT) is rolled back by
+        the next connection that reads the file: a write.  So before the first read, a journal beside the file is
         tried read-only; if sqlite finds it hot, the file and its journal are copied aside,
         the copy is rolled back and checked, and only a portpool store is opened (and so
         rolled back) in place.
