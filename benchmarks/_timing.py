@@ -4,7 +4,7 @@ machine disturbs a figure least, and ratios are taken between figures of the sam
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 ROUNDS = 7
 
@@ -23,7 +23,7 @@ def best_per_call(fn: Callable[[], object], calls: int, rounds: int = ROUNDS) ->
 HEADER = ("measurement", "portpool", "reference", "ratio", "goal", "met")
 
 
-def print_table(rows: list[tuple[object, ...]]) -> None:
+def print_table(rows: Sequence[tuple[object, ...]]) -> None:
     """Print benchmark rows (measurement, portpool, reference, ratio, goal, met) as a table."""
     widths = [max(len(str(r[i])) for r in (*rows, HEADER)) for i in range(len(HEADER))]
     for row in (HEADER, *rows):

@@ -135,7 +135,7 @@ def main() -> int:
         ("1-port wildcard acquire vs emulated cycle", f"{wildcard:.1f} us", f"{emulated:.1f} us",
          wildcard / emulated, 2.0),
     ]
-    table = [(name, mine, ref, f"{ratio:.2f}x", f"<= {goal}x", ratio <= goal)
+    table: list[tuple[object, ...]] = [(name, mine, ref, f"{ratio:.2f}x", f"<= {goal}x", ratio <= goal)
              for name, mine, ref, ratio, goal in rows]
     for mode, wall in zip(("compiled", "from source"), walls, strict=True):
         python = f"{wall['python']:.1f} ms (python -c pass)"

@@ -38,11 +38,11 @@ def _directory() -> str:
 
 def _filled(rows: int, sqlite: bool, directory: str) -> EmulatedHost:
     """A machine holding ``rows`` TCP exclusions, written in one transaction."""
-    store: object = os.path.join(directory, f"m{rows}.portpool") if sqlite else MemoryStore()
-    host = EmulatedHost(store=store)  # type: ignore[arg-type]
+    store: str | MemoryStore = os.path.join(directory, f"m{rows}.portpool") if sqlite else MemoryStore()
+    host = EmulatedHost(store=store)
     host.machine._store.add_rows(ranges={}, reservations=[], exclusions=[  # the fixture, in one go
         StoredExclusion(Protocol.TCP, 1100 + 5 * i, 2, "WinNAT") for i in range(rows)])
-    return EmulatedHost(store=store)  # type: ignore[arg-type]
+    return EmulatedHost(store=store)
 
 
 def per_call(host: EmulatedHost, calls: int) -> tuple[float, float]:

@@ -11,6 +11,7 @@ import ctypes
 import os
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,8 @@ def _layout(ctype: Any, ptr: int) -> tuple[int, int]:
         return ptr, ptr
     if isinstance(ctype, type) and issubclass(ctype, ctypes.Array):
         size, align = _layout(ctype._type_, ptr)
-        return size * ctype._length_, align
+        length: int = getattr(ctype, "_length_")  # noqa: B009 - typeshed types it for instances only
+        return size * length, align
     if isinstance(ctype, type) and issubclass(ctype, ctypes.Structure):
         _, size, align = _offsets(ctype, ptr)
         return size, align
@@ -36,7 +38,7 @@ def _layout(ctype: Any, ptr: int) -> tuple[int, int]:
 
 def _offsets(struct: type[ctypes.Structure], ptr: int) -> tuple[list[tuple[str, int, Any]], int, int]:
     offset, align_max, out = 0, 1, []
-    for name, ftype in struct._fields_:
+    for name, ftype, *_ in struct._fields_:  # (name, type) or (name, type, bit width)
         if name in getattr(struct, "_pointer_sized_", ()):
             size, align = ptr, ptr
         else:
@@ -52,7 +54,7 @@ def _offsets(struct: type[ctypes.Structure], ptr: int) -> tuple[list[tuple[str, 
 ANONYMOUS = {"INET_PORT_RESERVATION_INSTANCE"}
 
 
-def _leaf_offsets(name: str, struct: type[ctypes.Structure], ptr: int):
+def _leaf_offsets(name: str, struct: type[ctypes.Structure], ptr: int) -> Iterator[tuple[str, int]]:
     fields, _, _ = _offsets(struct, ptr)
     for fname, off, ftype in fields:
         if fname.startswith("_"):

@@ -100,4 +100,4 @@ def test_an_ipv6_range_counts_too() -> None:
     (3, None, TypeError)])
 def test_bad_arguments(count: object, protocols: object, error: type[Exception]) -> None:
     with pytest.raises(error):
-        EmulatedHost().find_free_block(count, protocols)  # type: ignore[arg-type]
+        EmulatedHost().find_free_block(count, protocols)  # type: ignore[arg-type]  # wrong on purpose

@@ -110,7 +110,7 @@ def test_allocate_port_fills_a_range_in_order_then_says_none() -> None:
     space = PortSpace({Family.INET: PortRange(1000, 300), Family.INET6: PortRange(1000, 300)})
     rng = random.Random(1)
     space.counter = 1290
-    got = []
+    got: list[int] = []
     while (port := space.allocate_port(Family.INET, rng)) is not None:
         space.bind(port, len(got))
         got.append(port)

@@ -127,9 +127,9 @@ def test_bad_arguments(host: EmulatedHost) -> None:
     with pytest.raises(ValueError, match=r"EmulatedHost\(store=PATH\)"):
         portpool.child_environment(EmulatedHost())
     with pytest.raises(TypeError, match="EmulatedHost"):
-        portpool.child_environment("machine.db")  # type: ignore[arg-type]
+        portpool.child_environment("machine.db")  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError, match="admin"):
-        portpool.child_environment(host, admin=1)  # type: ignore[arg-type]
+        portpool.child_environment(host, admin=1)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(ValueError, match="RULE=alternative"):
         _children._parse_variants("X15")
 

@@ -10,6 +10,7 @@ the diff.
 from __future__ import annotations
 
 import json
+import operator
 import os
 import subprocess
 import sys
@@ -128,8 +129,8 @@ def test_explain_predicts_what_a_bind_and_an_acquire_really_get(preset: str) -> 
         text = explain_text(host, Protocol.TCP, port)
         line = next(line for line in text.splitlines() if "another process" in line)
         acquire_line = next(line for line in text.splitlines() if "SIO_ACQUIRE" in line)
-        for action, shown in ((lambda s, p=port: s.bind(("0.0.0.0", p)), line),
-                              (lambda s, p=port: s.acquire_port_reservation(p, 1), acquire_line)):
+        for action, shown in ((operator.methodcaller("bind", ("0.0.0.0", port)), line),
+                              (operator.methodcaller("acquire_port_reservation", port, 1), acquire_line)):
             with other.socket() as sock:
                 try:
                     action(sock)
@@ -203,9 +204,8 @@ def test_bad_arguments_exit_2_with_one_line(capsys: pytest.CaptureFixture[str], 
     assert err.startswith("portpool") and "Traceback" not in err and "usage:" not in err
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="on Windows the real netsh answers")
 def test_explain_backend_windows_off_windows_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
-    if sys.platform == "win32":
-        pytest.skip("on Windows the real netsh answers")
     status, out, err = run(capsys, "explain", "80", "--backend", "windows")
     assert status == 2 and out == ""
     assert err == ("portpool explain: --backend windows: the real machine's netsh runs only on"
@@ -358,11 +358,10 @@ def test_live_netsh_failures_are_one_line(capsys: pytest.CaptureFixture[str],
     assert status == 2 and err.count("\n") == 1 and "not netsh" in err
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="on Windows it runs")
 def test_the_real_netsh_runs_only_on_windows() -> None:
     from portpool._teach._live import LiveMachineError, run_real_netsh
 
-    if sys.platform == "win32":
-        pytest.skip("on Windows it runs")
     with pytest.raises(LiveMachineError, match="only on Windows"):
         run_real_netsh(["int", "ipv4", "show", "dynamicport", "tcp"])
 

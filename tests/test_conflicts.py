@@ -9,6 +9,7 @@ The tables below are transcribed here a second time, straight from Microsoft's p
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pytest
@@ -61,7 +62,7 @@ _ROW_RULES = {True: dict(zip(_COLUMNS, ["C1", "C2", "C3", "C4", "C5", "C6"], str
 
 
 def _cells() -> list[object]:
-    cells = []
+    cells: list[object] = []
     for same, table in ((True, _SAME_ACCOUNT), (False, _OTHER_ACCOUNT)):
         for line in table.strip().splitlines():
             first, _, rest = line.strip().partition(":")
@@ -157,7 +158,7 @@ def test_an_exclusive_dual_stack_wildcard_refuses_every_ipv4_bind(pool: PortPool
         v4 = pool.socket(AF_INET)
         if option is not None:
             v4.setsockopt(SOL_SOCKET, option, 1)
-        refused(WinError.WSAEACCES, lambda v4=v4, host=host: v4.bind((host, 6110)), "C20")
+        refused(WinError.WSAEACCES, functools.partial(v4.bind, (host, 6110)), "C20")
 
 
 @rule("C14")
@@ -330,7 +331,7 @@ def test_option_errors(pool: PortPool, refused: Refusals) -> None:
     refused(WinError.WSAEINVAL, lambda: s.setsockopt(IPPROTO_IPV6, 4, 1), "O2")  # IPV6_UNICAST_HOPS
     refused(WinError.WSAEFAULT, lambda: s.setsockopt(SOL_SOCKET, 0x1002, b"\x01"), "O3")  # SO_RCVBUF
     with pytest.raises(TypeError):
-        s.setsockopt(SOL_SOCKET, SO_REUSEADDR, "yes")  # type: ignore[arg-type]
+        s.setsockopt(SOL_SOCKET, SO_REUSEADDR, "yes")  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(OverflowError):
         s.setsockopt(SOL_SOCKET, SO_REUSEADDR, 2**40)
     s.close()

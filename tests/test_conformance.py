@@ -228,4 +228,4 @@ def test_hooks_are_checked() -> None:
     with pytest.raises(ValueError, match="no alternative"):
         run_conformance_test(pool, variants={"X15": "sometimes"})
     with pytest.raises(TypeError, match="netsh must be callable"):
-        run_conformance_test(pool, netsh="netsh")  # type: ignore[arg-type]
+        run_conformance_test(pool, netsh="netsh")  # type: ignore[arg-type]  # wrong on purpose

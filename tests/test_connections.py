@@ -26,6 +26,7 @@ from portpool import (
     PortPoolError,
     PortRange,
     Protocol,
+    Socket,
     WinError,
     linger,
 )
@@ -38,7 +39,7 @@ TCP = Protocol.TCP
 
 
 def _server(pool: PortPool, port: int = 8080, *, host: str = "127.0.0.1",
-            exclusive: bool = False, backlog: int = 16) -> object:
+            exclusive: bool = False, backlog: int = 16) -> Socket:
     server = pool.socket()
     if exclusive:
         server.setsockopt(SOL_SOCKET, SO_EXCLUSIVEADDRUSE, 1)
@@ -68,13 +69,13 @@ def test_connect_and_accept_make_one_connection(emulated_host: EmulatedHost,
     assert _states(emulated_host, 8080) == [(8080, None, "LISTENING", pid),
                                            (8080, port, "ESTABLISHED", pid),
                                            (port, 8080, "ESTABLISHED", pid)]
-    accepted, peer = server.accept()  # type: ignore[attr-defined]
+    accepted, peer = server.accept()
     assert peer == ("127.0.0.1", port)
     assert accepted.getsockname() == ("127.0.0.1", 8080)
     assert accepted.getpeername() == ("127.0.0.1", port)
     assert client.getpeername() == ("127.0.0.1", 8080)
     # The accepted socket shares the listener's port without binding it (S9).
-    assert [b.socket for b in emulated_host.bindings(TCP) if b.port == 8080] == [server.fileno()]  # type: ignore[attr-defined]
+    assert [b.socket for b in emulated_host.bindings(TCP) if b.port == 8080] == [server.fileno()]
 
 
 @rule("S1", "S2", "S3", "S5", "S6", "S7", "S8")
@@ -87,8 +88,8 @@ def test_listen_and_accept_refusals(pool: PortPool, refused: Refusals) -> None:
     refused(E.WSAEOPNOTSUPP, lambda: udp.listen(5), "S2")
     refused(E.WSAEOPNOTSUPP, udp.accept, "S6")
     server = _server(pool)
-    refused(E.WSAEWOULDBLOCK, server.accept, "S7")  # type: ignore[attr-defined]
-    refused(E.WSAEINVAL, lambda: server.connect(("127.0.0.1", 8080)), "S8")  # type: ignore[attr-defined]
+    refused(E.WSAEWOULDBLOCK, server.accept, "S7")
+    refused(E.WSAEINVAL, lambda: server.connect(("127.0.0.1", 8080)), "S8")
     client = pool.socket()
     client.connect(("127.0.0.1", 8080))
     refused(E.WSAEISCONN, lambda: client.listen(5), "S3")
@@ -98,12 +99,12 @@ def test_listen_and_accept_refusals(pool: PortPool, refused: Refusals) -> None:
 def test_the_backlog_bounds_what_waits_and_a_second_listen_keeps_it(pool: PortPool,
                                                                     refused: Refusals) -> None:
     server = _server(pool, backlog=2)
-    server.listen(50)  # type: ignore[attr-defined]  # S4: success, the backlog stays 2
+    server.listen(50)  # S4: success, the backlog stays 2
     first, second, third = pool.socket(), pool.socket(), pool.socket()
     first.connect(("127.0.0.1", 8080))
     second.connect(("127.0.0.1", 8080))
     refused(E.WSAECONNREFUSED, lambda: third.connect(("127.0.0.1", 8080)), "T10")
-    server.accept()  # type: ignore[attr-defined]
+    server.accept()
     third.connect(("127.0.0.1", 8080))  # room again
 
 
@@ -142,7 +143,7 @@ def test_a_listener_on_the_exact_address_wins_over_the_wildcard(pool: PortPool) 
     wildcard.listen(5)
     specific = _server(pool)
     pool.socket().connect(("127.0.0.1", 8080))
-    specific.accept()  # type: ignore[attr-defined]
+    specific.accept()
     with pytest.raises(PortPoolError) as info:
         wildcard.accept()
     assert info.value.winerror == E.WSAEWOULDBLOCK
@@ -173,7 +174,7 @@ def test_the_side_that_closes_first_keeps_time_wait(emulated_host: EmulatedHost,
     client = pool.socket()
     client.connect(("127.0.0.1", 8080))
     port = client.getsockname()[1]
-    accepted, _ = server.accept()  # type: ignore[attr-defined]
+    accepted, _ = server.accept()
     pid = emulated_host.connections(TCP)[0].pid
     accepted.close()  # the server closes first
     assert _states(emulated_host, port) == [(8080, port, "FIN_WAIT_2", 0),
@@ -197,7 +198,7 @@ def test_netstat_after_each_close_order(emulated_host: EmulatedHost, pool: PortP
     client = pool.socket()
     client.connect(("127.0.0.1", 8080))
     port = client.getsockname()[1]
-    accepted, _ = server.accept()  # type: ignore[attr-defined]
+    accepted, _ = server.accept()
     closer, other = (client, accepted) if first == "client" else (accepted, client)
     near, far = ((port, 8080) if first == "client" else (8080, port))
     seen = [_states(emulated_host, port)]
@@ -224,7 +225,7 @@ def test_linger_zero_resets_and_leaves_nothing(emulated_host: EmulatedHost, pool
     server = _server(pool)
     client = pool.socket()
     client.connect(("127.0.0.1", 8080))
-    accepted, _ = server.accept()  # type: ignore[attr-defined]
+    accepted, _ = server.accept()
     accepted.setsockopt(SOL_SOCKET, SO_LINGER, linger(True, 0))
     assert accepted.getsockopt(SOL_SOCKET, SO_LINGER) == 1
     accepted.close()
@@ -238,7 +239,7 @@ def test_linger_with_a_timeout_closes_gracefully(emulated_host: EmulatedHost, po
     server = _server(pool)
     client = pool.socket()
     client.connect(("127.0.0.1", 8080))
-    server.accept()  # type: ignore[attr-defined]
+    server.accept()
     client.setsockopt(SOL_SOCKET, SO_LINGER, linger(True, 5))
     assert client.getsockopt(SOL_SOCKET, SO_LINGER) == 1 + (5 << 16)
     client.close()
@@ -249,7 +250,7 @@ def test_linger_with_a_timeout_closes_gracefully(emulated_host: EmulatedHost, po
 def test_closing_a_listener_resets_what_waits(emulated_host: EmulatedHost, pool: PortPool) -> None:
     server = _server(pool)
     pool.socket().connect(("127.0.0.1", 8080))
-    server.close()  # type: ignore[attr-defined]
+    server.close()
     assert emulated_host.connections(TCP) == ()
 
 
@@ -272,9 +273,9 @@ def _serve_one_and_stop(pool: PortPool, *, exclusive: bool) -> None:
     server = _server(pool, exclusive=exclusive)
     client = pool.socket()
     client.connect(("127.0.0.1", 8080))
-    accepted, _ = server.accept()  # type: ignore[attr-defined]
+    accepted, _ = server.accept()
     accepted.close()
-    server.close()  # type: ignore[attr-defined]
+    server.close()
     client.close()
 
 
@@ -348,7 +349,7 @@ def test_the_same_connection_cannot_be_made_while_in_time_wait(emulated_host: Em
     client.setsockopt(SOL_SOCKET, SO_REUSEADDR, 1)
     client.bind(("127.0.0.1", 50000))
     client.connect(("127.0.0.1", 8080))
-    accepted, _ = server.accept()  # type: ignore[attr-defined]
+    accepted, _ = server.accept()
     client.close()  # the client closes first: its side keeps 50000 <-> 8080
     accepted.close()
     again = pool.socket()
@@ -389,7 +390,7 @@ def test_the_clock_moves_only_when_told(emulated_host: EmulatedHost) -> None:
     for bad, kind in ((-1, ValueError), (math.nan, ValueError), (math.inf, ValueError),
                       (True, TypeError), ("1", TypeError)):
         with pytest.raises(kind):
-            emulated_host.advance(bad)  # type: ignore[arg-type]
+            emulated_host.advance(bad)  # type: ignore[arg-type]  # wrong on purpose
     assert emulated_host.clock == 1.25
     emulated_host.reboot()
     assert emulated_host.clock == 0.0
@@ -413,7 +414,7 @@ def test_time_wait_delay_is_a_stored_machine_setting(tmp_path: Path) -> None:
     assert EmulatedHost().time_wait_delay == 120
     for bad, kind in ((29, ValueError), (301, ValueError), (60.0, TypeError), ("60", TypeError)):
         with pytest.raises(kind):
-            EmulatedHost(time_wait_delay=bad)  # type: ignore[arg-type]
+            EmulatedHost(time_wait_delay=bad)  # type: ignore[arg-type]  # wrong on purpose
     path = tmp_path / "m.db"
     host = EmulatedHost(store=path, time_wait_delay=30)
     pool = host.process()
@@ -434,7 +435,7 @@ def test_time_wait_delay_is_a_stored_machine_setting(tmp_path: Path) -> None:
 @rule("T12")
 def test_netstat_prints_what_windows_prints(emulated_host: EmulatedHost) -> None:
     pool = emulated_host.process()
-    pid = pool.pid  # type: ignore[attr-defined]
+    pid = pool.pid
     _serve_one_and_stop(pool, exclusive=False)
     (waiting,) = emulated_host.connections(TCP)
     wport = waiting.remote_port
@@ -533,9 +534,9 @@ def test_a_connection_reset_before_accept_is_not_accepted(pool: PortPool,
     client.connect(("127.0.0.1", 8080))
     client.setsockopt(SOL_SOCKET, SO_LINGER, linger(True, 0))
     client.close()  # a reset: the waiting connection goes
-    refused(E.WSAEWOULDBLOCK, server.accept, "S7")  # type: ignore[attr-defined]
+    refused(E.WSAEWOULDBLOCK, server.accept, "S7")
     pool.socket().connect(("127.0.0.1", 8080))
-    server.accept()  # type: ignore[attr-defined]
+    server.accept()
 
 
 # --- the emulated DLLs: listen, accept and SO_LINGER's LINGER as C passes them -------------------

@@ -4,6 +4,7 @@ edges, fault injection, and the ctypes backend over them agreeing with the emula
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Callable
 from ctypes import byref, c_int32, c_uint16, c_void_p, cast, create_string_buffer, sizeof
@@ -381,26 +382,26 @@ def _script(pool: PortPool) -> list[object]:
                                 (t4, SOL_SOCKET, SO_EXCLUSIVEADDRUSE), (t4, IPPROTO_IPV6,
                                                                         IPV6_V6ONLY),
                                 (t4, SOL_SOCKET, UNKNOWN), (t4, 99, 1)):
-        step(lambda s=sock, lv=level, o=option: s.getsockopt(lv, o))
+        step(functools.partial(sock.getsockopt, level, option))
     values: list[Any] = [0, 1, 7, b"\x01", b"", b"\x00\x00\x00\x00\x01", bytearray(b"\x02\0\0\0"),
                          True, 2**31, "1", None]
     for value in values:
-        step(lambda v=value: t6.setsockopt(SOL_SOCKET, SO_REUSEADDR, v))
+        step(functools.partial(t6.setsockopt, SOL_SOCKET, SO_REUSEADDR, value))
         step(lambda: t6.getsockopt(SOL_SOCKET, SO_REUSEADDR))
     step(lambda: t6.setsockopt(SOL_SOCKET, SO_EXCLUSIVEADDRUSE, 1))  # O4 while reuse is on
-    step(lambda: t6.setsockopt(SOL_SOCKET, "x", 1))  # type: ignore[arg-type]
+    step(lambda: t6.setsockopt(SOL_SOCKET, "x", 1))  # type: ignore[arg-type]  # wrong on purpose
     step(lambda: u6.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 0))
     step(lambda: u6.set_cpu_affinity(0))
     step(lambda: t6.set_cpu_affinity(0))
     step(lambda: u6.set_cpu_affinity(70000))
-    step(lambda: u6.set_cpu_affinity("0"))  # type: ignore[arg-type]
+    step(lambda: u6.set_cpu_affinity("0"))  # type: ignore[arg-type]  # wrong on purpose
     step(lambda: u6.bind(("::", 0)))
     step(u6.getsockname)
     step(lambda: u6.setsockopt(IPPROTO_IPV6, IPV6_V6ONLY, 1))  # after bind: O5
     step(u4.getpeername)
     for address in (("0.0.0.0", 80), ("127.0.0.1", 0), ("127.0.0.1", 70000), ("x", 80),
                     ("127.0.0.1",), ("198.51.100.2", 8080)):
-        step(lambda a=address: u4.connect(a))
+        step(functools.partial(u4.connect, address))
     step(lambda: (u4.getsockname()[0], u4.getpeername()))
     step(lambda: u4.connect(("198.51.100.3", 8081)))
     step(u4.getpeername)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
+from _ctypes import CFuncPtr
 from ctypes import byref, c_int32, c_uint64, sizeof
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 
 from portpool import EmulatedHost, PortPoolError, PortRange, Protocol, WinError
 from portpool._winsock import _abi as abi
+from portpool._winsock._dlls import EmulatedIphlpapi, EmulatedWs2_32
 from portpool.backends.windows import WindowsPool
 
 rule = pytest.mark.rule
@@ -42,6 +45,16 @@ def acquire(ws2: Any, s: int, start: int, count: int, **kw: Any) -> tuple[int, A
     rc = ws2.WSAIoctl(s, ACQ, args["inb"], args["cbin"], args["outb"], args["cbout"],
                       args["pbytes"], args["ov"], args["routine"])
     return rc, out, returned
+
+
+def test_the_declared_exports_are_the_exports(host: EmulatedHost) -> None:
+    """The class-level declarations that type the DLL objects name exactly what they export."""
+    dlls = host.dlls()
+    for dll, cls, dll_name in ((dlls.ws2_32, EmulatedWs2_32, "ws2_32"),
+                               (dlls.iphlpapi, EmulatedIphlpapi, "iphlpapi")):
+        exported = {name for name, value in vars(dll).items() if isinstance(value, CFuncPtr)}
+        declared = {name for name, kind in cls.__annotations__.items() if "Function" in kind}
+        assert exported == declared == {n for n, p in abi.PROTOTYPES.items() if p.dll == dll_name}
 
 
 def token_ioctl(ws2: Any, s: int, code: int, token: int, *, cbin: int = 8,
@@ -283,11 +296,8 @@ def test_missing_exports_give_a_clear_error(host: EmulatedHost) -> None:
     pool.socket().bind(("", 0))  # the rest still works
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="the real DLLs load on Windows")
 def test_windows_pool_needs_dlls_off_windows() -> None:
-    import sys
-
-    if sys.platform == "win32":
-        pytest.skip("the real DLLs load on Windows")
     with pytest.raises(PortPoolError) as info:
         WindowsPool()
     assert info.value.code is WinError.ERROR_NOT_SUPPORTED

@@ -14,7 +14,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -45,9 +45,9 @@ def any_pool(request: pytest.FixtureRequest) -> Iterator[PortPool]:
         yield pool
 
 
-def fails(call: object, rule_id: str) -> None:
+def fails(call: Callable[[], object], rule_id: str) -> None:
     with pytest.raises(PortPoolError) as info:
-        call()  # type: ignore[operator]
+        call()
     assert info.value.winerror == code(rule_id), f"rule {rule_id}: {info.value}"
 
 
@@ -97,9 +97,7 @@ def test_assumed_codes(any_pool: PortPool) -> None:
 
 
 def _is_admin() -> bool:
-    if sys.platform != "win32":
-        return False
-    return bool(ctypes.windll.shell32.IsUserAnAdmin())
+    return sys.platform == "win32" and bool(ctypes.windll.shell32.IsUserAnAdmin())
 
 
 @pytest.mark.skipif(sys.platform != "win32", reason="the real DLLs exist only on Windows")

@@ -6,6 +6,7 @@ the emulated DLLs (the ``backend`` fixture of conftest.py).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pytest
@@ -47,7 +48,7 @@ def machine(backend: str) -> Maker:
     """``machine(variants=..., admin=...)``: a host, a process on it, and ``refused``."""
 
     def make(*, admin: bool = False, **options: object) -> tuple[EmulatedHost, PortPool, Refusals]:
-        host = EmulatedHost(**options)  # type: ignore[arg-type]
+        host = EmulatedHost(**options)  # type: ignore[arg-type]  # wrong on purpose
         return host, start_process(host, backend, admin=admin), Refusals(host, backend)
 
     return make
@@ -62,7 +63,7 @@ def test_plain_bind_into_a_system_exclusion_is_refused_with_wsaeacces(machine: M
     assert row == Exclusion(TCP, 51417, 51516, False, "WinNAT")
     s4, s6 = app.socket(), app.socket(AF_INET6)
     for port in (51417, 51450, 51516):
-        refused(WinError.WSAEACCES, lambda p=port: s4.bind(("0.0.0.0", p)), "X2")
+        refused(WinError.WSAEACCES, functools.partial(s4.bind, ("0.0.0.0", port)), "X2")
     refused(WinError.WSAEACCES, lambda: s6.bind(("::1", 51420, 0, 0)), "X2")
     app.socket().bind(("127.0.0.1", 51517))  # the next port is free
     app.socket(type=SOCK_DGRAM).bind(("127.0.0.1", 51450))  # UDP has its own list
@@ -128,7 +129,7 @@ def test_a_specific_acquire_over_any_kind_of_block_gives_wsaeaddrinuse(machine: 
     host.process().socket().acquire_port_reservation(40030, 10)  # another process's block
     sock = app.socket()
     for start in (40005, 40015, 40025, 40035):
-        refused(WinError.WSAEADDRINUSE, lambda s=start: sock.acquire_port_reservation(s, 2), "X5")
+        refused(WinError.WSAEADDRINUSE, functools.partial(sock.acquire_port_reservation, start, 2), "X5")
     app.socket().bind(("", 40050))
     refused(WinError.WSAEADDRINUSE, lambda: sock.acquire_port_reservation(40049, 3), "A2")
 
@@ -197,7 +198,7 @@ def test_variant_errors_are_clear() -> None:
     with pytest.raises(ValueError, match="has no alternatives"):
         EmulatedHost(variants={"W2": "succeeds"})
     with pytest.raises(TypeError):
-        EmulatedHost(variants=["X15"])  # type: ignore[arg-type]
+        EmulatedHost(variants=["X15"])  # type: ignore[arg-type]  # wrong on purpose
     assert EmulatedHost().variants["X15"] == "succeeds"
 
 
@@ -214,7 +215,7 @@ def test_runtime_reservations_in_the_list(alternative: str) -> None:
     rows = host.exclusions(TCP)
     expected = [Exclusion(TCP, 5357, 5357, False, "HTTP.sys"), Exclusion(TCP, 50000, 50059, True, None)]
     if alternative == "listed":
-        expected.append(Exclusion(TCP, 60000, 60004, False, f"process {app.pid}"))  # type: ignore[attr-defined]
+        expected.append(Exclusion(TCP, 60000, 60004, False, f"process {app.pid}"))
     assert list(rows) == expected
     assert res.range == PortRange(60000, 5)
     assert host.exclusions(UDP) == ()

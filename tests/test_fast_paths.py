@@ -21,7 +21,9 @@ _OPS = st.lists(st.tuples(st.booleans(), st.integers(0, 60)), max_size=120)
 def test_a_sorted_map_past_its_spill_size_answers_as_a_dict_does(
         ops: list[tuple[bool, int]], probe: int) -> None:
     spill = _sorted._SPILL
-    _sorted._SPILL = 4  # small, so that the SortedList side is exercised
+    # setattr: _SPILL is Final to the library; this test alone makes it small, so that the
+    # SortedList side is exercised
+    setattr(_sorted, "_SPILL", 4)  # noqa: B010
     try:
         fast: SortedIntMap[str] = SortedIntMap()
         model: dict[int, str] = {}
@@ -48,7 +50,7 @@ def test_a_sorted_map_past_its_spill_size_answers_as_a_dict_does(
         fast.update([(62, "a"), (0, "b")])
         assert fast.items() == sorted({**model, 62: "a", 0: "b"}.items())
     finally:
-        _sorted._SPILL = spill
+        setattr(_sorted, "_SPILL", spill)  # noqa: B010 - as above
 
 
 _ROWS = st.lists(st.builds(StoredExclusion, st.sampled_from(list(Protocol)), st.integers(1, 200),

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from portpool import EmulatedHost, PortPoolError, Protocol
+from portpool import EmulatedHost, PortPoolError, Protocol, WinError
 from portpool._model._machine import Machine
 from portpool.testing._fuzz import (
     OPERATIONS,
@@ -88,7 +88,7 @@ def test_every_operation_is_drawn_and_the_coming_ones_wait_for_their_method() ->
     rows = {op.name: op for op in OPERATIONS}
     for name in ("host.exclude", "host.release_exclusions", "host.netsh"):
         assert rows[name].available(EmulatedHost())
-        assert not rows[name].available(SimpleNamespace())  # type: ignore[arg-type]
+        assert not rows[name].available(SimpleNamespace())  # type: ignore[arg-type]  # wrong on purpose
     assert report.stats.calls["host.exclude"] > 0
     assert report.stats.checks["refusal unchanged"] > 1000
     assert report.stats.checks["injected fault"] > 0
@@ -111,7 +111,7 @@ def test_the_summary_names_calls_exceptions_sites_and_checks() -> None:
 def test_exception_sites_are_the_deepest_library_frame() -> None:
     host = EmulatedHost()
     try:
-        host.reservations("tcp")  # type: ignore[arg-type]
+        host.reservations("tcp")  # type: ignore[arg-type]  # wrong on purpose
     except TypeError as exc:
         site = exception_site(exc)
     assert site.startswith("portpool/_model/_state.py:")  # _protocol_option, not its caller
@@ -290,7 +290,7 @@ def test_planted_huge_int_message_is_caught(monkeypatch: pytest.MonkeyPatch) -> 
     def wrap(original: Any) -> Any:
         def acquire(self: Machine, pid: int, handle: int, start: object, count: object) -> Any:
             if isinstance(start, int) and start.bit_length() > 14_000:
-                raise PortPoolError(f"{start}")  # writes the int out: ValueError first
+                raise PortPoolError(WinError.WSAEINVAL, f"{start}")  # writes the int out: ValueError first
             return original(self, pid, handle, start, count)
         return acquire
 

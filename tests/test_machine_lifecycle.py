@@ -20,7 +20,7 @@ class Lifecycle(RuleBasedStateMachine):
         self.host = EmulatedHost(seed=11, dynamic_ports=PortRange(50000, 255))
         self.procs: list[EmulatedProcess] = []
         self.runtime_owner: dict[int, int] = {}  # token -> handle that acquired it
-        self.persistent: dict[tuple[Protocol, int, int], int] = {}
+        self.created_persistent: dict[tuple[Protocol, int, int], int] = {}
 
     @rule(admin=st.booleans())
     def start_process(self, admin: bool) -> None:
@@ -62,7 +62,7 @@ class Lifecycle(RuleBasedStateMachine):
         protocol = Protocol.UDP if udp else Protocol.TCP
         try:
             admin.create_persistent_reservation(protocol, start, count)
-            self.persistent[(protocol, start, count)] = 1
+            self.created_persistent[(protocol, start, count)] = 1
         except PortPoolError:
             pass
         admin.exit()
@@ -76,16 +76,16 @@ class Lifecycle(RuleBasedStateMachine):
                 assert a.last < b.start, "reservations overlap"
             for res in self.host.reservations(protocol):
                 if res.persistent:
-                    assert (protocol, res.range.start, res.range.count) in self.persistent
+                    assert (protocol, res.range.start, res.range.count) in self.created_persistent
                 else:  # R4: a runtime block exists only while its process lives
                     assert machine.is_alive(machine.reservation_owner(res.token) or -1)
-            persisted = {(p, s, c) for (p, s, c) in self.persistent if p is protocol}
+            persisted = {(p, s, c) for (p, s, c) in self.created_persistent if p is protocol}
             assert persisted == {(protocol, r.range.start, r.range.count)
                                  for r in self.host.reservations(protocol) if r.persistent}
             ports = [b.port for b in self.host.bindings(protocol)]
             assert len(ports) == len(set(ports))
-            for b in self.host.bindings(protocol):
-                assert machine.is_alive(b.pid)
+            for binding in self.host.bindings(protocol):
+                assert machine.is_alive(binding.pid)
             # the free count is the dynamic range minus what is bound or reserved in it
             dynamic = self.host.dynamic_range(protocol)
             used = {p for r in self.host.reservations(protocol) for p in

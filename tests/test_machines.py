@@ -156,7 +156,7 @@ def test_from_netsh_errors_are_clear() -> None:
     host = EmulatedHost.from_netsh((UDP, headless))
     assert host.exclusions(UDP) == (Exclusion(UDP, 50000, 50059, True, None),)
     with pytest.raises(TypeError):
-        EmulatedHost.from_netsh(42)  # type: ignore[arg-type]
+        EmulatedHost.from_netsh(42)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_from_netsh_takes_separate_ipv6_ranges() -> None:

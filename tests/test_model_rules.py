@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import socket as pysocket
+from collections.abc import Callable
 
 import pytest
 
@@ -12,7 +14,9 @@ from portpool import (
     SOCK_DGRAM,
     SOCK_RAW,
     SOCK_STREAM,
+    Address,
     EmulatedHost,
+    PortPool,
     PortRange,
     Protocol,
     WinError,
@@ -46,7 +50,7 @@ def test_dynamic_range_is_configurable_per_protocol() -> None:
 
 
 @rule("R17a")
-def test_tcp_and_udp_pools_are_independent(pool, emulated_host: EmulatedHost) -> None:
+def test_tcp_and_udp_pools_are_independent(pool: PortPool, emulated_host: EmulatedHost) -> None:
     tcp = pool.socket()
     res = tcp.acquire_port_reservation(61000, 5)
     udp = pool.socket(type=SOCK_DGRAM)
@@ -58,13 +62,13 @@ def test_tcp_and_udp_pools_are_independent(pool, emulated_host: EmulatedHost) ->
 
 
 @rule("R19")
-def test_specific_block_may_lie_inside_the_dynamic_range(pool) -> None:
+def test_specific_block_may_lie_inside_the_dynamic_range(pool: PortPool) -> None:
     res = pool.socket().acquire_port_reservation(50000, 10)
     assert res.range == PortRange(50000, 10)
 
 
 @rule("R20", "C15")
-def test_blocks_are_per_protocol_and_bindings_per_stack(pool, new_process, refused: Refusals) -> None:
+def test_blocks_are_per_protocol_and_bindings_per_stack(pool: PortPool, new_process: Callable[..., PortPool], refused: Refusals) -> None:
     new_process().socket(AF_INET).acquire_port_reservation(62000, 2)
     v6 = pool.socket(AF_INET6)
     refused(WinError.WSAEACCES, lambda: v6.bind(("::1", 62001, 0, 0)), "R17")
@@ -90,12 +94,12 @@ def test_blocks_are_per_protocol_and_bindings_per_stack(pool, new_process, refus
         pytest.param("W6", (2**20, SOCK_STREAM, 0), WinError.WSAEAFNOSUPPORT, marks=rule("W6")),
     ],
 )
-def test_socket_refusals(pool, refused: Refusals, rule_id: str, args: tuple, code: WinError) -> None:
+def test_socket_refusals(pool: PortPool, refused: Refusals, rule_id: str, args: tuple[int, int, int], code: WinError) -> None:
     refused(code, lambda: pool.socket(*args), rule_id)
 
 
 @rule("W9")
-def test_protocol_zero_picks_tcp_or_udp(pool) -> None:
+def test_protocol_zero_picks_tcp_or_udp(pool: PortPool) -> None:
     assert pool.socket(AF_INET, SOCK_STREAM, 0).protocol is TCP
     assert pool.socket(AF_INET, SOCK_DGRAM, 0).protocol is UDP
     assert pool.socket(AF_INET, SOCK_STREAM, 6).protocol is TCP
@@ -116,7 +120,7 @@ def test_raw_socket_with_protocol_zero(alternative: str) -> None:
 
 
 @rule("R9a", "W10", "A24")
-def test_raw_socket_exists_but_has_no_reservations(admin_pool, refused: Refusals) -> None:
+def test_raw_socket_exists_but_has_no_reservations(admin_pool: PortPool, refused: Refusals) -> None:
     raw = admin_pool.socket(AF_INET, SOCK_RAW, 1)
     assert raw.protocol is None
     refused(WinError.WSAEOPNOTSUPP, lambda: raw.acquire_port_reservation(0, 1), "R9a")
@@ -127,7 +131,7 @@ def test_raw_socket_exists_but_has_no_reservations(admin_pool, refused: Refusals
 
 
 @rule("R9b")
-def test_closed_socket_is_not_a_socket(pool, refused: Refusals) -> None:
+def test_closed_socket_is_not_a_socket(pool: PortPool, refused: Refusals) -> None:
     s = pool.socket()
     s.close()
     s.close()  # idempotent, as Python's sockets are
@@ -147,7 +151,7 @@ def test_another_process_handle_is_not_a_socket(emulated_host: EmulatedHost, ref
 
 @pytest.mark.parametrize("bad", [-1, 2**64, 2**70])
 @rule("R9c")
-def test_tokens_must_be_64_bit_integers(pool, refused: Refusals, bad: int) -> None:
+def test_tokens_must_be_64_bit_integers(pool: PortPool, refused: Refusals, bad: int) -> None:
     s = pool.socket()
     refused(WinError.WSAEINVAL, lambda: s.associate_port_reservation(bad), "R9c")
     refused(WinError.WSAEINVAL, lambda: s.release_port_reservation(bad), "R9c")
@@ -155,25 +159,25 @@ def test_tokens_must_be_64_bit_integers(pool, refused: Refusals, bad: int) -> No
 
 @pytest.mark.parametrize(("start", "count"), [(-1, 1), (70000, 1), (1, 65536), (1, -5)])
 @rule("R9c")
-def test_acquire_input_must_fit_the_struct(pool, refused: Refusals, start: int, count: int) -> None:
+def test_acquire_input_must_fit_the_struct(pool: PortPool, refused: Refusals, start: int, count: int) -> None:
     s = pool.socket()
     refused(WinError.WSAEINVAL, lambda: s.acquire_port_reservation(start, count), "R9c")
 
 
 @pytest.mark.parametrize("bad", [1.5, "5", None, True, b"1"])
-def test_arguments_of_the_wrong_type_raise_type_error(pool, emulated_host: EmulatedHost, bad: object) -> None:
+def test_arguments_of_the_wrong_type_raise_type_error(pool: PortPool, emulated_host: EmulatedHost, bad: object) -> None:
     """What Python decides follows Python: TypeError naming the parameter, nothing changed."""
     s = pool.socket()
     before = emulated_host.snapshot()
-    calls = {
-        "start": lambda: s.acquire_port_reservation(bad, 1),  # type: ignore[arg-type]
-        "count": lambda: s.acquire_port_reservation(5000, bad),  # type: ignore[arg-type]
-        "token": lambda: s.associate_port_reservation(bad),  # type: ignore[arg-type]
-        "token ": lambda: s.release_port_reservation(bad),  # type: ignore[arg-type]
+    calls: dict[str, Callable[[], object]] = {
+        "start": lambda: s.acquire_port_reservation(bad, 1),  # type: ignore[arg-type]  # wrong on purpose
+        "count": lambda: s.acquire_port_reservation(5000, bad),  # type: ignore[arg-type]  # wrong on purpose
+        "token": lambda: s.associate_port_reservation(bad),  # type: ignore[arg-type]  # wrong on purpose
+        "token ": lambda: s.release_port_reservation(bad),  # type: ignore[arg-type]  # wrong on purpose
         "port": lambda: s.bind(("127.0.0.1", bad)),
         "host": lambda: s.bind((None if isinstance(bad, str) else bad, 80)),
-        "protocol": lambda: pool.create_persistent_reservation(bad, 3000, 1),  # type: ignore[arg-type]
-        "family": lambda: pool.socket(bad),  # type: ignore[arg-type]
+        "protocol": lambda: pool.create_persistent_reservation(bad, 3000, 1),  # type: ignore[arg-type]  # wrong on purpose
+        "family": lambda: pool.socket(bad),  # type: ignore[arg-type]  # wrong on purpose
     }
     for name, call in calls.items():
         with pytest.raises(TypeError, match=name.strip()):
@@ -182,7 +186,7 @@ def test_arguments_of_the_wrong_type_raise_type_error(pool, emulated_host: Emula
 
 
 @pytest.mark.parametrize("address", [("127.0.0.1", 70000), ("127.0.0.1", -1), ("::1", 80, 2**20, 0)])
-def test_ports_outside_0_65535_overflow_as_in_python(pool, emulated_host: EmulatedHost, address: tuple) -> None:
+def test_ports_outside_0_65535_overflow_as_in_python(pool: PortPool, emulated_host: EmulatedHost, address: Address) -> None:
     s = pool.socket(AF_INET6 if len(address) == 4 else AF_INET)
     before = emulated_host.snapshot()
     with pytest.raises(OverflowError, match="0-"):
@@ -207,7 +211,7 @@ def test_exited_process_cannot_call(emulated_host: EmulatedHost, refused: Refusa
 # --- acquire ------------------------------------------------------------------------------
 
 @rule("R1", "R13c")
-def test_specific_acquire_grants_the_block_and_a_token(pool, emulated_host: EmulatedHost) -> None:
+def test_specific_acquire_grants_the_block_and_a_token(pool: PortPool, emulated_host: EmulatedHost) -> None:
     s = pool.socket()
     res = s.acquire_port_reservation(5000, 20)
     assert res.range == PortRange(5000, 20) and res.protocol is TCP and not res.persistent
@@ -216,7 +220,7 @@ def test_specific_acquire_grants_the_block_and_a_token(pool, emulated_host: Emul
 
 
 @rule("R2", "R3")
-def test_wildcard_acquire_takes_a_contiguous_block_of_the_dynamic_range(pool, emulated_host) -> None:
+def test_wildcard_acquire_takes_a_contiguous_block_of_the_dynamic_range(pool: PortPool, emulated_host: EmulatedHost) -> None:
     dynamic = emulated_host.dynamic_range(TCP)
     blocks = [pool.socket().acquire_port_reservation(0, 100).range for _ in range(50)]
     for block in blocks:
@@ -240,14 +244,15 @@ def test_wildcard_block_avoids_bound_ports() -> None:
     [((6000, 10), (6009, 1)), ((6000, 10), (5995, 6)), ((6000, 10), (6000, 10)), ((6000, 10), (5000, 2000))],
 )
 @rule("X5")
-def test_overlapping_specific_acquire_fails(pool, refused: Refusals, first, second) -> None:
+def test_overlapping_specific_acquire_fails(pool: PortPool, refused: Refusals, first: tuple[int, int],
+                                          second: tuple[int, int]) -> None:
     pool.socket().acquire_port_reservation(*first)
     s = pool.socket()
     refused(WinError.WSAEADDRINUSE, lambda: s.acquire_port_reservation(*second), "X5")
 
 
 @rule("A2")
-def test_specific_acquire_over_a_bound_port_fails(pool, refused: Refusals) -> None:
+def test_specific_acquire_over_a_bound_port_fails(pool: PortPool, refused: Refusals) -> None:
     pool.socket().bind(("", 6005))
     fresh = pool.socket()
     refused(WinError.WSAEADDRINUSE, lambda: fresh.acquire_port_reservation(6000, 10), "A2")
@@ -256,13 +261,13 @@ def test_specific_acquire_over_a_bound_port_fails(pool, refused: Refusals) -> No
 
 @pytest.mark.parametrize(("start", "count"), [(6000, 0), (0, 0), (65530, 7), (65535, 2)])
 @rule("A3")
-def test_zero_count_or_past_65535_fails(pool, refused: Refusals, start: int, count: int) -> None:
+def test_zero_count_or_past_65535_fails(pool: PortPool, refused: Refusals, start: int, count: int) -> None:
     fresh = pool.socket()
     refused(WinError.WSAEINVAL, lambda: fresh.acquire_port_reservation(start, count), "A3")
 
 
 @rule("A3")
-def test_block_ending_at_65535_is_fine(pool) -> None:
+def test_block_ending_at_65535_is_fine(pool: PortPool) -> None:
     assert pool.socket().acquire_port_reservation(65530, 6).range.last == 65535
 
 
@@ -298,14 +303,14 @@ def test_exhausted_dynamic_range() -> None:
 
 
 @rule("A21")
-def test_bound_socket_may_acquire(pool) -> None:
+def test_bound_socket_may_acquire(pool: PortPool) -> None:
     s = pool.socket()
     s.bind(("", 0))
     assert s.acquire_port_reservation(0, 3).range.count == 3
 
 
 @rule("R13c")
-def test_tokens_are_unique_across_protocols_and_kinds(admin_pool) -> None:
+def test_tokens_are_unique_across_protocols_and_kinds(admin_pool: PortPool) -> None:
     tokens = {admin_pool.socket().acquire_port_reservation(0, 1).token for _ in range(200)}
     tokens |= {admin_pool.socket(type=SOCK_DGRAM).acquire_port_reservation(0, 1).token
                for _ in range(200)}
@@ -316,7 +321,7 @@ def test_tokens_are_unique_across_protocols_and_kinds(admin_pool) -> None:
 # --- lifetime and release ----------------------------------------------------------------
 
 @rule("R4")
-def test_closing_the_acquiring_socket_releases_the_block(pool, emulated_host) -> None:
+def test_closing_the_acquiring_socket_releases_the_block(pool: PortPool, emulated_host: EmulatedHost) -> None:
     s = pool.socket()
     s.acquire_port_reservation(7000, 10)
     s.close()
@@ -351,7 +356,7 @@ def test_reboot_drops_runtime_state(emulated_host: EmulatedHost) -> None:
 
 
 @rule("R8")
-def test_release_frees_the_block(pool, emulated_host) -> None:
+def test_release_frees_the_block(pool: PortPool, emulated_host: EmulatedHost) -> None:
     s = pool.socket()
     res = s.acquire_port_reservation(7000, 10)
     s.release_port_reservation(res.token)
@@ -361,27 +366,27 @@ def test_release_frees_the_block(pool, emulated_host) -> None:
 
 
 @rule("A5")
-def test_release_from_another_socket_of_the_same_process(pool) -> None:
+def test_release_from_another_socket_of_the_same_process(pool: PortPool) -> None:
     res = pool.socket().acquire_port_reservation(7000, 10)
     pool.socket().release_port_reservation(res.token)
 
 
 @rule("A5")
-def test_release_from_another_process_fails(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+def test_release_from_another_process_fails(emulated_host: EmulatedHost, refused: Refusals, new_process: Callable[..., PortPool]) -> None:
     res = new_process().socket().acquire_port_reservation(7000, 10)
     other = new_process().socket()
     refused(WinError.WSAEACCES, lambda: other.release_port_reservation(res.token), "A5")
 
 
 @rule("A22")
-def test_release_of_persistent_token_fails(admin_pool, refused: Refusals) -> None:
+def test_release_of_persistent_token_fails(admin_pool: PortPool, refused: Refusals) -> None:
     token = admin_pool.create_persistent_reservation(TCP, 7000, 2)
     fresh = admin_pool.socket()
     refused(WinError.WSAEINVAL, lambda: fresh.release_port_reservation(token), "A22")
 
 
 @rule("A20")
-def test_bound_sockets_keep_their_ports_after_release(pool, emulated_host, refused: Refusals) -> None:
+def test_bound_sockets_keep_their_ports_after_release(pool: PortPool, emulated_host: EmulatedHost, refused: Refusals) -> None:
     owner = pool.socket()
     res = owner.acquire_port_reservation(7000, 2)
     user = pool.socket()
@@ -399,7 +404,7 @@ def test_bound_sockets_keep_their_ports_after_release(pool, emulated_host, refus
 
 
 @rule("A16")
-def test_association_lapses_when_the_block_goes(pool, emulated_host) -> None:
+def test_association_lapses_when_the_block_goes(pool: PortPool, emulated_host: EmulatedHost) -> None:
     owner = pool.socket()
     res = owner.acquire_port_reservation(7000, 2)
     user = pool.socket()
@@ -413,7 +418,7 @@ def test_association_lapses_when_the_block_goes(pool, emulated_host) -> None:
 # --- association ----------------------------------------------------------------------------
 
 @rule("R5")
-def test_associated_bind_zero_takes_ports_from_the_block(pool, emulated_host) -> None:
+def test_associated_bind_zero_takes_ports_from_the_block(pool: PortPool, emulated_host: EmulatedHost) -> None:
     res = pool.socket().acquire_port_reservation(8000, 5)
     got = set()
     for _ in range(5):
@@ -426,7 +431,7 @@ def test_associated_bind_zero_takes_ports_from_the_block(pool, emulated_host) ->
 
 
 @rule("R6")
-def test_acquiring_socket_may_associate_and_bind_an_explicit_port(pool, refused: Refusals) -> None:
+def test_acquiring_socket_may_associate_and_bind_an_explicit_port(pool: PortPool, refused: Refusals) -> None:
     s = pool.socket()
     res = s.acquire_port_reservation(8000, 3)
     s.associate_port_reservation(res.token)
@@ -438,7 +443,7 @@ def test_acquiring_socket_may_associate_and_bind_an_explicit_port(pool, refused:
 
 
 @rule("A1")
-def test_associated_bind_fails_when_the_block_is_full(pool, refused: Refusals) -> None:
+def test_associated_bind_fails_when_the_block_is_full(pool: PortPool, refused: Refusals) -> None:
     res = pool.socket().acquire_port_reservation(8000, 2)
     socks = [pool.socket() for _ in range(3)]
     for s in socks:
@@ -449,14 +454,14 @@ def test_associated_bind_fails_when_the_block_is_full(pool, refused: Refusals) -
 
 
 @rule("A6")
-def test_token_of_the_other_protocol(pool, refused: Refusals) -> None:
+def test_token_of_the_other_protocol(pool: PortPool, refused: Refusals) -> None:
     res = pool.socket(type=SOCK_DGRAM).acquire_port_reservation(8000, 2)
     fresh = pool.socket()
     refused(WinError.WSAEINVAL, lambda: fresh.associate_port_reservation(res.token), "A6")
 
 
 @rule("A7")
-def test_associate_after_bind_or_twice(pool, refused: Refusals) -> None:
+def test_associate_after_bind_or_twice(pool: PortPool, refused: Refusals) -> None:
     res = pool.socket().acquire_port_reservation(8000, 2)
     bound = pool.socket()
     bound.bind(("", 0))
@@ -467,7 +472,7 @@ def test_associate_after_bind_or_twice(pool, refused: Refusals) -> None:
 
 
 @rule("A11")
-def test_unknown_token(pool, refused: Refusals) -> None:
+def test_unknown_token(pool: PortPool, refused: Refusals) -> None:
     s = pool.socket()
     refused(WinError.WSAEINVAL, lambda: s.associate_port_reservation(0x1234), "A11")
     refused(WinError.WSAEINVAL, lambda: s.release_port_reservation(0x1234), "A11")
@@ -475,15 +480,15 @@ def test_unknown_token(pool, refused: Refusals) -> None:
 
 
 @rule("A12")
-def test_runtime_token_in_another_process(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+def test_runtime_token_in_another_process(emulated_host: EmulatedHost, refused: Refusals, new_process: Callable[..., PortPool]) -> None:
     res = new_process().socket().acquire_port_reservation(8000, 2)
     for admin in (False, True):
         s = new_process(admin=admin).socket()
-        refused(WinError.WSAEACCES, lambda s=s: s.associate_port_reservation(res.token), "A12")
+        refused(WinError.WSAEACCES, functools.partial(s.associate_port_reservation, res.token), "A12")
 
 
 @rule("R7", "R14")
-def test_persistent_token_needs_an_administrator(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+def test_persistent_token_needs_an_administrator(emulated_host: EmulatedHost, refused: Refusals, new_process: Callable[..., PortPool]) -> None:
     token = new_process(admin=True).create_persistent_reservation(TCP, 8500, 4)
     user = new_process()
     fresh = user.socket()
@@ -496,7 +501,7 @@ def test_persistent_token_needs_an_administrator(emulated_host: EmulatedHost, re
 
 
 @rule("A17")
-def test_associated_socket_binding_outside_its_block(pool, new_process, refused: Refusals) -> None:
+def test_associated_socket_binding_outside_its_block(pool: PortPool, new_process: Callable[..., PortPool], refused: Refusals) -> None:
     res = pool.socket().acquire_port_reservation(8000, 2)
     other = new_process().socket().acquire_port_reservation(9000, 2)
     s = pool.socket()
@@ -524,7 +529,7 @@ def test_plain_bind_zero_avoids_reservations() -> None:
 
 
 @rule("R17")
-def test_bind_inside_a_reserved_block_is_wsaeacces(pool, new_process, refused: Refusals) -> None:
+def test_bind_inside_a_reserved_block_is_wsaeacces(pool: PortPool, new_process: Callable[..., PortPool], refused: Refusals) -> None:
     new_process().socket().acquire_port_reservation(9000, 10)
     fresh = pool.socket()
     err = refused(WinError.WSAEACCES, lambda: fresh.bind(("", 9009)), "R17")
@@ -532,7 +537,7 @@ def test_bind_inside_a_reserved_block_is_wsaeacces(pool, new_process, refused: R
 
 
 @rule("W2", "C1")
-def test_bind_to_a_bound_port(pool, refused: Refusals) -> None:
+def test_bind_to_a_bound_port(pool: PortPool, refused: Refusals) -> None:
     pool.socket().bind(("", 9000))
     fresh = pool.socket()
     err = refused(WinError.WSAEADDRINUSE, lambda: fresh.bind(("", 9000)), "C1")
@@ -542,7 +547,7 @@ def test_bind_to_a_bound_port(pool, refused: Refusals) -> None:
 
 
 @rule("A23")
-def test_reserved_and_bound_port_refuses_with_wsaeacces(pool, new_process, refused: Refusals) -> None:
+def test_reserved_and_bound_port_refuses_with_wsaeacces(pool: PortPool, new_process: Callable[..., PortPool], refused: Refusals) -> None:
     owner = new_process()
     res = owner.socket().acquire_port_reservation(9000, 1)
     s = owner.socket()
@@ -553,7 +558,7 @@ def test_reserved_and_bound_port_refuses_with_wsaeacces(pool, new_process, refus
 
 
 @rule("W3")
-def test_bind_twice(pool, refused: Refusals) -> None:
+def test_bind_twice(pool: PortPool, refused: Refusals) -> None:
     s = pool.socket()
     s.bind(("", 0))
     refused(WinError.WSAEINVAL, lambda: s.bind(("", 0)), "W3")
@@ -565,13 +570,13 @@ def test_bind_twice(pool, refused: Refusals) -> None:
      (AF_INET, ("localhost.example", 80)), (AF_INET6, ("::1::2", 80))],
 )
 @rule("W4")
-def test_malformed_addresses(pool, refused: Refusals, family: int, address: object) -> None:
+def test_malformed_addresses(pool: PortPool, refused: Refusals, family: int, address: object) -> None:
     s = pool.socket(family)
-    refused(WinError.WSAEFAULT, lambda: s.bind(address), "W4")  # type: ignore[arg-type]
+    refused(WinError.WSAEFAULT, lambda: s.bind(address), "W4")  # type: ignore[arg-type]  # wrong on purpose
 
 
 @rule("W5")
-def test_getsockname_before_bind(pool, refused: Refusals) -> None:
+def test_getsockname_before_bind(pool: PortPool, refused: Refusals) -> None:
     s = pool.socket(AF_INET6)
     refused(WinError.WSAEINVAL, s.getsockname, "W5")
     s.bind(("", 0))
@@ -582,7 +587,7 @@ def test_getsockname_before_bind(pool, refused: Refusals) -> None:
 # --- persistent ---------------------------------------------------------------------------
 
 @rule("R13")
-def test_create_and_delete_need_an_administrator(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+def test_create_and_delete_need_an_administrator(emulated_host: EmulatedHost, refused: Refusals, new_process: Callable[..., PortPool]) -> None:
     user = new_process()
     refused(WinError.ERROR_ACCESS_DENIED, lambda: user.create_persistent_reservation(TCP, 3000, 5), "R13")
     new_process(admin=True).create_persistent_reservation(TCP, 3000, 5)
@@ -591,28 +596,28 @@ def test_create_and_delete_need_an_administrator(emulated_host: EmulatedHost, re
 
 @pytest.mark.parametrize(("start", "count"), [(0, 5), (3000, 0), (65535, 2), (-1, 1), (1, 70000)])
 @rule("R13a", "A27")
-def test_persistent_parameters(admin_pool, refused: Refusals, start: object, count: object) -> None:
+def test_persistent_parameters(admin_pool: PortPool, refused: Refusals, start: int, count: int) -> None:
     past = start == 65535  # a block past 65535: documented for Create, assumed for the others
     for call, rule_id in ((admin_pool.create_persistent_reservation, "R13a"),
                           (admin_pool.lookup_persistent_reservation, "A27" if past else "R13a"),
                           (admin_pool.delete_persistent_reservation, "A27" if past else "R13a")):
-        refused(WinError.ERROR_INVALID_PARAMETER, lambda call=call: call(TCP, start, count), rule_id)
+        refused(WinError.ERROR_INVALID_PARAMETER, functools.partial(call, TCP, start, count), rule_id)
 
 
 @rule("R13a")
-def test_persistent_protocol_must_be_tcp_or_udp(admin_pool, refused: Refusals) -> None:
+def test_persistent_protocol_must_be_tcp_or_udp(admin_pool: PortPool, refused: Refusals) -> None:
     refused(WinError.ERROR_INVALID_PARAMETER,
-            lambda: admin_pool.create_persistent_reservation(1, 3000, 1), "R13a")  # type: ignore[arg-type]
+            lambda: admin_pool.create_persistent_reservation(1, 3000, 1), "R13a")  # type: ignore[arg-type]  # wrong on purpose
 
 
 @rule("A14")
-def test_parameters_are_checked_before_rights(pool, refused: Refusals) -> None:
+def test_parameters_are_checked_before_rights(pool: PortPool, refused: Refusals) -> None:
     refused(WinError.ERROR_INVALID_PARAMETER,
             lambda: pool.create_persistent_reservation(TCP, 0, 0), "R13a")
 
 
 @rule("R13b")
-def test_create_over_persistent_or_bound_ports(admin_pool, refused: Refusals) -> None:
+def test_create_over_persistent_or_bound_ports(admin_pool: PortPool, refused: Refusals) -> None:
     admin_pool.create_persistent_reservation(TCP, 3000, 10)
     refused(WinError.ERROR_SHARING_VIOLATION,
             lambda: admin_pool.create_persistent_reservation(TCP, 3009, 10), "R13b")
@@ -623,14 +628,14 @@ def test_create_over_persistent_or_bound_ports(admin_pool, refused: Refusals) ->
 
 
 @rule("A15")
-def test_create_over_a_runtime_block(admin_pool, refused: Refusals) -> None:
+def test_create_over_a_runtime_block(admin_pool: PortPool, refused: Refusals) -> None:
     admin_pool.socket().acquire_port_reservation(3000, 10)
     refused(WinError.ERROR_SHARING_VIOLATION,
             lambda: admin_pool.create_persistent_reservation(TCP, 3005, 10), "A15")
 
 
 @rule("R13d", "A10", "R15")
-def test_persistent_survives_reboot_with_a_new_token(emulated_host: EmulatedHost, new_process) -> None:
+def test_persistent_survives_reboot_with_a_new_token(emulated_host: EmulatedHost, new_process: Callable[..., PortPool]) -> None:
     token = new_process(admin=True).create_persistent_reservation(TCP, 3000, 10)
     emulated_host.reboot()
     user = new_process()
@@ -643,13 +648,13 @@ def test_persistent_survives_reboot_with_a_new_token(emulated_host: EmulatedHost
 
 
 @rule("R15", "A26")
-def test_lookup_is_exact_and_needs_no_administrator(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+def test_lookup_is_exact_and_needs_no_administrator(emulated_host: EmulatedHost, refused: Refusals, new_process: Callable[..., PortPool]) -> None:
     token = new_process(admin=True).create_persistent_reservation(UDP, 3000, 10)
     user = new_process()
     assert user.lookup_persistent_reservation(UDP, 3000, 10) == token
     for start, count in ((3000, 9), (3001, 10), (3000, 11)):
         refused(WinError.ERROR_NOT_FOUND,
-                lambda s=start, c=count: user.lookup_persistent_reservation(UDP, s, c), "R15")
+                functools.partial(user.lookup_persistent_reservation, UDP, start, count), "R15")
     refused(WinError.ERROR_NOT_FOUND, lambda: user.lookup_persistent_reservation(TCP, 3000, 10), "R15")
     res = user.socket().acquire_port_reservation(5000, 2)
     assert res
@@ -657,7 +662,7 @@ def test_lookup_is_exact_and_needs_no_administrator(emulated_host: EmulatedHost,
 
 
 @rule("R16", "A20")
-def test_delete_is_exact(emulated_host: EmulatedHost, refused: Refusals, new_process) -> None:
+def test_delete_is_exact(emulated_host: EmulatedHost, refused: Refusals, new_process: Callable[..., PortPool]) -> None:
     admin = new_process(admin=True)
     token = admin.create_persistent_reservation(TCP, 3000, 10)
     refused(WinError.ERROR_NOT_FOUND, lambda: admin.delete_persistent_reservation(TCP, 3000, 9), "R16")

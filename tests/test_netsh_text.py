@@ -8,6 +8,7 @@ is general; broken tables check that it never returns rows it had to guess.
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import pickle
 import re
@@ -116,11 +117,11 @@ def test_render_layout_byte_for_byte() -> None:
 
 def test_render_checks_its_arguments() -> None:
     with pytest.raises(TypeError):
-        render_excluded_ranges("tcp", [])  # type: ignore[arg-type]
+        render_excluded_ranges("tcp", [])  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError):
-        render_excluded_ranges(Protocol.TCP, [ExcludedRange(1, 2, 1)])  # type: ignore[arg-type]
+        render_excluded_ranges(Protocol.TCP, [ExcludedRange(1, 2, 1)])  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError):
-        render_excluded_ranges(Protocol.TCP, [(1, 2)])  # type: ignore[list-item]
+        render_excluded_ranges(Protocol.TCP, [(1, 2)])  # type: ignore[list-item]  # wrong on purpose
     with pytest.raises(TypeError):
         render_excluded_ranges(Protocol.TCP, [ExcludedRange(True, 2, False)])
     for bad in (ExcludedRange(0, 2, False), ExcludedRange(5, 4, False), ExcludedRange(1, 65536, False)):
@@ -129,7 +130,7 @@ def test_render_checks_its_arguments() -> None:
     with pytest.raises(ValueError, match="overlap"):
         render_excluded_ranges(Protocol.TCP, [ExcludedRange(10, 20, False), ExcludedRange(20, 30, True)])
     with pytest.raises(TypeError):
-        render_dynamic_port(Protocol.TCP, (49152, 16384))  # type: ignore[arg-type]
+        render_dynamic_port(Protocol.TCP, (49152, 16384))  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_excluded_range_is_a_named_tuple_with_a_port_range() -> None:
@@ -484,7 +485,7 @@ def test_a_broken_row_right_before_a_headerless_table_is_named() -> None:
 def test_parsers_want_str() -> None:
     for parse in (parse_excluded_ranges, parse_dynamic_port, protocol_of):
         with pytest.raises(TypeError):
-            parse(b"Protocol tcp")  # type: ignore[arg-type]
+            parse(b"Protocol tcp")  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_dynamicport_that_is_not_a_range_is_named() -> None:
@@ -590,7 +591,7 @@ def test_messages_are_netsh_texts_keyed_by_code_name() -> None:
     with pytest.raises(ValueError, match="does not know"):
         netsh_message(4242)
     with pytest.raises(TypeError):
-        netsh_message(1.5)  # type: ignore[arg-type]
+        netsh_message(1.5)  # type: ignore[arg-type]  # wrong on purpose
     assert render_not_found(["routing", "/?"]) == "The following command was not found: routing /?.\n"
 
 
@@ -741,9 +742,9 @@ def test_errors_pickle_and_say_what_they_carry() -> None:
 
 def test_parse_command_wants_words() -> None:
     with pytest.raises(TypeError):
-        parse_command(5)  # type: ignore[arg-type]
+        parse_command(5)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError):
-        parse_command(["int", 4])  # type: ignore[list-item]
+        parse_command(["int", 4])  # type: ignore[list-item]  # wrong on purpose
 
 
 # --- build logs (issue 16) and text that costs (issue 20) -----------------------------
@@ -816,7 +817,8 @@ def test_repeated_shapes_of_a_long_line_are_read_or_refused_at_once(shape: str, 
 def _repeat_problems(items: Any, inside: bool = False) -> list[str]:
     """Lazy repeats, and unbounded repeats inside unbounded repeats, in a parsed pattern:
     the shapes that let a backtracking engine take more than a bounded number of passes."""
-    from re import _constants as c  # the parser's opcodes, for this test only
+    c: Any = importlib.import_module("re._constants")  # the parser's opcodes, for this test only
+    # (importlib: typeshed does not declare re's private submodules)
 
     found: list[str] = []
     for op, av in items:
@@ -843,7 +845,7 @@ def test_no_pattern_of_the_scanner_can_backtrack_without_bound() -> None:
     """Issue 20: ``label : number`` was three lazy repeats over the same characters
     (O(n^3) on a line without a digit).  Every pattern the scanner keeps is checked for
     that shape; the old one is shown to fail the check."""
-    from re import _parser  # Python's own pattern parser, for this test only
+    _parser: Any = importlib.import_module("re._parser")  # Python's own pattern parser, for this test only
 
     from portpool._netsh import _text
 

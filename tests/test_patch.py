@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import portpool
-from portpool import EmulatedHost, PortPoolError, Protocol, WinError
+from portpool import EmulatedHost, PortPoolError, Protocol, WinError, windows_code
 from portpool._patch import PatchedSocket
 from portpool._winsock._abi import (
     INET_PORT_RANGE,
@@ -22,6 +22,8 @@ from portpool._winsock._abi import (
     htons,
     ntohs,
 )
+
+from ._wctypes import wctypes
 
 ON_WINDOWS = sys.platform == "win32"
 PATCHED_CTYPES = ("CDLL", "cdll", "WinDLL", "windll", "OleDLL", "oledll", "WINFUNCTYPE", "HRESULT",
@@ -58,7 +60,7 @@ def _acquire(ws2: Any, sock: Any, count: int) -> INET_PORT_RESERVATION_INSTANCE:
                           ctypes.sizeof(wanted), ctypes.byref(out), ctypes.sizeof(out),
                           ctypes.byref(returned), None, None)
     if result != 0:
-        raise ctypes.WinError(ctypes.get_last_error())
+        raise wctypes.WinError(wctypes.get_last_error())
     return out
 
 
@@ -191,7 +193,7 @@ def test_sockets_of_every_thread_belong_to_the_one_process() -> None:
                                   r"C:\Windows\System32\ws2_32.dll", "iphlpapi", "IPHLPAPI.DLL"])
 def test_dll_names_any_case_with_or_without_dll(name: str) -> None:
     with portpool.patch():
-        library = ctypes.WinDLL(name)
+        library = wctypes.WinDLL(name)
         expected = "WSAIoctl" if "ws2" in name.lower() else "CreatePersistentTcpPortReservation"
         assert callable(getattr(library, expected))
         assert getattr(library, expected) is getattr(library, expected)  # cached, as ctypes does
@@ -200,23 +202,23 @@ def test_dll_names_any_case_with_or_without_dll(name: str) -> None:
 
 def test_windll_loader() -> None:
     with portpool.patch():
-        assert ctypes.windll.ws2_32 is ctypes.windll.ws2_32
-        assert callable(ctypes.windll["iphlpapi"].LookupPersistentUdpPortReservation)
-        assert callable(ctypes.windll.LoadLibrary("ws2_32.dll").bind)
+        assert wctypes.windll.ws2_32 is wctypes.windll.ws2_32
+        assert callable(wctypes.windll["iphlpapi"].LookupPersistentUdpPortReservation)
+        assert callable(wctypes.windll.LoadLibrary("ws2_32.dll").bind)
 
 
 @pytest.mark.skipif(ON_WINDOWS, reason="on Windows the other DLLs are the real ones")
 def test_other_dlls_name_what_is_emulated() -> None:
     with portpool.patch():
         with pytest.raises(FileNotFoundError, match=r"ws2_32, iphlpapi and kernel32"):
-            ctypes.WinDLL("user32")
+            wctypes.WinDLL("user32")
         with pytest.raises(FileNotFoundError, match="user32"):
-            ctypes.windll.user32  # noqa: B018 - the attribute access loads the DLL
+            wctypes.windll.user32  # noqa: B018 - the attribute access loads the DLL
 
 
 def test_a_name_the_real_dll_lacks_is_an_attribute_error_as_on_windows() -> None:
     with portpool.patch():
-        ws2 = ctypes.WinDLL("ws2_32")
+        ws2 = wctypes.WinDLL("ws2_32")
         with pytest.raises(AttributeError, match=r"function 'NoSuchExport' not found"):
             ws2.NoSuchExport  # noqa: B018 - the attribute access looks the export up
         with pytest.raises(AttributeError, match="WSPIoctl"):
@@ -225,7 +227,7 @@ def test_a_name_the_real_dll_lacks_is_an_attribute_error_as_on_windows() -> None
 
 def test_fileno_is_the_handle_the_dlls_know() -> None:
     with portpool.patch() as host:
-        ws2 = ctypes.WinDLL("ws2_32", use_last_error=True)
+        ws2 = wctypes.WinDLL("ws2_32", use_last_error=True)
         owner = socket.socket()
         out = _acquire(ws2, owner, 10)
         (reservation,) = host.reservations(Protocol.TCP)
@@ -239,52 +241,54 @@ def test_fileno_is_the_handle_the_dlls_know() -> None:
 def test_last_error_reaches_errcheck_inside_the_call() -> None:
     seen: list[int] = []
 
-    def errcheck(result: int, func: Any, args: Any) -> int:
-        seen.append(ctypes.get_last_error())
+    # Any: ctypes hands errcheck's result back to the caller whatever it is; typeshed's
+    # errcheck type wants a ctypes instance back, which is narrower than ctypes.
+    def errcheck(result: Any, func: Any, args: Any) -> Any:
+        seen.append(wctypes.get_last_error())
         return result
 
     with portpool.patch():
-        ws2 = ctypes.WinDLL("ws2_32", use_last_error=True)
+        ws2 = wctypes.WinDLL("ws2_32", use_last_error=True)
         ws2.closesocket.argtypes = [ctypes.c_size_t]
         ws2.closesocket.errcheck = errcheck
         assert ws2.closesocket(0x7FF0) == -1
         assert seen == [int(WinError.WSAENOTSOCK)]
-        assert ctypes.get_last_error() == int(WinError.WSAENOTSOCK)
+        assert wctypes.get_last_error() == int(WinError.WSAENOTSOCK)
         assert ws2.WSAGetLastError() == int(WinError.WSAENOTSOCK)
-        err = ctypes.WinError()  # no code: the thread's last error
-        assert isinstance(err, OSError) and err.winerror == int(WinError.WSAENOTSOCK)  # type: ignore[attr-defined,unused-ignore]
+        err = wctypes.WinError()  # no code: the thread's last error
+        assert isinstance(err, OSError) and windows_code(err) == int(WinError.WSAENOTSOCK)
 
 
 def test_without_use_last_error_the_private_copy_stays() -> None:
     with portpool.patch():
-        ctypes.set_last_error(0)
-        ws2 = ctypes.WinDLL("ws2_32")
+        wctypes.set_last_error(0)
+        ws2 = wctypes.WinDLL("ws2_32")
         ws2.closesocket.argtypes = [ctypes.c_size_t]
         assert ws2.closesocket(0x7FF0) == -1
-        assert ctypes.get_last_error() == 0
+        assert wctypes.get_last_error() == 0
         assert ws2.WSAGetLastError() == int(WinError.WSAENOTSOCK)
-        assert ctypes.set_last_error(7) == 0 and ctypes.get_last_error() == 7
+        assert wctypes.set_last_error(7) == 0 and wctypes.get_last_error() == 7
 
 
 def test_winerror_and_formaterror_as_on_windows() -> None:
     with portpool.patch():
-        err = ctypes.WinError(10048)
+        err = wctypes.WinError(10048)
         assert type(err).__name__ == "OSError" and not isinstance(err, PermissionError)
-        assert err.winerror == 10048  # type: ignore[attr-defined,unused-ignore]
+        assert windows_code(err) == 10048
         assert err.errno == (10048 if ON_WINDOWS else errno.EADDRINUSE)
         # ctypes.WinError's text is FormatError(code).strip(): the final dot stays (ctypes
         # strips blanks only), unlike the socket module's errors.
-        assert str(err) == f"[WinError 10048] {ctypes.FormatError(10048)}"
-        assert ctypes.FormatError(10048) == WinError.WSAEADDRINUSE.message
-        denied = ctypes.WinError(5, "custom text")
+        assert str(err) == f"[WinError 10048] {wctypes.FormatError(10048)}"
+        assert wctypes.FormatError(10048) == WinError.WSAEADDRINUSE.message
+        denied = wctypes.WinError(5, "custom text")
         assert isinstance(denied, PermissionError) and denied.strerror == "custom text"
-        assert ctypes.FormatError(12345) == "<no description>"
+        assert wctypes.FormatError(12345) == "<no description>"
 
 
 def test_winfunctype_prototypes_from_the_emulated_dlls() -> None:
     with portpool.patch(admin=True) as host:
-        iphlpapi = ctypes.windll.iphlpapi
-        proto = ctypes.WINFUNCTYPE(ctypes.c_uint32, ctypes.c_uint16, ctypes.c_uint16,
+        iphlpapi = wctypes.windll.iphlpapi
+        proto = wctypes.WINFUNCTYPE(ctypes.c_uint32, ctypes.c_uint16, ctypes.c_uint16,
                                    ctypes.POINTER(ctypes.c_uint64))
         create = proto(("CreatePersistentTcpPortReservation", iphlpapi))
         token = ctypes.c_uint64()
@@ -293,18 +297,18 @@ def test_winfunctype_prototypes_from_the_emulated_dlls() -> None:
         assert row.token == token.value and row.range.start == 3000
         with pytest.raises(TypeError, match="paramflags"):
             proto(("LookupPersistentTcpPortReservation", iphlpapi), ((1, "start"),) * 3)
-        callback = ctypes.WINFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda x: x * 2)
+        callback = wctypes.WINFUNCTYPE(ctypes.c_int, ctypes.c_int)(lambda x: x * 2)
         assert callback(21) == 42  # prototypes still make callbacks
 
 
 def test_fault_injection_reaches_the_patched_dlls() -> None:
     with portpool.patch() as host:
-        ws2 = ctypes.WinDLL("ws2_32", use_last_error=True)
+        ws2 = wctypes.WinDLL("ws2_32", use_last_error=True)
         owner = socket.socket()
         host.calls.fail_next("WSAIoctl", WinError.WSAENETDOWN)
         with pytest.raises(OSError, match=r"\[WinError 10050\]") as info:
             _acquire(ws2, owner, 10)
-        assert info.value.winerror == 10050  # type: ignore[attr-defined,unused-ignore]
+        assert windows_code(info.value) == 10050
         assert host.reservations(Protocol.TCP) == ()
         owner.close()
 
@@ -337,7 +341,7 @@ def test_bind_inside_another_process_block_is_permission_error_10013() -> None:
             sock.bind(("127.0.0.1", inside))
         sock.close()
     err = info.value
-    assert err.winerror == expected == 10013  # type: ignore[attr-defined,unused-ignore]
+    assert windows_code(err) == expected == 10013
     assert err.errno == errno.EACCES
     assert str(err) == ("[WinError 10013] An attempt was made to access a socket in a way"
                         " forbidden by its access permissions")
@@ -354,7 +358,7 @@ def test_bind_twice_is_oserror_eaddrinuse_10048() -> None:
             second.bind(("127.0.0.1", 5000))
         first.close()
         second.close()
-    assert info.value.winerror == 10048  # type: ignore[attr-defined,unused-ignore]
+    assert windows_code(info.value) == 10048
     assert info.value.errno == (10048 if ON_WINDOWS else errno.EADDRINUSE)
     assert not isinstance(info.value, PermissionError)
     assert any("[rule C2]" in note for note in info.value.__notes__)
@@ -365,13 +369,13 @@ def test_the_model_judges_socket_arguments() -> None:
     expected = _model_code(lambda: host.process().socket(2, 1, 17))
     with portpool.patch(host), pytest.raises(OSError, match=rf"\[WinError {expected}\]") as info:
         socket.socket(socket.AF_INET, socket.SOCK_STREAM, 17)
-    assert info.value.winerror == expected  # type: ignore[attr-defined,unused-ignore]
+    assert windows_code(info.value) == expected
 
 
 def test_getsockname_of_an_unbound_socket_is_wsaeinval() -> None:
     with portpool.patch(), socket.socket() as sock, pytest.raises(OSError, match="10022") as info:
         sock.getsockname()
-    assert info.value.winerror == int(WinError.WSAEINVAL)  # type: ignore[attr-defined,unused-ignore]
+    assert windows_code(info.value) == int(WinError.WSAEINVAL)
 
 
 @pytest.mark.rule("O4")
@@ -382,9 +386,10 @@ def test_options_with_the_running_platforms_constants() -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) == 1
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 4) == b"\x01\x00\x00\x00"
+        exclusive: int = getattr(socket, "SO_EXCLUSIVEADDRUSE")  # noqa: B009 - typeshed: win32 only; the patch adds it
         with pytest.raises(OSError, match=r"\[WinError 10022\]") as info:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_EXCLUSIVEADDRUSE, 1)
-        assert info.value.winerror == int(WinError.WSAEINVAL)  # type: ignore[attr-defined,unused-ignore]
+            sock.setsockopt(socket.SOL_SOCKET, exclusive, 1)
+        assert windows_code(info.value) == int(WinError.WSAEINVAL)
         assert any("[rule O4]" in note for note in info.value.__notes__)
         six = socket.socket(socket.AF_INET6)
         assert six.getsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY) == 1  # Windows' default
@@ -465,11 +470,11 @@ def test_tcp_connect_where_nothing_is_bound_is_refused_10061(hermetic: bool) -> 
     with portpool.patch(hermetic=hermetic), socket.socket() as client:
         with pytest.raises(ConnectionRefusedError) as info:
             client.connect(("127.0.0.1", free))
-        assert info.value.winerror == 10061  # type: ignore[attr-defined,unused-ignore]
+        assert windows_code(info.value) == 10061
         assert client.connect_ex(("127.0.0.1", free)) == 10061  # Windows allows a retry
         with pytest.raises(OSError, match="10049") as port_zero:
             client.connect(("127.0.0.1", 0))
-        assert port_zero.value.winerror == int(WinError.WSAEADDRNOTAVAIL)  # type: ignore[attr-defined,unused-ignore]
+        assert windows_code(port_zero.value) == int(WinError.WSAEADDRNOTAVAIL)
         with socket.socket() as server:
             server.bind(("127.0.0.1", 8082))
             server.listen()
@@ -480,7 +485,7 @@ def test_tcp_connect_where_nothing_is_bound_is_refused_10061(hermetic: bool) -> 
 def test_listen_on_an_unbound_socket_is_wsaeinval() -> None:
     with portpool.patch(), socket.socket() as sock, pytest.raises(OSError, match="10022") as info:
         sock.listen()
-    assert info.value.winerror == int(WinError.WSAEINVAL)  # type: ignore[attr-defined,unused-ignore]
+    assert windows_code(info.value) == int(WinError.WSAEINVAL)
 
 
 def test_socketpair_and_unix_sockets_are_left_alone() -> None:
@@ -499,7 +504,7 @@ def test_fault_injection_reaches_python_sockets() -> None:
         host.calls.fail_next("bind", WinError.WSAENETDOWN)
         with pytest.raises(OSError, match=r"\[WinError 10050\]") as info:
             sock.bind(("127.0.0.1", 0))
-        assert info.value.winerror == 10050  # type: ignore[attr-defined,unused-ignore]
+        assert windows_code(info.value) == 10050
         assert host.bindings(Protocol.TCP) == ()
         sock.bind(("127.0.0.1", 0))  # the next call is not failed
         sock.close()
@@ -536,10 +541,10 @@ def test_an_accepted_socket_once_closed_says_so() -> None:
 ])
 def test_exception_classes_follow_cpython_on_windows(code: int, expected: type[OSError]) -> None:
     with portpool.patch():
-        err = ctypes.WinError(code)
+        err = wctypes.WinError(code)
     assert isinstance(err, expected)
     assert type(err).__mro__[1 if not ON_WINDOWS else 0] is expected  # no other builtin subclass
-    assert err.winerror == code  # type: ignore[attr-defined,unused-ignore]
+    assert windows_code(err) == code
     if ON_WINDOWS:
         assert type(OSError(None, "x", None, code)) is expected
 
@@ -558,7 +563,7 @@ def test_isinstance_of_socket_socket_holds_for_sockets_made_before() -> None:
 def test_ctypes_and_python_see_one_socket() -> None:
     """An option set through the patched ws2_32 on sock.fileno() is the Python socket's."""
     with portpool.patch():
-        ws2 = ctypes.WinDLL("ws2_32", use_last_error=True)
+        ws2 = wctypes.WinDLL("ws2_32", use_last_error=True)
         ws2.setsockopt.argtypes = [ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_void_p,
                                    ctypes.c_int]
         sock = socket.socket()
@@ -568,7 +573,7 @@ def test_ctypes_and_python_see_one_socket() -> None:
                               ctypes.byref(value), 4) == 0
         assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR) == 1
         assert ws2.setsockopt(sock.fileno(), win_sol_socket, 0x7777, ctypes.byref(value), 4) == -1
-        assert ctypes.get_last_error() == int(WinError.WSAENOPROTOOPT)
+        assert wctypes.get_last_error() == int(WinError.WSAENOPROTOOPT)
         sock.close()
 
 
@@ -591,23 +596,23 @@ FORMAT_ERROR_TEXTS = {
 @pytest.mark.parametrize(("code", "text"), sorted(FORMAT_ERROR_TEXTS.items()))
 def test_formaterror_gives_the_common_win32_texts(code: int, text: str) -> None:
     with portpool.patch():
-        assert ctypes.FormatError(code) == text
-        err = ctypes.WinError(code)
+        assert wctypes.FormatError(code) == text
+        err = wctypes.WinError(code)
     assert err.strerror == text and str(err) == f"[WinError {code}] {text}"
 
 
 @pytest.mark.parametrize("code", list(WinError))
 def test_formaterror_gives_every_winerror_members_text(code: WinError) -> None:
     with portpool.patch():
-        assert ctypes.FormatError(int(code)) == code.message
+        assert wctypes.FormatError(int(code)) == code.message
 
 
 def test_formaterror_of_zero_is_the_threads_last_error() -> None:
     with portpool.patch():
-        ws2 = ctypes.WinDLL("ws2_32")
+        ws2 = wctypes.WinDLL("ws2_32")
         ws2.closesocket.argtypes = [ctypes.c_size_t]
         assert ws2.closesocket(0x7FF0) == -1  # the thread's last error: WSAENOTSOCK
-        assert ctypes.FormatError() == ctypes.FormatError(0) == WinError.WSAENOTSOCK.message
+        assert wctypes.FormatError() == wctypes.FormatError(0) == WinError.WSAENOTSOCK.message
 
 
 def test_socket_errors_drop_the_final_dot_ctypes_keeps_it() -> None:
@@ -618,7 +623,7 @@ def test_socket_errors_drop_the_final_dot_ctypes_keeps_it() -> None:
             second.bind(first.getsockname())
         assert str(caught.value).endswith("is normally permitted")  # no dot
         assert caught.value.strerror == WinError.WSAEADDRINUSE.message.rstrip(".")
-        assert ctypes.WinError(10048).strerror == WinError.WSAEADDRINUSE.message
+        assert wctypes.WinError(10048).strerror == WinError.WSAEADDRINUSE.message
 
 
 # --- #5: names the resolver cannot resolve ------------------------------------------------

@@ -36,6 +36,8 @@ from portpool._winsock._abi import (
     htons,
 )
 
+from ._wctypes import wctypes
+
 ON_WINDOWS = sys.platform == "win32"
 WAIT = 10.0  # seconds: a bound for anything that could hang
 
@@ -98,7 +100,7 @@ def test_fileno_is_a_descriptor_select_poll_and_selectors_wait_on() -> None:
             client.sendall(b"ping")
             events = selector.select(WAIT)
             assert [key.fileobj for key, _ in events] == [conn]
-        if hasattr(select, "poll"):
+        if sys.platform != "win32" and hasattr(select, "poll"):  # typeshed: poll is POSIX-only
             poller = select.poll()
             poller.register(client.fileno(), select.POLLOUT)
             assert poller.poll(0) == [(client.fileno(), select.POLLOUT)]  # room to send
@@ -131,7 +133,7 @@ def _acquire(ws2: Any, handle: int, count: int) -> INET_PORT_RESERVATION_INSTANC
     if ws2.WSAIoctl(handle, SIO_ACQUIRE_PORT_RESERVATION, ctypes.byref(wanted),
                     ctypes.sizeof(wanted), ctypes.byref(out), ctypes.sizeof(out),
                     ctypes.byref(returned), None, None) != 0:
-        raise ctypes.WinError(ctypes.get_last_error())  # type: ignore[attr-defined,unused-ignore]
+        raise wctypes.WinError(wctypes.get_last_error())
     return out
 
 
@@ -139,7 +141,7 @@ def test_the_descriptor_reaches_the_emulated_socket_through_the_dlls() -> None:
     """WSAIoctl(sock.fileno(), SIO_ACQUIRE_PORT_RESERVATION, ...) acts on the emulated socket
     behind the descriptor, and the model's handle differs from the descriptor."""
     with portpool.patch() as host:
-        ws2 = ctypes.WinDLL("ws2_32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+        ws2 = wctypes.WinDLL("ws2_32", use_last_error=True)
         owner = socket.socket()
         out = _acquire(ws2, owner.fileno(), 5)
         (reservation,) = host.reservations(Protocol.TCP)
@@ -153,7 +155,7 @@ def test_the_descriptor_reaches_the_emulated_socket_through_the_dlls() -> None:
 
 def test_a_socket_made_through_ctypes_is_a_descriptor_too() -> None:
     with portpool.patch() as host:
-        ws2 = ctypes.WinDLL("ws2_32", use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+        ws2 = wctypes.WinDLL("ws2_32", use_last_error=True)
         ws2.socket.restype = ctypes.c_size_t
         handle = ws2.socket(2, 1, 6)
         assert select.select([], [handle], [], 0)[1] == [handle]  # a real descriptor
@@ -299,7 +301,7 @@ def test_serve_forever_stops_on_shutdown_and_handle_request_times_out() -> None:
         assert not thread.is_alive() and time.monotonic() - started < WAIT
         server.timeout = 0.1
         timed_out: list[bool] = []
-        server.handle_timeout = lambda: timed_out.append(True)  # type: ignore[method-assign]
+        server.handle_timeout = lambda: timed_out.append(True)  # type: ignore[method-assign]  # the test's hook
         server.handle_request()  # returns after the timeout, nothing arrived
         assert timed_out == [True]
         server.server_close()
@@ -384,7 +386,8 @@ def test_names_taken_before_the_patch_make_patched_sockets(host: EmulatedHost) -
                     sock.bind(("127.0.0.1", 50020))  # the WinNAT row: Windows' answer
                 assert _winerror(info.value) == 10013
             with early.Subclass() as sub:
-                assert isinstance(sub, PatchedSocket) and sub.greeting() == "sub"
+                greeting = sub.greeting  # looked up while sub is still untyped (the module's class)
+                assert isinstance(sub, PatchedSocket) and greeting() == "sub"
                 assert type(sub).__name__ == "Subclass"
                 sub.bind(("127.0.0.1", 0))
                 assert len(host.bindings(Protocol.TCP)) == 1
@@ -573,15 +576,15 @@ def test_ctypes_has_what_it_has_on_windows() -> None:
         for name in ("GetLastError", "FormatError", "WinError", "HRESULT", "windll", "oledll",
                      "WinDLL", "OleDLL", "WINFUNCTYPE", "get_last_error", "set_last_error"):
             assert hasattr(ctypes, name), name
-        kernel32 = ctypes.WinDLL("kernel32")  # type: ignore[attr-defined,unused-ignore]
+        kernel32 = wctypes.WinDLL("kernel32")
         kernel32.SetLastError(10048)
-        assert ctypes.GetLastError() == 10048  # type: ignore[attr-defined,unused-ignore]
-        assert ctypes.windll.kernel32.GetCurrentProcessId() == patcher.pid  # type: ignore[attr-defined,unused-ignore]
-        assert ctypes.sizeof(ctypes.HRESULT) == 4  # type: ignore[attr-defined,unused-ignore]
+        assert wctypes.GetLastError() == 10048
+        assert wctypes.windll.kernel32.GetCurrentProcessId() == patcher.pid
+        assert ctypes.sizeof(wctypes.HRESULT) == 4
         library = ctypes.CDLL("iphlpapi.dll")
         assert "portpool emulated iphlpapi" in repr(library)
         with pytest.raises(OSError, match="Unspecified error") as failed:  # E_FAIL, as on Windows
-            ctypes.HRESULT._check_retval_(-2147467259)  # type: ignore[attr-defined,unused-ignore]
+            wctypes.HRESULT._check_retval_(-2147467259)  # type: ignore[attr-defined]  # typeshed leaves HRESULT's hook out
         assert _winerror(failed.value) == -2147467259
 
 
@@ -590,21 +593,22 @@ def test_every_real_export_resolves_and_an_unemulated_one_fails_when_called() ->
 
     with portpool.patch():
         for dll, names in EXPORTS.items():
-            library = ctypes.WinDLL(dll, use_last_error=True)  # type: ignore[attr-defined,unused-ignore]
+            library = wctypes.WinDLL(dll, use_last_error=True)
             for name in names:
                 getattr(library, name)
-        iphlpapi = ctypes.windll.iphlpapi  # type: ignore[attr-defined,unused-ignore]
+        iphlpapi = wctypes.windll.iphlpapi
         with pytest.raises(OSError, match="not supported") as info:
             iphlpapi.GetNumberOfInterfaces(None)
         assert _winerror(info.value) == 120
         assert "GetNumberOfInterfaces" in str(info.value.__notes__)
         assert "portpool" in str(info.value.__notes__)
-        assert ctypes.GetLastError() == 120  # type: ignore[attr-defined,unused-ignore]
+        assert wctypes.GetLastError() == 120
         # A C caller of the same export (a pointer cast) gets 0 and the last error 120.
         raw = ctypes.cast(iphlpapi.GetIfTable, ctypes.c_void_p).value
-        ctypes.windll.kernel32.SetLastError(0)  # type: ignore[attr-defined,unused-ignore]
+        assert raw is not None  # the export's address
+        wctypes.windll.kernel32.SetLastError(0)
         assert ctypes.CFUNCTYPE(ctypes.c_ssize_t)(raw)() == 0
-        assert ctypes.GetLastError() == 120  # type: ignore[attr-defined,unused-ignore]
+        assert wctypes.GetLastError() == 120
 
 
 def test_cwinsdk_imports_and_reserves_a_persistent_block() -> None:
@@ -615,7 +619,7 @@ def test_cwinsdk_imports_and_reserves_a_persistent_block() -> None:
         pytest.skip("cwinsdk (PyPI ctypes-windows-sdk) is in the compat extra")
     with portpool.patch(admin=True) as host:
         sys.modules.pop("cwinsdk.um.iphlpapi", None)
-        from cwinsdk.um import iphlpapi  # type: ignore[import-untyped]
+        from cwinsdk.um import iphlpapi
 
         token = ctypes.c_uint64()
         iphlpapi.CreatePersistentTcpPortReservation(htons(40000), 16, ctypes.byref(token))

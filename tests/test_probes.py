@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from portpool import EmulatedHost, PortPoolError, Protocol, WinError, winerror
+from portpool import EmulatedHost, Family, PortPoolError, Protocol, WinError, winerror
 from portpool._cli import main
 from portpool._model._rules import ALTERNATIVES, RULES, Confidence
 from portpool.probe import (
@@ -37,7 +37,7 @@ def _clean(host: EmulatedHost) -> tuple[Any, ...]:
     """What a probe must leave as it found it: blocks, bindings, rows, ranges."""
     return (tuple(host.reservations(p) for p in Protocol), tuple(host.bindings(p) for p in Protocol),
             tuple(host.exclusions(p) for p in Protocol),
-            tuple(host.dynamic_range(p, f) for p in Protocol for f in (2, 23)))
+            tuple(host.dynamic_range(p, f) for p in Protocol for f in (Family.INET, Family.INET6)))
 
 
 def test_every_assumed_rule_and_every_rule_with_alternatives_has_an_experiment() -> None:
@@ -112,7 +112,8 @@ def test_a_planted_disagreement_with_one_behaviour_is_named(tmp_path: Path,
     def associate(original: Any, pid: int, handle: int, token: object) -> None:
         if token == 0x1234:
             return None  # accepts a token never granted: A11 says WSAEINVAL
-        return original(pid, handle, token)  # type: ignore[no-any-return]
+        result: None = original(pid, handle, token)
+        return result
 
     _plant(host, "associate", associate)
     a11 = run_experiment(EmulatedLab(host), EXPERIMENTS["A11"])
@@ -203,7 +204,7 @@ def test_a_child_process_pool_forwards_calls_and_errors() -> None:
             sock.acquire_port_reservation(40000, 0)
         assert info.value.code is WinError.WSAEINVAL and "[rule A3]" in str(info.value)
         with pytest.raises(TypeError):
-            sock.bind("not an address")  # type: ignore[arg-type]
+            sock.bind("not an address")  # type: ignore[arg-type]  # wrong on purpose
         sock.bind(("127.0.0.1", 0))
         assert sock.getsockname()[0] == "127.0.0.1"
     finally:

@@ -63,7 +63,7 @@ def test_profile_files(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="is not JSON"):
         load_profile(bad)
     with pytest.raises(TypeError):
-        load_profile(3)  # type: ignore[arg-type]
+        load_profile(3)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(ValueError, match="results"):
         save_profile({"machine": {}}, tmp_path / "x.json")
     assert not (tmp_path / "x.json").exists()

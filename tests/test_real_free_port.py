@@ -8,13 +8,14 @@ from __future__ import annotations
 import random
 import socket
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import portpool
-from portpool import EmulatedHost, NoFreePortError, Protocol, free_port
+from portpool import EmulatedHost, NoFreePortError, Protocol, free_port, windows_code
 from portpool._realmachine import _free
 from portpool._realmachine._rows import read_rows
 from portpool._realmachine._seam import PosixSeam, WindowsSeam, current_seam, using
@@ -147,7 +148,7 @@ def test_wsaeacces_counts_as_busy() -> None:
     with portpool.patch(host):
         with socket.socket() as probe, pytest.raises(PermissionError) as refused:
             probe.bind(("127.0.0.1", 60010))
-        assert refused.value.winerror == 10013  # type: ignore[attr-defined]
+        assert windows_code(refused.value) == 10013
         # bind(0) fails (the range is full: WSAENOBUFS); the draws then offer 60010 first.
         port = free_port(rng=_Rigged([60010 - 1024, 30000 - 1024]))
     assert port == 30000
@@ -187,7 +188,8 @@ class _FakeRun:
     """subprocess.run for WindowsSeam: netsh prints saved real outputs (German, Chinese)."""
 
     def __init__(self, outputs: dict[str, bytes]) -> None:
-        self.outputs, self.calls = outputs, []
+        self.outputs = outputs
+        self.calls: list[list[str]] = []
 
     def __call__(self, argv: list[str], **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
         self.calls.append(argv)
@@ -220,7 +222,7 @@ def test_the_windows_seam_reads_netsh_in_another_language(monkeypatch: pytest.Mo
             port = free_port(count=3, rng=random.Random(seed))
             assert not any(r.start <= port + 2 and port <= r.end for r in rows.rows[Protocol.TCP])
     assert len(fake.calls) - runs == 6  # read once, kept for the next draws (10 s)
-    monkeypatch.setattr(_free.time, "monotonic", lambda: 1e12)  # ... then read again
+    monkeypatch.setattr(time, "monotonic", lambda: 1e12)  # ... then read again (_free's clock)
     with using(WindowsSeam()):
         free_port()
     assert len(fake.calls) - runs == 12

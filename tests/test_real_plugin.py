@@ -196,14 +196,14 @@ def test_a_report_never_fails_itself(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(_report, "explain_error", broken)
     error = OSError(13, "denied")
-    error.winerror = 10013  # type: ignore[attr-defined]
+    error.winerror = 10013  # type: ignore[attr-defined,unused-ignore]  # typeshed: win32 only
     assert _report.failure_text(error, None) == "portpool could not explain this error: RuntimeError: boom\n"
     assert _report.failure_text(ValueError("x"), None) is None
     chained = RuntimeError("wrapped")
     chained.__cause__ = error
     assert _report.find_oserror(chained) is error
     missing = FileNotFoundError(2, "The system cannot find the file specified")
-    missing.winerror = 2  # type: ignore[attr-defined]  # as on Windows: a file error, not a socket's
+    missing.winerror = 2  # type: ignore[attr-defined,unused-ignore]  # typeshed: win32 only; as on Windows: a file error, not a socket's
     assert _report.find_oserror(missing) is None and _report.failure_text(missing, None) is None
 
 
@@ -241,9 +241,9 @@ def test_the_address_is_read_back_from_the_failing_line() -> None:
                                     "f_globals": frame.f_globals})()
         from portpool._types import Protocol
 
-        assert _from_source(frame_like, 1) == (("0.0.0.0", 9000), Protocol.UDP)  # type: ignore[arg-type]
-        assert _from_source(frame_like, 2) == (("127.0.0.1", 8443), Protocol.UDP)  # type: ignore[arg-type]
-        assert _from_source(frame_like, 3) is None  # type: ignore[arg-type]
-        assert _from_source(frame_like, 4) is None  # type: ignore[arg-type]
+        assert _from_source(frame_like, 1) == (("0.0.0.0", 9000), Protocol.UDP)
+        assert _from_source(frame_like, 2) == (("127.0.0.1", 8443), Protocol.UDP)
+        assert _from_source(frame_like, 3) is None
+        assert _from_source(frame_like, 4) is None
     finally:
         sock.close()

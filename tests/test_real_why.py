@@ -165,9 +165,9 @@ def test_a_windows_code_without_a_machine_still_speaks() -> None:
 ])
 def test_bad_arguments(args: tuple[object, ...], error: type[Exception]) -> None:
     with pytest.raises(error):
-        explain_error(*args)  # type: ignore[arg-type]
+        explain_error(*args)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError):
-        explain_error(OSError(), machine="hyperv")  # type: ignore[arg-type]
+        explain_error(OSError(), machine="hyperv")  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_a_new_cause_can_be_added_before_the_generic_in_use(monkeypatch: pytest.MonkeyPatch) -> None:

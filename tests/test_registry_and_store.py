@@ -10,7 +10,16 @@ from pathlib import Path
 import pytest
 
 import portpool
-from portpool import EmulatedHost, PortPoolError, PortRange, Protocol, WinError, open_pool
+from portpool import (
+    EmulatedHost,
+    EmulatedProcess,
+    PortPool,
+    PortPoolError,
+    PortRange,
+    Protocol,
+    WinError,
+    open_pool,
+)
 
 
 def test_open_pool_emulated_and_options() -> None:
@@ -75,7 +84,8 @@ def test_a_failing_store_changes_nothing(tmp_path: Path) -> None:
     assert host.snapshot() == before
 
 
-def test_plugin_fixtures(port_pool, admin_port_pool, emulated_host, port_pool_module) -> None:
+def test_plugin_fixtures(port_pool: EmulatedProcess, admin_port_pool: EmulatedProcess,
+                         emulated_host: EmulatedHost, port_pool_module: PortPool) -> None:
     assert port_pool.host is emulated_host and admin_port_pool.admin and not port_pool.admin
     port_pool_module.socket().bind(("", 0))
 
@@ -86,9 +96,9 @@ def test_explain_rejects_bad_ports(emulated_host: EmulatedHost) -> None:
             emulated_host.explain(Protocol.TCP, bad)
     for wrong in ("80", 80.0, None):
         with pytest.raises(TypeError, match="port"):
-            emulated_host.explain(Protocol.TCP, wrong)  # type: ignore[arg-type]
+            emulated_host.explain(Protocol.TCP, wrong)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError, match="protocol"):
-        emulated_host.explain("tcp", 80)  # type: ignore[arg-type]
+        emulated_host.explain("tcp", 80)  # type: ignore[arg-type]  # wrong on purpose
 
 
 def test_a_backend_that_cannot_import(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,6 +14,8 @@ differential one failed on the audit's code (acd029f) for socket() arguments onl
 from __future__ import annotations
 
 import ctypes
+import functools
+import operator
 import subprocess
 import sys
 import threading
@@ -259,7 +261,7 @@ def test_fail_next_refuses_codes_that_read_as_success(function: object, code: ob
                                                       times: object, error: type) -> None:
     host = EmulatedHost()
     with pytest.raises(error):
-        host.calls.fail_next(function, code, times=times)  # type: ignore[arg-type]
+        host.calls.fail_next(function, code, times=times)  # type: ignore[arg-type]  # wrong on purpose
     assert host.calls.take_fault("WSAIoctl") is None  # nothing was queued
 
 
@@ -279,7 +281,7 @@ def test_adopt_and_the_constructor_name_their_parameter(bad: object) -> None:
     host = EmulatedHost()
     pool = WindowsPool(dlls=host.dlls())
     with pytest.raises(TypeError, match="sock"):
-        pool.adopt(bad)  # type: ignore[arg-type]
+        pool.adopt(bad)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError, match="dlls"):
         WindowsPool(dlls=bad if bad is not None else "ab")
 
@@ -451,7 +453,7 @@ def _same(call: Callable[[Any], object], prepare: Callable[[PortPool], Any] | No
     results = []
     for host, pool in _pair():
         target = prepare(pool) if prepare is not None else pool
-        result = _outcome(lambda target=target: call(target))
+        result = _outcome(functools.partial(call, target))
         results.append((result, _state(host)))
     assert results[0] == results[1]
 
@@ -460,14 +462,14 @@ def _same(call: Callable[[Any], object], prepare: Callable[[PortPool], Any] | No
 @pytest.mark.parametrize("kind", [1, 2, 3, 5, 0, -1, 2**32 + 1, 2**31, 1.0, "1", None, True])
 def test_both_backends_agree_on_odd_socket_arguments(family: object, kind: object) -> None:
     for proto in (0, 6, 17, -1, 256, 2**32 + 6, 6.0, None):
-        _same(lambda pool, proto=proto: pool.socket(family, kind, proto))
+        _same(operator.methodcaller("socket", family, kind, proto))
 
 
 @pytest.mark.parametrize("kind", [1, 2])
 @pytest.mark.parametrize("start", _ODD)
 def test_both_backends_agree_on_odd_acquire_arguments(kind: int, start: object) -> None:
     for count in _ODD:
-        _same(lambda s, count=count: s.acquire_port_reservation(start, count),
+        _same(operator.methodcaller("acquire_port_reservation", start, count),
               lambda pool: pool.socket(2, kind))
 
 
@@ -489,8 +491,7 @@ def test_both_backends_agree_on_odd_tokens(token: object, verb: str) -> None:
 def test_both_backends_agree_on_odd_persistent_arguments(protocol: object, verb: str) -> None:
     for start in (0, 1, 5000, 65535, 65536, -1, 2**32 + 5000, 5000.0, None):
         for count in (0, 1, 10, 65535, 65536, -1, 2**32 + 1, "1"):
-            _same(lambda pool, start=start, count=count:
-                  getattr(pool, f"{verb}_persistent_reservation")(protocol, start, count))
+            _same(operator.methodcaller(f"{verb}_persistent_reservation", protocol, start, count))
 
 
 _ADDRESSES: list[object] = [
@@ -612,7 +613,7 @@ def test_one_fault_queue_fails_both_backends_alike(backend: str) -> None:
     host = EmulatedHost()
     pool = host.process() if backend == "emulated" else WindowsPool(dlls=host.dlls())
     sock = pool.socket()
-    cases = [("bind", lambda: sock.bind(("127.0.0.1", 6000))),
+    cases: list[tuple[str, Callable[[], object]]] = [("bind", lambda: sock.bind(("127.0.0.1", 6000))),
              ("WSAIoctl", lambda: sock.acquire_port_reservation(6100, 2)),
              ("setsockopt", lambda: sock.setsockopt(0xFFFF, 4, 1)),
              ("connect", lambda: sock.connect(("127.0.0.1", 80))),

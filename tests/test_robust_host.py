@@ -32,11 +32,11 @@ def test_introspection_with_a_bad_protocol_raises_python_errors(bad: object) -> 
     before = host.snapshot()
     for call in (host.reservations, host.bindings, host.dynamic_range, host.exclusions):
         with pytest.raises((TypeError, ValueError), match="protocol"):
-            call(bad)  # type: ignore[arg-type]
+            call(bad)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(ValueError, match="protocol"):
-        host.reservations(7)  # type: ignore[arg-type]
+        host.reservations(7)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError, match="family"):
-        host.dynamic_range(TCP, "ipv6")  # type: ignore[arg-type]
+        host.dynamic_range(TCP, "ipv6")  # type: ignore[arg-type]  # wrong on purpose
     assert host.dynamic_range(TCP, Family.INET6) == PortRange(49152, 16384)
     assert host.snapshot() == before
 
@@ -50,7 +50,7 @@ def test_introspection_with_a_bad_protocol_raises_python_errors(bad: object) -> 
 ])
 def test_bad_host_options_raise_type_or_value_error(options: dict[str, object], error: type) -> None:
     with pytest.raises(error):
-        EmulatedHost(**options)  # type: ignore[arg-type]
+        EmulatedHost(**options)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(error):
         open_pool("emulated", **options)
 
@@ -59,9 +59,9 @@ def test_bad_host_options_raise_type_or_value_error(options: dict[str, object], 
 def test_admin_must_be_a_bool(admin: object) -> None:
     host = EmulatedHost()
     with pytest.raises(TypeError, match="admin"):
-        host.process(admin=admin)  # type: ignore[arg-type]
+        host.process(admin=admin)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError, match="admin"):
-        host.dlls(admin=admin)  # type: ignore[arg-type]
+        host.dlls(admin=admin)  # type: ignore[arg-type]  # wrong on purpose
     hash(host.snapshot())
 
 
@@ -69,7 +69,7 @@ def test_admin_must_be_a_bool(admin: object) -> None:
 def test_socket_arguments_of_the_wrong_type(args: tuple[object, object, object]) -> None:
     app = EmulatedHost().process()
     with pytest.raises(TypeError):
-        app.socket(*args)  # type: ignore[arg-type]
+        app.socket(*args)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(OverflowError):
         app.socket(2**40, 1, 0)
 
@@ -232,15 +232,15 @@ def test_exclusion_arguments_follow_python() -> None:
     with pytest.raises(TypeError, match="owner"):
         host.exclude(TCP, 5000, 10, owner="")
     with pytest.raises(TypeError, match="owner"):
-        host.exclude(TCP, 5000, 10, owner=None)  # type: ignore[arg-type]
+        host.exclude(TCP, 5000, 10, owner=None)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError, match="start and count"):
-        host.exclude(TCP, "5000", 10)  # type: ignore[arg-type]
+        host.exclude(TCP, "5000", 10)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(ValueError, match="65535"):
         host.exclude(TCP, 65530, 10)
     with pytest.raises(TypeError, match="owner"):
-        host.release_exclusions(None)  # type: ignore[arg-type]
+        host.release_exclusions(None)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError, match="command"):
-        host.netsh(["int", 4])  # type: ignore[list-item]
+        host.netsh(["int", 4])  # type: ignore[list-item]  # wrong on purpose
     assert host.snapshot() == before
 
 
@@ -271,11 +271,11 @@ def test_huge_ints_get_the_documented_errors_not_pythons_int_to_string_error() -
         with pytest.raises(PortPoolError, match="int of about 5,001 digits") as info:
             call()
         assert info.value.winerror == WinError.ERROR_INVALID_PARAMETER
-    for call in (lambda: sock.acquire_port_reservation(HUGE, 1),
-                 lambda: sock.associate_port_reservation(HUGE),
-                 lambda: sock.release_port_reservation(-HUGE)):
+    for sock_call in (lambda: sock.acquire_port_reservation(HUGE, 1),
+                      lambda: sock.associate_port_reservation(HUGE),
+                      lambda: sock.release_port_reservation(-HUGE)):
         with pytest.raises(PortPoolError, match="int of about 5,001 digits"):
-            call()
+            sock_call()
     with pytest.raises(ValueError, match="int of about"):
         host.explain(TCP, HUGE)
     with pytest.raises(ValueError, match="int of about"):

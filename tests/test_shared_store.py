@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from portpool import EmulatedHost, PortRange, Protocol
+from portpool import EmulatedHost, PortRange, Protocol, windows_code
 
 SHARING_VIOLATION, NOT_FOUND = 32, 1168
 
@@ -153,7 +153,7 @@ def test_the_same_block_from_three_processes_has_one_winner(tmp_path: Path) -> N
     path = tmp_path / "machine.portpool"
     plan = [["create", int(Protocol.UDP), 30000 + 10 * g, 5] for g in range(40)]
     logs = run_workers(path, [("interface", plan), ("dlls", plan), ("interface", plan)], tmp_path)
-    winners = collections.Counter()
+    winners: collections.Counter[int] = collections.Counter()
     for log in logs:
         for _, _, start, _, code, _ in log:
             assert code in (0, SHARING_VIOLATION)
@@ -233,7 +233,7 @@ def test_hosts_in_threads_of_one_process_share_a_file_the_same_way(tmp_path: Pat
             try:
                 app.create_persistent_reservation(Protocol.TCP, start, count)
             except OSError as exc:
-                assert exc.winerror == SHARING_VIOLATION
+                assert windows_code(exc) == SHARING_VIOLATION
                 continue
             with lock:
                 won.append(PortRange(start, count))

@@ -7,6 +7,7 @@ reboot all or nothing, and let several processes share one file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import multiprocessing
 import multiprocessing.queues
@@ -193,25 +194,25 @@ def test_set_preset_keeps_name_and_seed_of_any_size(store: Store) -> None:
 
 
 BAD_CALLS: list[tuple[str, Callable[[Store], object], type[Exception]]] = [
-    ("int protocol", lambda s: s.add_reservation(6, 1, 1, active=False), TypeError),  # type: ignore[arg-type]
-    ("text start", lambda s: s.add_reservation(TCP, "5", 1, active=False), TypeError),  # type: ignore[arg-type]
-    ("float count", lambda s: s.add_exclusion(TCP, 5, 1.0, "x"), TypeError),  # type: ignore[arg-type]
+    ("int protocol", lambda s: s.add_reservation(6, 1, 1, active=False), TypeError),  # type: ignore[arg-type]  # wrong on purpose
+    ("text start", lambda s: s.add_reservation(TCP, "5", 1, active=False), TypeError),  # type: ignore[arg-type]  # wrong on purpose
+    ("float count", lambda s: s.add_exclusion(TCP, 5, 1.0, "x"), TypeError),  # type: ignore[arg-type]  # wrong on purpose
     ("bool start", lambda s: s.add_exclusion(TCP, True, 1, "x"), TypeError),
     ("start 0", lambda s: s.add_reservation(TCP, 0, 1, active=False), ValueError),
     ("start 65536", lambda s: s.add_reservation(TCP, 65536, 1, active=False), ValueError),
     ("count 0", lambda s: s.add_reservation(TCP, 5, 0, active=False), ValueError),
     ("past 65535", lambda s: s.add_exclusion(TCP, 65530, 7, "x"), ValueError),
-    ("active not bool", lambda s: s.add_reservation(TCP, 5, 1, active=1), TypeError),  # type: ignore[arg-type]
+    ("active not bool", lambda s: s.add_reservation(TCP, 5, 1, active=1), TypeError),  # type: ignore[arg-type]  # wrong on purpose
     ("empty owner", lambda s: s.add_exclusion(TCP, 5, 1, ""), ValueError),
-    ("owner not text", lambda s: s.add_exclusion(TCP, 5, 1, 5), TypeError),  # type: ignore[arg-type]
+    ("owner not text", lambda s: s.add_exclusion(TCP, 5, 1, 5), TypeError),  # type: ignore[arg-type]  # wrong on purpose
     ("lone surrogate", lambda s: s.add_exclusion(TCP, 5, 1, "\ud800"), ValueError),
     ("remove start 0", lambda s: s.remove_reservation(TCP, 0, 1), ValueError),
-    ("remove owner None", lambda s: s.remove_exclusions(None), TypeError),  # type: ignore[arg-type]
-    ("range tuple", lambda s: s.set_range(TCP, Family.INET, (1, 2)), TypeError),  # type: ignore[arg-type]
-    ("family int", lambda s: s.set_range(TCP, 2, PortRange(1, 2)), TypeError),  # type: ignore[arg-type]
-    ("seed text", lambda s: s.set_preset("default", "1"), TypeError),  # type: ignore[arg-type]
-    ("seed None", lambda s: s.set_preset("default", None), TypeError),  # type: ignore[arg-type]
-    ("name int", lambda s: s.set_preset(5, 1), TypeError),  # type: ignore[arg-type]
+    ("remove owner None", lambda s: s.remove_exclusions(None), TypeError),  # type: ignore[arg-type]  # wrong on purpose
+    ("range tuple", lambda s: s.set_range(TCP, Family.INET, (1, 2)), TypeError),  # type: ignore[arg-type]  # wrong on purpose
+    ("family int", lambda s: s.set_range(TCP, 2, PortRange(1, 2)), TypeError),  # type: ignore[arg-type]  # wrong on purpose
+    ("seed text", lambda s: s.set_preset("default", "1"), TypeError),  # type: ignore[arg-type]  # wrong on purpose
+    ("seed None", lambda s: s.set_preset("default", None), TypeError),  # type: ignore[arg-type]  # wrong on purpose
+    ("name int", lambda s: s.set_preset(5, 1), TypeError),  # type: ignore[arg-type]  # wrong on purpose
     ("name unknown", lambda s: s.set_preset("docker", 1), ValueError),
 ]
 
@@ -287,7 +288,7 @@ def test_reboot_is_all_or_nothing_when_placed_rows_overlap_each_other(store: Sto
 
 @pytest.mark.parametrize("returned", [[("tcp", 1, 1)], [_res(TCP, 1000, 1)], "rows", None])
 def test_reboot_refuses_a_placer_that_returns_something_else(store: Store, returned: object) -> None:
-    _unchanged_after_failed_reboot(store, lambda r: returned, TypeError)  # type: ignore[arg-type,return-value]
+    _unchanged_after_failed_reboot(store, lambda r: returned, TypeError)  # type: ignore[arg-type,return-value]  # wrong on purpose
 
 
 # --- first_boot: a new machine in one transaction ---------------------------------------
@@ -385,15 +386,19 @@ def test_first_boot_is_all_or_nothing_when_a_placed_row_hits_a_new_reservation(s
 def test_first_boot_checks_its_reservations_like_add_reservation(
         store: Store, reservations: list[StoredReservation], in_the_way: StoredReservation) -> None:
     calls: list[MachineRecord] = []
-    err = _unchanged_after_failed_first_boot(
-        store, StoreConflict, lambda r: calls.append(r) or [], reservations)  # type: ignore[func-returns-value]
+
+    def place(record: MachineRecord) -> list[StoredExclusion]:
+        calls.append(record)
+        return []
+
+    err = _unchanged_after_failed_first_boot(store, StoreConflict, place, reservations)
     assert isinstance(err, StoreConflict) and err.row == in_the_way
     assert calls == []  # refused before booting
 
 
 @pytest.mark.parametrize("returned", [[("tcp", 1, 1)], [_res(TCP, 1000, 1)], None])
 def test_first_boot_refuses_a_placer_that_returns_something_else(store: Store, returned: object) -> None:
-    _unchanged_after_failed_first_boot(store, TypeError, lambda r: returned)  # type: ignore[arg-type,return-value]
+    _unchanged_after_failed_first_boot(store, TypeError, lambda r: returned)  # type: ignore[arg-type,return-value]  # wrong on purpose
 
 
 BAD_FIRST_BOOTS: list[tuple[str, dict[str, object], type[Exception]]] = [
@@ -419,7 +424,7 @@ def test_first_boot_with_bad_arguments_raises_python_errors_and_writes_nothing(
     arguments: dict[str, object] = {"ranges": HYPERV_LIKE, "preset": "hyperv", "seed": 3,
                                     "reservations": [], "place": lambda r: []}
     with pytest.raises(error):
-        store.first_boot(**{**arguments, **change})  # type: ignore[arg-type]
+        store.first_boot(**{**arguments, **change})  # type: ignore[arg-type]  # wrong on purpose
     assert store.load() == EMPTY
 
 
@@ -429,9 +434,9 @@ def test_records_and_rows_are_frozen_values() -> None:
     assert record.reservations == (_res(TCP, 1, 1),) and record.exclusions == ()
     assert hash(record) == hash(attrs.evolve(record))
     with pytest.raises(TypeError):
-        record.ranges[(UDP, Family.INET)] = PortRange(1, 1)  # type: ignore[index]
+        record.ranges[(UDP, Family.INET)] = PortRange(1, 1)  # type: ignore[index]  # read-only on purpose
     with pytest.raises(attrs.exceptions.FrozenInstanceError):
-        record.boot = 1  # type: ignore[misc]
+        record.boot = 1  # type: ignore[misc]  # frozen on purpose
     assert _res(TCP, 1, 3).last == 3 and _exc(TCP, 10, 3).last == 12
 
 
@@ -565,9 +570,9 @@ def test_a_store_that_cannot_be_created_is_a_port_pool_error(tmp_path: Path) -> 
 
 def test_bad_paths_are_python_errors(tmp_path: Path) -> None:
     with pytest.raises(TypeError):
-        SqliteStore(5)  # type: ignore[arg-type]
+        SqliteStore(5)  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(TypeError):
-        SqliteStore(b"/tmp/x")  # type: ignore[arg-type]
+        SqliteStore(b"/tmp/x")  # type: ignore[arg-type]  # wrong on purpose
     with pytest.raises(ValueError, match="empty"):
         SqliteStore("")
     with pytest.raises(ValueError, match="timeout"):
@@ -751,7 +756,7 @@ def test_a_store_deleted_at_run_time_fails_every_call_and_is_not_made_anew(tmp_p
     store = SqliteStore(path)
     path.unlink()
     for call in _write_calls():
-        err = _not_supported(lambda c=call: c(store))  # type: ignore[misc]
+        err = _not_supported(functools.partial(call, store))
         assert str(path) in str(err)
     assert os.listdir(tmp_path) == []
 
@@ -762,7 +767,7 @@ def test_a_store_replaced_by_a_directory_fails_every_call(tmp_path: Path) -> Non
     path.unlink()
     path.mkdir()
     for call in _write_calls():
-        _not_supported(lambda c=call: c(store))  # type: ignore[misc]
+        _not_supported(functools.partial(call, store))
 
 
 @pytest.fixture
@@ -787,7 +792,7 @@ def test_a_locked_store_fails_every_call_within_the_timeout(locked: tuple[Path, 
     before = _state(path)
     for call in _write_calls():
         started = time.monotonic()
-        err = _not_supported(lambda c=call: c(store))  # type: ignore[misc]
+        err = _not_supported(functools.partial(call, store))
         assert "locked" in str(err)
         assert time.monotonic() - started < 2
     assert _state(path) == before
@@ -821,7 +826,7 @@ def test_a_read_only_store_fails_writes_and_still_loads(read_only: tuple[Path, S
     path, store = read_only
     before = _state(path)
     for call in _write_calls()[1:]:
-        err = _not_supported(lambda c=call: c(store))  # type: ignore[misc]
+        err = _not_supported(functools.partial(call, store))
         assert "readonly" in str(err)
     assert store.load().reservations == (_res(TCP, 5000, 10),)
     assert SqliteStore(path).load() == store.load()  # opening needs no write
@@ -889,7 +894,12 @@ def test_a_store_deleted_before_reboot_is_not_made_anew(tmp_path: Path) -> None:
     store = SqliteStore(path)
     path.unlink()
     calls: list[MachineRecord] = []
-    _not_supported(lambda: store.reboot(lambda r: calls.append(r) or []))  # type: ignore[func-returns-value]
+
+    def place(record: MachineRecord) -> list[StoredExclusion]:
+        calls.append(record)
+        return []
+
+    _not_supported(lambda: store.reboot(place))
     assert calls == [] and not path.exists()
 
 

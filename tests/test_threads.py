@@ -176,7 +176,7 @@ class NoLock:
 def test_without_the_lock_the_thread_run_fails() -> None:
     """The control: the same kind of run on a host whose lock does nothing is caught."""
     host = EmulatedHost(seed=1, dynamic_ports=PortRange(40000, 300))
-    host.machine.lock = NoLock()  # type: ignore[assignment]
+    host.machine.lock = NoLock()  # type: ignore[assignment]  # the control: no lock at all
     for attempt in range(6):
         report = run_threads(THREADS, 800, seed=attempt, host=host, switch_interval=1e-6,
                              options=FuzzOptions(layers=frozenset({"interface"}), check_every=10))

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, settings
 
-from portpool import EmulatedHost, PortPool, PortPoolError, Socket, WinError, winerror
+from portpool import EmulatedHost, PortPool, PortPoolError, Protocol, Socket, WinError, winerror
 from portpool._cli import main
 from portpool.probe import EmulatedLab, compare_trace, record_trace, rules_for
 from portpool.testing import run_conformance_test
@@ -28,7 +28,7 @@ def test_a_trace_records_calls_results_codes_and_the_machine() -> None:
     codes = {c["code"] for c in calls}
     assert None in codes and int(WinError.WSAEADDRINUSE) in codes  # successes and refusals
     assert record_trace(EmulatedLab(EmulatedHost(seed=2)), seed=7, calls=150)["calls"] == calls
-    assert host.reservations(6) == host.reservations(17) == () and host.bindings(6) == ()
+    assert host.reservations(Protocol.TCP) == host.reservations(Protocol.UDP) == () and host.bindings(Protocol.TCP) == ()
 
 
 @pytest.mark.parametrize("backend", ["emulated", "ctypes"])
@@ -125,7 +125,8 @@ class _BareSocket(Socket):
         self._bare(self._inner.setsockopt, level, option, value)
 
     def getsockopt(self, level: int, option: int) -> int:
-        return self._bare(self._inner.getsockopt, level, option)  # type: ignore[no-any-return]
+        value: int = self._bare(self._inner.getsockopt, level, option)
+        return value
 
     def listen(self, backlog: int = 128) -> None:
         self._bare(self._inner.listen, backlog)

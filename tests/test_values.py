@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from portpool import Family, PortPoolError, PortRange, Reservation, WinError, winerror
+from portpool import EmulatedHost, Family, PortPoolError, PortRange, Reservation, WinError, winerror
 from portpool.testing.strategies import dynamic_ranges, emulated_hosts, port_ranges
 
 
@@ -42,7 +42,7 @@ def test_port_range_validation_and_repr() -> None:
         with pytest.raises(ValueError, match="port"):
             PortRange(start, count)
     with pytest.raises(TypeError):
-        PortRange("1", 1)  # type: ignore[arg-type]
+        PortRange("1", 1)  # type: ignore[arg-type]  # wrong on purpose
 
 
 @given(st.lists(port_ranges(within=PortRange(100, 60), max_count=6), max_size=8),
@@ -74,21 +74,24 @@ def test_free_segments_are_exact(blocks: list[PortRange], binds: list[int], mini
     assert space.segments(Family.INET, minimum) == [r for r in runs if r[1] - r[0] + 1 >= minimum]
     assert space.free_ports(Family.INET) == len(free)
     assert space.free_ports(Family.INET6) == len([p for p in range(150, 190) if p not in taken])
-    for block in list(space.blocks.values()):
-        space.remove_block(block)
+    for held in list(space.blocks.values()):
+        space.remove_block(held)
     for port in list(space.bound):
         space.unbind(port, space.bound[port])
     assert space.free_ports(Family.INET) == 60 and space.free_ports(Family.INET6) == 40
     if nearly_full:
-        assert list(space.ranges[Family.INET].free_set) == list(range(100, 160))  # type: ignore[arg-type]
+        free_set = space.ranges[Family.INET].free_set
+        assert free_set is not None  # kept once nearly full
+        assert list(free_set) == list(range(100, 160))
 
 
 @given(dynamic_ranges(), emulated_hosts())
-def test_strategies_make_valid_values(dynamic: PortRange, host) -> None:
+def test_strategies_make_valid_values(dynamic: PortRange, host: EmulatedHost) -> None:
     assert dynamic.count >= 255 and dynamic.start >= 1024
     pool = host.process()
     sock = pool.socket()
     sock.bind(("", 0))
+    assert sock.protocol is not None  # a stream socket has ports
     assert sock.getsockname()[1] in host.dynamic_range(sock.protocol)
 
 

@@ -90,7 +90,8 @@ class _Recording:
     network byte order."""
 
     def __init__(self, ws2: Any, flowinfo: int) -> None:
-        self._ws2, self.seen = ws2, []
+        self._ws2 = ws2
+        self.seen: list[tuple[int, int]] = []
         self._flowinfo = flowinfo
 
         def bind(s: int, name: int, namelen: int) -> int:

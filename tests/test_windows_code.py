@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import socket
 import sys
 
@@ -10,6 +9,8 @@ import pytest
 
 import portpool
 from portpool import EmulatedHost, PortPoolError, Protocol, WinError, windows_code, winerror
+
+from ._wctypes import wctypes
 
 
 def test_portpool_errors_give_their_code_as_a_plain_int() -> None:
@@ -32,7 +33,7 @@ def test_the_patch_s_errors_give_their_code_on_every_os() -> None:
         with pytest.raises(PermissionError) as refused, socket.socket() as sock:
             sock.bind(("0.0.0.0", 50000))
         assert windows_code(refused.value) == 10013
-        assert windows_code(ctypes.WinError(10048)) == 10048  # type: ignore[attr-defined,unused-ignore]
+        assert windows_code(wctypes.WinError(10048)) == 10048
 
 
 def test_codes_portpool_does_not_list_are_given_too() -> None:
@@ -58,9 +59,10 @@ def test_other_exceptions_carry_none(error: BaseException) -> None:
 
 def test_a_winerror_that_is_no_code_is_not_taken_for_one() -> None:
     odd = OSError(13, "x")
-    odd.winerror = "10013"  # type: ignore[attr-defined,unused-ignore]  # someone's own attribute
+    # setattr: someone's own attribute of a type no platform's typeshed allows
+    setattr(odd, "winerror", "10013")  # noqa: B010
     assert windows_code(odd) is None
-    odd.winerror = True  # type: ignore[attr-defined,unused-ignore]
+    setattr(odd, "winerror", True)  # noqa: B010
     assert windows_code(odd) is None
 
 

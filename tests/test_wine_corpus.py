@@ -106,7 +106,7 @@ def test_record_through_the_interface(record: dict[str, Any], new_process: Calla
 
 
 def test_the_written_out_ids_are_those_of_the_prefixes() -> None:
-    marked = set(test_record_through_the_emulated_ws2_32.pytestmark[-1].args)  # type: ignore[attr-defined]
+    marked = set(test_record_through_the_emulated_ws2_32.pytestmark[-1].args)
     assert marked == {rule for ids in RULES_BY_PREFIX.values() for rule in ids}
 
 

@@ -45,6 +45,7 @@ from ._journal import Journal
 
 if TYPE_CHECKING:
     from .._host import EmulatedHost
+    from .._winsock._dlls import EmulatedDlls
     from ..netsh import ExcludedRange
 
 __all__ = [
@@ -649,7 +650,8 @@ class WindowsLab(Lab):
         scratch: as for :class:`Lab`.
         child_backend: the backend the other processes open (``"windows"``; the tests
             use ``"emulated"`` to check the machinery off Windows).
-        dlls: the ``(ws2_32, iphlpapi)`` pair for this process (``None``: the real ones).
+        dlls: the ``(ws2_32, iphlpapi)`` pair for this process, or an
+            :class:`~portpool.EmulatedDlls` (which unpacks as one); ``None``: the real ones.
         netsh: runs netsh's words and returns ``(exit status, output)`` (default: netsh.exe,
             its output decoded in the console's output code page).
         elevated: whether this process is elevated (default: asked of Windows).
@@ -667,7 +669,7 @@ class WindowsLab(Lab):
     capabilities = frozenset({"other-process", "exit", "dlls"})
 
     def __init__(self, *, scratch: PortRange = DEFAULT_SCRATCH, child_backend: str = "windows",
-                 dlls: tuple[Any, Any] | None = None,
+                 dlls: tuple[Any, Any] | EmulatedDlls | None = None,
                  netsh: Callable[[list[str]], tuple[int, str]] | None = None,
                  elevated: bool | None = None, messages: SystemMessage | None = None,
                  journal: str | os.PathLike[str] | None = None,

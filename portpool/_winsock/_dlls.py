@@ -70,6 +70,20 @@ class MachineHost(_Protocol):
     @property
     def variants(self) -> dict[str, str]: ...
 
+
+class _CFunction(_Protocol):
+    """An exported function: a ctypes function pointer whose C result is an integer type
+    (int, SOCKET, DWORD, BOOL, ULONG), which ctypes gives as a Python ``int``."""
+
+    def __call__(self, *args: Any) -> int: ...
+
+
+class _CHandleFunction(_Protocol):
+    """An exported function whose C result is a HANDLE (``c_void_p``: NULL is ``None``)."""
+
+    def __call__(self, *args: Any) -> int | None: ...
+
+
 __all__ = ["CallControl", "EmulatedDlls", "EmulatedIphlpapi", "EmulatedWs2_32"]
 
 _WSADATA_VERSION: Final = 0x0202
@@ -287,6 +301,31 @@ class _Details:
 
 class EmulatedWs2_32:
     """``ws2_32``-shaped functions of one emulated process (see the module docstring)."""
+
+    # The exports, made in __init__ (one C function pointer each, prototype from
+    # _abi.PROTOTYPES); declared here so that callers are type-checked.
+    # tests/test_dlls.py checks that these are exactly the exports.
+    WSAStartup: _CFunction
+    WSACleanup: _CFunction
+    WSAGetLastError: _CFunction
+    socket: _CFunction
+    bind: _CFunction
+    getsockname: _CFunction
+    connect: _CFunction
+    listen: _CFunction
+    accept: _CFunction
+    getpeername: _CFunction
+    setsockopt: _CFunction
+    getsockopt: _CFunction
+    closesocket: _CFunction
+    WSAIoctl: _CFunction
+    WSPIoctl: _CFunction
+    WSACreateEvent: _CHandleFunction
+    WSACloseEvent: _CFunction
+    WSASetEvent: _CFunction
+    WSAResetEvent: _CFunction
+    WSAWaitForMultipleEvents: _CFunction
+    WSAGetOverlappedResult: _CFunction
 
     def __init__(self, host: MachineHost, pid: int, control: CallControl) -> None:
         self.host, self.pid, self.control = host, pid, control
@@ -683,6 +722,14 @@ class EmulatedWs2_32:
 class EmulatedIphlpapi:
     """``iphlpapi``-shaped persistent-reservation functions of one emulated process."""
 
+    # The exports, made in __init__ (see EmulatedWs2_32).
+    CreatePersistentTcpPortReservation: _CFunction
+    CreatePersistentUdpPortReservation: _CFunction
+    LookupPersistentTcpPortReservation: _CFunction
+    LookupPersistentUdpPortReservation: _CFunction
+    DeletePersistentTcpPortReservation: _CFunction
+    DeletePersistentUdpPortReservation: _CFunction
+
     def __init__(self, host: MachineHost, pid: int, control: CallControl) -> None:
         self.host, self.pid, self.control = host, pid, control
         self.details = _Details()
@@ -725,7 +772,7 @@ class EmulatedDlls:
         self.ws2_32 = EmulatedWs2_32(host, pid, control)
         self.iphlpapi = EmulatedIphlpapi(host, pid, control)
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[Any]:  # Any: an iterator cannot type each position
         return iter((self.ws2_32, self.iphlpapi))
 
     def exit(self) -> None:

@@ -15,10 +15,11 @@ import importlib.util
 import socket
 import sys
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
 
-from portpool import EmulatedHost, Protocol
+from portpool import EmulatedHost, Protocol, windows_code
 
 from .conftest import DEADLINE, INSIDE, within
 
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.portpool(preset="hyperv", seed=1, admin=True)
 
 
 @pytest.fixture
-def iphlpapi(machine: EmulatedHost) -> Iterator[object]:
+def iphlpapi(machine: EmulatedHost) -> Iterator[ModuleType]:
     """``cwinsdk.um.iphlpapi``, imported inside the patch, forgotten after the test."""
     import cwinsdk.um.iphlpapi as module
 
@@ -41,25 +42,25 @@ def iphlpapi(machine: EmulatedHost) -> Iterator[object]:
 
 
 def test_a_persistent_block_inside_winnat_is_refused_as_on_windows(
-        machine: EmulatedHost, iphlpapi: object) -> None:
+        machine: EmulatedHost, iphlpapi: ModuleType) -> None:
     token = ctypes.c_uint64()
     with pytest.raises(OSError, match="WinError 32") as info:  # cwinsdk's errcheck: WinError(result)
-        iphlpapi.CreatePersistentTcpPortReservation(  # type: ignore[attr-defined]
+        iphlpapi.CreatePersistentTcpPortReservation(
             socket.htons(INSIDE), 10, ctypes.byref(token))
-    assert info.value.winerror == 32  # type: ignore[attr-defined]  # ERROR_SHARING_VIOLATION
+    assert windows_code(info.value) == 32  # ERROR_SHARING_VIOLATION
     assert "being used by another process" in str(info.value)
 
 
-def test_create_lookup_bind_delete(machine: EmulatedHost, iphlpapi: object) -> None:
+def test_create_lookup_bind_delete(machine: EmulatedHost, iphlpapi: ModuleType) -> None:
     block = machine.find_free_block(10, Protocol.TCP)
 
     def round_trip() -> tuple[int, int]:
-        api: object = iphlpapi
+        api = iphlpapi
         made, found = ctypes.c_uint64(), ctypes.c_uint64()
-        api.CreatePersistentTcpPortReservation(socket.htons(block.start), 10, ctypes.byref(made))  # type: ignore[attr-defined]
-        api.LookupPersistentTcpPortReservation(socket.htons(block.start), 10, ctypes.byref(found))  # type: ignore[attr-defined]
+        api.CreatePersistentTcpPortReservation(socket.htons(block.start), 10, ctypes.byref(made))
+        api.LookupPersistentTcpPortReservation(socket.htons(block.start), 10, ctypes.byref(found))
         assert any(r.range == block and r.persistent for r in machine.reservations(Protocol.TCP))
-        api.DeletePersistentTcpPortReservation(socket.htons(block.start), 10)  # type: ignore[attr-defined]
+        api.DeletePersistentTcpPortReservation(socket.htons(block.start), 10)
         return made.value, found.value
 
     made, found = within(DEADLINE, round_trip, what="cwinsdk create/lookup/delete")
@@ -67,8 +68,8 @@ def test_create_lookup_bind_delete(machine: EmulatedHost, iphlpapi: object) -> N
     assert not any(r.range == block for r in machine.reservations(Protocol.TCP))
 
 
-def test_an_export_portpool_does_not_emulate_fails_with_120(iphlpapi: object) -> None:
+def test_an_export_portpool_does_not_emulate_fails_with_120(iphlpapi: ModuleType) -> None:
     count = ctypes.c_ulong()
     with pytest.raises(OSError, match="WinError 120") as info:
-        iphlpapi.GetNumberOfInterfaces(ctypes.byref(count))  # type: ignore[attr-defined]
-    assert info.value.winerror == 120  # type: ignore[attr-defined]  # ERROR_CALL_NOT_IMPLEMENTED
+        iphlpapi.GetNumberOfInterfaces(ctypes.byref(count))
+    assert windows_code(info.value) == 120  # ERROR_CALL_NOT_IMPLEMENTED

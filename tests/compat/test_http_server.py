@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from portpool import EmulatedHost
+from portpool import EmulatedHost, windows_code
 
 from .conftest import INSIDE, outside_rows, serving
 
@@ -18,7 +18,9 @@ pytestmark = pytest.mark.portpool(preset="hyperv", seed=1)
 
 class Hello(http.server.BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # the handler's own name
-        body = f"hello from {self.server.server_address[1]}".encode()
+        address = self.server.server_address
+        assert isinstance(address, tuple)  # an AF_INET server's (host, port)
+        body = f"hello from {address[1]}".encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -31,7 +33,7 @@ class Hello(http.server.BaseHTTPRequestHandler):
 def test_bind_inside_winnat_is_refused_as_on_windows(machine: EmulatedHost) -> None:
     with pytest.raises(PermissionError) as info:
         http.server.HTTPServer(("127.0.0.1", INSIDE), Hello)
-    assert info.value.winerror == 10013  # type: ignore[attr-defined]
+    assert windows_code(info.value) == 10013
     assert "An attempt was made to access a socket in a way forbidden by its access permissions" \
         in str(info.value)
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import socket
 import urllib.request
+from typing import Any
 
 import pytest
 
-from portpool import EmulatedHost
+from portpool import EmulatedHost, windows_code
 
-from .conftest import DEADLINE, INSIDE, outside_rows, within
+from .conftest import DEADLINE, INSIDE, ASGIReceive, ASGIScope, ASGISend, outside_rows, within
 
 hypercorn_asyncio = pytest.importorskip("hypercorn.asyncio",
                                         reason="pip install 'portpool[compat]' for the matrix")
@@ -19,14 +20,14 @@ hypercorn_config = pytest.importorskip("hypercorn.config")
 pytestmark = pytest.mark.portpool(preset="hyperv", seed=1)
 
 
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+async def app(scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
     if scope["type"] != "http":
         return
     await send({"type": "http.response.start", "status": 200, "headers": []})
     await send({"type": "http.response.body", "body": b"hypercorn says hi"})
 
 
-def _config(port: int):  # type: ignore[no-untyped-def]
+def _config(port: int) -> Any:  # Any: the module is pytest.importorskip's
     config = hypercorn_config.Config()
     config.bind = [f"127.0.0.1:{port}"]
     config.accesslog = config.errorlog = None
@@ -39,7 +40,7 @@ def test_bind_inside_winnat_is_refused_as_on_windows(machine: EmulatedHost) -> N
 
     with pytest.raises(PermissionError) as info:
         within(DEADLINE, asyncio.run, main(), what="hypercorn on the excluded port")
-    assert info.value.winerror == 10013  # type: ignore[attr-defined]
+    assert windows_code(info.value) == 10013
 
 
 def test_serves_and_shuts_down(machine: EmulatedHost) -> None:

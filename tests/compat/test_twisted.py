@@ -6,6 +6,7 @@ import subprocess
 import sys
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,11 @@ server = pytest.importorskip("twisted.web.server")
 pytestmark = pytest.mark.portpool(preset="hyperv", seed=1)
 
 
-class Hello(resource.Resource):
+# twisted's Resource is untyped (its __init__ too), and pytest.importorskip gives Any.
+Resource: Any = resource.Resource
+
+
+class Hello(Resource):  # type: ignore[misc]  # subclassing Any (see above)
     isLeaf = True
 
     def render_GET(self, request: object) -> bytes:  # twisted's name

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import time
 import urllib.request
+from typing import Any
 
 import pytest
 
 from portpool import EmulatedHost
 
-from .conftest import DEADLINE, INSIDE, outside_rows, serving, within
+from .conftest import DEADLINE, INSIDE, ASGIReceive, ASGIScope, ASGISend, outside_rows, serving, within
 
 uvicorn = pytest.importorskip("uvicorn", reason="pip install 'portpool[compat]' for the matrix")
 
 pytestmark = pytest.mark.portpool(preset="hyperv", seed=1)
 
 
-async def app(scope, receive, send):  # type: ignore[no-untyped-def]
+async def app(scope: ASGIScope, receive: ASGIReceive, send: ASGISend) -> None:
     assert scope["type"] == "http"
     await send({"type": "http.response.start", "status": 200,
                 "headers": [(b"content-type", b"text/plain")]})
     await send({"type": "http.response.body", "body": b"uvicorn says hi"})
 
 
-def _config(port: int) -> uvicorn.Config:
+def _config(port: int) -> Any:  # Any: the module is pytest.importorskip's
     return uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
                           access_log=False)
 

@@ -6,10 +6,12 @@ import errno
 import gc
 import urllib.request
 import warnings
+from typing import Any
+from wsgiref.types import StartResponse
 
 import pytest
 
-from portpool import EmulatedHost
+from portpool import EmulatedHost, windows_code
 
 from .conftest import INSIDE, outside_rows, serving
 
@@ -19,7 +21,7 @@ waitress_server = pytest.importorskip("waitress.server",
 pytestmark = pytest.mark.portpool(preset="hyperv", seed=1)
 
 
-def app(environ: dict[str, object], start_response):  # type: ignore[no-untyped-def]
+def app(environ: dict[str, object], start_response: StartResponse) -> list[bytes]:
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"waitress says hi"]
 
@@ -31,7 +33,7 @@ def test_bind_inside_winnat_is_refused_as_on_windows(machine: EmulatedHost) -> N
         warnings.simplefilter("ignore", ResourceWarning)
         with pytest.raises(PermissionError) as info:
             waitress_server.create_server(app, host="127.0.0.1", port=INSIDE)
-        assert info.value.winerror == 10013  # type: ignore[attr-defined]
+        assert windows_code(info.value) == 10013
         del info
         gc.collect()
 
@@ -45,11 +47,11 @@ def test_serves_and_closes(machine: EmulatedHost) -> None:
         assert reply.read() == b"waitress says hi"
 
 
-def _close(server: object) -> None:
+def _close(server: Any) -> None:  # Any: a waitress server (pytest.importorskip's module)
     """close() from another thread races waitress's own select loop (EBADF, without the
     patch too): the loop closes the server itself, woken by its trigger."""
     try:
-        server.trigger.pull_trigger(server.close)  # type: ignore[attr-defined]
+        server.trigger.pull_trigger(server.close)
     except OSError as exc:
         # A task thread's wake-up ran the thunk, which closed the trigger, before this
         # write: the server is closed all the same (the serving thread's end says so).

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import urllib.request
 import wsgiref.simple_server
+from wsgiref.types import StartResponse
 
 import pytest
 
-from portpool import EmulatedHost
+from portpool import EmulatedHost, windows_code
 
 from .conftest import INSIDE, outside_rows, serving
 
@@ -19,7 +20,7 @@ class Quiet(wsgiref.simple_server.WSGIRequestHandler):
         pass
 
 
-def app(environ: dict[str, object], start_response):  # type: ignore[no-untyped-def]
+def app(environ: dict[str, object], start_response: StartResponse) -> list[bytes]:
     start_response("200 OK", [("Content-Type", "text/plain")])
     return [b"wsgiref says hi"]
 
@@ -27,7 +28,7 @@ def app(environ: dict[str, object], start_response):  # type: ignore[no-untyped-
 def test_bind_inside_winnat_is_refused_as_on_windows(machine: EmulatedHost) -> None:
     with pytest.raises(PermissionError) as info:
         wsgiref.simple_server.make_server("127.0.0.1", INSIDE, app, handler_class=Quiet)
-    assert info.value.winerror == 10013  # type: ignore[attr-defined]
+    assert windows_code(info.value) == 10013
 
 
 def test_serves_and_shuts_down(machine: EmulatedHost) -> None:

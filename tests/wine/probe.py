@@ -4,7 +4,7 @@ import sys
 
 sys.path.insert(0, sys.argv[1])
 
-from portpool import EmulatedHost, PortPoolError, Protocol
+from portpool import EmulatedHost, PortPoolError, Protocol, windows_code
 from portpool.backends.windows import WindowsPool
 
 pool = WindowsPool()  # the real DLLs: Wine's ws2_32 and iphlpapi
@@ -60,7 +60,7 @@ with socket.socket() as check:
         check.bind(("127.0.0.1", port))  # no SO_REUSEADDR: fails while the port is bound
         print("CLOSE-FREES True")
     except OSError as err:
-        print("CLOSE-FREES", err.winerror)
+        print("CLOSE-FREES", windows_code(err))
 try:
     third.socket()
     print("CLOSED-POOL ok")

@@ -4,7 +4,7 @@ import sys
 
 # Wine 8 lacks propsys.VariantToString, which platform's WMI query needs; without _wmi,
 # platform falls back to sys.getwindowsversion().
-sys.modules["_wmi"] = None  # type: ignore[assignment]
+sys.modules["_wmi"] = None  # type: ignore[assignment]  # None: "import _wmi" fails
 stage, site, root = sys.argv[1:4]
 sys.path[:0] = [stage, site, root]
 
