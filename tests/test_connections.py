@@ -596,10 +596,10 @@ def test_an_accepted_socket_reads_the_listeners_options(pool: PortPool) -> None:
         server.setsockopt(level, option, value)
     server.setsockopt(SOL_SOCKET, SO_LINGER, linger(True, 555))
     server.bind(("127.0.0.1", 0))
-    server.listen(1)  # type: ignore[attr-defined]
+    server.listen(1)
     client = pool.socket()
     client.connect(server.getsockname())
-    accepted, _ = server.accept()  # type: ignore[attr-defined]
+    accepted, _ = server.accept()
     assert [accepted.getsockopt(SOL_SOCKET, o) for o in (SO_REUSEADDR, _KEEPALIVE, _OOBINLINE,
                                                          _RCVBUF, _RCVTIMEO)] == [1, 1, 1, 0x123, 0x123]
     assert accepted.getsockopt(_IPPROTO_TCP, _TCP_NODELAY) == 1
