@@ -201,7 +201,7 @@ def test_the_range_is_kept_in_the_store_and_read_at_boot(tmp_path: Any) -> None:
     assert client(app, 8080).getsockname()[1] in PortRange(40000, 100)
     again.set_auto_reuse_ports(None)  # 0 ports: off from the next boot
     again.reboot()
-    assert again.auto_reuse_ports is None and EmulatedHost(store=path).auto_reuse_ports is None
+    assert in_force(again) is None and in_force(EmulatedHost(store=path)) is None
 
 
 @rule("O15")
