@@ -4,8 +4,10 @@ template's blocks until one changes, and the addresses bind remembers."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from portpool import EmulatedHost, Family, PortPoolError, PortRange, Protocol, WinError
@@ -126,3 +128,57 @@ def test_a_remembered_address_still_meets_every_bind_check() -> None:
         with pytest.raises(PortPoolError) as foreign:
             app.socket().bind(("10.9.9.9", 0))
         assert foreign.value.code is WinError.WSAEADDRNOTAVAIL
+
+
+_SPACE_OPS = st.lists(st.tuples(st.sampled_from(["bind", "unbind", "block", "unblock", "port", "run"]),
+                                st.sampled_from([Family.INET, Family.INET6]), st.booleans(),
+                                st.integers(95, 130), st.integers(1, 4)), max_size=60)
+
+
+@given(_SPACE_OPS, st.integers(0, 24), st.integers(0, 2**16))
+@example([("port", Family.INET, True, 0, 1), ("port", Family.INET6, False, 0, 1),
+          ("run", Family.INET6, False, 0, 1), ("port", Family.INET6, True, 0, 1)], 20, 1)
+def test_ip_versions_sharing_a_range_entry_answer_as_with_an_entry_each(
+        ops: list[tuple[str, Family, bool, int, int]], fill: int, seed: int) -> None:
+    """Two IP versions with the same dynamic ports share one free-port entry (a bind counts
+    once); each still draws as if it had its own: same ports, same counts, same draws."""
+    from portpool._model._space import _distinct
+
+    ranges = {Family.INET: PortRange(100, 24), Family.INET6: PortRange(100, 24)}
+    shared, apart = PortSpace(ranges), PortSpace(ranges)
+    assert len(shared._distinct) == 1
+    apart.ranges[Family.INET6] = apart.ranges[Family.INET].copy()  # the layout of old
+    apart._distinct = _distinct(apart.ranges)
+    rngs = [random.Random(seed), random.Random(seed)]
+    for handle in range(fill):  # a crowded range: allocations switch to the free set
+        shared.bind(100 + handle, handle)
+        apart.bind(100 + handle, handle)
+    shared.counter = apart.counter = 100  # the first allocation walks the filled ports
+    handle = fill
+    for verb, family, sequential, port, count in ops:
+        answers = []
+        for space, rng in zip((shared, apart), rngs, strict=True):
+            if verb == "bind" and port not in space.reserved:
+                space.bind(port, handle)  # a second holder shares the port
+            elif verb == "unbind" and space.holders(port):
+                space.unbind(port, space.holders(port)[-1])
+            elif verb == "block" and space.overlapping(PortRange(port, count)) is None:
+                space.add_block(Block(BlockKind.RUNTIME, PortRange(port, count)))
+            elif verb == "unblock" and space.block_at(port) is not None:
+                block = space.block_at(port)
+                assert block is not None
+                space.remove_block(block)
+            elif verb == "port":
+                answers.append(picked := space.allocate_port(family, rng, sequential=sequential))
+                if picked is not None:
+                    space.bind(picked, handle)
+            elif verb == "run":
+                answers.append(space.allocate_block(family, count, rng, sequential=sequential))
+        handle += 1
+        assert answers[:1] == answers[1:]
+        for fam in ranges:
+            taken = set(shared.bound) | shared.reserved
+            assert shared.free_ports(fam) == apart.free_ports(fam) == sum(
+                1 for p in range(100, 124) if p not in taken)
+        assert shared.crowded == apart.crowded and shared.counter == apart.counter
+    assert rngs[0].getstate() == rngs[1].getstate()

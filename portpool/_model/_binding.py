@@ -77,7 +77,7 @@ class _Binding(_MachineState):
         self.lock.acquire()  # not `with`: half the cost on this hot path
         try:
             sock = self._sockets.get(handle) if type(handle) is int else None
-            if sock is None or sock.pid != pid or not self._processes[pid].alive:
+            if sock is None or sock.pid != pid:  # (found: its process is alive, see _sockets)
                 sock = self._socket(pid, handle)  # refuses (A19, R9b)
             if type(port) is not int or not 0 <= port <= MAX_PORT:  # the hot path is a plain int
                 port = _port_number(port)

@@ -135,6 +135,9 @@ class _MachineState:
     _next_pid: int
     _next_handle: int
     _processes: dict[int, _Process]
+    #: Every socket here belongs to a live process of this boot: a process's sockets close
+    #: before it ends (``exit_process``) and a reboot starts with none.  So a socket found
+    #: with the caller's pid needs no liveness check (A19 cannot apply): the hot paths.
     _sockets: dict[int, _Socket]
     _tokens: dict[int, Block]  # token -> runtime or persistent block
     _spaces: dict[Protocol, PortSpace]
@@ -230,8 +233,8 @@ class _MachineState:
 
     def _socket(self, pid: int, handle: object) -> _Socket:
         sock = self._sockets.get(handle) if type(handle) is int else None
-        if sock is not None and sock.pid == pid and self._processes[pid].alive:
-            return sock  # the hot path
+        if sock is not None and sock.pid == pid:
+            return sock  # the hot path (its process is alive: see ``_sockets``)
         self._live_process(pid)  # A19 before R9b
         if sock is None or sock.pid != pid:
             number = _as_int(handle)
