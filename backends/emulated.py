@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket as _pysocket
 from typing import Any, final
 
 from portpool._arguments import (
@@ -16,7 +15,7 @@ from portpool._errors import PortPoolError, winerror
 from portpool._host import EmulatedHost, EmulatedProcess
 from portpool._interface import Address, Socket
 from portpool._model._machine import Machine, SocketInfo
-from portpool._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, Family, Protocol, Reservation
+from portpool._types import AF_INET, SOCK_STREAM, Family, Protocol, Reservation
 
 __all__ = ["EmulatedPool", "EmulatedSocket"]
 
@@ -82,13 +81,16 @@ class EmulatedSocket(Socket):
         """See :meth:`portpool.Socket.bind`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "bind")
-        if (type(address) is tuple and len(address) == 2 and self._family is _INET
-                and type(address[0]) is str and type(address[1]) is int
-                and 0 <= address[1] <= 65535):  # the hot path: a plain IPv4 pair
-            self._machine.bind(self._pid, self._handle, address[0], address[1])
-        else:
-            host, port = check_address(address, self._family)
-            self._machine.bind(self._pid, self._handle, host, port)
+        if type(address) is tuple and len(address) == 2 and self._family is _INET:
+            try:  # the hot path: an IPv4 pair goes to the model as it is (_judged_first)
+                self._machine.bind(self._pid, self._handle, address[0], address[1])
+                return
+            except PortPoolError as refused:
+                error = refused
+            check_address(address, self._family)  # Python's checks come first
+            raise error
+        host, port = check_address(address, self._family)
+        self._machine.bind(self._pid, self._handle, host, port)
 
     def getsockname(self) -> Address:
         """See :meth:`portpool.Socket.getsockname`."""
@@ -225,9 +227,14 @@ class EmulatedPool(EmulatedProcess):
         """See :meth:`portpool.PortPool.socket`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "socket")
-        if not (family.__class__ is int and type.__class__ is int and proto.__class__ is int
-                and (family, type, proto) in _COMMON_SOCKETS):  # the hot path skips the checks
-            family, type, proto = check_socket_args(family, type, proto)  # noqa: A001 - socket's names
+        if family.__class__ is int and type.__class__ is int and proto.__class__ is int:
+            try:  # the hot path: plain ints go to the model as they are (_judged_first)
+                return EmulatedSocket(self, self._machine.open_socket(self._pid, family, type, proto))
+            except PortPoolError as refused:
+                error = refused
+            check_socket_args(family, type, proto)  # Python's checks come first
+            raise error
+        family, type, proto = check_socket_args(family, type, proto)  # noqa: A001 - socket's names
         return EmulatedSocket(self, self._machine.open_socket(self._pid, family, type, proto))
 
     def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
@@ -258,10 +265,12 @@ class EmulatedPool(EmulatedProcess):
         self.exit()
 
 
-# socket() triples that need no Python-level checks: TCP and UDP over IPv4 and IPv6.
-_COMMON_SOCKETS = frozenset(
-    (family, kind, proto) for family in (AF_INET, AF_INET6, int(_pysocket.AF_INET6))
-    for kind, natural in ((SOCK_STREAM, 6), (SOCK_DGRAM, 17)) for proto in (0, natural))
+# _judged_first: socket() with plain ints, and bind() with an IPv4 pair, go to the model
+# before Python's checks (check_socket_args, check_address), which run only when the model
+# refuses: the model accepts nothing those checks refuse (a triple it knows fits C ints; a
+# host it knows is a str and a port it takes is an int in 0-65535) and refuses before it
+# changes anything, so Python's error still comes first and Windows' after it, as when
+# the checks ran first, and the common call pays for neither.
 
 
 def _persistent_args(protocol: object, start: object, count: object) -> tuple[int, int, int]:

@@ -1,6 +1,7 @@
 """The model's fast paths give the answers of the plain paths they stand for: the sorted
 maps that spill into a SortedList, the store index's batch add, port spaces that share a
-template's blocks until one changes, and the addresses bind remembers."""
+template's blocks until one changes, IP versions that share a range entry, the addresses
+bind remembers, and the interface calls that reach the model before Python's checks."""
 
 from __future__ import annotations
 
@@ -182,3 +183,28 @@ def test_ip_versions_sharing_a_range_entry_answer_as_with_an_entry_each(
                 1 for p in range(100, 124) if p not in taken)
         assert shared.crowded == apart.crowded and shared.counter == apart.counter
     assert rngs[0].getstate() == rngs[1].getstate()
+
+
+@pytest.mark.rule("A19")
+@pytest.mark.rule("R9b")
+def test_python_judges_arguments_before_windows_on_the_hot_paths_too() -> None:
+    """socket() with plain ints and bind() with an IPv4 pair reach the model before
+    Python's checks; a refusal still comes after Python's error, as in Python's socket."""
+    app = EmulatedHost(seed=1).process()
+    sock = app.socket()
+    sock.close()
+    with pytest.raises(OverflowError):
+        sock.bind(("127.0.0.1", 70000))
+    with pytest.raises(TypeError):
+        sock.bind(("127.0.0.1", True))
+    with pytest.raises(TypeError):
+        sock.bind((b"127.0.0.1", 0))
+    with pytest.raises(PortPoolError) as closed:
+        sock.bind(("127.0.0.1", 0))
+    assert closed.value.code is WinError.WSAENOTSOCK
+    app.exit()
+    with pytest.raises(OverflowError):
+        app.socket(2, 1, 2**40)
+    with pytest.raises(PortPoolError) as gone:
+        app.socket(2, 1, 0)
+    assert gone.value.winerror != 0 and "A19" in str(gone.value)

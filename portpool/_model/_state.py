@@ -123,9 +123,10 @@ class _MachineState:
 
     lock: threading.RLock
     _local: frozenset[str]
-    #: (host text, family, IPV6_V6ONLY) -> (canonical text, endpoints) of binds that passed
-    #: W4 and L1-L4 on this machine (its addresses never change): bind's hot path.
-    _where: dict[tuple[str, Family, bool], tuple[str, tuple[Endpoint, ...]]]
+    #: The host text of an IPv4 socket's bind, (host text, IPV6_V6ONLY) of an IPv6 one ->
+    #: (canonical text, endpoints) of binds that passed W4 and L1-L4 on this machine (its
+    #: addresses never change): bind's hot path.
+    _where: dict[str | tuple[str, bool], tuple[str, tuple[Endpoint, ...]]]
     #: Whether wildcard ports are counted (A4's default) rather than drawn.
     _counted: bool
     _variants: dict[str, str]
