@@ -208,3 +208,15 @@ def test_python_judges_arguments_before_windows_on_the_hot_paths_too() -> None:
     with pytest.raises(PortPoolError) as gone:
         app.socket(2, 1, 0)
     assert gone.value.winerror != 0 and "A19" in str(gone.value)
+
+
+def test_a_machines_generator_is_made_on_first_use_and_then_kept() -> None:
+    from portpool._model._machine import Machine
+    from portpool._model._state import _SetOnFirstUse
+
+    assert isinstance(Machine._rng, _SetOnFirstUse)  # read on the class: the descriptor
+    machine = EmulatedHost(seed=7).machine
+    assert "_rng" not in vars(machine)  # not seeded by making the machine
+    generator = machine._rng
+    assert machine._rng is generator and vars(machine)["_rng"] is generator
+    assert generator.random() == random.Random(machine._seed).random()

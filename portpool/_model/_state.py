@@ -10,12 +10,11 @@ taking in what other hosts sharing the store changed (``_sync``).  The concept m
 
 from __future__ import annotations
 
-import functools
 import random
 import threading
 from collections import deque
-from collections.abc import Container
-from typing import Final, NamedTuple
+from collections.abc import Callable, Container
+from typing import Any, Final, Generic, NamedTuple, TypeVar, overload
 
 import attrs
 
@@ -42,6 +41,32 @@ Endpoint = tuple[Family, str | None]  # a stack and a specific address (None: th
 RUNTIME, PERSISTENT, SYSTEM = BlockKind.RUNTIME, BlockKind.PERSISTENT, BlockKind.SYSTEM
 
 RangeKey = tuple[Protocol, Family]
+_T = TypeVar("_T")
+
+
+class _SetOnFirstUse(Generic[_T]):
+    """An attribute made by ``make(instance)`` the first time it is read, then an ordinary
+    attribute of the instance.  Not ``functools.cached_property``: that one writes into the
+    instance's ``__dict__``, which turns CPython's compact attribute storage into a plain
+    dict and makes every later attribute read of the instance slower (on a machine, about
+    0.4 us of a socket+bind+close cycle: benchmarks/bench_startup.py).  This one sets the
+    attribute as ``__init__`` would have."""
+
+    def __init__(self, make: Callable[[Any], _T]) -> None:
+        self._make = make
+        self._name = make.__name__
+        self.__doc__ = make.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _SetOnFirstUse[_T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+    def __get__(self, instance: object, owner: type | None = None) -> _T | _SetOnFirstUse[_T]:
+        if instance is None:
+            return self
+        value = self._make(instance)
+        setattr(instance, self._name, value)  # read from the instance from now on
+        return value
 
 
 @attrs.define
@@ -143,7 +168,7 @@ class _MachineState:
     _tokens: dict[int, Block]  # token -> runtime or persistent block
     _spaces: dict[Protocol, PortSpace]
 
-    @functools.cached_property
+    @_SetOnFirstUse
     def _rng(self) -> random.Random:
         """The machine's one generator, seeded on first use: seeding costs more than the
         rest of a new machine, and many machines never draw."""
