@@ -103,6 +103,9 @@ def test_a_copied_port_space_and_its_source_change_apart() -> None:
     assert 1105 not in source.reserved and 1105 in copy.reserved
     assert [b.range.start for b in copy.blocks.values()] == [1100, 1200]
     assert source.free_ports(Family.INET) == 300 and copy.free_ports(Family.INET) == 289
+    copy.bind(1250, 1)  # the IP versions share the copy's entry, not the source's
+    assert [copy.free_ports(f) for f in ranges] == [288, 288]
+    assert [source.free_ports(f) for f in ranges] == [300, 300]
 
 
 def test_two_hosts_of_one_preset_do_not_share_their_blocks() -> None:

@@ -158,10 +158,13 @@ class PortSpace:
         other.reserved = self.reserved
         self._lent = other._lent = True
         other.held = self.held.copy() if self.held else {}
-        copies = {id(entry): entry.copy() for entry in self._distinct}
-        other.ranges = {family: copies[id(entry)] for family, entry in self.ranges.items()}
-        other._distinct = _distinct(other.ranges)
-        other.crowded = self.crowded.copy()
+        if len(self._distinct) == 1:  # one entry for every family (the usual case)
+            entry = self._distinct[0].copy()
+            other.ranges, other._distinct = dict.fromkeys(self.ranges, entry), (entry,)
+        else:  # an entry each
+            other.ranges = {family: entry.copy() for family, entry in self.ranges.items()}
+            other._distinct = _distinct(other.ranges)
+        other.crowded = set(self.crowded) if self.crowded else set()
         other.counter = self.counter
         return other
 
