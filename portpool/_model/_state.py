@@ -50,7 +50,8 @@ class _SetOnFirstUse(Generic[_T]):
     instance's ``__dict__``, which turns CPython's compact attribute storage into a plain
     dict and makes every later attribute read of the instance slower (on a machine, about
     0.4 us of a socket+bind+close cycle: benchmarks/bench_startup.py).  This one sets the
-    attribute as ``__init__`` would have."""
+    attribute as ``__init__`` would have.  Unlike cached_property it takes no lock: the
+    machine reads its generator under its own lock, so two threads never make two."""
 
     def __init__(self, make: Callable[[Any], _T]) -> None:
         self._make = make
