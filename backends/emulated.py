@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket as _pysocket
 from typing import Any, final
 
 from portpool._arguments import (
@@ -16,7 +15,7 @@ from portpool._errors import PortPoolError, winerror
 from portpool._host import EmulatedHost, EmulatedProcess
 from portpool._interface import Address, Socket
 from portpool._model._machine import Machine, SocketInfo
-from portpool._types import AF_INET, AF_INET6, SOCK_DGRAM, SOCK_STREAM, Family, Protocol, Reservation
+from portpool._types import AF_INET, SOCK_STREAM, Family, Protocol, Reservation
 
 __all__ = ["EmulatedPool", "EmulatedSocket"]
 
@@ -40,7 +39,9 @@ def _injected(host: EmulatedHost, function: str) -> None:
 class EmulatedSocket(Socket):
     """A socket of an emulated process."""
 
-    __slots__ = ("_closed", "_handle", "_host", "_machine", "_pid", "_pool")
+    # _handle: the model's handle, -1 once closed (a closed socket's calls pass -1, which is
+    # no socket: the model says WSAENOTSOCK).
+    __slots__ = ("_handle", "_host", "_machine", "_pid", "_pool")
 
     def __init__(self, pool: EmulatedPool, info: SocketInfo) -> None:
         self._pool = pool
@@ -49,10 +50,9 @@ class EmulatedSocket(Socket):
         self._machine = pool._machine
         self._handle = info.handle
         self._family, self._type = info.family, info.type
-        self._closed = False
 
     def __repr__(self) -> str:
-        state = "closed" if self._closed else f"handle={self._handle:#x}"
+        state = "closed" if self._handle == -1 else f"handle={self._handle:#x}"
         return f"<EmulatedSocket {state} pid={self._pool.pid}>"
 
     def acquire_port_reservation(self, start: int, count: int) -> Reservation:
@@ -61,41 +61,42 @@ class EmulatedSocket(Socket):
             _injected(self._host, "WSAIoctl")
         if type(start) is not int or type(count) is not int:  # plain ints need no check
             start, count = check_int(start, "start"), check_int(count, "count")
-        return self._machine.acquire(self._pid, -1 if self._closed else self._handle, start, count)
+        return self._machine.acquire(self._pid, self._handle, start, count)
 
     def associate_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.associate_port_reservation`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "WSAIoctl")
         token = check_int(token, "token")
-        self._machine.associate(self._pid, -1 if self._closed else self._handle, token)
+        self._machine.associate(self._pid, self._handle, token)
 
     def release_port_reservation(self, token: int) -> None:
         """See :meth:`portpool.Socket.release_port_reservation`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "WSAIoctl")
         token = check_int(token, "token")
-        self._machine.release(self._pid, -1 if self._closed else self._handle, token)
+        self._machine.release(self._pid, self._handle, token)
 
     def bind(self, address: Address) -> None:
         """See :meth:`portpool.Socket.bind`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "bind")
-        # A closed socket's handle is no longer a socket: the model says WSAENOTSOCK.
-        handle = -1 if self._closed else self._handle
-        if (type(address) is tuple and len(address) == 2 and self._family is _INET
-                and type(address[0]) is str and type(address[1]) is int
-                and 0 <= address[1] <= 65535):  # the hot path: a plain IPv4 pair
-            self._machine.bind(self._pid, handle, address[0], address[1])
-        else:
-            host, port = check_address(address, self._family)
-            self._machine.bind(self._pid, handle, host, port)
+        if type(address) is tuple and len(address) == 2 and self._family is _INET:
+            try:  # the hot path: an IPv4 pair goes to the model as it is (_judged_first)
+                self._machine.bind(self._pid, self._handle, address[0], address[1])
+                return
+            except PortPoolError as refused:
+                error = refused
+            check_address(address, self._family)  # Python's checks come first
+            raise error
+        host, port = check_address(address, self._family)
+        self._machine.bind(self._pid, self._handle, host, port)
 
     def getsockname(self) -> Address:
         """See :meth:`portpool.Socket.getsockname`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "getsockname")
-        family, host, port = self._machine.sockname(self._pid, -1 if self._closed else self._handle)
+        family, host, port = self._machine.sockname(self._pid, self._handle)
         if family is _INET:
             return (host or "0.0.0.0", port)
         return (host or "::", port, 0, 0)
@@ -105,42 +106,39 @@ class EmulatedSocket(Socket):
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "setsockopt")
         level, option, data = check_option(level, option, value)
-        self._machine.setsockopt(self._pid, -1 if self._closed else self._handle, level, option,
-                                 data)
+        self._machine.setsockopt(self._pid, self._handle, level, option, data)
 
     def getsockopt(self, level: int, option: int) -> int:
         """See :meth:`portpool.Socket.getsockopt`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "getsockopt")
         level, option, _ = check_option(level, option, 0, "getsockopt")
-        return self._machine.getsockopt(self._pid, -1 if self._closed else self._handle, level,
-                                        option)
+        return self._machine.getsockopt(self._pid, self._handle, level, option)
 
     def connect(self, address: Address) -> None:
         """See :meth:`portpool.Socket.connect`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "connect")
-        handle = -1 if self._closed else self._handle
         if (type(address) is tuple and len(address) == 2 and self._family is _INET
                 and type(address[0]) is str and type(address[1]) is int
                 and 0 <= address[1] <= 65535):  # the hot path: a plain IPv4 pair
-            self._machine.connect(self._pid, handle, address[0], address[1])
+            self._machine.connect(self._pid, self._handle, address[0], address[1])
             return
         host, port = check_address(address, self._family, "connect")
-        self._machine.connect(self._pid, handle, host, port)
+        self._machine.connect(self._pid, self._handle, host, port)
 
     def listen(self, backlog: int = 128) -> None:
         """See :meth:`portpool.Socket.listen`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "listen")
         backlog = check_int(backlog, "backlog")
-        self._machine.listen(self._pid, -1 if self._closed else self._handle, backlog)
+        self._machine.listen(self._pid, self._handle, backlog)
 
     def accept(self) -> tuple[EmulatedSocket, Address]:
         """See :meth:`portpool.Socket.accept`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "accept")
-        info, host, port = self._machine.accept(self._pid, -1 if self._closed else self._handle)
+        info, host, port = self._machine.accept(self._pid, self._handle)
         peer: Address = (host, port) if info.family is _INET else (host, port, 0, 0)
         return EmulatedSocket(self._pool, info), peer
 
@@ -148,15 +146,14 @@ class EmulatedSocket(Socket):
         """See :meth:`portpool.Socket.getpeername`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "getpeername")
-        family, host, port = self._machine.peername(self._pid,
-                                                    -1 if self._closed else self._handle)
+        family, host, port = self._machine.peername(self._pid, self._handle)
         return (host, port) if family is _INET else (host, port, 0, 0)
 
     def set_cpu_affinity(self, processor: int) -> None:
         """See :meth:`portpool.Socket.set_cpu_affinity`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "WSAIoctl")
-        self._machine.set_cpu_affinity(self._pid, -1 if self._closed else self._handle,
+        self._machine.set_cpu_affinity(self._pid, self._handle,
                                        check_processor(processor))
 
     def close(self) -> None:
@@ -165,19 +162,20 @@ class EmulatedSocket(Socket):
         Raises:
             PortPoolError: an injected closesocket fault: the socket stays open.
         """
-        if self._closed:
+        handle = self._handle
+        if handle == -1:
             return
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "closesocket")
-        self._closed = True
+        self._handle = -1
         try:  # noqa: SIM105 - contextlib.suppress() costs 0.5 us on this hot path
-            self._machine.close_socket(self._pid, self._handle)
+            self._machine.close_socket(self._pid, handle)
         except PortPoolError:
             pass  # A19: the process is gone, and the socket with it
 
     def fileno(self) -> int:
         """The handle, or -1 once closed."""
-        return -1 if self._closed else self._handle
+        return self._handle
 
 
 @final
@@ -229,9 +227,14 @@ class EmulatedPool(EmulatedProcess):
         """See :meth:`portpool.PortPool.socket`."""
         if self._host._calls is not None:  # a fault queue exists: consult it
             _injected(self._host, "socket")
-        if not (family.__class__ is int and type.__class__ is int and proto.__class__ is int
-                and (family, type, proto) in _COMMON_SOCKETS):  # the hot path skips the checks
-            family, type, proto = check_socket_args(family, type, proto)  # noqa: A001 - socket's names
+        if family.__class__ is int and type.__class__ is int and proto.__class__ is int:
+            try:  # the hot path: plain ints go to the model as they are (_judged_first)
+                return EmulatedSocket(self, self._machine.open_socket(self._pid, family, type, proto))
+            except PortPoolError as refused:
+                error = refused
+            check_socket_args(family, type, proto)  # Python's checks come first
+            raise error
+        family, type, proto = check_socket_args(family, type, proto)  # noqa: A001 - socket's names
         return EmulatedSocket(self, self._machine.open_socket(self._pid, family, type, proto))
 
     def create_persistent_reservation(self, protocol: Protocol, start: int, count: int) -> int:
@@ -262,10 +265,12 @@ class EmulatedPool(EmulatedProcess):
         self.exit()
 
 
-# socket() triples that need no Python-level checks: TCP and UDP over IPv4 and IPv6.
-_COMMON_SOCKETS = frozenset(
-    (family, kind, proto) for family in (AF_INET, AF_INET6, int(_pysocket.AF_INET6))
-    for kind, natural in ((SOCK_STREAM, 6), (SOCK_DGRAM, 17)) for proto in (0, natural))
+# _judged_first: socket() with plain ints, and bind() with an IPv4 pair, go to the model
+# before Python's checks (check_socket_args, check_address), which run only when the model
+# refuses: the model accepts nothing those checks refuse (a triple it knows fits C ints; a
+# host it knows is a str and a port it takes is an int in 0-65535) and refuses before it
+# changes anything, so Python's error still comes first and Windows' after it, as when
+# the checks ran first, and the common call pays for neither.
 
 
 def _persistent_args(protocol: object, start: object, count: object) -> tuple[int, int, int]:

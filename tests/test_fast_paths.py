@@ -1,11 +1,14 @@
 """The model's fast paths give the answers of the plain paths they stand for: the sorted
 maps that spill into a SortedList, the store index's batch add, port spaces that share a
-template's blocks until one changes, and the addresses bind remembers."""
+template's blocks until one changes, IP versions that share a range entry, the addresses
+bind remembers, and the interface calls that reach the model before Python's checks."""
 
 from __future__ import annotations
 
+import random
+
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from portpool import EmulatedHost, Family, PortPoolError, PortRange, Protocol, WinError
@@ -102,6 +105,9 @@ def test_a_copied_port_space_and_its_source_change_apart() -> None:
     assert 1105 not in source.reserved and 1105 in copy.reserved
     assert [b.range.start for b in copy.blocks.values()] == [1100, 1200]
     assert source.free_ports(Family.INET) == 300 and copy.free_ports(Family.INET) == 289
+    copy.bind(1250, 1)  # the IP versions share the copy's entry, not the source's
+    assert [copy.free_ports(f) for f in ranges] == [288, 288]
+    assert [source.free_ports(f) for f in ranges] == [300, 300]
 
 
 def test_two_hosts_of_one_preset_do_not_share_their_blocks() -> None:
@@ -128,3 +134,94 @@ def test_a_remembered_address_still_meets_every_bind_check() -> None:
         with pytest.raises(PortPoolError) as foreign:
             app.socket().bind(("10.9.9.9", 0))
         assert foreign.value.code is WinError.WSAEADDRNOTAVAIL
+
+
+_SPACE_OPS = st.lists(st.tuples(st.sampled_from(["bind", "unbind", "block", "unblock", "port", "run"]),
+                                st.sampled_from([Family.INET, Family.INET6]), st.booleans(),
+                                st.integers(95, 130), st.integers(1, 4)), max_size=60)
+
+
+@given(_SPACE_OPS, st.integers(0, 24), st.integers(0, 2**16))
+@example([("port", Family.INET, True, 0, 1), ("port", Family.INET6, False, 0, 1),
+          ("run", Family.INET6, False, 0, 1), ("port", Family.INET6, True, 0, 1)], 20, 1)
+def test_ip_versions_sharing_a_range_entry_answer_as_with_an_entry_each(
+        ops: list[tuple[str, Family, bool, int, int]], fill: int, seed: int) -> None:
+    """Two IP versions with the same dynamic ports share one free-port entry (a bind counts
+    once); each still draws as if it had its own: same ports, same counts, same draws."""
+    from portpool._model._space import _distinct
+
+    ranges = {Family.INET: PortRange(100, 24), Family.INET6: PortRange(100, 24)}
+    shared, apart = PortSpace(ranges), PortSpace(ranges)
+    assert len(shared._distinct) == 1
+    apart.ranges[Family.INET6] = apart.ranges[Family.INET].copy()  # the layout of old
+    apart._distinct = _distinct(apart.ranges)
+    rngs = [random.Random(seed), random.Random(seed)]
+    for handle in range(fill):  # a crowded range: allocations switch to the free set
+        shared.bind(100 + handle, handle)
+        apart.bind(100 + handle, handle)
+    shared.counter = apart.counter = 100  # the first allocation walks the filled ports
+    handle = fill
+    for verb, family, sequential, port, count in ops:
+        answers = []
+        for space, rng in zip((shared, apart), rngs, strict=True):
+            if verb == "bind" and port not in space.reserved:
+                space.bind(port, handle)  # a second holder shares the port
+            elif verb == "unbind" and space.holders(port):
+                space.unbind(port, space.holders(port)[-1])
+            elif verb == "block" and space.overlapping(PortRange(port, count)) is None:
+                space.add_block(Block(BlockKind.RUNTIME, PortRange(port, count)))
+            elif verb == "unblock" and space.block_at(port) is not None:
+                block = space.block_at(port)
+                assert block is not None
+                space.remove_block(block)
+            elif verb == "port":
+                answers.append(picked := space.allocate_port(family, rng, sequential=sequential))
+                if picked is not None:
+                    space.bind(picked, handle)
+            elif verb == "run":
+                answers.append(space.allocate_block(family, count, rng, sequential=sequential))
+        handle += 1
+        assert answers[:1] == answers[1:]
+        for fam in ranges:
+            taken = set(shared.bound) | shared.reserved
+            assert shared.free_ports(fam) == apart.free_ports(fam) == sum(
+                1 for p in range(100, 124) if p not in taken)
+        assert shared.crowded == apart.crowded and shared.counter == apart.counter
+    assert rngs[0].getstate() == rngs[1].getstate()
+
+
+@pytest.mark.rule("A19")
+@pytest.mark.rule("R9b")
+def test_python_judges_arguments_before_windows_on_the_hot_paths_too() -> None:
+    """socket() with plain ints and bind() with an IPv4 pair reach the model before
+    Python's checks; a refusal still comes after Python's error, as in Python's socket."""
+    app = EmulatedHost(seed=1).process()
+    sock = app.socket()
+    sock.close()
+    with pytest.raises(OverflowError):
+        sock.bind(("127.0.0.1", 70000))
+    with pytest.raises(TypeError):
+        sock.bind(("127.0.0.1", True))
+    with pytest.raises(TypeError):
+        sock.bind((b"127.0.0.1", 0))
+    with pytest.raises(PortPoolError) as closed:
+        sock.bind(("127.0.0.1", 0))
+    assert closed.value.code is WinError.WSAENOTSOCK
+    app.exit()
+    with pytest.raises(OverflowError):
+        app.socket(2, 1, 2**40)
+    with pytest.raises(PortPoolError) as gone:
+        app.socket(2, 1, 0)
+    assert gone.value.winerror != 0 and "A19" in str(gone.value)
+
+
+def test_a_machines_generator_is_made_on_first_use_and_then_kept() -> None:
+    from portpool._model._machine import Machine
+    from portpool._model._state import _SetOnFirstUse
+
+    assert isinstance(Machine._rng, _SetOnFirstUse)  # read on the class: the descriptor
+    machine = EmulatedHost(seed=7).machine
+    assert "_rng" not in vars(machine)  # not seeded by making the machine
+    generator = machine._rng
+    assert machine._rng is generator and vars(machine)["_rng"] is generator
+    assert generator.random() == random.Random(machine._seed).random()

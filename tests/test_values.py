@@ -56,7 +56,7 @@ def test_free_segments_are_exact(blocks: list[PortRange], binds: list[int], mini
     dynamic = PortRange(100, 60)  # a room-level test: the space itself sets no limits
     space = PortSpace({Family.INET: dynamic, Family.INET6: PortRange(150, 40)})
     if nearly_full:
-        space._free_set(space.ranges[Family.INET])  # the set bind(0) builds when the range fills
+        space._crowd(Family.INET, space.ranges[Family.INET])  # what bind(0) does when the range fills
     for block in blocks:
         if space.overlapping(block) is None:
             space.add_block(Block(BlockKind.RUNTIME, block))

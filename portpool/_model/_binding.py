@@ -63,9 +63,10 @@ _V6ONLY: Final = (IPPROTO_IPV6, IPV6_V6ONLY)
 _RANDOMIZE: Final = (SOL_SOCKET, 0x3005)  # SO_RANDOMIZE_PORT (O11, O14)
 _SCALABLE: Final = (SOL_SOCKET, 0x3006)  # SO_PORT_SCALABILITY (O12)
 _UNICAST: Final = (SOL_SOCKET, 0x3007)  # SO_REUSE_UNICASTPORT (O13, O14)
-#: How many (host text, family, IPV6_V6ONLY) a machine remembers as checked binds (its
-#: ``_where``): a test binds a handful of literals, and the cache stays bounded.
+#: How many host texts a machine remembers as checked binds (its ``_where``): a test
+#: binds a handful of literals, and the cache stays bounded.
 _WHERE_SIZE: Final = 64
+_INET: Final = Family.INET  # a module constant: reading an Enum class attribute costs more
 
 
 class _Binding(_MachineState):
@@ -77,11 +78,13 @@ class _Binding(_MachineState):
         self.lock.acquire()  # not `with`: half the cost on this hot path
         try:
             sock = self._sockets.get(handle) if type(handle) is int else None
-            if sock is None or sock.pid != pid or not self._processes[pid].alive:
+            if sock is None or sock.pid != pid:  # (found: its process is alive, see _sockets)
                 sock = self._socket(pid, handle)  # refuses (A19, R9b)
             if type(port) is not int or not 0 <= port <= MAX_PORT:  # the hot path is a plain int
                 port = _port_number(port)
-            key = (host, sock.family, sock.v6only) if type(host) is str else None
+            key: str | tuple[str, bool] | None = None
+            if type(host) is str:  # IPV6_V6ONLY means nothing to an IPv4 socket's bind
+                key = host if sock.family is _INET else (host, sock.v6only)
             where = self._where.get(key) if key is not None else None
             if where is None or sock.host is not None:  # else: W4 and L1-L4 passed before
                 where = self._bind_address(sock, host, key)
@@ -126,7 +129,7 @@ class _Binding(_MachineState):
         finally:
             self.lock.release()
 
-    def _bind_address(self, sock: _Socket, host: object, key: tuple[str, Family, bool] | None,
+    def _bind_address(self, sock: _Socket, host: object, key: str | tuple[str, bool] | None,
                       ) -> tuple[str, tuple[Endpoint, ...]]:
         """bind's address checks in Windows' order (W4, W3, then L1-L4): the canonical text
         and where the binding sits.  What passed is remembered in ``_where`` (the machine's

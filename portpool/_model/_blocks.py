@@ -50,8 +50,7 @@ class _Blocks(_MachineState):
         self.lock.acquire()  # not `with`: half the cost on this hot path
         try:
             sock = self._sockets.get(handle) if type(handle) is int else None
-            if (sock is None or sock.pid != pid or sock.protocol is None
-                    or not self._processes[pid].alive):
+            if sock is None or sock.pid != pid or sock.protocol is None:  # (see _sockets)
                 sock = self._port_socket(pid, handle)  # refuses (A19, R9b, R9a)
             protocol = sock.protocol
             if protocol is None:  # pragma: no cover - _port_socket refused raw sockets

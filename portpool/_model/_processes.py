@@ -66,7 +66,7 @@ class _Processes(_MachineState):
         with self.lock:
             process = self._live_process(pid)
             for handle in sorted(process.sockets):
-                self._close(self._sockets[handle])
+                self.close_socket(pid, handle)
             process.alive = False
 
     def is_alive(self, pid: int) -> bool:
@@ -144,9 +144,17 @@ class _Processes(_MachineState):
         self.lock.acquire()  # not `with`: half the cost on this hot path
         try:
             sock = self._sockets.get(handle) if type(handle) is int else None
-            if sock is None or sock.pid != pid or not self._processes[pid].alive:
+            if sock is None or sock.pid != pid:  # (found: its process is alive, see _sockets)
                 sock = self._socket(pid, handle)  # refuses (A19, R9b)
-            self._close(sock)
+            if sock.acquired:
+                for token in sorted(sock.acquired):  # R4
+                    self._remove_token(token)
+            if sock.conn is not None or sock.listening:  # T3, T4, S9
+                self._end_connections(sock)
+            if sock.protocol is not None and sock.port is not None and not sock.accepted:
+                self._spaces[sock.protocol].unbind(sock.port, handle)
+            del self._sockets[handle]
+            self._processes[pid].sockets.discard(handle)
         finally:
             self.lock.release()
 
@@ -162,7 +170,7 @@ class _Processes(_MachineState):
         self.lock.acquire()  # not `with`: half the cost on this hot path
         try:
             sock = self._sockets.get(handle) if type(handle) is int else None
-            if sock is None or sock.pid != pid or not self._processes[pid].alive:
+            if sock is None or sock.pid != pid:  # (found: its process is alive, see _sockets)
                 sock = self._socket(pid, handle)  # refuses (A19, R9b)
             if sock.host is None:
                 raise refuse("W5", f"socket {handle:#x} is not bound")
@@ -175,17 +183,6 @@ class _Processes(_MachineState):
         with self.lock:
             process = self._processes.get(pid)
             return iter(sorted(process.sockets) if process else ())
-
-    def _close(self, sock: _Socket) -> None:
-        if sock.acquired:
-            for token in sorted(sock.acquired):  # R4
-                self._remove_token(token)
-        if sock.conn is not None or sock.listening:  # T3, T4, S9
-            self._end_connections(sock)
-        if sock.protocol is not None and sock.port is not None and not sock.accepted:
-            self._spaces[sock.protocol].unbind(sock.port, sock.handle)
-        del self._sockets[sock.handle]
-        self._processes[sock.pid].sockets.discard(sock.handle)
 
 
 # (family, type, proto) -> (Family, Protocol) for every valid TCP/UDP socket() call (W9).

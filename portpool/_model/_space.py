@@ -29,7 +29,10 @@ Indexes, kept in step by ``_take``/``_give``:
   bind never hand it out (rule T8);
 * per dynamic range, ``free``: how many of its ports are neither bound nor reserved,
   and, once the range has been found nearly full, a sorted set of exactly those
-  ports.
+  ports.  Two IP versions whose ranges are the same ports (Windows' default) share one
+  such entry, so a bind or a close counts once; each version still switches to the
+  sorted set when its own allocation finds the range crowded (``crowded``), as it
+  would with an entry of its own.
 
 Where a wildcard port lands (rule A4) is Windows' sequential allocation by default:
 one counter per protocol for the whole machine (this space's ``counter``), which
@@ -101,7 +104,8 @@ class Block:
 
 
 class _Range:
-    """One dynamic range of the space and its free-port bookkeeping."""
+    """One dynamic range of the space and its free-port bookkeeping (shared by the IP
+    versions whose ranges are the same ports)."""
 
     __slots__ = ("free", "free_set", "hi", "lo", "range")
 
@@ -127,8 +131,13 @@ class PortSpace:
         self.blocks: SortedIntMap[Block] = SortedIntMap()  # start -> block
         self.reserved: set[int] = set()
         self.held: dict[int, int] = {}  # port -> connection endpoints on it (T8)
-        self.ranges: dict[Family, _Range] = {family: _Range(r) for family, r in ranges.items()}
-        self._both = tuple(self.ranges.values())
+        self.ranges: dict[Family, _Range] = {}
+        for family, dynamic in ranges.items():
+            self.ranges[family] = self._twin(dynamic) or _Range(dynamic)
+        self._distinct = _distinct(self.ranges)
+        #: The families whose allocations found their range crowded: they take ports from
+        #: its exact free set (and keep it in step, as every bind does once it exists).
+        self.crowded: set[Family] = set()
         #: Windows' wildcard-port counter for this protocol (A4): the next port to try;
         #: ``None`` until the first allocation draws it.
         self.counter: int | None = None
@@ -149,8 +158,13 @@ class PortSpace:
         other.reserved = self.reserved
         self._lent = other._lent = True
         other.held = self.held.copy() if self.held else {}
-        other.ranges = {family: entry.copy() for family, entry in self.ranges.items()}
-        other._both = tuple(other.ranges.values())
+        if len(self._distinct) == 1:  # one entry for every family (the usual case)
+            entry = self._distinct[0].copy()
+            other.ranges, other._distinct = dict.fromkeys(self.ranges, entry), (entry,)
+        else:  # an entry each
+            other.ranges = {family: entry.copy() for family, entry in self.ranges.items()}
+            other._distinct = _distinct(other.ranges)
+        other.crowded = set(self.crowded) if self.crowded else set()
         other.counter = self.counter
         return other
 
@@ -206,7 +220,7 @@ class PortSpace:
             return
         self.reserved.add(start)  # a 1-port block (msquic's pattern): _recount, inlined
         if start not in self.bound and start not in self.held:
-            for entry in self._both:  # _take, inlined
+            for entry in self._distinct:  # _take, inlined
                 if entry.lo <= start <= entry.hi:
                     entry.free -= 1
                     if entry.free_set is not None:
@@ -225,7 +239,7 @@ class PortSpace:
             return
         self.reserved.discard(start)  # a 1-port block: _recount, inlined
         if start not in self.bound and start not in self.held:
-            for entry in self._both:  # _give, inlined
+            for entry in self._distinct:  # _give, inlined
                 if entry.lo <= start <= entry.hi:
                     entry.free += 1
                     if entry.free_set is not None:
@@ -235,17 +249,13 @@ class PortSpace:
         """The unbound ports of ``block`` were taken (-1) or given back (+1): keep each
         range's free count and free set in step, a whole block at a time (1-port blocks:
         ``add_block`` and ``remove_block`` do it port by port)."""
-        span: tuple[int, int] | None = None
-        taken: set[int] = set()
-        for entry in self._both:
+        for entry in self._distinct:
             lo, hi = max(entry.lo, block.start), min(entry.hi, block.last)
             if lo > hi:
                 continue
-            if span != (lo, hi):  # the two IP versions' ranges often cover the same ports
-                span = (lo, hi)
-                taken = set(self.bound_in(lo, hi))  # bound or held by a connection: not free
-                if self.held:
-                    taken.update(port for port in self.held if lo <= port <= hi)
+            taken = set(self.bound_in(lo, hi))  # bound or held by a connection: not free
+            if self.held:
+                taken.update(port for port in self.held if lo <= port <= hi)
             entry.free += step * (hi - lo + 1 - len(taken))
             free_set = entry.free_set
             if free_set is not None:
@@ -269,7 +279,7 @@ class PortSpace:
             return
         self.bound[port] = handle
         if port not in self.reserved and port not in self.held:
-            for entry in self._both:  # _take, inlined: this is the bind hot path
+            for entry in self._distinct:  # _take, inlined: this is the bind hot path
                 if entry.lo <= port <= entry.hi:
                     entry.free -= 1
                     if entry.free_set is not None:
@@ -288,7 +298,7 @@ class PortSpace:
             return
         del self.bound[port]
         if port not in self.reserved and port not in self.held:
-            for entry in self._both:  # _give, inlined: this is the close hot path
+            for entry in self._distinct:  # _give, inlined: this is the close hot path
                 if entry.lo <= port <= entry.hi:
                     entry.free += 1
                     if entry.free_set is not None:
@@ -313,16 +323,26 @@ class PortSpace:
 
     def set_range(self, family: Family, dynamic: PortRange) -> None:
         """Change ``family``'s dynamic range (rule Y3); nothing placed moves (Y5)."""
-        entry = _Range(dynamic)
-        bound, reserved, held = self.bound, self.reserved, self.held
-        entry.free = sum(1 for port in range(entry.lo, entry.hi + 1)
-                         if port not in bound and port not in reserved and port not in held)
+        entry = self._twin(dynamic, family)
+        if entry is None:
+            entry = _Range(dynamic)
+            bound, reserved, held = self.bound, self.reserved, self.held
+            entry.free = sum(1 for port in range(entry.lo, entry.hi + 1)
+                             if port not in bound and port not in reserved and port not in held)
         self.ranges[family] = entry
-        self._both = tuple(self.ranges.values())
+        self._distinct = _distinct(self.ranges)
+        self.crowded.discard(family)  # a new range: not found crowded yet
+
+    def _twin(self, dynamic: PortRange, family: Family | None = None) -> _Range | None:
+        """The entry of another family whose range is the same ports as ``dynamic``."""
+        for other, entry in self.ranges.items():
+            if other != family and entry.lo == dynamic.start and entry.hi == dynamic.last:
+                return entry
+        return None
 
     def _take(self, port: int) -> None:
         """``port`` stops being free (bound, or inside a new block)."""
-        for entry in self._both:
+        for entry in self._distinct:
             if entry.lo <= port <= entry.hi:
                 entry.free -= 1
                 if entry.free_set is not None:
@@ -330,7 +350,7 @@ class PortSpace:
 
     def _give(self, port: int) -> None:
         """``port`` is free again."""
-        for entry in self._both:
+        for entry in self._distinct:
             if entry.lo <= port <= entry.hi:
                 entry.free += 1
                 if entry.free_set is not None:
@@ -366,12 +386,12 @@ class PortSpace:
         if counter is None:
             counter = self.counter = entry.lo + rng.randrange(entry.hi - entry.lo + 1)
         if not sequential:
-            port = self._draw_port(entry, rng)
-        elif (entry.free_set is None and entry.lo <= counter <= entry.hi and counter not in self.bound
+            port = self._draw_port(family, entry, rng)
+        elif (entry.lo <= counter <= entry.hi and counter not in self.bound
               and counter not in self.reserved and counter not in self.held):
-            port = counter  # _next_free's first probe, inlined: the counter's port is free
+            port = counter  # _next_free's answer when the counter's port is free
         else:
-            port = self._next_free(entry)
+            port = self._next_free(family, entry)
         self.counter = port + 1 if port < entry.hi else entry.lo
         return port
 
@@ -391,10 +411,9 @@ class PortSpace:
         first: int | None
         if not sequential:
             first = self._draw_block(family, count, rng)
-        elif (count == 1 and entry.free_set is None and entry.lo <= counter <= entry.hi
-              and counter not in self.bound and counter not in self.reserved
-              and counter not in self.held):
-            first = counter  # _first_run's first probe for one port, inlined (as bind(0)'s)
+        elif (count == 1 and entry.lo <= counter <= entry.hi and counter not in self.bound
+              and counter not in self.reserved and counter not in self.held):
+            first = counter  # _first_run's answer for one port when the counter's is free
         else:
             first = self._first_run(family, count)
         if first is None:
@@ -403,12 +422,12 @@ class PortSpace:
         self.counter = last + 1 if last < entry.hi else entry.lo
         return first
 
-    def _next_free(self, entry: _Range) -> int:
-        """The first free port of ``entry`` at or after the counter, wrapping (one exists)."""
+    def _next_free(self, family: Family, entry: _Range) -> int:
+        """The first free port of ``entry`` (``family``'s range) at or after the counter,
+        wrapping (one exists)."""
         assert self.counter is not None
         start = self.counter if entry.lo <= self.counter <= entry.hi else entry.lo
-        free_set = entry.free_set
-        if free_set is None:
+        if family not in self.crowded:
             bound, reserved, held, port = self.bound, self.reserved, self.held, start
             for _ in range(_PROBES):
                 if port not in bound and port not in reserved and port not in held:
@@ -417,7 +436,7 @@ class PortSpace:
                 port = block.range.last + 1 if block is not None else port + 1
                 if port > entry.hi:
                     port = entry.lo
-            free_set = self._free_set(entry)  # crowded: bisect the exact free ports from now on
+        free_set = self._crowd(family, entry)  # crowded: bisect the exact free ports from now on
         index = free_set.bisect_left(start)
         result: int = free_set[index if index < len(free_set) else 0]
         return result
@@ -427,7 +446,7 @@ class PortSpace:
         assert self.counter is not None
         entry = self.ranges[family]
         if count == 1:  # one port: the first free one at or after the counter, as bind(0)
-            return self._next_free(entry)
+            return self._next_free(family, entry)
         # Walk from the counter, jumping past whatever is taken (a block at once): the first
         # free window found is the first at or after the counter, in O(count) per step.
         # Only a walk that reaches the range's end or keeps meeting obstacles enumerates
@@ -448,26 +467,29 @@ class PortSpace:
                 return first
         return runs[0][0] if runs else None
 
-    def _draw_port(self, entry: _Range, rng: random.Random) -> int:
-        """A uniformly drawn free port of ``entry`` (one exists)."""
-        free_set = entry.free_set
-        if free_set is None:
+    def _draw_port(self, family: Family, entry: _Range, rng: random.Random) -> int:
+        """A uniformly drawn free port of ``entry`` (``family``'s range; one exists)."""
+        if family not in self.crowded:
             lo, count = entry.lo, entry.hi - entry.lo + 1
             bound, reserved, held = self.bound, self.reserved, self.held
             for _ in range(_PROBES):  # rejection sampling: O(1) while the range is not full
                 port = lo + rng.randrange(count)
                 if port not in bound and port not in reserved and port not in held:
                     return port
-            free_set = self._free_set(entry)
+        free_set = self._crowd(family, entry)
         drawn: int = free_set[rng.randrange(len(free_set))]
         return drawn
 
-    def _free_set(self, entry: _Range) -> SortedSet:
-        """Collect ``entry``'s free ports once; kept exact from then on."""
-        bound, reserved, held = self.bound, self.reserved, self.held
-        entry.free_set = SortedSet(port for port in range(entry.lo, entry.hi + 1)
-                                   if port not in bound and port not in reserved
-                                   and port not in held)
+    def _crowd(self, family: Family, entry: _Range) -> SortedSet:
+        """``family``'s allocations found its range ``entry`` crowded: from now on they
+        use its exact free ports, collected once (unless the other IP version sharing the
+        entry did already) and kept exact from then on."""
+        self.crowded.add(family)
+        if entry.free_set is None:
+            bound, reserved, held = self.bound, self.reserved, self.held
+            entry.free_set = SortedSet(port for port in range(entry.lo, entry.hi + 1)
+                                       if port not in bound and port not in reserved
+                                       and port not in held)
         return entry.free_set
 
     def pick_in_block(self, block: PortRange, rng: random.Random) -> int | None:
@@ -491,7 +513,7 @@ class PortSpace:
         entry = self.ranges[family]
         saved = rng.getstate()
         lo, last_first = entry.lo, entry.hi - count + 1
-        if entry.free_set is None:
+        if family not in self.crowded:
             for _ in range(_BLOCK_PROBES):
                 first = lo + rng.randrange(last_first - lo + 1)
                 for _ in range(_SLIDES):  # slide past the highest taken port of the window
@@ -501,9 +523,7 @@ class PortSpace:
                     first = conflict + 1
                     if first > last_first:
                         break
-            self._free_set(entry)  # crowded: from now on draw among the free ports only
-        free = entry.free_set
-        assert free is not None
+        free = self._crowd(family, entry)  # crowded: from now on draw among the free ports only
         if count == 1:
             one: int = free[rng.randrange(len(free))]
             return one
@@ -575,3 +595,12 @@ def _runs(ports: list[int], minimum: int) -> list[tuple[int, int]]:
     if previous - start + 1 >= minimum:
         out.append((start, previous))
     return out
+
+
+def _distinct(ranges: dict[Family, _Range]) -> tuple[_Range, ...]:
+    """The entries of ``ranges``, each once (IP versions with the same ports share one)."""
+    out: list[_Range] = []
+    for entry in ranges.values():
+        if not any(entry is seen for seen in out):
+            out.append(entry)
+    return tuple(out)

@@ -10,12 +10,11 @@ taking in what other hosts sharing the store changed (``_sync``).  The concept m
 
 from __future__ import annotations
 
-import functools
 import random
 import threading
 from collections import deque
-from collections.abc import Container
-from typing import Final, NamedTuple
+from collections.abc import Callable, Container
+from typing import Any, Final, Generic, NamedTuple, TypeVar, overload
 
 import attrs
 
@@ -42,6 +41,33 @@ Endpoint = tuple[Family, str | None]  # a stack and a specific address (None: th
 RUNTIME, PERSISTENT, SYSTEM = BlockKind.RUNTIME, BlockKind.PERSISTENT, BlockKind.SYSTEM
 
 RangeKey = tuple[Protocol, Family]
+_T = TypeVar("_T")
+
+
+class _SetOnFirstUse(Generic[_T]):
+    """An attribute made by ``make(instance)`` the first time it is read, then an ordinary
+    attribute of the instance.  Not ``functools.cached_property``: that one writes into the
+    instance's ``__dict__``, which turns CPython's compact attribute storage into a plain
+    dict and makes every later attribute read of the instance slower (on a machine, about
+    0.4 us of a socket+bind+close cycle: benchmarks/bench_startup.py).  This one sets the
+    attribute as ``__init__`` would have.  Unlike cached_property it takes no lock: the
+    machine reads its generator under its own lock, so two threads never make two."""
+
+    def __init__(self, make: Callable[[Any], _T]) -> None:
+        self._make = make
+        self._name = make.__name__
+        self.__doc__ = make.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> _SetOnFirstUse[_T]: ...
+    @overload
+    def __get__(self, instance: object, owner: type | None = None) -> _T: ...
+    def __get__(self, instance: object, owner: type | None = None) -> _T | _SetOnFirstUse[_T]:
+        if instance is None:
+            return self
+        value = self._make(instance)
+        setattr(instance, self._name, value)  # read from the instance from now on
+        return value
 
 
 @attrs.define
@@ -123,9 +149,10 @@ class _MachineState:
 
     lock: threading.RLock
     _local: frozenset[str]
-    #: (host text, family, IPV6_V6ONLY) -> (canonical text, endpoints) of binds that passed
-    #: W4 and L1-L4 on this machine (its addresses never change): bind's hot path.
-    _where: dict[tuple[str, Family, bool], tuple[str, tuple[Endpoint, ...]]]
+    #: The host text of an IPv4 socket's bind, (host text, IPV6_V6ONLY) of an IPv6 one ->
+    #: (canonical text, endpoints) of binds that passed W4 and L1-L4 on this machine (its
+    #: addresses never change): bind's hot path.
+    _where: dict[str | tuple[str, bool], tuple[str, tuple[Endpoint, ...]]]
     #: Whether wildcard ports are counted (A4's default) rather than drawn.
     _counted: bool
     _variants: dict[str, str]
@@ -135,11 +162,14 @@ class _MachineState:
     _next_pid: int
     _next_handle: int
     _processes: dict[int, _Process]
+    #: Every socket here belongs to a live process of this boot: a process's sockets close
+    #: before it ends (``exit_process``) and a reboot starts with none.  So a socket found
+    #: with the caller's pid needs no liveness check (A19 cannot apply): the hot paths.
     _sockets: dict[int, _Socket]
     _tokens: dict[int, Block]  # token -> runtime or persistent block
     _spaces: dict[Protocol, PortSpace]
 
-    @functools.cached_property
+    @_SetOnFirstUse
     def _rng(self) -> random.Random:
         """The machine's one generator, seeded on first use: seeding costs more than the
         rest of a new machine, and many machines never draw."""
@@ -231,8 +261,8 @@ class _MachineState:
 
     def _socket(self, pid: int, handle: object) -> _Socket:
         sock = self._sockets.get(handle) if type(handle) is int else None
-        if sock is not None and sock.pid == pid and self._processes[pid].alive:
-            return sock  # the hot path
+        if sock is not None and sock.pid == pid:
+            return sock  # the hot path (its process is alive: see ``_sockets``)
         self._live_process(pid)  # A19 before R9b
         if sock is None or sock.pid != pid:
             number = _as_int(handle)
