@@ -381,6 +381,23 @@ def test_snapshot_backend_windows_saves_the_real_machine(capsys: pytest.CaptureF
         assert saved.dynamic_range(protocol) == PortRange(1024, 64511)
 
 
+@pytest.mark.parametrize("option", [["--preset", "hyperv"], ["--auto-reuse", "40000-41999"],
+                                    ["--variant", "A4=random"]])
+def test_snapshot_backend_windows_refuses_every_machine_option(
+        option: list[str], capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    """--backend windows reads this machine: an option that names an emulated one is refused,
+    and the message lists them all (--auto-reuse too), leaving no file behind."""
+    from portpool._cli._machine_options import MACHINE_OPTIONS
+
+    monkeypatch.setattr(_teach, "netsh_runner", _fake_windows(EmulatedHost(seed=1))[0])
+    target = tmp_path / "real.db"
+    status, _, err = run(capsys, "snapshot", "--backend", "windows", *option, "-o", str(target))
+    assert status != 0 and "--backend windows reads this machine" in err
+    assert all(name in err for name in MACHINE_OPTIONS) and option[0] in MACHINE_OPTIONS
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.rule("R13")
 def test_advise_reserve_on_windows_needs_an_administrator(capsys: pytest.CaptureFixture[str],
                                                           monkeypatch: pytest.MonkeyPatch) -> None:

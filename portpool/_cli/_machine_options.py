@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from . import CommandError, one_line
 
@@ -75,8 +75,13 @@ def add_backend_option(parser: argparse.ArgumentParser, *, default: str | None =
                              f"{f' ({first})' if first else ''}")
 
 
+#: Every option that names an emulated machine, as an error message lists them.
+MACHINE_OPTIONS: Final = ("--machine", "--preset", "--netsh", "--netsh-ipv6", "--netstat",
+                          "--variant", "--auto-reuse")
+
+
 def uses_machine_options(args: argparse.Namespace) -> bool:
-    """Whether any machine option was given."""
+    """Whether any machine option was given (one of :data:`MACHINE_OPTIONS`)."""
     return bool(args.machine or args.preset or args.netsh or args.netsh_ipv6 or args.variant
                 or getattr(args, "netstat", None) or getattr(args, "auto_reuse", None))
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import CommandError, check_output, one_line
 from ._machine_options import (
+    MACHINE_OPTIONS,
     add_backend_option,
     add_machine_options,
     open_machine,
@@ -313,8 +314,8 @@ def _snapshot(args: argparse.Namespace, rest: list[str]) -> int:
     try:
         if args.backend == "windows":
             if uses_machine_options(args):
-                raise CommandError("--backend windows reads this machine: drop --machine,"
-                                   " --preset, --netsh and --variant")
+                raise CommandError("--backend windows reads this machine: drop the machine"
+                                   f" options ({', '.join(MACHINE_OPTIONS)})")
             host = _live_host(store=temp)
         elif args.machine:
             host = open_machine(args)
