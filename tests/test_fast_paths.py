@@ -15,7 +15,8 @@ from portpool import EmulatedHost, Family, PortPoolError, PortRange, Protocol, W
 from portpool._model import _sorted
 from portpool._model._sorted import SortedIntMap
 from portpool._model._space import Block, BlockKind, PortSpace
-from portpool._model._store import StoreConflict, StoredExclusion, _Index
+from portpool._model._store import StoreConflict, StoredExclusion
+from portpool._model._store._sqlite import _Index
 
 _OPS = st.lists(st.tuples(st.booleans(), st.integers(0, 60)), max_size=120)
 

@@ -35,8 +35,9 @@ WORKER = textwrap.dedent("""
 
     path, go, index, mode, plan = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4], sys.argv[5]
     if os.environ.get("PLANT_NO_STORE_CHECK"):  # the control: each host checks only itself
-        from portpool._model import _machine, _store
-        _store._in_the_way = lambda connection, new: None
+        from portpool._model import _machine
+        from portpool._model._store import _sqlite
+        _sqlite._in_the_way = lambda connection, new: None
         _machine.Machine._sync = lambda self: None
         _machine.Machine._stale = lambda self: False
         _machine.Machine._take_in = lambda self: None

@@ -27,7 +27,7 @@ from pathlib import Path
 import attrs
 import pytest
 
-import portpool._model._store as store_module
+import portpool._model._store._sqlite as sqlite_store
 from portpool import EmulatedHost, PortPoolError, WinError
 from portpool._model._store import (
     MachineRecord,
@@ -914,7 +914,7 @@ def test_the_overlap_check_and_the_write_are_one_transaction(
     store, other = SqliteStore(path), SqliteStore(path)
     outcome: list[str] = []
     threads: list[threading.Thread] = []
-    check = store_module._in_the_way
+    check = sqlite_store._in_the_way
 
     def intrude() -> None:
         try:
@@ -931,7 +931,7 @@ def test_the_overlap_check_and_the_write_are_one_transaction(
             threads[0].join(0.3)  # it cannot finish while this write holds the lock
         return found
 
-    monkeypatch.setattr(store_module, "_in_the_way", check_then_intrude)
+    monkeypatch.setattr(sqlite_store, "_in_the_way", check_then_intrude)
     store.add_reservation(TCP, 100, 4, active=False)
     threads[0].join()
     assert outcome == ["conflict with 100"]

@@ -81,10 +81,10 @@ from typing import Protocol as _Protocol
 
 import attrs
 
-from .._errors import PortPoolError, WinError, shown, winerror
-from .._types import MAX_PORT, Family, PortRange, Protocol
-from ._presets import LOWEST_DYNAMIC_START, MIN_DYNAMIC_PORTS, PRESETS
-from ._sorted import SortedIntMap
+from ..._errors import PortPoolError, WinError, shown, winerror
+from ..._types import MAX_PORT, Family, PortRange, Protocol
+from .._presets import LOWEST_DYNAMIC_START, MIN_DYNAMIC_PORTS, PRESETS
+from .._sorted import SortedIntMap
 
 if TYPE_CHECKING:  # sqlite3 loads with the first SqliteStore, not with the model
     import sqlite3
