@@ -16,7 +16,7 @@ from portpool._model import _sorted
 from portpool._model._sorted import SortedIntMap
 from portpool._model._space import Block, BlockKind, PortSpace
 from portpool._model._store import StoreConflict, StoredExclusion
-from portpool._model._store._sqlite import _Index
+from portpool._model._store._memory import _Index
 
 _OPS = st.lists(st.tuples(st.booleans(), st.integers(0, 60)), max_size=120)
 
