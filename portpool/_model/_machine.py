@@ -15,7 +15,7 @@ evidence conflicts, a rule has alternatives and the one in force comes from
 ``self._variants`` (``EmulatedHost(variants=...)``).
 
 What outlives processes (persistent reservations, system exclusions of this boot, the
-dynamic ranges, the preset) lives in the store (``_store.py``), the machine's registry.
+dynamic ranges, the preset) lives in the store (``_store/``), the machine's registry.
 Every change goes to the store first, inside one transaction that re-checks it, so a
 failing store changes nothing and hosts sharing one store file never both win a block.
 A reboot asks the store for the next boot's state first and only then replaces memory.
