@@ -27,7 +27,10 @@ Sqlite layout (schema 1)::
                                              preset=text or NULL, seed=decimal text
                                              (a Python int of up to 4,300 digits),
                                              boot=int, version=int (absent: 0),
-                                             tcp_timed_wait_delay=int (once set, T2)
+                                             tcp_timed_wait_delay=int (once set, T2),
+                                             tcp_auto_reuse_start=int and
+                                             tcp_auto_reuse_count=int (both or
+                                             neither, once set, O15)
     reservation(protocol, start, count, active)     PRIMARY KEY (protocol, start)
     exclusion(protocol, start, count, owner)        PRIMARY KEY (protocol, start)
     dynamic_range(protocol, family, start, count)   PRIMARY KEY (protocol, family)
