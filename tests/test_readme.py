@@ -153,6 +153,17 @@ def test_every_page_of_the_docs_is_run() -> None:
     assert set(PAGES) == {README, *(ROOT / "docs").glob("*.md")}
 
 
+def test_the_tests_map_names_every_test_file() -> None:
+    """tests/README.md, the map of the tests, has a row for every test file and no row for
+    a file that is gone."""
+    import re
+
+    text = (ROOT / "tests" / "README.md").read_text(encoding="utf-8")
+    rows = set(re.findall(r"^\| `(test_\w+\.py)` \|", text, flags=re.MULTILINE))
+    files = {path.name for path in (ROOT / "tests").glob("test_*.py")}
+    assert rows == files, {"without a row": sorted(files - rows), "gone": sorted(rows - files)}
+
+
 def _in_a_scratch_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Examples name files of the repository (tests/data/netsh/...) and may write files of
     their own (machine.portpool): run them in a scratch folder that shows tests/."""
