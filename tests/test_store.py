@@ -15,6 +15,7 @@ import multiprocessing.synchronize
 import os
 import pickle
 import random
+import re
 import sqlite3
 import subprocess
 import sys
@@ -1201,3 +1202,29 @@ def test_a_writer_killed_mid_loop_loses_nothing_it_committed(tmp_path: Path) -> 
     store.add_reservation(UDP, 60000, 1, active=False)
     assert os.listdir(tmp_path) == ["m.portpool"]  # the next writer's commit removed it
     assert {row.start - 1 for row in store.load().reservations} == committed | {59999}
+
+
+BAD_ADD_ROWS: list[tuple[str, dict[str, object], str]] = [
+    ("reservations a row", {"reservations": _res(TCP, 1, 1)},
+     "reservations must be a sequence of StoredReservation, not StoredReservation"),
+    ("reservations text", {"reservations": "rows"},
+     "reservations must be a sequence of StoredReservation, not str"),
+    ("an exclusion among reservations", {"reservations": [_exc(TCP, 1, 1)]},
+     "reservations must hold StoredReservation rows, not StoredExclusion"),
+    ("a tuple among exclusions", {"exclusions": [(TCP, 1, 1, "x")]},
+     "exclusions must hold StoredExclusion rows, not tuple"),
+    ("ranges a list", {"ranges": []}, "ranges must be a mapping, not list"),
+]
+
+
+@pytest.mark.parametrize(("change", "message"), [(c, m) for _, c, m in BAD_ADD_ROWS],
+                         ids=[name for name, _, _ in BAD_ADD_ROWS])
+def test_add_rows_with_bad_arguments_raises_type_errors_and_writes_nothing(
+        store: Store, change: dict[str, object], message: str) -> None:
+    """add_rows checks every argument before its transaction (one check for every caller)."""
+    before = store.load()
+    arguments: dict[str, object] = {"ranges": {}, "reservations": [_res(TCP, 1000, 1)],
+                                    "exclusions": [_exc(UDP, 2000, 1)]}
+    with pytest.raises(TypeError, match=re.escape(message)):
+        store.add_rows(**{**arguments, **change})  # type: ignore[arg-type]  # wrong on purpose
+    assert store.load() == before

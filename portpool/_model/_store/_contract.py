@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from typing import Protocol as _Protocol
+from typing import TypeVar
 
 from ..._errors import shown
 from ..._types import Family, PortRange, Protocol
@@ -38,6 +39,8 @@ from ._records import (
 )
 
 __all__ = ["Store"]
+
+_RowT = TypeVar("_RowT", StoredReservation, StoredExclusion)
 
 
 class Store(_Protocol):
@@ -260,15 +263,7 @@ def _first_boot_args(
     checked = _ranges_arg(ranges)
     _check_preset(preset)
     _seed_text(seed)
-    if type(reservations) is not list and (not isinstance(reservations, Sequence)
-                                           or isinstance(reservations, str | bytes)):
-        raise TypeError(f"reservations must be a sequence of StoredReservation, not"
-                        f" {type(reservations).__name__}")
-    rows: list[StoredReservation] = []
-    for row in reservations:
-        if not isinstance(row, StoredReservation):
-            raise TypeError(f"reservations must hold StoredReservation rows, not {type(row).__name__}")
-        rows.append(row)
+    rows = _rows_arg("reservations", reservations, StoredReservation)
     if not callable(place):
         raise TypeError(f"place must be callable, not {type(place).__name__}")
     return checked, rows
@@ -287,10 +282,11 @@ def _ranges_arg(ranges: object) -> dict[RangeKey, PortRange]:
     return checked
 
 
-def _rows_arg(name: str, rows: object, kind: type[Row]) -> list[Row]:
-    if not isinstance(rows, Sequence) or isinstance(rows, str | bytes):
+def _rows_arg(name: str, rows: object, kind: type[_RowT]) -> list[_RowT]:
+    """``rows`` as a list, checked to be a sequence of ``kind`` rows (``name`` says whose)."""
+    if type(rows) is not list and (not isinstance(rows, Sequence) or isinstance(rows, str | bytes)):
         raise TypeError(f"{name} must be a sequence of {kind.__name__}, not {type(rows).__name__}")
-    out: list[Row] = []
+    out: list[_RowT] = []
     for row in rows:
         if not isinstance(row, kind):
             raise TypeError(f"{name} must hold {kind.__name__} rows, not {type(row).__name__}")
@@ -301,8 +297,9 @@ def _rows_arg(name: str, rows: object, kind: type[Row]) -> list[Row]:
 def _add_rows_args(ranges: object, reservations: object, exclusions: object,
                    ) -> tuple[dict[RangeKey, PortRange], list[Row]]:
     """The arguments of ``add_rows``, checked before any transaction."""
-    return _ranges_arg(ranges), (_rows_arg("reservations", reservations, StoredReservation)
-                                 + _rows_arg("exclusions", exclusions, StoredExclusion))
+    rows: list[Row] = [*_rows_arg("reservations", reservations, StoredReservation),
+                       *_rows_arg("exclusions", exclusions, StoredExclusion)]
+    return _ranges_arg(ranges), rows
 
 
 def _check_range_args(protocol: object, family: object, dynamic: object) -> None:
@@ -319,14 +316,7 @@ def _check_range_args(protocol: object, family: object, dynamic: object) -> None
 
 def _placed(rows: object) -> list[StoredExclusion]:
     """What ``place`` returned, checked to be StoredExclusion rows."""
-    if type(rows) is not list and (not isinstance(rows, Sequence) or isinstance(rows, str | bytes)):
-        raise TypeError(f"place must return a sequence of StoredExclusion, not {type(rows).__name__}")
-    out: list[StoredExclusion] = []
-    for row in rows:
-        if not isinstance(row, StoredExclusion):
-            raise TypeError(f"place must return StoredExclusion rows, not {type(row).__name__}")
-        out.append(row)
-    return out
+    return _rows_arg("what place returned", rows, StoredExclusion)
 
 
 def _check_auto_reuse(ports: object) -> None:
