@@ -655,11 +655,7 @@ class SqliteStore:
     def add_reservation(self, protocol: Protocol, start: int, count: int, *, active: bool) -> Commit:
         """Store a persistent reservation, checked and written in one transaction (see
         :meth:`Store.add_reservation`)."""
-        row = StoredReservation(protocol, start, count, active)
-        with self._transaction(write=True) as connection:
-            before = _read_version(connection)
-            _insert(connection, row)
-            return _commit(connection, before, 1)
+        return self._add_row(StoredReservation(protocol, start, count, active))
 
     def remove_reservation(self, protocol: Protocol, start: int, count: int) -> Commit:
         """See :meth:`Store.remove_reservation`."""
@@ -674,7 +670,10 @@ class SqliteStore:
     def add_exclusion(self, protocol: Protocol, start: int, count: int, owner: str) -> Commit:
         """Store a system exclusion, checked and written in one transaction (see
         :meth:`Store.add_exclusion`)."""
-        row = StoredExclusion(protocol, start, count, owner)
+        return self._add_row(StoredExclusion(protocol, start, count, owner))
+
+    def _add_row(self, row: Row) -> Commit:
+        """Insert one checked row in a transaction of its own (refused when in the way)."""
         with self._transaction(write=True) as connection:
             before = _read_version(connection)
             _insert(connection, row)
